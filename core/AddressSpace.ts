@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+/**
+ * An AddressSpace is the memory map of one process, shared by its threads: its mappings (read
+ * from the kernel, classified by kind) and the syscall instruction tsrr uses to make the
+ * tracee run syscalls of tsrr's choosing.
+ */
+import { readFileSync } from 'node:fs';
+
+export type MappingKind = 'file' | 'anonymous' | 'heap' | 'stack' | 'vdso' | 'vvar' | 'vsyscall' | 'shared-anonymous';
+
+export interface Mapping {
+  readonly start: bigint;
+  readonly end: bigint;
+  readonly prot: string; // "rwxp" as in /proc/PID/maps
+  readonly offset: bigint;
+  readonly path: string;
+  readonly kind: MappingKind;
+}
+
+export class AddressSpace {
+  /** Address of a `syscall` instruction in the patched vDSO, set after each exec. */
+  syscallInsn = 0n;
+
+  constructor(readonly pid: number) {}
+
+  mappings(): Mapping[] {
+    return parseMaps(readFileSync(`/proc/${this.pid}/maps`, 'utf8'));
+  }
+
+  find(kind: MappingKind): Mapping | undefined {
+    return this.mappings().find((m) => m.kind === kind);
+  }
+
+  /** The mapping that contains `addr`. */
+  at(addr: bigint): Mapping | undefined {
+    return this.mappings().find((m) => addr >= m.start && addr < m.end);
+  }
+}
+
+export function parseMaps(text: string): Mapping[] {
+  const out: Mapping[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) \S+ \d+\s*(.*)$/.exec(line);
+    if (!m) continue;
+    const path = m[5]!;
+    const prot = m[3]!;
+    out.push({
+      start: BigInt('0x' + m[1]),
+      end: BigInt('0x' + m[2]),
+      prot,
+      offset: BigInt('0x' + m[4]),
+      path,
+      kind: kindOf(path, prot),
+    });
+  }
+  return out;
+}
+
+function kindOf(path: string, prot: string): MappingKind {
+  if (path === '[heap]') return 'heap';
+  if (path.startsWith('[stack')) return 'stack';
+  if (path === '[vdso]') return 'vdso';
+  if (path.startsWith('[vvar')) return 'vvar';
+  if (path === '[vsyscall]') return 'vsyscall';
+  if (path === '' || path.startsWith('[')) return prot[3] === 's' ? 'shared-anonymous' : 'anonymous';
+  if (path.startsWith('/dev/zero') || path.startsWith('/SYSV')) return 'shared-anonymous';
+  return 'file';
+}

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+/**
+ * An Event is one frame of a trace: something nondeterministic the recorder saw (a syscall and
+ * what it returned, a trapped rdtsc, a signal, an exec, an exit). Its frame number is the event
+ * time: replay positions are (frame, stops since the frame).
+ */
+
+export interface MemWrite {
+  readonly addr: bigint;
+  readonly data: Buffer;
+}
+
+export interface MappedFile {
+  readonly path: string;
+  /** The copy of the file, relative to the trace directory. */
+  readonly copy: string;
+}
+
+export interface CpuidResult {
+  readonly leaf: number;
+  readonly subleaf: number;
+  readonly eax: number;
+  readonly ebx: number;
+  readonly ecx: number;
+  readonly edx: number;
+}
+
+export type EventData =
+  | { kind: 'exec'; path: string; copy: string; argv: string[]; envp: string[]; regs: Buffer; stack: Buffer }
+  | {
+      kind: 'syscall';
+      number: number;
+      args: bigint[];
+      ip: bigint;
+      sp: bigint;
+      regsCrc: number;
+      result: bigint;
+      writes: MemWrite[];
+      mappedFile?: MappedFile;
+    }
+  | { kind: 'signal'; signo: number; code: number; regs: Buffer }
+  | { kind: 'rdtsc'; value: bigint; ip: bigint; aux: number }
+  | ({ kind: 'cpuid' } & CpuidResult)
+  | { kind: 'exit'; status: number }
+  | { kind: 'interrupted' };
+
+export type EventKind = EventData['kind'];
+
+export class Event {
+  constructor(
+    readonly frame: number,
+    readonly tid: number,
+    readonly data: EventData,
+  ) {}
+
+  get kind(): EventKind {
+    return this.data.kind;
+  }
+
+  /** Whether replay can stop and save its state right after this event: the tracee is then
+   * stopped at a syscall boundary with nothing half-done. */
+  canCheckpointAt(): boolean {
+    return this.data.kind === 'syscall' || this.data.kind === 'rdtsc' || this.data.kind === 'cpuid';
+  }
+
+  /** Bytes of tracee memory this event carries. */
+  get dataBytes(): number {
+    const d = this.data;
+    if (d.kind === 'syscall') return d.writes.reduce((n, w) => n + w.data.length, 0);
+    if (d.kind === 'exec') return d.stack.length;
+    return 0;
+  }
+}

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: MIT
+/**
+ * A ReplaySession re-runs a recorded program from its trace. Syscalls are skipped and their
+ * recorded results and memory put back, except those that shape the address space, which run
+ * again (file mappings from the trace's copies). Every event is checked against the tracee
+ * (syscall number, arguments, registers); any difference stops replay with a divergence report.
+ */
+import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL } from '../native/ptrace.js';
+import { Registers } from '../native/regs.js';
+import { NR, syscallName, syscallSpec } from '../native/syscalls.js';
+import type { Event, EventData } from './Event.js';
+import { launch } from './launch.js';
+import { Session, type Divergence, type SessionOptions } from './Session.js';
+import type { Task } from './Task.js';
+import type { TraceReader } from './TraceReader.js';
+import { TsrrError } from './TsrrError.js';
+import { emulateCpuid, emulateRdtsc, trappedInstruction } from './trappedInstruction.js';
+
+const MAP_SHARED = 0x01n;
+const MAP_PRIVATE = 0x02n;
+const MAP_FIXED = 0x10n;
+const PROT_WRITE = 0x2n;
+const AT_FDCWD = -100n;
+/** Calls that run again on replay but return the caller's tid, which differs from the recording's. */
+const RETURNS_TID = new Set<number>([NR.set_tid_address]);
+
+export interface ReplayOptions extends SessionOptions {
+  readonly trace: TraceReader;
+  readonly cpu: number;
+  /** Stop once this frame has been replayed (default: the end of the trace). */
+  readonly goto?: number;
+}
+
+/** How a replay ended. */
+export type ReplayEnd =
+  | { kind: 'exited'; frame: number; status: number }
+  | { kind: 'interrupted-recording'; frame: number }
+  | { kind: 'reached'; frame: number };
+
+type SyscallEvent = Event & { data: Extract<EventData, { kind: 'syscall' }> };
+
+const fmtArgs = (args: readonly bigint[]) => args.map((a) => '0x' + a.toString(16)).join(', ');
+
+export class ReplaySession extends Session {
+  readonly mode = 'replay';
+  private readonly current = new Map<number, SyscallEvent>();
+  private lastFrame = 0;
+
+  constructor(readonly opts: ReplayOptions) {
+    super(opts);
+  }
+
+  get trace(): TraceReader {
+    return this.opts.trace;
+  }
+
+  /** The frame replayed last (0 before the first). */
+  get frame(): number {
+    return this.lastFrame;
+  }
+
+  /** Replays to the end of the trace (or to `goto`) and returns how it ended. Throws a
+   * DIVERGENCE error when the tracee stops matching the trace. */
+  run(): ReplayEnd {
+    const first = this.trace.next();
+    if (first?.data.kind !== 'exec') throw this.corrupt(1, 'the trace does not start with an exec event');
+    const tid = launch(this.trace.file(first.data.copy), first.data.argv, first.data.envp, this.opts.cpu);
+    const task = this.adoptTask(tid);
+    this.replayExec(task, first);
+    return this.loop(task);
+  }
+
+  private loop(task: Task): ReplayEnd {
+    let signal = 0;
+    for (;;) {
+      const end = this.checkEnd();
+      if (end) {
+        this.killAll();
+        return end;
+      }
+      task.resume(PTRACE.SYSCALL, signal);
+      signal = 0;
+      const st = task.wait();
+      if (this.options.interrupted()) {
+        this.killAll();
+        throw new TsrrError('BAD_ARGUMENT', `replay interrupted at frame ${this.lastFrame}`, { frame: this.lastFrame });
+      }
+      switch (st.kind) {
+        case 'syscall':
+          if (task.inSyscall) this.syscallExit(task);
+          else this.syscallEntry(task);
+          break;
+        case 'event':
+          if (st.event === PTRACE_EVENT.EXEC) this.replayExec(task, this.expect(task, 'exec'));
+          else if (st.event !== PTRACE_EVENT.STOP) this.diverge(task, 'no new process or thread', `ptrace event ${st.event}`);
+          break;
+        case 'signal':
+          signal = this.onSignal(task, st.signal);
+          break;
+        case 'exited':
+        case 'killed': {
+          const status = st.kind === 'exited' ? st.code << 8 : st.signal;
+          const e = this.expect(task, 'exit');
+          if (e.data.status !== status) this.diverge(task, `exit status 0x${e.data.status.toString(16)}`, `exit status 0x${status.toString(16)}`);
+          this.tasks.delete(task.tid);
+          task.closeMem();
+          this.hooks.taskExited.call(task, status);
+          this.replayed(e, task);
+          return { kind: 'exited', frame: e.frame, status };
+        }
+      }
+    }
+  }
+
+  /** Whether replay should stop before running further: the goal or a recording cut short. */
+  private checkEnd(): ReplayEnd | undefined {
+    if (this.opts.goto !== undefined && this.lastFrame >= this.opts.goto) return { kind: 'reached', frame: this.lastFrame };
+    const next = this.trace.peek();
+    if (next?.data.kind === 'interrupted') {
+      this.trace.next();
+      this.lastFrame = next.frame;
+      return { kind: 'interrupted-recording', frame: next.frame };
+    }
+    return undefined;
+  }
+
+  private replayed(e: Event, task: Task): void {
+    this.lastFrame = e.frame;
+    this.hooks.eventReplayed.call(e, task);
+  }
+
+  /** The next event, which must be of `kind`; anything else is a divergence. */
+  private expect<K extends EventData['kind']>(task: Task, kind: K, what: string = kind): Event & { data: Extract<EventData, { kind: K }> } {
+    const e = this.trace.next();
+    if (!e) {
+      throw new TsrrError('TRACE_TRUNCATED', `the trace ends at frame ${this.trace.frameCount} but the program went on (${what})`, { frame: this.trace.frameCount });
+    }
+    if (e.data.kind !== kind) this.diverge(task, describe(e), what, e.frame);
+    return e as Event & { data: Extract<EventData, { kind: K }> };
+  }
+
+  private syscallEntry(task: Task): void {
+    const r = task.getRegs();
+    const nr = r.syscallNumber;
+    this.hooks.beforeSyscall.call(task, nr);
+    task.inSyscall = true;
+    if (nr === NR.exit_group || nr === NR.exit) return; // the exit event is checked when it happens
+    const next = this.trace.peek();
+    if ((nr === NR.execve || nr === NR.execveat) && next?.data.kind === 'exec') {
+      this.redirectExec(task, nr, next.data.copy);
+      return;
+    }
+    const e = this.expect(task, 'syscall', `syscall ${syscallName(nr)}(${fmtArgs(r.args())})`);
+    const d = e.data;
+    const args = r.args();
+    if (d.number !== nr || d.args.some((a, i) => a !== args[i])) {
+      this.diverge(task, `syscall ${syscallName(d.number)}(${fmtArgs(d.args)})`, `syscall ${syscallName(nr)}(${fmtArgs(args)})`, e.frame);
+    }
+    if (d.ip !== r.rip || d.sp !== r.rsp || d.regsCrc !== task.regsCrc()) {
+      this.diverge(task, `registers at ${syscallName(nr)}: rip 0x${d.ip.toString(16)} rsp 0x${d.sp.toString(16)} crc 0x${d.regsCrc.toString(16)}`,
+        `rip 0x${r.rip.toString(16)} rsp 0x${r.rsp.toString(16)} crc 0x${task.regsCrc().toString(16)}`, e.frame);
+    }
+    this.current.set(task.tid, e as SyscallEvent);
+    if (syscallSpec(nr)?.policy !== 'real' || d.mappedFile || d.result < 0n) {
+      r.origRax = -1n;
+      task.setRegs();
+    }
+  }
+
+  private syscallExit(task: Task): void {
+    task.inSyscall = false;
+    const e = this.current.get(task.tid)!;
+    this.current.delete(task.tid);
+    const d = e.data;
+    const r = task.getRegs();
+    const real = syscallSpec(d.number)?.policy === 'real' && !d.mappedFile && d.result >= 0n;
+    if (real && RETURNS_TID.has(d.number)) {
+      r.rax = d.result;
+      task.setRegs();
+    } else if (real) {
+      if (r.result !== d.result) this.diverge(task, `${syscallName(d.number)} returning ${d.result}`, `it returned ${r.result}`, e.frame);
+    } else {
+      if (d.mappedFile && d.result >= 0n) this.mapFile(task, d);
+      for (const w of d.writes) task.writeMem(w.addr, w.data);
+      r.rax = d.result;
+      task.setRegs();
+      if (d.result > 0n && (d.number === NR.write || d.number === NR.writev)) this.replayWrite(task, d);
+    }
+    task.fds.afterSyscall(d.number, d.args, d.result);
+    this.hooks.afterSyscall.call(task, e);
+    this.replayed(e, task);
+  }
+
+  /** Output the tracee wrote to a monitored fd (stdout, stderr) is reproduced from its memory. */
+  private replayWrite(task: Task, d: SyscallEvent['data']): void {
+    const monitor = task.fds.get(Number(BigInt.asIntN(32, d.args[0]!)));
+    if (!monitor?.replayedWrite) return;
+    let left = Number(d.result);
+    if (d.number === NR.write) {
+      monitor.replayedWrite(task, task.readMem(d.args[1]!, left));
+      return;
+    }
+    for (let i = 0n; i < d.args[2]! && left > 0; i++) {
+      const base = task.readU64(d.args[1]! + i * 16n);
+      const len = Math.min(left, Number(task.readU64(d.args[1]! + i * 16n + 8n)));
+      monitor.replayedWrite(task, task.readMem(base, len));
+      left -= len;
+    }
+  }
+
+  /** Maps the trace's copy of a file where the recording mapped the original. */
+  private mapFile(task: Task, d: SyscallEvent['data']): void {
+    const path = Buffer.from(this.trace.file(d.mappedFile!.copy) + '\0');
+    const fd = task.withScratch(path, (addr) => task.remoteSyscall(NR.openat, AT_FDCWD, addr, 0));
+    if (fd < 0n) throw new TsrrError('TRACE_CORRUPT', `cannot open ${this.trace.file(d.mappedFile!.copy)} (the copy of ${d.mappedFile!.path}): errno ${-fd}`, { file: d.mappedFile!.copy });
+    const [, len, prot, flags, , offset] = d.args;
+    // A shared writable mapping must not write through to the trace's copy.
+    const shared = (flags! & MAP_SHARED) !== 0n && (prot! & PROT_WRITE) !== 0n;
+    const mapFlags = (shared ? (flags! & ~MAP_SHARED) | MAP_PRIVATE : flags!) | MAP_FIXED;
+    const got = task.remoteSyscall(NR.mmap, d.result, len!, prot!, mapFlags, fd, offset!);
+    task.remoteSyscall(NR.close, fd);
+    if (got !== d.result) this.diverge(task, `mmap of ${d.mappedFile!.path} at 0x${d.result.toString(16)}`, `mmap returned ${got}`);
+  }
+
+  /** Points a replayed execve at the trace's copy of the executable. The path goes below the
+   * red zone and is not put back: exec replaces the memory anyway. */
+  private redirectExec(task: Task, nr: number, copy: string): void {
+    const r = task.regs;
+    const path = Buffer.from(this.trace.file(copy) + '\0');
+    const addr = (r.rsp - 128n - BigInt(path.length)) & ~15n;
+    task.writeMem(addr, path);
+    if (nr === NR.execveat) {
+      r.setArg(0, AT_FDCWD);
+      r.setArg(1, addr);
+    } else r.setArg(0, addr);
+    task.setRegs();
+  }
+
+  private replayExec(task: Task, e: Event): void {
+    if (e.data.kind !== 'exec') throw this.corrupt(e.frame, 'expected an exec event');
+    this.current.delete(task.tid);
+    const faulting = this.setUpExec(task, this.trace.header.machine.cpuidFaulting);
+    if (faulting !== this.trace.header.machine.cpuidFaulting) {
+      throw new TsrrError('UNSUPPORTED', 'the trace was recorded with cpuid faulting, which this machine lacks', { frame: e.frame });
+    }
+    const regs = new Registers(Buffer.from(e.data.regs));
+    task.writeMem(regs.rsp, e.data.stack);
+    task.setRegs(regs);
+    this.replayed(e, task);
+  }
+
+  private onSignal(task: Task, signo: number): number {
+    const code = task.siginfo().readInt32LE(8);
+    const r = task.getRegs();
+    if (signo === SIG.SEGV && code === SI_KERNEL) {
+      const insn = trappedInstruction(task);
+      if (insn === 'rdtsc' || insn === 'rdtscp') {
+        const e = this.expect(task, 'rdtsc', `${insn} at 0x${r.rip.toString(16)}`);
+        if (e.data.ip !== r.rip) this.diverge(task, `rdtsc at 0x${e.data.ip.toString(16)}`, `rdtsc at 0x${r.rip.toString(16)}`, e.frame);
+        emulateRdtsc(task, insn, e.data.value, e.data.aux);
+        this.replayed(e, task);
+        return 0;
+      }
+      if (insn === 'cpuid') {
+        const e = this.expect(task, 'cpuid', `cpuid at 0x${r.rip.toString(16)}`);
+        emulateCpuid(task, e.data.eax, e.data.ebx, e.data.ecx, e.data.edx);
+        this.replayed(e, task);
+        return 0;
+      }
+    }
+    const e = this.expect(task, 'signal', `signal ${signo} at 0x${r.rip.toString(16)}`);
+    if (e.data.signo !== signo || !Buffer.from(e.data.regs).equals(r.buf)) {
+      const rec = new Registers(Buffer.from(e.data.regs));
+      this.diverge(task, `signal ${e.data.signo} at 0x${rec.rip.toString(16)}`, `signal ${signo} at 0x${r.rip.toString(16)} (differs in ${rec.diff(r).join(', ') || 'signal number'})`, e.frame);
+    }
+    this.replayed(e, task);
+    return signo;
+  }
+
+  private diverge(task: Task, expected: string, actual: string, frame = this.lastFrame + 1): never {
+    const d: Divergence = { frame, tid: task.tid, expected, actual };
+    this.hooks.divergence.call(d);
+    throw new TsrrError('DIVERGENCE', `replay diverged at frame ${frame} (task ${task.tid}): the trace has ${expected}, the tracee did ${actual}`, { ...d });
+  }
+
+  private corrupt(frame: number, why: string): TsrrError {
+    return new TsrrError('TRACE_CORRUPT', `${this.trace.dir}: frame ${frame}: ${why}`, { frame });
+  }
+}
+
+function describe(e: Event): string {
+  const d = e.data;
+  if (d.kind === 'syscall') return `syscall ${syscallName(d.number)}(${fmtArgs(d.args)})`;
+  if (d.kind === 'signal') return `signal ${d.signo}`;
+  if (d.kind === 'exit') return `exit with status 0x${d.status.toString(16)}`;
+  return d.kind;
+}

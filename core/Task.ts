@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: MIT
+/**
+ * A Task is a Linux task under ptrace, the unit of scheduling: threads and processes look the
+ * same here. It owns the register cache and gives access to the tracee's memory, and it can
+ * make the tracee run a syscall of tsrr's choosing ("remote syscall"). All of it must run on
+ * the thread that attached the tracee.
+ */
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import { PTRACE, decodeStatus, type WaitStatus, WAIT, NT_X86_XSTATE } from '../native/ptrace.js';
+import { ptrace, ptraceGetRegset, ptraceWithBuffer, readProcessMemory, waitpid } from '../native/libc.js';
+import { Registers } from '../native/regs.js';
+import type { AddressSpace } from './AddressSpace.js';
+import type { FdTable } from './FdTable.js';
+import { TsrrError } from './TsrrError.js';
+
+export class Task {
+  /** Registers as last read or written; valid while the task is stopped. */
+  readonly regs = new Registers();
+  /** Whether the task is between a syscall-entry stop and its exit stop. */
+  inSyscall = false;
+  private memFd = -1;
+
+  constructor(
+    readonly tid: number,
+    public as: AddressSpace,
+    public fds: FdTable,
+  ) {}
+
+  getRegs(): Registers {
+    ptraceWithBuffer(PTRACE.GETREGS, this.tid, 0, this.regs.buf);
+    return this.regs;
+  }
+
+  setRegs(r: Registers = this.regs): void {
+    if (r !== this.regs) r.buf.copy(this.regs.buf);
+    ptraceWithBuffer(PTRACE.SETREGS, this.tid, 0, this.regs.buf);
+  }
+
+  /** crc32 of the register file, for cheap divergence checks. */
+  regsCrc(): number {
+    return crc32(this.regs.buf);
+  }
+
+  /** The xsave area (x87, SSE, AVX, ... as the machine enables them). */
+  getXstate(size: number): Buffer {
+    const buf = Buffer.alloc(size);
+    return buf.subarray(0, ptraceGetRegset(this.tid, NT_X86_XSTATE, buf));
+  }
+
+  siginfo(): Buffer {
+    const buf = Buffer.alloc(128);
+    ptraceWithBuffer(PTRACE.GETSIGINFO, this.tid, 0, buf);
+    return buf;
+  }
+
+  eventMessage(): bigint {
+    const buf = Buffer.alloc(8);
+    ptraceWithBuffer(PTRACE.GETEVENTMSG, this.tid, 0, buf);
+    return buf.readBigUInt64LE(0);
+  }
+
+  resume(request: number = PTRACE.SYSCALL, signal = 0): void {
+    ptrace(request, this.tid, 0, signal);
+  }
+
+  wait(): WaitStatus {
+    const [pid, status] = waitpid(this.tid, WAIT.WALL);
+    if (pid < 0) throw new TsrrError('TRACEE_FAILED', `waitpid(${this.tid}) failed: errno ${-pid}`, { tid: this.tid });
+    return decodeStatus(status);
+  }
+
+  readMem(addr: bigint, len: number): Buffer {
+    const buf = Buffer.alloc(len);
+    if (len === 0) return buf;
+    let n = readProcessMemory(this.tid, addr, buf, len);
+    if (n !== len) n = this.readMemSlow(addr, buf); // crosses into unreadable pages: use /proc/PID/mem
+    if (n !== len) {
+      throw new TsrrError('TRACEE_FAILED', `cannot read ${len} bytes of task ${this.tid} at 0x${addr.toString(16)}`, { tid: this.tid });
+    }
+    return buf;
+  }
+
+  /** Reads what is readable at `addr`, stopping at the first unreadable byte. */
+  readMemPartial(addr: bigint, len: number): Buffer {
+    const buf = Buffer.alloc(len);
+    const n = readProcessMemory(this.tid, addr, buf, len);
+    return buf.subarray(0, n === len ? len : Math.max(0, this.readMemSlow(addr, buf)));
+  }
+
+  readU64(addr: bigint): bigint {
+    return this.readMem(addr, 8).readBigUInt64LE(0);
+  }
+
+  readU32(addr: bigint): number {
+    return this.readMem(addr, 4).readUInt32LE(0);
+  }
+
+  readCString(addr: bigint, max = 4096): string {
+    const buf = this.readMemPartial(addr, max);
+    const end = buf.indexOf(0);
+    return buf.subarray(0, end < 0 ? buf.length : end).toString();
+  }
+
+  /** Writes through /proc/PID/mem, which also works on read-only pages. */
+  writeMem(addr: bigint, data: Uint8Array): void {
+    if (data.length === 0) return;
+    const n = writeSync(this.mem(), data, 0, data.length, Number(addr));
+    if (n !== data.length) {
+      throw new TsrrError('TRACEE_FAILED', `cannot write ${data.length} bytes to task ${this.tid} at 0x${addr.toString(16)}`, { tid: this.tid });
+    }
+  }
+
+  /** Makes the stopped task run syscall `nr` at the address space's syscall instruction and
+   * returns its result; registers are restored afterwards. The task must be at a syscall-exit,
+   * signal or event stop. */
+  remoteSyscall(nr: number, ...args: (bigint | number)[]): bigint {
+    const saved = this.getRegs().clone();
+    const r = saved.clone();
+    r.rip = this.as.syscallInsn;
+    r.rax = BigInt(nr);
+    r.origRax = -1n;
+    args.forEach((a, i) => r.setArg(i, BigInt(a)));
+    this.setRegs(r);
+    for (const phase of ['entry', 'exit']) {
+      this.resume(PTRACE.SYSCALL);
+      const st = this.wait();
+      if (st.kind !== 'syscall') {
+        throw new TsrrError('TRACEE_FAILED', `remote syscall ${nr} in task ${this.tid}: expected its ${phase} stop, got ${JSON.stringify(st)}`, { tid: this.tid });
+      }
+    }
+    const result = this.getRegs().result;
+    this.setRegs(saved);
+    return result;
+  }
+
+  /** Runs `fn` with `bytes` placed on the stack below the red zone, then puts the old bytes back. */
+  withScratch<T>(bytes: Buffer, fn: (addr: bigint) => T): T {
+    const addr = (this.regs.rsp - 128n - BigInt(bytes.length)) & ~15n;
+    const old = this.readMem(addr, bytes.length);
+    this.writeMem(addr, bytes);
+    try {
+      return fn(addr);
+    } finally {
+      this.writeMem(addr, old);
+    }
+  }
+
+  /** Forgets the memory file: after exec it refers to the old address space. */
+  execed(as: AddressSpace): void {
+    this.as = as;
+    this.closeMem();
+  }
+
+  closeMem(): void {
+    if (this.memFd >= 0) closeSync(this.memFd);
+    this.memFd = -1;
+  }
+
+  private mem(): number {
+    if (this.memFd < 0) this.memFd = openSync(`/proc/${this.tid}/mem`, 'r+');
+    return this.memFd;
+  }
+
+  private readMemSlow(addr: bigint, buf: Buffer): number {
+    let done = 0;
+    while (done < buf.length) {
+      try {
+        const n = readSync(this.mem(), buf, done, Math.min(4096 - Number((addr + BigInt(done)) % 4096n), buf.length - done), Number(addr) + done);
+        if (n <= 0) break;
+        done += n;
+      } catch {
+        break;
+      }
+    }
+    return done;
+  }
+}

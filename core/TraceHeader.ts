@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+/** The trace header: what was recorded, where, and on which machine (schema Header). */
+import * as capnp from 'capnp-es';
+import { Header } from '../schema/trace.js';
+import type { CpuidResult } from './Event.js';
+import { readMessage } from './eventCodec.js';
+
+export interface MachineInfo {
+  kernel: string;
+  cpuModel: string;
+  boundCpu: number;
+  cpuidFaulting: boolean;
+  xcr0: bigint;
+  xsaveSize: number;
+  cpuid: CpuidResult[];
+}
+
+export interface TraceHeader {
+  formatVersion: number;
+  tsrrVersion: string;
+  uuid: string;
+  program: string;
+  executable: string;
+  argv: string[];
+  envp: string[];
+  cwd: string;
+  startTimeNs: bigint;
+  machine: MachineInfo;
+}
+
+export function encodeHeader(h: TraceHeader): Uint8Array {
+  const msg = new capnp.Message();
+  const c = msg.initRoot(Header);
+  c.formatVersion = h.formatVersion;
+  c.tsrrVersion = h.tsrrVersion;
+  c.uuid = h.uuid;
+  c.program = h.program;
+  c.executable = h.executable;
+  const argv = c._initArgv(h.argv.length);
+  h.argv.forEach((s, i) => argv.set(i, s));
+  const envp = c._initEnvp(h.envp.length);
+  h.envp.forEach((s, i) => envp.set(i, s));
+  c.cwd = h.cwd;
+  c.startTimeNs = h.startTimeNs;
+  const m = c._initMachine();
+  m.kernel = h.machine.kernel;
+  m.cpuModel = h.machine.cpuModel;
+  m.boundCpu = h.machine.boundCpu;
+  m.cpuidFaulting = h.machine.cpuidFaulting;
+  m.xcr0 = h.machine.xcr0;
+  m.xsaveSize = h.machine.xsaveSize;
+  const list = m._initCpuid(h.machine.cpuid.length);
+  h.machine.cpuid.forEach((r, i) => Object.assign(list.get(i), r));
+  return new Uint8Array(msg.toArrayBuffer());
+}
+
+/** The format version alone, read first so that a newer trace is refused before decoding it. */
+export const decodeFormatVersion = (bytes: Uint8Array): number => readMessage(bytes).getRoot(Header).formatVersion;
+
+export function decodeHeader(bytes: Uint8Array): TraceHeader {
+  const c = readMessage(bytes).getRoot(Header);
+  const m = c.machine;
+  const cpuid: CpuidResult[] = [];
+  for (let i = 0; i < m.cpuid.length; i++) {
+    const r = m.cpuid.get(i);
+    cpuid.push({ leaf: r.leaf, subleaf: r.subleaf, eax: r.eax, ebx: r.ebx, ecx: r.ecx, edx: r.edx });
+  }
+  return {
+    formatVersion: c.formatVersion,
+    tsrrVersion: c.tsrrVersion,
+    uuid: c.uuid,
+    program: c.program,
+    executable: c.executable,
+    argv: [...c.argv],
+    envp: [...c.envp],
+    cwd: c.cwd,
+    startTimeNs: c.startTimeNs,
+    machine: {
+      kernel: m.kernel,
+      cpuModel: m.cpuModel,
+      boundCpu: m.boundCpu,
+      cpuidFaulting: m.cpuidFaulting,
+      xcr0: m.xcr0,
+      xsaveSize: m.xsaveSize,
+      cpuid,
+    },
+  };
+}

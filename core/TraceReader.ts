@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT
+/**
+ * Reads a trace directory. Opening checks the header and every block's length and checksum,
+ * so a truncated or damaged trace is refused before replay touches a tracee. Blocks are then
+ * decoded one at a time as the reader moves; `forwardTo` jumps to any frame without replaying.
+ */
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Event } from './Event.js';
+import { decodeBlock } from './eventCodec.js';
+import { decodeFormatVersion, decodeHeader, type TraceHeader } from './TraceHeader.js';
+import { BLOCK_MAGIC, HEADER_MAGIC, PREFIX_BYTES, TRACE_FORMAT_VERSION, checksumOk, readPrefix } from './traceFile.js';
+import { TsrrError } from './TsrrError.js';
+
+interface BlockInfo {
+  offset: number;
+  length: number;
+  firstFrame: number;
+  count: number;
+}
+
+export class TraceReader {
+  private block: Event[] = [];
+  private blockIndex = -1;
+  private cursor = 1;
+
+  private constructor(
+    readonly dir: string,
+    readonly header: TraceHeader,
+    private readonly fd: number,
+    private readonly blocks: BlockInfo[],
+  ) {}
+
+  static open(dir: string): TraceReader {
+    const header = readHeader(dir);
+    const file = join(dir, 'events');
+    let fd: number;
+    try {
+      fd = openSync(file, 'r');
+    } catch {
+      throw new TsrrError('TRACE_CORRUPT', `${file} is missing`, { file });
+    }
+    try {
+      return new TraceReader(dir, header, fd, indexBlocks(fd, file));
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+  }
+
+  /** Number of events (frames) in the trace. */
+  get frameCount(): number {
+    const last = this.blocks[this.blocks.length - 1];
+    return last ? last.firstFrame + last.count - 1 : 0;
+  }
+
+  /** The frame that `next()` returns. */
+  get position(): number {
+    return this.cursor;
+  }
+
+  peek(): Event | undefined {
+    if (this.cursor > this.frameCount) return undefined;
+    this.load(this.cursor);
+    return this.block[this.cursor - this.blocks[this.blockIndex]!.firstFrame];
+  }
+
+  next(): Event | undefined {
+    const e = this.peek();
+    if (e) this.cursor++;
+    return e;
+  }
+
+  /** Moves so that `next()` returns `frame`, decoding only that frame's block. */
+  forwardTo(frame: number): void {
+    if (!Number.isInteger(frame) || frame < 1 || frame > this.frameCount + 1) {
+      throw new TsrrError('BAD_ARGUMENT', `frame ${frame} is not in the trace (it has frames 1-${this.frameCount})`, { frame });
+    }
+    this.cursor = frame;
+  }
+
+  *events(): Generator<Event> {
+    for (let e = this.next(); e; e = this.next()) yield e;
+  }
+
+  /** Absolute path of a file the trace holds (paths in events are relative to the trace). */
+  file(rel: string): string {
+    return join(this.dir, rel);
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+
+  private load(frame: number): void {
+    const current = this.blocks[this.blockIndex];
+    if (current && frame >= current.firstFrame && frame < current.firstFrame + current.count) return;
+    const i = this.blocks.findIndex((b) => frame >= b.firstFrame && frame < b.firstFrame + b.count);
+    const b = this.blocks[i]!;
+    const bytes = Buffer.alloc(b.length);
+    readSync(this.fd, bytes, 0, b.length, b.offset + PREFIX_BYTES);
+    try {
+      this.block = decodeBlock(bytes).events;
+    } catch (e) {
+      throw new TsrrError('TRACE_CORRUPT', `${join(this.dir, 'events')}: frames ${b.firstFrame}-${b.firstFrame + b.count - 1} cannot be decoded: ${(e as Error).message}`, { frame: b.firstFrame });
+    }
+    if (this.block.length !== b.count) {
+      throw new TsrrError('TRACE_CORRUPT', `${join(this.dir, 'events')}: block at frame ${b.firstFrame} holds ${this.block.length} events, its prefix says ${b.count}`, { frame: b.firstFrame });
+    }
+    this.blockIndex = i;
+  }
+}
+
+function readHeader(dir: string): TraceHeader {
+  const file = join(dir, 'header');
+  if (!existsSync(dir)) throw new TsrrError('NO_TRACE', `no trace at ${dir}`, { dir });
+  if (!existsSync(file)) throw new TsrrError('NO_TRACE', `${dir} is not a tsrr trace (${file} is missing)`, { file });
+  const buf = readFileSync(file);
+  const corrupt = (why: string) => new TsrrError('TRACE_CORRUPT', `${file} is corrupt: ${why}`, { file });
+  if (buf.length < PREFIX_BYTES) throw corrupt(`only ${buf.length} bytes`);
+  const p = readPrefix(buf, 0);
+  if (p.magic !== HEADER_MAGIC) throw corrupt('bad magic number');
+  if (buf.length < PREFIX_BYTES + p.length) throw corrupt(`truncated (${buf.length - PREFIX_BYTES} of ${p.length} bytes)`);
+  const message = buf.subarray(PREFIX_BYTES, PREFIX_BYTES + p.length);
+  if (!checksumOk(p, message)) throw corrupt('checksum mismatch');
+  let version: number;
+  try {
+    version = decodeFormatVersion(message);
+  } catch (e) {
+    throw corrupt((e as Error).message);
+  }
+  if (version > TRACE_FORMAT_VERSION) {
+    throw new TsrrError('TRACE_TOO_NEW', `${dir} has trace format version ${version}; this tsrr reads versions up to ${TRACE_FORMAT_VERSION} (upgrade tsrr)`, { file, version });
+  }
+  try {
+    return decodeHeader(message);
+  } catch (e) {
+    throw corrupt((e as Error).message);
+  }
+}
+
+function indexBlocks(fd: number, file: string): BlockInfo[] {
+  const size = fstatSync(fd).size;
+  const blocks: BlockInfo[] = [];
+  const prefix = Buffer.alloc(PREFIX_BYTES);
+  let offset = 0;
+  let frame = 1;
+  let body = Buffer.alloc(0);
+  while (offset < size) {
+    const where = `after frame ${frame - 1}`;
+    if (size - offset < PREFIX_BYTES) {
+      throw new TsrrError('TRACE_TRUNCATED', `${file} is truncated ${where} (a block prefix is cut short)`, { file, frame });
+    }
+    readSync(fd, prefix, 0, PREFIX_BYTES, offset);
+    const p = readPrefix(prefix, 0);
+    if (p.magic !== BLOCK_MAGIC) {
+      throw new TsrrError('TRACE_CORRUPT', `${file} is corrupt ${where}: bad block magic number at byte ${offset}`, { file, frame });
+    }
+    if (offset + PREFIX_BYTES + p.length > size) {
+      throw new TsrrError('TRACE_TRUNCATED', `${file} is truncated ${where} (${size - offset - PREFIX_BYTES} of ${p.length} bytes of the next block)`, { file, frame });
+    }
+    if (body.length < p.length) body = Buffer.alloc(p.length);
+    readSync(fd, body, 0, p.length, offset + PREFIX_BYTES);
+    if (!checksumOk(p, body.subarray(0, p.length))) {
+      throw new TsrrError('TRACE_CORRUPT', `${file} is corrupt: the block of frames ${frame}-${frame + p.count - 1} fails its checksum`, { file, frame });
+    }
+    blocks.push({ offset, length: p.length, firstFrame: frame, count: p.count });
+    frame += p.count;
+    offset += PREFIX_BYTES + p.length;
+  }
+  return blocks;
+}

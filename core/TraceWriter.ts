@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+/**
+ * Writes a trace directory while recording. Events are buffered into blocks and appended
+ * whole, so a recording that is cut off loses at most its last block; files the tracee maps
+ * are copied once per version (device, inode, size, mtime).
+ */
+import { closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { Event, type EventData } from './Event.js';
+import { encodeBlock } from './eventCodec.js';
+import { encodeHeader, type TraceHeader } from './TraceHeader.js';
+import { BLOCK_MAGIC, HEADER_MAGIC, framed } from './traceFile.js';
+import { TsrrError } from './TsrrError.js';
+
+const BLOCK_EVENTS = 4096;
+const BLOCK_BYTES = 1 << 20;
+
+export class TraceWriter {
+  private readonly fd: number;
+  private pending: Event[] = [];
+  private pendingBytes = 0;
+  private nextFrame = 1;
+  private blockStart = 1;
+  private readonly copies = new Map<string, string>();
+  private closed = false;
+
+  private constructor(readonly dir: string) {
+    this.fd = openSync(join(dir, 'events'), 'wx');
+  }
+
+  /** Creates `dir` (which must not exist or be empty) and writes the header. */
+  static create(dir: string, header: TraceHeader): TraceWriter {
+    if (existsSync(dir) && readdirSync(dir).length > 0) {
+      throw new TsrrError('BAD_ARGUMENT', `trace directory ${dir} already exists and is not empty`, { dir });
+    }
+    mkdirSync(join(dir, 'files'), { recursive: true });
+    const tmp = join(dir, 'header.tmp');
+    writeFileSync(tmp, framed(HEADER_MAGIC, 0, encodeHeader(header)));
+    renameSync(tmp, join(dir, 'header'));
+    return new TraceWriter(dir);
+  }
+
+  get frameCount(): number {
+    return this.nextFrame - 1;
+  }
+
+  append(tid: number, data: EventData): Event {
+    const e = new Event(this.nextFrame++, tid, data);
+    this.pending.push(e);
+    this.pendingBytes += e.dataBytes;
+    if (this.pending.length >= BLOCK_EVENTS || this.pendingBytes >= BLOCK_BYTES) this.flush();
+    return e;
+  }
+
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const block = framed(BLOCK_MAGIC, this.pending.length, encodeBlock(this.blockStart, this.pending));
+    writeSync(this.fd, block);
+    this.blockStart = this.nextFrame;
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  /** Copies the file at `source` (a path, or /proc/PID/fd/N of an open file, which works even
+   * after the file is deleted) into files/ unless this version of it is there already; returns
+   * the copy's path relative to the trace directory. `name` names the copy. */
+  copyFile(source: string, name: string): string {
+    const st = statSync(source);
+    const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+    const known = this.copies.get(key);
+    if (known) return known;
+    const rel = join('files', `${this.copies.size}-${basename(name)}`);
+    copyFileSync(source, join(this.dir, rel), constants.COPYFILE_FICLONE);
+    this.copies.set(key, rel);
+    return rel;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.flush();
+    closeSync(this.fd);
+  }
+}

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MIT
+/**
+ * The root object, one per tsrr process: the plugins that were applied and the hooks through
+ * which they reach every session and the command line.
+ */
+import { SyncHook } from 'tapable';
+import type { Argv } from 'yargs';
+import { defineHooks } from './hooks.js';
+import type { Session } from './Session.js';
+import { TsrrError } from './TsrrError.js';
+
+/** A plugin: an object with `apply(tsrr)` (a class instance, usually) or a plain function. */
+export type Plugin =
+  | { readonly name: string; readonly version?: string; apply(tsrr: Tsrr): void }
+  | ((tsrr: Tsrr) => void);
+
+export function createRootHooks() {
+  return defineHooks('Tsrr', {
+    /** A record or replay session was created, before its first task starts. */
+    sessionCreated: new SyncHook<[Session]>(['session']),
+    /** The command line is being built: add commands and options to the yargs instance. */
+    cliCommands: new SyncHook<[Argv]>(['yargs']),
+  });
+}
+
+export class Tsrr {
+  readonly hooks = createRootHooks();
+  readonly plugins: { name: string; version: string }[] = [];
+
+  apply(plugin: Plugin): void {
+    const name = typeof plugin === 'function' ? plugin.name || 'anonymous plugin' : plugin.name;
+    const version = (typeof plugin === 'function' ? undefined : plugin.version) ?? '0.0.0';
+    try {
+      if (typeof plugin === 'function') plugin(this);
+      else plugin.apply(this);
+    } catch (e) {
+      throw new TsrrError('PLUGIN_ERROR', `plugin ${name} failed while being applied: ${(e as Error).message ?? e}`, { plugin: name, hook: 'apply' }, { cause: e });
+    }
+    this.plugins.push({ name, version });
+  }
+}

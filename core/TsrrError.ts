@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+/**
+ * The one error class. `code` is a stable string that tests and programs match on; `context`
+ * names what was involved (file, frame, plugin, hook, ...). The CLI prints `message` alone,
+ * on one line, and exits non-zero; a stack trace means a bug in tsrr, not bad input.
+ */
+export type ErrorCode =
+  | 'BAD_ARGUMENT'
+  | 'CONFIG_ERROR'
+  | 'DIVERGENCE'
+  | 'INTERNAL'
+  | 'NO_TRACE'
+  | 'PLUGIN_ERROR'
+  | 'PLUGIN_NOT_FOUND'
+  | 'PROGRAM_NOT_FOUND'
+  | 'TRACE_CORRUPT'
+  | 'TRACE_TOO_NEW'
+  | 'TRACE_TRUNCATED'
+  | 'TRACEE_FAILED'
+  | 'UNSUPPORTED';
+
+export class TsrrError extends Error {
+  override readonly name = 'TsrrError';
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly context: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export const isTsrrError = (e: unknown): e is TsrrError => e instanceof Error && (e as TsrrError).name === 'TsrrError';

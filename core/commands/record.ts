@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT
+/** `tsrr record [-o DIR] [--bind-to-cpu N] [--] PROG [ARGS...]` */
+import { accessSync, constants, existsSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
+import type { CommandModule } from 'yargs';
+import type { CliContext } from '../engine.js';
+import { defaultCpu } from '../machine.js';
+import { RecordSession } from '../RecordSession.js';
+import { markLatest, newTraceDir } from '../traceDir.js';
+import { TsrrError } from '../TsrrError.js';
+
+/** Options of tsrr and of `record` that take a value (so their value is not the program). */
+const VALUE_OPTIONS = new Set(['-o', '--output', '--bind-to-cpu', '-p', '--plugin']);
+
+/** Splits argv at the recorded program: everything after it belongs to the program, not to
+ * tsrr, so a `--` is put before it for yargs. */
+export function splitProgram(argv: string[]): { tsrrArgs: string[]; all: string[] } {
+  let seenCommand = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return { tsrrArgs: argv.slice(0, i), all: argv };
+    if (VALUE_OPTIONS.has(a)) {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) continue;
+    if (!seenCommand) {
+      if (a !== 'record') return { tsrrArgs: argv, all: argv };
+      seenCommand = true;
+      continue;
+    }
+    return { tsrrArgs: argv.slice(0, i), all: [...argv.slice(0, i), '--', ...argv.slice(i)] };
+  }
+  return { tsrrArgs: argv, all: argv };
+}
+
+/** The absolute path of `program`, looked up in PATH when it has no slash. */
+export function findProgram(program: string): string {
+  const candidates = program.includes('/')
+    ? [resolve(program)]
+    : (process.env.PATH ?? '/usr/bin:/bin').split(delimiter).map((d) => join(d || '.', program));
+  for (const c of candidates) {
+    try {
+      if (statSync(c).isFile()) {
+        accessSync(c, constants.X_OK);
+        return c;
+      }
+    } catch {
+      // not this one
+    }
+  }
+  const exists = program.includes('/') && existsSync(program);
+  throw new TsrrError('PROGRAM_NOT_FOUND', exists ? `${program} is not an executable file` : `no such program: ${program}`, { program });
+}
+
+export function recordCommand(ctx: CliContext): CommandModule {
+  return {
+    command: 'record [program..]',
+    describe: 'record a program run into a trace',
+    builder: (y) =>
+      y
+        .option('output', { alias: 'o', type: 'string', describe: 'trace directory (default: a new one under the trace root)' })
+        .option('bind-to-cpu', { type: 'number', describe: 'CPU to run the tracees on (default: the last one)' })
+        .usage('tsrr record [-o DIR] [--] PROG [ARGS...]'),
+    handler: (argv) => {
+      const words = [...((argv.program as string[] | undefined) ?? []), ...((argv['--'] as string[] | undefined) ?? [])].map(String);
+      if (words.length === 0) throw new TsrrError('BAD_ARGUMENT', 'record needs a program to run: tsrr record PROG [ARGS...]');
+      const program = words[0]!;
+      const path = findProgram(program);
+      const output = argv.output as string | undefined;
+      if (output && existsSync(output) && readdirSync(output).length > 0) {
+        throw new TsrrError('BAD_ARGUMENT', `trace directory ${output} already exists and is not empty`, { dir: output });
+      }
+      const dir = output ? resolve(output) : newTraceDir(program);
+      const envp = Object.entries({ ...process.env, RUNNING_UNDER_TSRR: '1' }).map(([k, v]) => `${k}=${v}`);
+      const session = new RecordSession({
+        program,
+        path,
+        argv: words,
+        envp,
+        dir,
+        cpu: (argv['bind-to-cpu'] as number | undefined) ?? defaultCpu(),
+        interrupted: ctx.control.interrupted,
+      });
+      session.hooks.taskCreated.tap('cli', (task) => ctx.control.setTracee(task.tid));
+      ctx.tsrr.hooks.sessionCreated.call(session);
+      let code: number;
+      try {
+        code = session.run();
+      } catch (e) {
+        session.killAll();
+        if (!existsSync(join(dir, 'header'))) rmSync(dir, { recursive: true, force: true });
+        throw e;
+      }
+      if (!output) markLatest(dir);
+      if (ctx.control.interrupted()) {
+        writeSync(2, `tsrr: recording interrupted after ${session.trace.frameCount} events; ${dir} replays up to there\n`);
+      }
+      ctx.exit(code);
+    },
+  };
+}

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+/** `tsrr replay [-a] [-g EVENT] [TRACE]` */
+import { writeSync } from 'node:fs';
+import type { CommandModule } from 'yargs';
+import type { CliContext } from '../engine.js';
+import { defaultCpu, machineDifferences } from '../machine.js';
+import { ReplaySession } from '../ReplaySession.js';
+import { resolveTrace } from '../traceDir.js';
+import { TraceReader } from '../TraceReader.js';
+import { TsrrError } from '../TsrrError.js';
+import { cpus } from 'node:os';
+
+export function replayCommand(ctx: CliContext): CommandModule {
+  return {
+    command: 'replay [trace]',
+    describe: 'replay a trace (the latest by default)',
+    builder: (y) =>
+      y
+        .positional('trace', { type: 'string', describe: 'trace directory or name' })
+        .option('autopilot', { alias: 'a', type: 'boolean', default: false, describe: 'replay without a debugger, to the end or to -g' })
+        .option('goto', { alias: 'g', type: 'number', describe: 'stop at this event (frame)' }),
+    handler: (argv) => {
+      if (!argv.autopilot) {
+        throw new TsrrError('BAD_ARGUMENT', 'replay without -a needs a debugger plugin (tsrr --plugin gdbserver replay); use -a to replay on autopilot');
+      }
+      const dir = resolveTrace(argv.trace as string | undefined);
+      const trace = TraceReader.open(dir);
+      try {
+        const goto = argv.goto as number | undefined;
+        if (goto !== undefined && (!Number.isInteger(goto) || goto < 1 || goto > trace.frameCount)) {
+          throw new TsrrError('BAD_ARGUMENT', `-g ${goto}: the trace has events 1-${trace.frameCount}`, { frame: goto });
+        }
+        for (const d of machineDifferences(trace.header.machine)) writeSync(2, `tsrr: warning: this machine differs from the recording one: ${d}\n`);
+        const bound = trace.header.machine.boundCpu;
+        const cpu = bound >= 0 && bound < cpus().length ? bound : defaultCpu();
+        const session = new ReplaySession({ trace, cpu, goto, interrupted: ctx.control.interrupted });
+        session.hooks.taskCreated.tap('cli', (task) => ctx.control.setTracee(task.tid));
+        ctx.tsrr.hooks.sessionCreated.call(session);
+        try {
+          const end = session.run();
+          if (end.kind === 'reached') writeSync(2, `tsrr: reached event ${end.frame}\n`);
+          if (end.kind === 'interrupted-recording') writeSync(2, `tsrr: replayed to event ${end.frame}, where the recording was interrupted\n`);
+        } finally {
+          session.killAll();
+        }
+      } finally {
+        trace.close();
+      }
+    },
+  };
+}

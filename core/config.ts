@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+/**
+ * rr.config.ts (or .mts/.js/.mjs/.cjs), found from the current directory up to the project root,
+ * and plugin specifiers: a first-party name (`pcp`), a package name or a path. Code is loaded
+ * only from what the user listed there or on the command line.
+ */
+import { cosmiconfig, type Loader } from 'cosmiconfig';
+import { createJiti } from 'jiti';
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Plugin } from './Tsrr.js';
+import { TsrrError } from './TsrrError.js';
+
+/** A plugin entry: a plugin, or a specifier string to load one, optionally with options. */
+export type PluginEntry = Plugin | string | [string, unknown];
+
+export interface Config {
+  plugins?: PluginEntry[];
+}
+
+/** Identity function that gives rr.config.ts its types. */
+export const defineConfig = (config: Config): Config => config;
+
+const loadTs: Loader = async (filepath) => createJiti(import.meta.url).import(filepath, { default: true });
+
+export async function loadConfig(cwd: string): Promise<{ config: Config; filepath?: string }> {
+  const explorer = cosmiconfig('rr', {
+    searchPlaces: ['rr.config.ts', 'rr.config.mts', 'rr.config.js', 'rr.config.mjs', 'rr.config.cjs'],
+    loaders: { '.ts': loadTs, '.mts': loadTs },
+    searchStrategy: 'project',
+  });
+  let found;
+  try {
+    found = await explorer.search(cwd);
+  } catch (e) {
+    throw new TsrrError('CONFIG_ERROR', `cannot load the tsrr config: ${(e as Error).message}`, {}, { cause: e });
+  }
+  if (!found) return { config: {} };
+  const config = found.config as Config | undefined;
+  if (config === undefined || typeof config !== 'object' || (config.plugins !== undefined && !Array.isArray(config.plugins))) {
+    throw new TsrrError('CONFIG_ERROR', `${found.filepath}: the default export must be defineConfig({ plugins: [...] })`, { file: found.filepath });
+  }
+  return { config, filepath: found.filepath };
+}
+
+const FIRST_PARTY = new Set(['pcp', 'gdbserver']);
+
+/** Loads a plugin from a specifier, relative to `base` (the config file's directory or cwd). */
+export async function loadPlugin(spec: string, options: unknown, base: string): Promise<Plugin> {
+  const jiti = createJiti(resolve(base, 'rr.config.ts'));
+  let target = spec;
+  if (FIRST_PARTY.has(spec)) target = fileURLToPath(new URL(`../plugins/${spec}/index.js`, import.meta.url));
+  else if (spec.startsWith('.') || isAbsolute(spec)) {
+    target = resolve(base, spec);
+    if (!existsSync(target)) throw new TsrrError('PLUGIN_NOT_FOUND', `plugin ${spec} not found (no file ${target})`, { plugin: spec });
+  }
+  let mod: unknown;
+  try {
+    mod = await jiti.import(target, { default: true });
+  } catch (e) {
+    const msg = (e as Error).message ?? String(e);
+    if (/Cannot find (module|package)/.test(msg) && !msg.includes(target + '/')) {
+      throw new TsrrError('PLUGIN_NOT_FOUND', `plugin ${spec} not found (not a first-party plugin, a file or an installed package)`, { plugin: spec });
+    }
+    throw new TsrrError('PLUGIN_ERROR', `plugin ${spec} failed to load: ${msg}`, { plugin: spec }, { cause: e });
+  }
+  return instantiate(spec, mod, options);
+}
+
+/** A module's default export may be a plugin, a plugin class or a factory taking options. */
+function instantiate(spec: string, mod: unknown, options: unknown): Plugin {
+  if (typeof mod === 'object' && mod !== null && typeof (mod as { apply?: unknown }).apply === 'function') return mod as Plugin;
+  if (typeof mod === 'function') {
+    const fn = mod as { prototype?: { apply?: unknown } } & ((...a: unknown[]) => unknown);
+    if (fn.prototype && typeof fn.prototype.apply === 'function') return new (fn as unknown as new (o: unknown) => Plugin)(options);
+    const made = fn(options);
+    if (typeof made === 'object' && made !== null && typeof (made as { apply?: unknown }).apply === 'function') return made as Plugin;
+    if (typeof made === 'function') return made as Plugin;
+  }
+  throw new TsrrError('PLUGIN_ERROR', `plugin ${spec} does not export a plugin (a class or object with apply(tsrr), or a function)`, { plugin: spec });
+}

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+/**
+ * The tracer worker: loads the config and plugins, builds the command line (core commands plus
+ * what plugins add) and runs the command. Errors become one line on stderr and a non-zero exit.
+ */
+import { writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { workerData } from 'node:worker_threads';
+import yargs, { type Argv } from 'yargs';
+import { dumpCommand } from './commands/dump.js';
+import { lsCommand } from './commands/ls.js';
+import { psCommand } from './commands/ps.js';
+import { recordCommand, splitProgram } from './commands/record.js';
+import { replayCommand } from './commands/replay.js';
+import { traceinfoCommand } from './commands/traceinfo.js';
+import { loadConfig, loadPlugin } from './config.js';
+import { Control } from './control.js';
+import { Tsrr } from './Tsrr.js';
+import { isTsrrError } from './TsrrError.js';
+import { TSRR_VERSION } from './version.js';
+
+/** What every command gets. */
+export interface CliContext {
+  readonly tsrr: Tsrr;
+  readonly control: Control;
+  /** Sets the exit status of tsrr. */
+  exit(code: number): void;
+}
+
+/** `--plugin X` / `-p X` / `--plugin=X` before the command's own arguments. */
+function pluginArgs(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if ((a === '--plugin' || a === '-p') && i + 1 < argv.length) out.push(argv[++i]!);
+    else if (a.startsWith('--plugin=')) out.push(a.slice('--plugin='.length));
+  }
+  return out;
+}
+
+export async function main(argv: string[], control: Control): Promise<number> {
+  let code = 0;
+  const tsrr = new Tsrr();
+  const ctx: CliContext = { tsrr, control, exit: (c) => (code = c) };
+  const { config, filepath } = await loadConfig(process.cwd());
+  const base = filepath ? dirname(filepath) : process.cwd();
+  for (const entry of config.plugins ?? []) {
+    if (typeof entry === 'string') tsrr.apply(await loadPlugin(entry, undefined, base));
+    else if (Array.isArray(entry)) tsrr.apply(await loadPlugin(entry[0], entry[1], base));
+    else tsrr.apply(entry);
+  }
+  for (const spec of pluginArgs(splitProgram(argv).tsrrArgs)) tsrr.apply(await loadPlugin(spec, undefined, process.cwd()));
+
+  const y: Argv = yargs(splitProgram(argv).all)
+    .scriptName('tsrr')
+    .version(TSRR_VERSION)
+    .parserConfiguration({ 'populate--': true, 'greedy-arrays': false })
+    .option('plugin', { alias: 'p', type: 'string', array: true, default: [] as string[], global: true, describe: 'load a plugin (a first-party name, a package or a path); repeatable' })
+    .command(recordCommand(ctx))
+    .command(replayCommand(ctx))
+    .command(dumpCommand(ctx))
+    .command(lsCommand(ctx))
+    .command(psCommand(ctx))
+    .command(traceinfoCommand(ctx))
+    .demandCommand(1, 'tsrr needs a command; see tsrr --help')
+    .strict()
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    })
+    .wrap(Math.min(100, process.stdout.columns || 100));
+  tsrr.hooks.cliCommands.call(y);
+  await y.parseAsync();
+  return code;
+}
+
+class UsageError extends Error {}
+
+async function run(): Promise<number> {
+  const control = new Control(workerData.control as SharedArrayBuffer);
+  try {
+    return await main(process.argv.slice(2), control);
+  } catch (e) {
+    if (isTsrrError(e) || e instanceof UsageError) {
+      writeSync(2, `tsrr: ${e.message}\n`);
+      return 1;
+    }
+    writeSync(2, `tsrr: internal error: ${(e as Error).stack ?? e}\n`);
+    return 70;
+  }
+}
+
+process.exitCode = await run();

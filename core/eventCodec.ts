@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: MIT
+/** Encodes and decodes blocks of Events as EventBlock messages of schema/trace.capnp. */
+import * as capnp from 'capnp-es';
+import { EventBlock, Event_Which as CEventWhich, type Event as CEvent, type Syscall as CSyscall } from '../schema/trace.js';
+import { Event, type EventData } from './Event.js';
+
+/** A message whose single segment is allocated once: capnp-es otherwise grows it quadratically. */
+export function presizedMessage(bytes: number): capnp.Message {
+  const m = new capnp.Message();
+  const seg = m.getSegment(0);
+  seg.allocate(bytes);
+  seg.byteLength = 8;
+  return m;
+}
+
+/** Reads a framed, unpacked message without capnp-es's traversal limit (blocks can be large). */
+export function readMessage(bytes: Uint8Array): capnp.Message {
+  const msg = new capnp.Message(bytes, false);
+  (msg as unknown as { _capnp: { traversalLimit: number } })._capnp.traversalLimit = Number.POSITIVE_INFINITY;
+  return msg;
+}
+
+const setData = (init: (n: number) => capnp.Data, b: Buffer) => {
+  if (b.length > 0) init(b.length).copyBuffer(b);
+};
+const getData = (has: boolean, d: () => capnp.Data): Buffer => (has ? Buffer.from(d().toUint8Array()) : Buffer.alloc(0));
+
+function setTextList(init: (n: number) => capnp.List<string>, items: string[]): void {
+  const l = init(items.length);
+  items.forEach((s, i) => l.set(i, s));
+}
+
+export function encodeBlock(firstFrame: number, events: readonly Event[]): Uint8Array {
+  const estimate = events.reduce((n, e) => n + 160 + e.dataBytes + (e.data.kind === 'syscall' ? e.data.writes.length * 32 : 0), 64);
+  const msg = presizedMessage(estimate + (estimate >> 3));
+  const block = msg.initRoot(EventBlock);
+  block.firstFrame = BigInt(firstFrame);
+  const list = block._initEvents(events.length);
+  events.forEach((e, i) => encodeEvent(list.get(i), e));
+  return new Uint8Array(msg.toArrayBuffer());
+}
+
+function encodeEvent(c: CEvent, e: Event): void {
+  c.tid = e.tid;
+  const d = e.data;
+  switch (d.kind) {
+    case 'syscall': {
+      const s = c._initSyscall();
+      s.number = BigInt(d.number);
+      [s.arg0, s.arg1, s.arg2, s.arg3, s.arg4, s.arg5] = d.args as [bigint, bigint, bigint, bigint, bigint, bigint];
+      s.ip = d.ip;
+      s.sp = d.sp;
+      s.regsCrc = d.regsCrc;
+      s.result = d.result;
+      if (d.writes.length > 0) {
+        const ws = s._initWrites(d.writes.length);
+        d.writes.forEach((w, i) => {
+          const cw = ws.get(i);
+          cw.addr = w.addr;
+          setData((n) => cw._initData(n), w.data);
+        });
+      }
+      if (d.mappedFile) {
+        const m = s._initMappedFile();
+        m.path = d.mappedFile.path;
+        m.copy = d.mappedFile.copy;
+      }
+      return;
+    }
+    case 'exec': {
+      const x = c._initExec();
+      x.path = d.path;
+      x.copy = d.copy;
+      setTextList((n) => x._initArgv(n), d.argv);
+      setTextList((n) => x._initEnvp(n), d.envp);
+      setData((n) => x._initRegs(n), d.regs);
+      setData((n) => x._initStack(n), d.stack);
+      return;
+    }
+    case 'signal': {
+      const s = c._initSignal();
+      s.signo = d.signo;
+      s.code = d.code;
+      setData((n) => s._initRegs(n), d.regs);
+      return;
+    }
+    case 'rdtsc': {
+      const r = c._initRdtsc();
+      r.value = d.value;
+      r.ip = d.ip;
+      r.aux = d.aux;
+      return;
+    }
+    case 'cpuid': {
+      const r = c._initCpuid();
+      Object.assign(r, { leaf: d.leaf, subleaf: d.subleaf, eax: d.eax, ebx: d.ebx, ecx: d.ecx, edx: d.edx });
+      return;
+    }
+    case 'exit':
+      c._initExit().status = d.status;
+      return;
+    case 'interrupted':
+      c.interrupted = true;
+      return;
+  }
+}
+
+export function decodeBlock(bytes: Uint8Array): { firstFrame: number; events: Event[] } {
+  const block = readMessage(bytes).getRoot(EventBlock);
+  const firstFrame = Number(block.firstFrame);
+  const events: Event[] = [];
+  const list = block.events;
+  for (let i = 0; i < list.length; i++) {
+    const c = list.get(i);
+    events.push(new Event(firstFrame + i, c.tid, decodeEvent(c)));
+  }
+  return { firstFrame, events };
+}
+
+function decodeSyscall(s: CSyscall): EventData {
+  const writes = [];
+  const ws = s.writes;
+  for (let i = 0; i < ws.length; i++) {
+    const w = ws.get(i);
+    writes.push({ addr: w.addr, data: getData(w._hasData(), () => w.data) });
+  }
+  return {
+    kind: 'syscall',
+    number: Number(s.number),
+    args: [s.arg0, s.arg1, s.arg2, s.arg3, s.arg4, s.arg5],
+    ip: s.ip,
+    sp: s.sp,
+    regsCrc: s.regsCrc,
+    result: s.result,
+    writes,
+    ...(s._hasMappedFile() ? { mappedFile: { path: s.mappedFile.path, copy: s.mappedFile.copy } } : {}),
+  };
+}
+
+function decodeEvent(c: CEvent): EventData {
+  switch (c.which()) {
+    case CEventWhich.SYSCALL:
+      return decodeSyscall(c.syscall);
+    case CEventWhich.EXEC: {
+      const x = c.exec;
+      return {
+        kind: 'exec',
+        path: x.path,
+        copy: x.copy,
+        argv: [...x.argv],
+        envp: [...x.envp],
+        regs: getData(x._hasRegs(), () => x.regs),
+        stack: getData(x._hasStack(), () => x.stack),
+      };
+    }
+    case CEventWhich.SIGNAL: {
+      const s = c.signal;
+      return { kind: 'signal', signo: s.signo, code: s.code, regs: getData(s._hasRegs(), () => s.regs) };
+    }
+    case CEventWhich.RDTSC: {
+      const r = c.rdtsc;
+      return { kind: 'rdtsc', value: r.value, ip: r.ip, aux: r.aux };
+    }
+    case CEventWhich.CPUID: {
+      const r = c.cpuid;
+      return { kind: 'cpuid', leaf: r.leaf, subleaf: r.subleaf, eax: r.eax, ebx: r.ebx, ecx: r.ecx, edx: r.edx };
+    }
+    case CEventWhich.EXIT:
+      return { kind: 'exit', status: c.exit.status };
+    case CEventWhich.INTERRUPTED:
+      return { kind: 'interrupted' };
+    default:
+      throw new Error(`unknown event kind ${c.which()}`);
+  }
+}

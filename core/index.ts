@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: MIT
+/** The public API for plugins and rr.config.ts. */
+export { defineConfig, type Config, type PluginEntry } from './config.js';
+export { Tsrr, type Plugin } from './Tsrr.js';
+export { TsrrError, isTsrrError, type ErrorCode } from './TsrrError.js';
+export { Session, type Divergence, type SessionHooks } from './Session.js';
+export { RecordSession } from './RecordSession.js';
+export { ReplaySession } from './ReplaySession.js';
+export { Task } from './Task.js';
+export { AddressSpace, type Mapping, type MappingKind } from './AddressSpace.js';
+export { FdTable } from './FdTable.js';
+export type { FileMonitor } from './FileMonitor.js';
+export { StdioMonitor } from './StdioMonitor.js';
+export { Event, type EventData, type EventKind } from './Event.js';
+export { TraceReader } from './TraceReader.js';
+export { TraceWriter } from './TraceWriter.js';
+export { Registry } from './Registry.js';
+export type { CliContext } from './engine.js';

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+/**
+ * Framing of the files in a trace directory: every message sits behind a 16-byte prefix
+ * (magic, length, crc32, a per-file count), so truncation and bit flips are found before any
+ * byte is trusted, and the events file can be walked block by block without decoding.
+ */
+import { crc32 } from 'node:zlib';
+
+export const TRACE_FORMAT_VERSION = 1;
+export const PREFIX_BYTES = 16;
+export const HEADER_MAGIC = 0x48525354; // "TSRH" little-endian
+export const BLOCK_MAGIC = 0x42455354; // "TSEB" little-endian
+
+export function framed(magic: number, count: number, message: Uint8Array): Buffer {
+  const prefix = Buffer.alloc(PREFIX_BYTES);
+  prefix.writeUInt32LE(magic, 0);
+  prefix.writeUInt32LE(message.length, 4);
+  prefix.writeUInt32LE(crc32(message), 8);
+  prefix.writeUInt32LE(count, 12);
+  return Buffer.concat([prefix, message]);
+}
+
+export interface Prefix {
+  magic: number;
+  length: number;
+  crc: number;
+  count: number;
+}
+
+export function readPrefix(buf: Buffer, at: number): Prefix {
+  return {
+    magic: buf.readUInt32LE(at),
+    length: buf.readUInt32LE(at + 4),
+    crc: buf.readUInt32LE(at + 8),
+    count: buf.readUInt32LE(at + 12),
+  };
+}
+
+export const checksumOk = (p: Prefix, message: Uint8Array): boolean => crc32(message) === p.crc;

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+// tsrr-launch: the first process of a recording or replay. It makes sure it dies with the
+// tracer thread, turns off address-space randomization, pins itself to one CPU (cpuid results
+// such as the APIC id and the rseq cpu number depend on it), then stops until the tracer has
+// seized it, and execs the program.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: tsrr-launch CPU PATH ARGV0 [ARGS...]\n");
+    return 127;
+  }
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return 127;
+  if (getppid() == 1) return 127; // the tracer died before we could ask to die with it
+  personality(personality(0xffffffff) | ADDR_NO_RANDOMIZE);
+  int cpu = atoi(argv[1]);
+  if (cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    sched_setaffinity(0, sizeof set, &set);
+  }
+  raise(SIGSTOP);
+  execv(argv[2], argv + 3);
+  fprintf(stderr, "tsrr: cannot run %s: %s\n", argv[2], strerror(errno));
+  return 127;
+}

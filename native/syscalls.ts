@@ -1,0 +1,641 @@
+// SPDX-License-Identifier: MIT
+/**
+ * The x86-64 syscall table: number, name, argument names, how replay treats each call and
+ * which memory the kernel writes, so that recording can save it and replay can put it back.
+ */
+
+/** How replay treats a syscall: `emulate` skips it and reproduces the recorded result and
+ * memory; `real` runs it again (it shapes the address space or the kernel's view of the task)
+ * and checks the result; `deny` makes it fail with ENOSYS in record and replay alike. */
+export type ReplayPolicy = 'emulate' | 'real' | 'deny';
+
+/** Reads tracee memory while the kernel's output is described (iovecs, msghdr, socklen_t). */
+export interface MemoryReader {
+  u32(addr: bigint): number;
+  u64(addr: bigint): bigint;
+}
+
+/** A syscall at its exit: raw argument registers and the result (negative is -errno). */
+export interface SyscallCall {
+  readonly args: readonly bigint[];
+  readonly result: bigint;
+  readonly mem: MemoryReader;
+}
+
+/** A range of tracee memory: [address, length in bytes]. */
+export type Region = readonly [addr: bigint, length: number];
+
+export interface SyscallSpec {
+  readonly nr: number;
+  readonly name: string;
+  readonly argNames: readonly string[];
+  readonly policy: ReplayPolicy;
+  /** Memory the kernel wrote; called at the exit of a call that succeeded (result >= 0). */
+  readonly writes?: (call: SyscallCall) => Region[];
+}
+
+type Writes = (call: SyscallCall) => Region[];
+/** A byte count: fixed, or computed from the call. */
+type Len = number | ((call: SyscallCall) => number);
+
+// x86-64 sizes of the structures the kernel fills.
+const TIMESPEC = 16;
+const TIMEVAL = 16;
+const STAT = 144;
+const STATX = 256;
+const STATFS = 120;
+const RUSAGE = 144;
+const SIGINFO = 128;
+const RLIMIT = 16;
+const ITIMER = 32; // struct itimerval and struct itimerspec
+const TIMEX = 208;
+const EPOLL_EVENT = 12; // packed on x86-64
+const IO_EVENT = 32;
+const MMSGHDR = 64; // struct msghdr (56) + msg_len + padding
+/** sizeof(struct sockaddr_storage): no address the kernel reports is longer. */
+const SOCKADDR_MAX = 128;
+const PAGE = 4096;
+
+const arg = (c: SyscallCall, i: number): bigint => c.args[i] ?? 0n;
+/** An `int` argument: the kernel looks at the low 32 bits of the register only. */
+const int = (c: SyscallCall, i: number): number => Number(BigInt.asIntN(32, arg(c, i)));
+const uint = (c: SyscallCall, i: number): number => Number(BigInt.asUintN(32, arg(c, i)));
+const ret = (c: SyscallCall): number => Number(c.result);
+/** A byte count passed in argument `i`. */
+const size = (i: number) => (c: SyscallCall): number => Number(arg(c, i));
+/** The result counts elements of `bytes` each. */
+const items = (bytes: number) => (c: SyscallCall): number => ret(c) * bytes;
+
+function at(addr: bigint, len: number): Region[] {
+  return addr === 0n || len <= 0 ? [] : [[addr, len]];
+}
+
+/** `len` bytes at the pointer in argument `i`; a null pointer means the caller did not ask. */
+function out(i: number, len: Len): Writes {
+  return (c) => {
+    const addr = arg(c, i);
+    return addr === 0n ? [] : at(addr, typeof len === 'number' ? len : len(c));
+  };
+}
+
+function all(...writes: Writes[]): Writes {
+  return (c) => writes.flatMap((w) => w(c));
+}
+
+/** A buffer and the u32 holding its length, which the kernel updates to the length it has.
+ * That length may exceed the buffer (sockaddrs are truncated), so `max` bounds it; any extra
+ * bytes are the tracee's own, unchanged at the exit where they are saved. */
+function sized(bufArg: number, lenArg: number, max = Infinity): Writes {
+  return (c) => {
+    const buf = arg(c, bufArg);
+    const lenPtr = arg(c, lenArg);
+    if (buf === 0n || lenPtr === 0n) return [];
+    return [...at(buf, Math.min(c.mem.u32(lenPtr), max)), [lenPtr, 4]];
+  };
+}
+
+/** Spreads `bytes` over an iovec array in order, as the kernel fills it. */
+function spread(mem: MemoryReader, vec: bigint, count: number, bytes: number): Region[] {
+  const regions: Region[] = [];
+  for (let i = 0; i < count && bytes > 0; i++) {
+    const iov = vec + BigInt(i * 16);
+    const len = Math.min(Number(mem.u64(iov + 8n)), bytes);
+    regions.push(...at(mem.u64(iov), len));
+    bytes -= len;
+  }
+  return regions;
+}
+
+const iovecs = (vecArg: number, countArg: number): Writes => (c) =>
+  spread(c.mem, arg(c, vecArg), Number(arg(c, countArg)), ret(c));
+
+/** What receiving `bytes` of data through one struct msghdr writes. The kernel stores the
+ * name and control lengths it used back into the msghdr, so they are read after the fact. */
+function msghdr(mem: MemoryReader, msg: bigint, bytes: number): Region[] {
+  return [
+    ...at(mem.u64(msg), Math.min(mem.u32(msg + 8n), SOCKADDR_MAX)),
+    ...spread(mem, mem.u64(msg + 16n), Number(mem.u64(msg + 24n)), bytes),
+    ...at(mem.u64(msg + 32n), Number(mem.u64(msg + 40n))),
+    [msg + 8n, 4], // msg_namelen
+    [msg + 40n, 8], // msg_controllen
+    [msg + 48n, 4], // msg_flags
+  ];
+}
+
+const recvmsg: Writes = (c) => msghdr(c.mem, arg(c, 1), ret(c));
+
+/** Each received message has its byte count in msg_len; the timeout gets the time left. */
+const recvmmsg: Writes = (c) => {
+  const regions = at(arg(c, 4), TIMESPEC);
+  for (let i = 0; i < ret(c); i++) {
+    const entry = arg(c, 1) + BigInt(i * MMSGHDR);
+    regions.push(...msghdr(c.mem, entry, c.mem.u32(entry + 56n)), [entry + 56n, 4]);
+  }
+  return regions;
+};
+
+/** sendmmsg stores the byte count of each message it sent in its msg_len. */
+const sendmmsg: Writes = (c) =>
+  Array.from({ length: ret(c) }, (_, i): Region => [arg(c, 1) + BigInt(i * MMSGHDR + 56), 4]);
+
+/** select's fd_set in argument `i`: the kernel writes back whole longs covering nfds. */
+const fdset = (i: number): Writes => out(i, (c) => Math.ceil(int(c, 0) / 64) * 8);
+const fdsets = all(fdset(1), fdset(2), fdset(3));
+
+/** Bytes written at the argument of the ioctl requests programs commonly make; the
+ * others are assumed to write nothing. */
+const IOCTL_OUT = new Map([
+  [0x5401, 36], // TCGETS: struct termios
+  [0x540f, 4], // TIOCGPGRP
+  [0x5413, 8], // TIOCGWINSZ
+  [0x541b, 4], // FIONREAD
+]);
+const ioctl = out(2, (c) => IOCTL_OUT.get(uint(c, 1)) ?? 0);
+
+const FCNTL_OUT = new Map([
+  [5, 32], // F_GETLK: struct flock
+  [16, 8], // F_GETOWN_EX: struct f_owner_ex
+  [36, 32], // F_OFD_GETLK
+]);
+const fcntl = out(2, (c) => FCNTL_OUT.get(int(c, 1)) ?? 0);
+
+/** Version 1 fills one 12-byte __user_cap_data_struct, later versions two. */
+const capget = out(1, (c) => (c.mem.u32(arg(c, 0)) === 0x19980330 ? 12 : 24));
+
+/** Only syslog's read actions (2, 3, 4) copy the log out. */
+const syslog = out(1, (c) => ([2, 3, 4].includes(int(c, 0)) ? ret(c) : 0));
+
+/** KEYCTL_DESCRIBE, KEYCTL_READ and KEYCTL_GET_SECURITY return the full length but copy at
+ * most buflen bytes. */
+const keyctl = out(2, (c) => ([6, 11, 17].includes(int(c, 0)) ? Math.min(ret(c), Number(arg(c, 3))) : 0));
+
+/** With gidsetsize 0 getgroups only counts. */
+const getgroups = out(1, (c) => (int(c, 0) === 0 ? 0 : ret(c) * 4));
+
+/** The kernel stores the handle size in handle_bytes; AT_HANDLE_MNT_ID_UNIQUE (1) widens
+ * mount_id to a u64. */
+const nameToHandle = all(
+  out(2, (c) => 8 + c.mem.u32(arg(c, 2))),
+  out(3, (c) => (int(c, 4) & 1 ? 8 : 4)),
+);
+
+/** struct xattr_args starts with the pointer to the value buffer. */
+const getxattrat: Writes = (c) => (arg(c, 4) === 0n ? [] : at(c.mem.u64(arg(c, 4)), ret(c)));
+
+/** get_mempolicy writes its node mask as whole longs covering maxnode - 1 bits. */
+const nodemask = out(1, (c) => Math.ceil((Number(arg(c, 2)) - 1) / 64) * 8);
+
+/** The revents of each pollfd. */
+const pollfds = out(0, (c) => uint(c, 1) * 8);
+
+/** struct statmount starts with the u32 size the kernel filled in. */
+const statmount = out(1, (c) => Math.min(c.mem.u32(arg(c, 1)), Number(arg(c, 2))));
+
+/** A pair of loff_t offsets that splice-like calls advance. */
+const offsets = all(out(1, 8), out(3, 8));
+
+type Entry = readonly [nr: number, name: string, args: string, writes?: Writes];
+
+const TABLE: readonly Entry[] = [
+  [0, 'read', 'fd buf count', out(1, ret)],
+  [1, 'write', 'fd buf count'],
+  [2, 'open', 'filename flags mode'],
+  [3, 'close', 'fd'],
+  [4, 'stat', 'filename statbuf', out(1, STAT)],
+  [5, 'fstat', 'fd statbuf', out(1, STAT)],
+  [6, 'lstat', 'filename statbuf', out(1, STAT)],
+  [7, 'poll', 'ufds nfds timeout_msecs', pollfds],
+  [8, 'lseek', 'fd offset whence'],
+  [9, 'mmap', 'addr len prot flags fd off'],
+  [10, 'mprotect', 'start len prot'],
+  [11, 'munmap', 'addr len'],
+  [12, 'brk', 'brk'],
+  [13, 'rt_sigaction', 'sig act oact sigsetsize'],
+  [14, 'rt_sigprocmask', 'how set oset sigsetsize'],
+  [15, 'rt_sigreturn', ''],
+  [16, 'ioctl', 'fd cmd arg', ioctl],
+  [17, 'pread64', 'fd buf count pos', out(1, ret)],
+  [18, 'pwrite64', 'fd buf count pos'],
+  [19, 'readv', 'fd vec vlen', iovecs(1, 2)],
+  [20, 'writev', 'fd vec vlen'],
+  [21, 'access', 'filename mode'],
+  [22, 'pipe', 'fildes', out(0, 8)],
+  [23, 'select', 'n inp outp exp tvp', all(fdsets, out(4, TIMEVAL))],
+  [24, 'sched_yield', ''],
+  [25, 'mremap', 'addr old_len new_len flags new_addr'],
+  [26, 'msync', 'start len flags'],
+  [27, 'mincore', 'start len vec', out(2, (c) => Math.ceil(Number(arg(c, 1)) / PAGE))],
+  [28, 'madvise', 'start len_in behavior'],
+  [29, 'shmget', 'key size shmflg'],
+  [30, 'shmat', 'shmid shmaddr shmflg'],
+  [31, 'shmctl', 'shmid cmd buf'],
+  [32, 'dup', 'fildes'],
+  [33, 'dup2', 'oldfd newfd'],
+  [34, 'pause', ''],
+  // The time left goes to rmtp only when a signal interrupts the sleep (-EINTR).
+  [35, 'nanosleep', 'rqtp rmtp', out(1, TIMESPEC)],
+  [36, 'getitimer', 'which value', out(1, ITIMER)],
+  [37, 'alarm', 'seconds'],
+  [38, 'setitimer', 'which value ovalue', out(2, ITIMER)],
+  [39, 'getpid', ''],
+  [40, 'sendfile', 'out_fd in_fd offset count', out(2, 8)],
+  [41, 'socket', 'family type protocol'],
+  [42, 'connect', 'fd uservaddr addrlen'],
+  [43, 'accept', 'fd upeer_sockaddr upeer_addrlen', sized(1, 2, SOCKADDR_MAX)],
+  [44, 'sendto', 'fd buff len flags addr addr_len'],
+  [45, 'recvfrom', 'fd ubuf size flags addr addr_len', all(out(1, ret), sized(4, 5, SOCKADDR_MAX))],
+  [46, 'sendmsg', 'fd msg flags'],
+  [47, 'recvmsg', 'fd msg flags', recvmsg],
+  [48, 'shutdown', 'fd how'],
+  [49, 'bind', 'fd umyaddr addrlen'],
+  [50, 'listen', 'fd backlog'],
+  [51, 'getsockname', 'fd usockaddr usockaddr_len', sized(1, 2, SOCKADDR_MAX)],
+  [52, 'getpeername', 'fd usockaddr usockaddr_len', sized(1, 2, SOCKADDR_MAX)],
+  [53, 'socketpair', 'family type protocol usockvec', out(3, 8)],
+  [54, 'setsockopt', 'fd level optname optval optlen'],
+  [55, 'getsockopt', 'fd level optname optval optlen', sized(3, 4)],
+  [56, 'clone', 'clone_flags newsp parent_tidptr child_tidptr tls'],
+  [57, 'fork', ''],
+  [58, 'vfork', ''],
+  [59, 'execve', 'filename argv envp'],
+  [60, 'exit', 'error_code'],
+  [61, 'wait4', 'upid stat_addr options ru', all(out(1, 4), out(3, RUSAGE))],
+  [62, 'kill', 'pid sig'],
+  [63, 'uname', 'name', out(0, 390)],
+  [64, 'semget', 'key nsems semflg'],
+  [65, 'semop', 'semid tsops nsops'],
+  [66, 'semctl', 'semid semnum cmd arg'],
+  [67, 'shmdt', 'shmaddr'],
+  [68, 'msgget', 'key msgflg'],
+  [69, 'msgsnd', 'msqid msgp msgsz msgflg'],
+  [70, 'msgrcv', 'msqid msgp msgsz msgtyp msgflg', out(1, (c) => 8 + ret(c))], // mtype, then the text
+  [71, 'msgctl', 'msqid cmd buf'],
+  [72, 'fcntl', 'fd cmd arg', fcntl],
+  [73, 'flock', 'fd cmd'],
+  [74, 'fsync', 'fd'],
+  [75, 'fdatasync', 'fd'],
+  [76, 'truncate', 'path length'],
+  [77, 'ftruncate', 'fd length'],
+  [78, 'getdents', 'fd dirent count', out(1, ret)],
+  [79, 'getcwd', 'buf size', out(0, ret)],
+  [80, 'chdir', 'filename'],
+  [81, 'fchdir', 'fd'],
+  [82, 'rename', 'oldname newname'],
+  [83, 'mkdir', 'pathname mode'],
+  [84, 'rmdir', 'pathname'],
+  [85, 'creat', 'pathname mode'],
+  [86, 'link', 'oldname newname'],
+  [87, 'unlink', 'pathname'],
+  [88, 'symlink', 'oldname newname'],
+  [89, 'readlink', 'path buf bufsiz', out(1, ret)],
+  [90, 'chmod', 'filename mode'],
+  [91, 'fchmod', 'fd mode'],
+  [92, 'chown', 'filename user group'],
+  [93, 'fchown', 'fd user group'],
+  [94, 'lchown', 'filename user group'],
+  [95, 'umask', 'mask'],
+  [96, 'gettimeofday', 'tv tz', all(out(0, TIMEVAL), out(1, 8))],
+  [97, 'getrlimit', 'resource rlim', out(1, RLIMIT)],
+  [98, 'getrusage', 'who ru', out(1, RUSAGE)],
+  [99, 'sysinfo', 'info', out(0, 112)],
+  [100, 'times', 'tbuf', out(0, 32)],
+  [101, 'ptrace', 'request pid addr data'],
+  [102, 'getuid', ''],
+  [103, 'syslog', 'type buf len', syslog],
+  [104, 'getgid', ''],
+  [105, 'setuid', 'uid'],
+  [106, 'setgid', 'gid'],
+  [107, 'geteuid', ''],
+  [108, 'getegid', ''],
+  [109, 'setpgid', 'pid pgid'],
+  [110, 'getppid', ''],
+  [111, 'getpgrp', ''],
+  [112, 'setsid', ''],
+  [113, 'setreuid', 'ruid euid'],
+  [114, 'setregid', 'rgid egid'],
+  [115, 'getgroups', 'gidsetsize grouplist', getgroups],
+  [116, 'setgroups', 'gidsetsize grouplist'],
+  [117, 'setresuid', 'ruid euid suid'],
+  [118, 'getresuid', 'ruidp euidp suidp', all(out(0, 4), out(1, 4), out(2, 4))],
+  [119, 'setresgid', 'rgid egid sgid'],
+  [120, 'getresgid', 'rgidp egidp sgidp', all(out(0, 4), out(1, 4), out(2, 4))],
+  [121, 'getpgid', 'pid'],
+  [122, 'setfsuid', 'uid'],
+  [123, 'setfsgid', 'gid'],
+  [124, 'getsid', 'pid'],
+  [125, 'capget', 'header dataptr', capget],
+  [126, 'capset', 'header data'],
+  [127, 'rt_sigpending', 'uset sigsetsize', out(0, size(1))],
+  [128, 'rt_sigtimedwait', 'uthese uinfo uts sigsetsize', out(1, SIGINFO)],
+  [129, 'rt_sigqueueinfo', 'pid sig uinfo'],
+  [130, 'rt_sigsuspend', 'unewset sigsetsize'],
+  [131, 'sigaltstack', 'uss uoss'],
+  [132, 'utime', 'filename times'],
+  [133, 'mknod', 'filename mode dev'],
+  [134, 'uselib', 'library'],
+  [135, 'personality', 'personality'],
+  [136, 'ustat', 'dev ubuf', out(1, 32)],
+  [137, 'statfs', 'pathname buf', out(1, STATFS)],
+  [138, 'fstatfs', 'fd buf', out(1, STATFS)],
+  [139, 'sysfs', 'option arg1 arg2'],
+  [140, 'getpriority', 'which who'],
+  [141, 'setpriority', 'which who niceval'],
+  [142, 'sched_setparam', 'pid param'],
+  [143, 'sched_getparam', 'pid param', out(1, 4)],
+  [144, 'sched_setscheduler', 'pid policy param'],
+  [145, 'sched_getscheduler', 'pid'],
+  [146, 'sched_get_priority_max', 'policy'],
+  [147, 'sched_get_priority_min', 'policy'],
+  [148, 'sched_rr_get_interval', 'pid interval', out(1, TIMESPEC)],
+  [149, 'mlock', 'start len'],
+  [150, 'munlock', 'start len'],
+  [151, 'mlockall', 'flags'],
+  [152, 'munlockall', ''],
+  [153, 'vhangup', ''],
+  [154, 'modify_ldt', 'func ptr bytecount'],
+  [155, 'pivot_root', 'new_root put_old'],
+  [156, '_sysctl', 'args'],
+  [157, 'prctl', 'option arg2 arg3 arg4 arg5'],
+  [158, 'arch_prctl', 'option arg2'],
+  [159, 'adjtimex', 'txc_p', out(0, TIMEX)],
+  [160, 'setrlimit', 'resource rlim'],
+  [161, 'chroot', 'filename'],
+  [162, 'sync', ''],
+  [163, 'acct', 'name'],
+  [164, 'settimeofday', 'tv tz'],
+  [165, 'mount', 'dev_name dir_name type flags data'],
+  [166, 'umount2', 'name flags'],
+  [167, 'swapon', 'specialfile swap_flags'],
+  [168, 'swapoff', 'specialfile'],
+  [169, 'reboot', 'magic1 magic2 cmd arg'],
+  [170, 'sethostname', 'name len'],
+  [171, 'setdomainname', 'name len'],
+  [172, 'iopl', 'level'],
+  [173, 'ioperm', 'from num turn_on'],
+  [174, 'create_module', 'name size'],
+  [175, 'init_module', 'umod len uargs'],
+  [176, 'delete_module', 'name_user flags'],
+  [177, 'get_kernel_syms', 'table'],
+  [178, 'query_module', 'name which buf bufsize ret'],
+  [179, 'quotactl', 'cmd special id addr'],
+  [180, 'nfsservctl', 'cmd argp resp'],
+  [181, 'getpmsg', ''],
+  [182, 'putpmsg', ''],
+  [183, 'afs_syscall', ''],
+  [184, 'tuxcall', ''],
+  [185, 'security', ''],
+  [186, 'gettid', ''],
+  [187, 'readahead', 'fd offset count'],
+  [188, 'setxattr', 'pathname name value size flags'],
+  [189, 'lsetxattr', 'pathname name value size flags'],
+  [190, 'fsetxattr', 'fd name value size flags'],
+  [191, 'getxattr', 'pathname name value size', out(2, ret)],
+  [192, 'lgetxattr', 'pathname name value size', out(2, ret)],
+  [193, 'fgetxattr', 'fd name value size', out(2, ret)],
+  [194, 'listxattr', 'pathname list size', out(1, ret)],
+  [195, 'llistxattr', 'pathname list size', out(1, ret)],
+  [196, 'flistxattr', 'fd list size', out(1, ret)],
+  [197, 'removexattr', 'pathname name'],
+  [198, 'lremovexattr', 'pathname name'],
+  [199, 'fremovexattr', 'fd name'],
+  [200, 'tkill', 'pid sig'],
+  [201, 'time', 'tloc', out(0, 8)],
+  [202, 'futex', 'uaddr op val utime uaddr2 val3'],
+  [203, 'sched_setaffinity', 'pid len user_mask_ptr'],
+  [204, 'sched_getaffinity', 'pid len user_mask_ptr', out(2, ret)],
+  [205, 'set_thread_area', 'u_info'],
+  [206, 'io_setup', 'nr_events ctxp', out(1, 8)],
+  [207, 'io_destroy', 'ctx'],
+  [208, 'io_getevents', 'ctx_id min_nr nr events timeout', out(3, items(IO_EVENT))],
+  [209, 'io_submit', 'ctx_id nr iocbpp'],
+  [210, 'io_cancel', 'ctx_id iocb result'],
+  [211, 'get_thread_area', 'u_info', out(0, 16)],
+  [212, 'lookup_dcookie', 'cookie64 buf len'],
+  [213, 'epoll_create', 'size'],
+  [214, 'epoll_ctl_old', ''],
+  [215, 'epoll_wait_old', ''],
+  [216, 'remap_file_pages', 'start size prot pgoff flags'],
+  [217, 'getdents64', 'fd dirent count', out(1, ret)],
+  [218, 'set_tid_address', 'tidptr'],
+  [219, 'restart_syscall', ''],
+  [220, 'semtimedop', 'semid tsops nsops timeout'],
+  [221, 'fadvise64', 'fd offset len advice'],
+  [222, 'timer_create', 'which_clock timer_event_spec created_timer_id', out(2, 4)],
+  [223, 'timer_settime', 'timer_id flags new_setting old_setting', out(3, ITIMER)],
+  [224, 'timer_gettime', 'timer_id setting', out(1, ITIMER)],
+  [225, 'timer_getoverrun', 'timer_id'],
+  [226, 'timer_delete', 'timer_id'],
+  [227, 'clock_settime', 'which_clock tp'],
+  [228, 'clock_gettime', 'which_clock tp', out(1, TIMESPEC)],
+  [229, 'clock_getres', 'which_clock tp', out(1, TIMESPEC)],
+  [230, 'clock_nanosleep', 'which_clock flags rqtp rmtp', out(3, TIMESPEC)], // rmtp as nanosleep
+  [231, 'exit_group', 'error_code'],
+  [232, 'epoll_wait', 'epfd events maxevents timeout', out(1, items(EPOLL_EVENT))],
+  [233, 'epoll_ctl', 'epfd op fd event'],
+  [234, 'tgkill', 'tgid pid sig'],
+  [235, 'utimes', 'filename utimes'],
+  [236, 'vserver', ''],
+  [237, 'mbind', 'start len mode nmask maxnode flags'],
+  [238, 'set_mempolicy', 'mode nmask maxnode'],
+  [239, 'get_mempolicy', 'policy nmask maxnode addr flags', all(out(0, 4), nodemask)],
+  [240, 'mq_open', 'u_name oflag mode u_attr'],
+  [241, 'mq_unlink', 'u_name'],
+  [242, 'mq_timedsend', 'mqdes u_msg_ptr msg_len msg_prio u_abs_timeout'],
+  [243, 'mq_timedreceive', 'mqdes u_msg_ptr msg_len u_msg_prio u_abs_timeout', all(out(1, ret), out(3, 4))],
+  [244, 'mq_notify', 'mqdes u_notification'],
+  [245, 'mq_getsetattr', 'mqdes u_mqstat u_omqstat', out(2, 64)],
+  [246, 'kexec_load', 'entry nr_segments segments flags'],
+  [247, 'waitid', 'which upid infop options ru', all(out(2, SIGINFO), out(4, RUSAGE))],
+  [248, 'add_key', '_type _description _payload plen ringid'],
+  [249, 'request_key', '_type _description _callout_info destringid'],
+  [250, 'keyctl', 'option arg2 arg3 arg4 arg5', keyctl],
+  [251, 'ioprio_set', 'which who ioprio'],
+  [252, 'ioprio_get', 'which who'],
+  [253, 'inotify_init', ''],
+  [254, 'inotify_add_watch', 'fd pathname mask'],
+  [255, 'inotify_rm_watch', 'fd wd'],
+  [256, 'migrate_pages', 'pid maxnode old_nodes new_nodes'],
+  [257, 'openat', 'dfd filename flags mode'],
+  [258, 'mkdirat', 'dfd pathname mode'],
+  [259, 'mknodat', 'dfd filename mode dev'],
+  [260, 'fchownat', 'dfd filename user group flag'],
+  [261, 'futimesat', 'dfd filename utimes'],
+  [262, 'newfstatat', 'dfd filename statbuf flag', out(2, STAT)],
+  [263, 'unlinkat', 'dfd pathname flag'],
+  [264, 'renameat', 'olddfd oldname newdfd newname'],
+  [265, 'linkat', 'olddfd oldname newdfd newname flags'],
+  [266, 'symlinkat', 'oldname newdfd newname'],
+  [267, 'readlinkat', 'dfd pathname buf bufsiz', out(2, ret)],
+  [268, 'fchmodat', 'dfd filename mode'],
+  [269, 'faccessat', 'dfd filename mode'],
+  [270, 'pselect6', 'n inp outp exp tsp sig', all(fdsets, out(4, TIMESPEC))],
+  [271, 'ppoll', 'ufds nfds tsp sigmask sigsetsize', all(pollfds, out(2, TIMESPEC))],
+  [272, 'unshare', 'unshare_flags'],
+  [273, 'set_robust_list', 'head len'],
+  [274, 'get_robust_list', 'pid head_ptr len_ptr', all(out(1, 8), out(2, 8))],
+  [275, 'splice', 'fd_in off_in fd_out off_out len flags', offsets],
+  [276, 'tee', 'fdin fdout len flags'],
+  [277, 'sync_file_range', 'fd offset nbytes flags'],
+  [278, 'vmsplice', 'fd uiov nr_segs flags'],
+  [279, 'move_pages', 'pid nr_pages pages nodes status flags', out(4, (c) => Number(arg(c, 1)) * 4)],
+  [280, 'utimensat', 'dfd filename utimes flags'],
+  [281, 'epoll_pwait', 'epfd events maxevents timeout sigmask sigsetsize', out(1, items(EPOLL_EVENT))],
+  [282, 'signalfd', 'ufd user_mask sizemask'],
+  [283, 'timerfd_create', 'clockid flags'],
+  [284, 'eventfd', 'count'],
+  [285, 'fallocate', 'fd mode offset len'],
+  [286, 'timerfd_settime', 'ufd flags utmr otmr', out(3, ITIMER)],
+  [287, 'timerfd_gettime', 'ufd otmr', out(1, ITIMER)],
+  [288, 'accept4', 'fd upeer_sockaddr upeer_addrlen flags', sized(1, 2, SOCKADDR_MAX)],
+  [289, 'signalfd4', 'ufd user_mask sizemask flags'],
+  [290, 'eventfd2', 'count flags'],
+  [291, 'epoll_create1', 'flags'],
+  [292, 'dup3', 'oldfd newfd flags'],
+  [293, 'pipe2', 'fildes flags', out(0, 8)],
+  [294, 'inotify_init1', 'flags'],
+  [295, 'preadv', 'fd vec vlen pos_l pos_h', iovecs(1, 2)],
+  [296, 'pwritev', 'fd vec vlen pos_l pos_h'],
+  [297, 'rt_tgsigqueueinfo', 'tgid pid sig uinfo'],
+  [298, 'perf_event_open', 'attr_uptr pid cpu group_fd flags'],
+  [299, 'recvmmsg', 'fd mmsg vlen flags timeout', recvmmsg],
+  [300, 'fanotify_init', 'flags event_f_flags'],
+  [301, 'fanotify_mark', 'fanotify_fd flags mask dfd pathname'],
+  [302, 'prlimit64', 'pid resource new_rlim old_rlim', out(3, RLIMIT)],
+  [303, 'name_to_handle_at', 'dfd name handle mnt_id flag', nameToHandle],
+  [304, 'open_by_handle_at', 'mountdirfd handle flags'],
+  [305, 'clock_adjtime', 'which_clock utx', out(1, TIMEX)],
+  [306, 'syncfs', 'fd'],
+  [307, 'sendmmsg', 'fd mmsg vlen flags', sendmmsg],
+  [308, 'setns', 'fd nstype'],
+  [309, 'getcpu', 'cpup nodep unused', all(out(0, 4), out(1, 4))],
+  [310, 'process_vm_readv', 'pid lvec liovcnt rvec riovcnt flags'],
+  [311, 'process_vm_writev', 'pid lvec liovcnt rvec riovcnt flags'],
+  [312, 'kcmp', 'pid1 pid2 type idx1 idx2'],
+  [313, 'finit_module', 'fd uargs flags'],
+  [314, 'sched_setattr', 'pid uattr flags'],
+  [315, 'sched_getattr', 'pid uattr usize flags', out(1, size(2))],
+  [316, 'renameat2', 'olddfd oldname newdfd newname flags'],
+  [317, 'seccomp', 'op flags uargs'],
+  [318, 'getrandom', 'buf count flags', out(0, ret)],
+  [319, 'memfd_create', 'uname flags'],
+  [320, 'kexec_file_load', 'kernel_fd initrd_fd cmdline_len cmdline_ptr flags'],
+  [321, 'bpf', 'cmd uattr size'],
+  [322, 'execveat', 'fd filename argv envp flags'],
+  [323, 'userfaultfd', 'flags'],
+  [324, 'membarrier', 'cmd flags cpu_id'],
+  [325, 'mlock2', 'start len flags'],
+  [326, 'copy_file_range', 'fd_in off_in fd_out off_out len flags', offsets],
+  [327, 'preadv2', 'fd vec vlen pos_l pos_h flags', iovecs(1, 2)],
+  [328, 'pwritev2', 'fd vec vlen pos_l pos_h flags'],
+  [329, 'pkey_mprotect', 'start len prot pkey'],
+  [330, 'pkey_alloc', 'flags init_val'],
+  [331, 'pkey_free', 'pkey'],
+  [332, 'statx', 'dfd filename flags mask buffer', out(4, STATX)],
+  [333, 'io_pgetevents', 'ctx_id min_nr nr events timeout usig', out(3, items(IO_EVENT))],
+  [334, 'rseq', 'rseq rseq_len flags sig'],
+  [424, 'pidfd_send_signal', 'pidfd sig info flags'],
+  [425, 'io_uring_setup', 'entries params'],
+  [426, 'io_uring_enter', 'fd to_submit min_complete flags argp argsz'],
+  [427, 'io_uring_register', 'fd opcode arg nr_args'],
+  [428, 'open_tree', 'dfd filename flags'],
+  [429, 'move_mount', 'from_dfd from_pathname to_dfd to_pathname flags'],
+  [430, 'fsopen', 'fs_name flags'],
+  [431, 'fsconfig', 'fd cmd key value aux'],
+  [432, 'fsmount', 'fs_fd flags attr_flags'],
+  [433, 'fspick', 'dfd path flags'],
+  [434, 'pidfd_open', 'pid flags'],
+  [435, 'clone3', 'uargs size'],
+  [436, 'close_range', 'fd max_fd flags'],
+  [437, 'openat2', 'dfd filename how usize'],
+  [438, 'pidfd_getfd', 'pidfd fd flags'],
+  [439, 'faccessat2', 'dfd filename mode flags'],
+  [440, 'process_madvise', 'pidfd vec vlen behavior flags'],
+  [441, 'epoll_pwait2', 'epfd events maxevents timeout sigmask sigsetsize', out(1, items(EPOLL_EVENT))],
+  [442, 'mount_setattr', 'dfd path flags uattr usize'],
+  [443, 'quotactl_fd', 'fd cmd id addr'],
+  [444, 'landlock_create_ruleset', 'attr size flags'],
+  [445, 'landlock_add_rule', 'ruleset_fd rule_type rule_attr flags'],
+  [446, 'landlock_restrict_self', 'ruleset_fd flags'],
+  [447, 'memfd_secret', 'flags'],
+  [448, 'process_mrelease', 'pidfd flags'],
+  [449, 'futex_waitv', 'waiters nr_futexes flags timeout clockid'],
+  [450, 'set_mempolicy_home_node', 'start len home_node flags'],
+  // Newer than some distributions' headers, but present in the kernels tsrr runs on.
+  [451, 'cachestat', 'fd cstat_range cstat flags', out(2, 40)],
+  [452, 'fchmodat2', 'dfd filename mode flags'],
+  [453, 'map_shadow_stack', 'addr size flags'],
+  [454, 'futex_wake', 'uaddr mask nr flags'],
+  [455, 'futex_wait', 'uaddr val mask flags timeout clockid'],
+  [456, 'futex_requeue', 'waiters flags nr_wake nr_requeue'],
+  [457, 'statmount', 'req buf bufsize flags', statmount],
+  [458, 'listmount', 'req mnt_ids nr_mnt_ids flags', out(1, items(8))],
+  [459, 'lsm_get_self_attr', 'attr ctx size flags', all(out(1, (c) => c.mem.u32(arg(c, 2))), out(2, 4))],
+  [460, 'lsm_set_self_attr', 'attr ctx size flags'],
+  [461, 'lsm_list_modules', 'ids size flags', all(out(0, items(8)), out(1, 4))],
+  [462, 'mseal', 'start len flags'],
+  [463, 'setxattrat', 'dfd pathname at_flags name uargs usize'],
+  [464, 'getxattrat', 'dfd pathname at_flags name uargs usize', getxattrat],
+  [465, 'listxattrat', 'dfd pathname at_flags list size', out(3, ret)],
+  [466, 'removexattrat', 'dfd pathname at_flags name'],
+  [467, 'open_tree_attr', 'dfd filename flags uattr usize'],
+  [468, 'file_getattr', 'dfd filename ufattr usize at_flags', out(2, size(3))],
+  [469, 'file_setattr', 'dfd filename ufattr usize at_flags'],
+];
+
+/** Calls that shape the address space, the signal state, the CPU state or the set of tasks:
+ * replay needs their effects, so it runs them again. */
+const REAL = new Set([
+  'execve', 'execveat', 'brk', 'mmap', 'munmap', 'mprotect', 'pkey_mprotect', 'pkey_alloc',
+  'pkey_free', 'mremap', 'madvise', 'remap_file_pages', 'map_shadow_stack', 'mseal',
+  'arch_prctl', 'modify_ldt', 'set_thread_area', 'set_tid_address', 'set_robust_list',
+  'rt_sigaction', 'rt_sigprocmask', 'rt_sigreturn', 'sigaltstack', 'exit', 'exit_group',
+  'prctl', 'personality', 'kill', 'tkill', 'tgkill', 'clone', 'clone3', 'fork', 'vfork',
+  'shmat', 'shmdt', 'mlock', 'mlock2', 'munlock', 'mlockall', 'munlockall', 'membarrier',
+]);
+
+/** glibc carries on without rseq when registration fails, and the kernel's updates of a
+ * registered rseq area would be writes replay cannot reproduce. */
+const DENY = new Set(['rseq']);
+
+function policyOf(name: string): ReplayPolicy {
+  if (REAL.has(name)) return 'real';
+  return DENY.has(name) ? 'deny' : 'emulate';
+}
+
+export const SYSCALLS: ReadonlyMap<number, SyscallSpec> = new Map(
+  TABLE.map(([nr, name, args, writes]): [number, SyscallSpec] => {
+    const argNames = args.split(' ').filter(Boolean);
+    return [nr, { nr, name, argNames, policy: policyOf(name), ...(writes && { writes }) }];
+  }),
+);
+
+const BY_NAME: ReadonlyMap<string, number> = new Map(TABLE.map(([nr, name]) => [name, nr]));
+
+export function syscallSpec(nr: number): SyscallSpec | undefined {
+  return SYSCALLS.get(nr);
+}
+
+export function syscallName(nr: number): string {
+  return SYSCALLS.get(nr)?.name ?? `syscall_${nr}`;
+}
+
+export function syscallNumber(name: string): number | undefined {
+  return BY_NAME.get(name);
+}
+
+/** Numbers the tracer refers to by name. */
+export const NR = {
+  read: 0, write: 1, open: 2, close: 3, stat: 4, fstat: 5, lstat: 6, poll: 7, lseek: 8,
+  mmap: 9, mprotect: 10, munmap: 11, brk: 12, rt_sigaction: 13, rt_sigprocmask: 14,
+  rt_sigreturn: 15, ioctl: 16, pread64: 17, pwrite64: 18, readv: 19, writev: 20, access: 21,
+  pipe: 22, select: 23, mremap: 25, madvise: 28, dup: 32, dup2: 33, nanosleep: 35, getpid: 39,
+  clone: 56, fork: 57, vfork: 58, execve: 59, exit: 60, wait4: 61, kill: 62, fcntl: 72,
+  getdents: 78, getcwd: 79, rename: 82, unlink: 87, readlink: 89, gettimeofday: 96,
+  getuid: 102, sigaltstack: 131, personality: 135, prctl: 157, arch_prctl: 158, gettid: 186,
+  tkill: 200, time: 201, futex: 202, getdents64: 217, set_tid_address: 218,
+  restart_syscall: 219, clock_gettime: 228, clock_getres: 229, clock_nanosleep: 230,
+  exit_group: 231, tgkill: 234, openat: 257, mkdirat: 258, newfstatat: 262, unlinkat: 263,
+  renameat: 264, readlinkat: 267, pselect6: 270, ppoll: 271, set_robust_list: 273,
+  dup3: 292, pipe2: 293, prlimit64: 302, getcpu: 309, getrandom: 318, execveat: 322,
+  pkey_mprotect: 329, statx: 332, rseq: 334, clone3: 435, close_range: 436,
+} as const;

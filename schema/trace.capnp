@@ -1,0 +1,114 @@
+@0xe2d2a12e38e5644e;
+# The tsrr trace format.
+#
+# A trace is a directory:
+#   header   one Header message (framed, unpacked) behind a 16-byte prefix: magic "TSRH",
+#            message length, crc32 of the message, reserved
+#   events   a sequence of blocks, each a 16-byte prefix (magic "TSEB", message length,
+#            crc32 of the message, number of events) and one EventBlock message
+#   files/   copies of the files the tracee executed or mapped
+#
+# Rules: fields are only ever added, never renumbered or retyped. A change that an older reader
+# cannot safely ignore bumps Header.formatVersion; readers refuse versions newer than theirs.
+# Events are numbered from 1 in file order: an event's number is its frame (its event time).
+
+struct Header {
+  formatVersion @0 :UInt32;
+  tsrrVersion @1 :Text;
+  uuid @2 :Text;             # identity of this recording; checkpoints name it
+  program @3 :Text;          # as given on the command line
+  executable @4 :Text;       # absolute path executed first
+  argv @5 :List(Text);
+  envp @6 :List(Text);
+  cwd @7 :Text;
+  startTimeNs @8 :UInt64;    # wall clock when recording started
+  machine @9 :Machine;
+}
+
+struct Machine {
+  kernel @0 :Text;
+  cpuModel @1 :Text;
+  boundCpu @2 :Int32;        # the CPU the tracees were pinned to; -1 for none
+  cpuidFaulting @3 :Bool;    # cpuid trapped and recorded (else only pinned and compared)
+  xcr0 @4 :UInt64;           # enabled xsave components
+  xsaveSize @5 :UInt32;      # bytes of the xsave area (cpuid 0xd.0 ebx)
+  cpuid @6 :List(CpuidRecord);
+}
+
+struct CpuidRecord {
+  leaf @0 :UInt32;
+  subleaf @1 :UInt32;
+  eax @2 :UInt32;
+  ebx @3 :UInt32;
+  ecx @4 :UInt32;
+  edx @5 :UInt32;
+}
+
+struct EventBlock {
+  firstFrame @0 :UInt64;     # frame of events[0]; Must be > 0
+  events @1 :List(Event);
+}
+
+struct Event {
+  tid @0 :Int32;
+  union {
+    exec @1 :Exec;
+    syscall @2 :Syscall;
+    signal @3 :Signal;
+    rdtsc @4 :Rdtsc;
+    cpuid @5 :CpuidRecord;
+    exit @6 :Exit;
+    interrupted @7 :Void;    # the user stopped the recording here; replay ends here
+  }
+}
+
+struct Exec {
+  path @0 :Text;             # the file the tracee executed
+  copy @1 :Text;             # its copy, relative to the trace directory
+  argv @2 :List(Text);
+  envp @3 :List(Text);
+  regs @4 :Data;             # user_regs_struct right after exec
+  stack @5 :Data;            # initial stack from rsp to its end (argv, envp, auxv, AT_RANDOM)
+}
+
+struct Syscall {
+  number @0 :Int64;
+  arg0 @1 :UInt64;
+  arg1 @2 :UInt64;
+  arg2 @3 :UInt64;
+  arg3 @4 :UInt64;
+  arg4 @5 :UInt64;
+  arg5 @6 :UInt64;
+  ip @7 :UInt64;             # address after the syscall instruction
+  sp @8 :UInt64;
+  regsCrc @9 :UInt32;        # crc32 of all registers at entry
+  result @10 :Int64;
+  writes @11 :List(MemWrite);
+  mappedFile @12 :MappedFile;
+}
+
+struct MemWrite {
+  addr @0 :UInt64;
+  data @1 :Data;
+}
+
+struct MappedFile {
+  path @0 :Text;             # the file the tracee mapped
+  copy @1 :Text;             # its copy, relative to the trace directory
+}
+
+struct Signal {
+  signo @0 :Int32;
+  code @1 :Int32;
+  regs @2 :Data;
+}
+
+struct Rdtsc {
+  value @0 :UInt64;
+  ip @1 :UInt64;
+  aux @2 :UInt32;            # TSC_AUX for rdtscp
+}
+
+struct Exit {
+  status @0 :Int32;          # raw wait status
+}
