@@ -63,7 +63,8 @@ export class ReplaySession extends Session {
    * DIVERGENCE error when the tracee stops matching the trace. */
   run(): ReplayEnd {
     const first = this.trace.next();
-    if (first?.data.kind !== 'exec') throw this.corrupt(1, 'the trace does not start with an exec event');
+    if (!first) throw new TsrrError('TRACE_TRUNCATED', `${this.trace.dir} has no events (the recording was cut off before any was written)`, { dir: this.trace.dir });
+    if (first.data.kind !== 'exec') throw this.corrupt(1, 'the trace does not start with an exec event');
     const tid = launch(this.trace.file(first.data.copy), first.data.argv, first.data.envp, this.opts.cpu);
     const task = this.adoptTask(tid);
     this.replayExec(task, first);

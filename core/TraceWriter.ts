@@ -14,6 +14,8 @@ import { TsrrError } from './TsrrError.js';
 
 const BLOCK_EVENTS = 4096;
 const BLOCK_BYTES = 1 << 20;
+/** A block is written at least this often, so a recording killed outright loses little. */
+const BLOCK_MS = 500;
 
 export class TraceWriter {
   private readonly fd: number;
@@ -21,6 +23,7 @@ export class TraceWriter {
   private pendingBytes = 0;
   private nextFrame = 1;
   private blockStart = 1;
+  private flushedAt = Date.now();
   private readonly copies = new Map<string, string>();
   private closed = false;
 
@@ -48,7 +51,9 @@ export class TraceWriter {
     const e = new Event(this.nextFrame++, tid, data);
     this.pending.push(e);
     this.pendingBytes += e.dataBytes;
-    if (this.pending.length >= BLOCK_EVENTS || this.pendingBytes >= BLOCK_BYTES) this.flush();
+    if (this.pending.length >= BLOCK_EVENTS || this.pendingBytes >= BLOCK_BYTES || e.frame === 1 || Date.now() - this.flushedAt > BLOCK_MS) {
+      this.flush();
+    }
     return e;
   }
 
@@ -59,6 +64,7 @@ export class TraceWriter {
     this.blockStart = this.nextFrame;
     this.pending = [];
     this.pendingBytes = 0;
+    this.flushedAt = Date.now();
   }
 
   /** Copies the file at `source` (a path, or /proc/PID/fd/N of an open file, which works even

@@ -2,10 +2,11 @@
 /**
  * Starts a tracee without child_process (libuv would reap its ptrace stops): posix_spawn of
  * native/build/tsrr-launch, which dies with the tracer thread, disables ASLR, pins itself to
- * one CPU and stops; then PTRACE_SEIZE and run it to the exec of the program.
+ * one CPU and stops; then PTRACE_SEIZE and run it to the exec of the program. The tracer
+ * thread is pinned to the same CPU: tracer and tracee take turns, never run at once.
  */
 import { fileURLToPath } from 'node:url';
-import { kill, ptrace, spawn, waitpid } from '../native/libc.js';
+import { kill, pinThread, ptrace, spawn, waitpid } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, PTRACE_O, SIG, WAIT, decodeStatus } from '../native/ptrace.js';
 import { TsrrError } from './TsrrError.js';
 
@@ -17,6 +18,7 @@ export const TRACE_OPTIONS =
 /** Spawns `path` with `argv`/`envp` pinned to `cpu` (-1: not pinned) and returns its pid,
  * stopped at its PTRACE_EVENT_EXEC stop. */
 export function launch(path: string, argv: string[], envp: string[], cpu: number): number {
+  if (cpu >= 0) pinThread(cpu); // this (tracer) thread runs where the tracees run
   const pid = spawn(LAUNCHER, [LAUNCHER, String(cpu), path, ...argv], envp);
   const [, status] = waitpid(pid, WAIT.WUNTRACED | WAIT.WALL);
   const first = decodeStatus(status);

@@ -132,3 +132,13 @@ export function cpuid(leaf: number, subleaf: number): [number, number, number, n
 
 export const rdtsc = (): bigint => BigInt(rdtscRaw());
 export const xgetbv = (index: number): bigint => BigInt(xgetbvRaw(index));
+
+const schedSetaffinity = libc.func('int sched_setaffinity(int pid, size_t size, void *mask)');
+
+/** Pins the calling thread to `cpu` (the tracer runs on the tracees' CPU: cross-CPU wakeups
+ * at every ptrace stop cost more than the stop itself in a VM). */
+export function pinThread(cpu: number): boolean {
+  const mask = Buffer.alloc(128);
+  mask[cpu >> 3] = 1 << (cpu & 7);
+  return schedSetaffinity(0, mask.length, mask) === 0;
+}
