@@ -44,6 +44,8 @@ const fmtArgs = (args: readonly bigint[]) => args.map((a) => '0x' + a.toString(1
 export class ReplaySession extends Session {
   readonly mode = 'replay';
   private readonly current = new Map<number, SyscallEvent>();
+  /** How the task was last resumed, and what that means for its next syscall stop. */
+  private readonly stop = { request: PTRACE.SYSCALL as number, sysemuEntry: false, spuriousExit: false };
   private lastFrame = 0;
 
   constructor(readonly opts: ReplayOptions) {
@@ -79,7 +81,7 @@ export class ReplaySession extends Session {
         this.killAll();
         return end;
       }
-      task.resume(PTRACE.SYSCALL, signal);
+      this.resume(task, signal);
       signal = 0;
       const st = task.wait();
       if (this.options.interrupted()) {
@@ -88,8 +90,10 @@ export class ReplaySession extends Session {
       }
       switch (st.kind) {
         case 'syscall':
-          if (task.inSyscall) this.syscallExit(task);
-          else this.syscallEntry(task);
+          if (this.stop.spuriousExit) this.stop.spuriousExit = false;
+          else if (this.stop.request === PTRACE.SYSEMU) this.syscallEntry(task, true);
+          else if (task.inSyscall) this.syscallExit(task);
+          else this.syscallEntry(task, false);
           break;
         case 'event':
           if (st.event === PTRACE_EVENT.EXEC) this.replayExec(task, this.expect(task, 'exec'));
@@ -111,6 +115,20 @@ export class ReplaySession extends Session {
         }
       }
     }
+  }
+
+  /** Resumes with PTRACE_SYSEMU when the next event is a syscall replay only emulates: the
+   * task then stops once, at its entry, instead of at entry and exit. */
+  private resume(task: Task, signal: number): void {
+    const next = this.trace.peek();
+    // A task inside a syscall that runs for real needs PTRACE_SYSCALL to stop at its exit.
+    const request = !task.inSyscall && next?.data.kind === 'syscall' && emulatedOnly(next.data) ? PTRACE.SYSEMU : PTRACE.SYSCALL;
+    // After a SYSEMU entry stop, PTRACE_SYSCALL makes the kernel report an exit stop for the
+    // skipped call; it carries nothing.
+    this.stop.spuriousExit = this.stop.sysemuEntry && request === PTRACE.SYSCALL;
+    this.stop.sysemuEntry = false;
+    this.stop.request = request;
+    task.resume(request, signal);
   }
 
   /** Whether replay should stop before running further: the goal or a recording cut short. */
@@ -140,7 +158,7 @@ export class ReplaySession extends Session {
     return e as Event & { data: Extract<EventData, { kind: K }> };
   }
 
-  private syscallEntry(task: Task): void {
+  private syscallEntry(task: Task, sysemu: boolean): void {
     const r = task.getRegs();
     const nr = r.syscallNumber;
     this.hooks.beforeSyscall.call(task, nr);
@@ -161,8 +179,15 @@ export class ReplaySession extends Session {
       this.diverge(task, `registers at ${syscallName(nr)}: rip 0x${d.ip.toString(16)} rsp 0x${d.sp.toString(16)} crc 0x${d.regsCrc.toString(16)}`,
         `rip 0x${r.rip.toString(16)} rsp 0x${r.rsp.toString(16)} crc 0x${task.regsCrc().toString(16)}`, e.frame);
     }
+    if (sysemu) {
+      // Skipped by the kernel already: complete it here, there is no exit stop.
+      task.inSyscall = false;
+      this.stop.sysemuEntry = true;
+      this.complete(task, e as SyscallEvent, r);
+      return;
+    }
     this.current.set(task.tid, e as SyscallEvent);
-    if (syscallSpec(nr)?.policy !== 'real' || d.mappedFile || d.result < 0n) {
+    if (d.mappedFile || emulatedOnly(d)) {
       r.origRax = -1n;
       task.setRegs();
     }
@@ -172,8 +197,13 @@ export class ReplaySession extends Session {
     task.inSyscall = false;
     const e = this.current.get(task.tid)!;
     this.current.delete(task.tid);
+    this.complete(task, e, task.getRegs());
+  }
+
+  /** Puts the recorded outcome of syscall event `e` into the task (or checks it, for calls
+   * that ran again). `r` holds the task's registers. */
+  private complete(task: Task, e: SyscallEvent, r: Registers): void {
     const d = e.data;
-    const r = task.getRegs();
     const real = syscallSpec(d.number)?.policy === 'real' && !d.mappedFile && d.result >= 0n;
     if (real && RETURNS_TID.has(d.number)) {
       r.rax = d.result;
@@ -287,6 +317,11 @@ export class ReplaySession extends Session {
   private corrupt(frame: number, why: string): TsrrError {
     return new TsrrError('TRACE_CORRUPT', `${this.trace.dir}: frame ${frame}: ${why}`, { frame });
   }
+}
+
+/** A syscall that replay reproduces without running it or anything else in the tracee. */
+function emulatedOnly(d: SyscallEvent['data']): boolean {
+  return !d.mappedFile && (syscallSpec(d.number)?.policy !== 'real' || d.result < 0n);
 }
 
 function describe(e: Event): string {

@@ -119,10 +119,12 @@ export function decodeBlock(bytes: Uint8Array): { firstFrame: number; events: Ev
 
 function decodeSyscall(s: CSyscall): EventData {
   const writes = [];
-  const ws = s.writes;
-  for (let i = 0; i < ws.length; i++) {
-    const w = ws.get(i);
-    writes.push({ addr: w.addr, data: getData(w._hasData(), () => w.data) });
+  if (s._hasWrites()) {
+    const ws = s.writes;
+    for (let i = 0; i < ws.length; i++) {
+      const w = ws.get(i);
+      writes.push({ addr: w.addr, data: getData(w._hasData(), () => w.data) });
+    }
   }
   return {
     kind: 'syscall',

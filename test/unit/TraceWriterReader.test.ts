@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: MIT
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EventData } from '../../core/Event.js';
+import type { TraceHeader } from '../../core/TraceHeader.js';
+import { TraceReader } from '../../core/TraceReader.js';
+import { TraceWriter } from '../../core/TraceWriter.js';
+import { BLOCK_MAGIC, PREFIX_BYTES, TRACE_FORMAT_VERSION, readPrefix } from '../../core/traceFile.js';
+import { TsrrError, type ErrorCode } from '../../core/TsrrError.js';
+
+const N = 10_500;
+
+function header(overrides: Partial<TraceHeader> = {}): TraceHeader {
+  return {
+    formatVersion: TRACE_FORMAT_VERSION,
+    tsrrVersion: '0.1.0-test',
+    uuid: '01234567-89ab-cdef-0123-456789abcdef',
+    program: './prog',
+    executable: '/tmp/prog',
+    argv: ['./prog', '-x', 'arg with space'],
+    envp: ['HOME=/root', 'RUNNING_UNDER_TSRR=1'],
+    cwd: '/tmp',
+    startTimeNs: 1_700_000_000_123_456_789n,
+    machine: {
+      kernel: 'Linux 6.1.0 x86_64',
+      cpuModel: 'Test CPU @ 3.00GHz',
+      boundCpu: -1,
+      cpuidFaulting: true,
+      xcr0: 0x2e7n,
+      xsaveSize: 2696,
+      cpuid: [
+        { leaf: 0, subleaf: 0, eax: 0xd, ebx: 0x756e6547, ecx: 0x6c65746e, edx: 0x49656e69 },
+        { leaf: 0xd, subleaf: 1, eax: 0xf, ebx: 0, ecx: 0xffffffff, edx: 0 },
+      ],
+    },
+    ...overrides,
+  };
+}
+
+/** The data of frame `f`: every value depends on f, so a wrong frame is caught. */
+function eventAt(f: number): { tid: number; data: EventData } {
+  const tid = 1000 + (f % 3);
+  if (f % 1000 === 0) return { tid, data: { kind: 'rdtsc', value: BigInt(f) * 1000n, ip: BigInt(f), aux: f } };
+  if (f % 777 === 0) return { tid, data: { kind: 'signal', signo: 10, code: -f, regs: Buffer.alloc(216, f & 0xff) } };
+  return {
+    tid,
+    data: {
+      kind: 'syscall',
+      number: f % 300,
+      args: [BigInt(f), 1n, 2n, 3n, 4n, 0xffffffffffffffffn],
+      ip: 0x401000n + BigInt(f),
+      sp: 0x7ffc0000n,
+      regsCrc: f,
+      result: f % 5 === 0 ? -BigInt(f) : BigInt(f),
+      writes: f % 2 ? [{ addr: BigInt(f) * 8n, data: Buffer.from(`frame ${f}`) }] : [],
+    },
+  };
+}
+
+function assertFrame(e: ReturnType<TraceReader['next']>, f: number): void {
+  assert.ok(e, `frame ${f} missing`);
+  assert.equal(e.frame, f);
+  const { tid, data } = eventAt(f);
+  assert.equal(e.tid, tid, `tid of frame ${f}`);
+  assert.deepEqual(e.data, data, `data of frame ${f}`);
+}
+
+/** Blocks of the events file as (firstFrame, count), walking the prefixes. */
+function blocksOf(dir: string): { firstFrame: number; count: number; offset: number; length: number }[] {
+  const buf = readFileSync(join(dir, 'events'));
+  const out = [];
+  let frame = 1;
+  for (let off = 0; off < buf.length; ) {
+    const p = readPrefix(buf, off);
+    assert.equal(p.magic, BLOCK_MAGIC);
+    out.push({ firstFrame: frame, count: p.count, offset: off, length: p.length });
+    frame += p.count;
+    off += PREFIX_BYTES + p.length;
+  }
+  return out;
+}
+
+function expectError(fn: () => unknown, code: ErrorCode, ...mentions: string[]): TsrrError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught instanceof TsrrError, `expected TsrrError ${code}, got ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  for (const m of mentions) assert.ok(caught.message.includes(m), `"${caught.message}" does not mention ${m}`);
+  return caught;
+}
+
+let tmp: string;
+beforeEach(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'tsrr-trace-'));
+});
+afterEach(() => {
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+function writeTrace(dir: string, frames = N, h = header()): void {
+  const w = TraceWriter.create(dir, h);
+  for (let f = 1; f <= frames; f++) {
+    const { tid, data } = eventAt(f);
+    const e = w.append(tid, data);
+    assert.equal(e.frame, f);
+  }
+  assert.equal(w.frameCount, frames);
+  w.close();
+  w.close(); // closing twice is harmless
+}
+
+describe('a trace of many blocks', () => {
+  let dir: string;
+  let reader: TraceReader;
+  beforeEach(() => {
+    dir = join(tmp, 'trace');
+    writeTrace(dir);
+    reader = TraceReader.open(dir);
+  });
+  afterEach(() => reader.close());
+
+  test('is written as several blocks, numbered consecutively', () => {
+    const blocks = blocksOf(dir);
+    assert.ok(blocks.length >= 3, `only ${blocks.length} blocks`);
+    assert.equal(blocks.reduce((n, b) => n + b.count, 0), N);
+    assert.ok(existsSync(join(dir, 'files')));
+  });
+
+  test('header round-trips', () => {
+    assert.deepEqual(reader.header, header());
+  });
+
+  test('frameCount, next and peek read every frame in order', () => {
+    assert.equal(reader.frameCount, N);
+    assert.equal(reader.position, 1);
+    for (let f = 1; f <= N; f++) {
+      const peeked = reader.peek();
+      assertFrame(peeked, f);
+      assert.equal(reader.peek(), peeked, 'peek does not move');
+      assert.equal(reader.position, f);
+      assertFrame(reader.next(), f);
+    }
+    assert.equal(reader.position, N + 1);
+    assert.equal(reader.peek(), undefined);
+    assert.equal(reader.next(), undefined);
+    assert.equal(reader.position, N + 1);
+  });
+
+  test('events() yields every frame', () => {
+    let f = 0;
+    for (const e of reader.events()) assertFrame(e, ++f);
+    assert.equal(f, N);
+  });
+
+  const middleOfLaterBlock = (): number => {
+    const blocks = blocksOf(dir);
+    const b = blocks[blocks.length - 2]!;
+    assert.ok(b.firstFrame > 1 && b.count > 2);
+    return b.firstFrame + Math.floor(b.count / 2);
+  };
+
+  test('forwardTo: first, middle of a later block, last, end, and back', () => {
+    const middle = middleOfLaterBlock();
+    const cases: [frame: number, expected: number | undefined][] = [
+      [middle, middle],
+      [1, 1],
+      [N, N],
+      [N + 1, undefined],
+      [middle + 1, middle + 1],
+      [2, 2],
+      [4097, 4097],
+      [4098, 4098],
+      [middle - 1, middle - 1],
+    ];
+    for (const [frame, expected] of cases) {
+      reader.forwardTo(frame);
+      assert.equal(reader.position, frame);
+      if (expected === undefined) {
+        assert.equal(reader.peek(), undefined, `peek after forwardTo(${frame})`);
+        assert.equal(reader.next(), undefined, `next after forwardTo(${frame})`);
+      } else {
+        assertFrame(reader.peek(), expected);
+        assertFrame(reader.next(), expected);
+        assertFrame(reader.next(), expected + 1 <= N ? expected + 1 : NaN);
+      }
+    }
+  });
+
+  test('forwardTo(last) then next reaches the end', () => {
+    reader.forwardTo(N);
+    assertFrame(reader.next(), N);
+    assert.equal(reader.next(), undefined);
+  });
+
+  for (const bad of [0, -1, N + 2, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+    test(`forwardTo(${bad}) throws BAD_ARGUMENT and does not move`, () => {
+      reader.forwardTo(3);
+      const e = expectError(() => reader.forwardTo(bad), 'BAD_ARGUMENT', String(bad), String(N));
+      assert.equal(e.context.frame, bad);
+      assert.equal(reader.position, 3);
+    });
+  }
+
+  test('file() resolves paths relative to the trace', () => {
+    assert.equal(reader.file('files/0-x'), join(dir, 'files/0-x'));
+  });
+});
+
+test('a trace with no events', () => {
+  const dir = join(tmp, 'empty');
+  TraceWriter.create(dir, header()).close();
+  const r = TraceReader.open(dir);
+  assert.equal(r.frameCount, 0);
+  assert.equal(r.peek(), undefined);
+  assert.equal(r.next(), undefined);
+  r.forwardTo(1);
+  expectError(() => r.forwardTo(2), 'BAD_ARGUMENT');
+  r.close();
+});
+
+test('a trace with one event', () => {
+  const dir = join(tmp, 'one');
+  writeTrace(dir, 1);
+  const r = TraceReader.open(dir);
+  assert.equal(r.frameCount, 1);
+  assertFrame(r.next(), 1);
+  assert.equal(r.next(), undefined);
+  r.close();
+});
+
+test('create refuses a non-empty directory but accepts an empty one', () => {
+  const dir = join(tmp, 'full');
+  writeTrace(dir, 2);
+  expectError(() => TraceWriter.create(dir, header()), 'BAD_ARGUMENT', dir);
+  const empty = join(tmp, 'empty-existing');
+  writeTrace(empty, 0);
+  rmSync(empty, { recursive: true });
+  TraceWriter.create(tmp + '/made-later', header()).close();
+});
+
+describe('copyFile', () => {
+  test('copies a file once per version', () => {
+    const dir = join(tmp, 'trace');
+    const w = TraceWriter.create(dir, header());
+    const src = join(tmp, 'libfoo.so');
+    writeFileSync(src, 'version one');
+
+    const first = w.copyFile(src, '/usr/lib/libfoo.so');
+    assert.ok(first.startsWith('files/'), first);
+    assert.ok(first.endsWith('libfoo.so'), first);
+    assert.equal(readFileSync(join(dir, first), 'utf8'), 'version one');
+
+    assert.equal(w.copyFile(src, '/usr/lib/libfoo.so'), first, 'same file again: same copy');
+    assert.equal(w.copyFile(src, 'other-name'), first, 'same file under another name: same copy');
+    assert.equal(readdirSync(join(dir, 'files')).length, 1);
+
+    writeFileSync(src, 'version two, longer');
+    const second = w.copyFile(src, '/usr/lib/libfoo.so');
+    assert.notEqual(second, first);
+    assert.equal(readFileSync(join(dir, second), 'utf8'), 'version two, longer');
+    assert.equal(readFileSync(join(dir, first), 'utf8'), 'version one', 'the old copy is kept');
+    assert.equal(w.copyFile(src, 'x'), second);
+    assert.equal(readdirSync(join(dir, 'files')).length, 2);
+
+    const other = join(tmp, 'other');
+    writeFileSync(other, 'version one'); // same content, different file
+    const third = w.copyFile(other, 'other');
+    assert.ok(![first, second].includes(third));
+    assert.equal(readdirSync(join(dir, 'files')).length, 3);
+    w.close();
+
+    const r = TraceReader.open(dir);
+    assert.equal(readFileSync(r.file(second), 'utf8'), 'version two, longer');
+    r.close();
+  });
+
+  test('copies a deleted file through /proc/self/fd', () => {
+    const dir = join(tmp, 'trace');
+    const w = TraceWriter.create(dir, header());
+    const src = join(tmp, 'gone.so');
+    writeFileSync(src, 'still here');
+    const fd = openSync(src, 'r');
+    try {
+      unlinkSync(src);
+      const rel = w.copyFile(`/proc/self/fd/${fd}`, src);
+      assert.ok(rel.endsWith('gone.so'), rel);
+      assert.equal(readFileSync(join(dir, rel), 'utf8'), 'still here');
+    } finally {
+      closeSync(fd);
+      w.close();
+    }
+  });
+});
+
+describe('damaged traces', () => {
+  let dir: string;
+  let events: string;
+  beforeEach(() => {
+    dir = join(tmp, 'trace');
+    events = join(dir, 'events');
+    writeTrace(dir, 5000);
+  });
+
+  const flipBit = (file: string, at: number) => {
+    const buf = readFileSync(file);
+    buf[at]! ^= 0x10;
+    writeFileSync(file, buf);
+  };
+
+  const cases: [name: string, damage: (dir: string) => void, code: ErrorCode, mentions: (dir: string) => string[]][] = [
+    ['missing directory', (d) => rmSync(d, { recursive: true }), 'NO_TRACE', (d) => [d]],
+    ['missing header', (d) => unlinkSync(join(d, 'header')), 'NO_TRACE', (d) => [join(d, 'header')]],
+    ['missing events file', (d) => unlinkSync(join(d, 'events')), 'TRACE_CORRUPT', (d) => [join(d, 'events')]],
+    ['empty header', (d) => writeFileSync(join(d, 'header'), ''), 'TRACE_CORRUPT', (d) => [join(d, 'header')]],
+    ['truncated header', (d) => truncateSync(join(d, 'header'), statSync(join(d, 'header')).size - 5), 'TRACE_CORRUPT', (d) => [join(d, 'header')]],
+    ['bit flip in the header', (d) => flipBit(join(d, 'header'), PREFIX_BYTES + 20), 'TRACE_CORRUPT', (d) => [join(d, 'header')]],
+    ['bad header magic', (d) => flipBit(join(d, 'header'), 0), 'TRACE_CORRUPT', (d) => [join(d, 'header')]],
+    ['events cut in the last block', (d) => truncateSync(join(d, 'events'), statSync(join(d, 'events')).size - 100), 'TRACE_TRUNCATED', (d) => [join(d, 'events')]],
+    [
+      'events cut in a block prefix',
+      (d) => {
+        const last = blocksOf(d).at(-1)!;
+        truncateSync(join(d, 'events'), last.offset + 7);
+      },
+      'TRACE_TRUNCATED',
+      (d) => [join(d, 'events')],
+    ],
+    [
+      'bit flip in a block body',
+      (d) => {
+        const b = blocksOf(d)[1]!;
+        flipBit(join(d, 'events'), b.offset + PREFIX_BYTES + Math.floor(b.length / 2));
+      },
+      'TRACE_CORRUPT',
+      (d) => [join(d, 'events')],
+    ],
+    [
+      'bit flip in a block magic',
+      (d) => flipBit(join(d, 'events'), blocksOf(d)[1]!.offset + 1),
+      'TRACE_CORRUPT',
+      (d) => [join(d, 'events')],
+    ],
+    [
+      'bit flip in a block checksum',
+      (d) => flipBit(join(d, 'events'), blocksOf(d)[1]!.offset + 9),
+      'TRACE_CORRUPT',
+      (d) => [join(d, 'events')],
+    ],
+    [
+      'newer format version',
+      (d) => {
+        rmSync(d, { recursive: true });
+        writeTrace(d, 3, header({ formatVersion: TRACE_FORMAT_VERSION + 1 }));
+      },
+      'TRACE_TOO_NEW',
+      // The message names the trace directory (context.file names its header file).
+      (d) => [d, String(TRACE_FORMAT_VERSION + 1), String(TRACE_FORMAT_VERSION)],
+    ],
+  ];
+
+  for (const [name, damage, code, mentions] of cases) {
+    test(`${name} → ${code}`, () => {
+      damage(dir);
+      const e = expectError(() => TraceReader.open(dir), code, ...mentions(dir));
+      assert.ok(!e.message.includes('\n'), 'one line');
+    });
+  }
+
+  test('TRACE_TOO_NEW context names the header file and the version', () => {
+    rmSync(dir, { recursive: true });
+    writeTrace(dir, 3, header({ formatVersion: 99 }));
+    const e = expectError(() => TraceReader.open(dir), 'TRACE_TOO_NEW');
+    assert.equal(e.context.file, join(dir, 'header'));
+    assert.equal(e.context.version, 99);
+  });
+
+  test('an older or equal format version is read', () => {
+    rmSync(dir, { recursive: true });
+    writeTrace(dir, 3, header({ formatVersion: TRACE_FORMAT_VERSION - 1 }));
+    const r = TraceReader.open(dir);
+    assert.equal(r.header.formatVersion, TRACE_FORMAT_VERSION - 1);
+    assert.equal(r.frameCount, 3);
+    r.close();
+  });
+
+  test('a block whose count disagrees with its events is found when it is read', () => {
+    const b = blocksOf(dir)[1]!;
+    const buf = readFileSync(events);
+    buf.writeUInt32LE(b.count - 1, b.offset + 12); // count is outside the checksum
+    writeFileSync(events, buf);
+    const r = TraceReader.open(dir);
+    try {
+      assertFrame(r.next(), 1);
+      expectError(() => r.next(), 'TRACE_CORRUPT', events);
+    } finally {
+      r.close();
+    }
+  });
+});
