@@ -2,23 +2,31 @@
 /**
  * Starts a tracee without child_process (libuv would reap its ptrace stops): posix_spawn of
  * native/build/tsrr-launch, which dies with the tracer thread, disables ASLR, pins itself to
- * one CPU and stops; then PTRACE_SEIZE and run it to the exec of the program. The tracer
- * thread is pinned to the same CPU: tracer and tracee take turns, never run at once.
+ * one CPU and stops; then PTRACE_SEIZE and run it to the exec of the program.
  */
 import { fileURLToPath } from 'node:url';
-import { kill, pinThread, ptrace, spawn, waitpid } from '../native/libc.js';
+import { kill, pinThread, ptrace, spawn, trapOwnTsc, waitpid } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, PTRACE_O, SIG, WAIT, decodeStatus } from '../native/ptrace.js';
 import { TsrrError } from './TsrrError.js';
+import { patchOwnVdso } from './vdso.js';
 
 export const LAUNCHER = fileURLToPath(new URL('../../native/build/tsrr-launch', import.meta.url));
 
 export const TRACE_OPTIONS =
   PTRACE_O.TRACESYSGOOD | PTRACE_O.TRACEEXEC | PTRACE_O.TRACECLONE | PTRACE_O.TRACEFORK | PTRACE_O.TRACEVFORK | PTRACE_O.EXITKILL;
 
+/** The tracer thread runs on the tracees' CPU (they take turns, never run at once) and traps
+ * rdtsc as they do, so switching between them costs no CR4 update (native/cpu.c). */
+function prepareTracerThread(cpu: number): void {
+  if (cpu >= 0) pinThread(cpu);
+  patchOwnVdso();
+  trapOwnTsc();
+}
+
 /** Spawns `path` with `argv`/`envp` pinned to `cpu` (-1: not pinned) and returns its pid,
  * stopped at its PTRACE_EVENT_EXEC stop. */
 export function launch(path: string, argv: string[], envp: string[], cpu: number): number {
-  if (cpu >= 0) pinThread(cpu); // this (tracer) thread runs where the tracees run
+  prepareTracerThread(cpu);
   const pid = spawn(LAUNCHER, [LAUNCHER, String(cpu), path, ...argv], envp);
   const [, status] = waitpid(pid, WAIT.WUNTRACED | WAIT.WALL);
   const first = decodeStatus(status);

@@ -5,6 +5,8 @@
  * that is recorded and replayed. getrandom is made to return ENOSYS so libc falls back to the
  * syscall. Patched again after every exec (exec maps a fresh vDSO).
  */
+import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { parseMaps } from './AddressSpace.js';
 import type { Task } from './Task.js';
 import { TsrrError } from './TsrrError.js';
 
@@ -53,24 +55,49 @@ export function elfFunctions(image: Buffer): Map<string, number> {
   return out;
 }
 
+/** The patches for a vDSO image: [offset, bytes] pairs, and the offset of a `syscall`
+ * instruction among them. */
+export function vdsoPatches(image: Buffer): { patches: [number, Buffer][]; syscallOffset: number } {
+  const patches: [number, Buffer][] = [];
+  let syscallOffset = -1;
+  for (const [name, offset] of elfFunctions(image)) {
+    const base = name.replace(/^__vdso_/, '');
+    const nr = SYSCALL_STUBS[base];
+    if (nr !== undefined) {
+      patches.push([offset, stub(nr)]);
+      syscallOffset = offset + 5;
+    } else if (base === 'getrandom') {
+      patches.push([offset, ENOSYS_STUB]);
+    }
+  }
+  return { patches, syscallOffset };
+}
+
 /** Patches the task's vDSO and returns the address of a `syscall` instruction inside it. */
 export function patchVdso(task: Task): bigint {
   const vdso = task.as.find('vdso');
   if (!vdso) throw new TsrrError('UNSUPPORTED', `task ${task.tid} has no vDSO`, { tid: task.tid });
-  const image = task.readMem(vdso.start, Number(vdso.end - vdso.start));
-  const funcs = elfFunctions(image);
-  let syscallInsn = 0n;
-  for (const [name, offset] of funcs) {
-    const base = name.replace(/^__vdso_/, '');
-    const nr = SYSCALL_STUBS[base];
-    const addr = vdso.start + BigInt(offset);
-    if (nr !== undefined) {
-      task.writeMem(addr, stub(nr));
-      syscallInsn = addr + 5n;
-    } else if (base === 'getrandom') {
-      task.writeMem(addr, ENOSYS_STUB);
-    }
+  const { patches, syscallOffset } = vdsoPatches(task.readMem(vdso.start, Number(vdso.end - vdso.start)));
+  if (syscallOffset < 0) throw new TsrrError('UNSUPPORTED', 'the vDSO has no clock_gettime to patch', { tid: task.tid });
+  for (const [offset, bytes] of patches) task.writeMem(vdso.start + BigInt(offset), bytes);
+  return vdso.start + BigInt(syscallOffset);
+}
+
+let selfPatched = false;
+
+/** Patches tsrr's own vDSO the same way, so that its clocks keep working in a thread that
+ * traps rdtsc (see native/cpu.c). */
+export function patchOwnVdso(): void {
+  if (selfPatched) return;
+  const vdso = parseMaps(readFileSync('/proc/self/maps', 'utf8')).find((m) => m.kind === 'vdso');
+  if (!vdso) return;
+  const fd = openSync('/proc/self/mem', 'r+');
+  try {
+    const image = Buffer.alloc(Number(vdso.end - vdso.start));
+    readSync(fd, image, 0, image.length, Number(vdso.start));
+    for (const [offset, bytes] of vdsoPatches(image).patches) writeSync(fd, bytes, 0, bytes.length, Number(vdso.start) + offset);
+  } finally {
+    closeSync(fd);
   }
-  if (syscallInsn === 0n) throw new TsrrError('UNSUPPORTED', 'the vDSO has no clock_gettime to patch', { tid: task.tid });
-  return syscallInsn;
+  selfPatched = true;
 }

@@ -30,6 +30,7 @@ const cpu = koffi.load(fileURLToPath(new URL('../../native/build/libtsrr-cpu.so'
 const cpuidRaw = cpu.func('void tsrr_cpuid(uint32_t leaf, uint32_t subleaf, _Out_ uint32_t *out)');
 const rdtscRaw = cpu.func('uint64_t tsrr_rdtsc(void)');
 const xgetbvRaw = cpu.func('uint64_t tsrr_xgetbv(uint32_t index)');
+const trapOwnTscRaw = cpu.func('int tsrr_trap_own_tsc(void)');
 
 /** A failed libc call: `errno` and the call's name, for TsrrError context. */
 export class SysError extends Error {
@@ -132,6 +133,8 @@ export function cpuid(leaf: number, subleaf: number): [number, number, number, n
 
 export const rdtsc = (): bigint => BigInt(rdtscRaw());
 export const xgetbv = (index: number): bigint => BigInt(xgetbvRaw(index));
+/** Makes the calling thread trap rdtsc like its tracees (see native/cpu.c); false on failure. */
+export const trapOwnTsc = (): boolean => trapOwnTscRaw() === 0;
 
 const schedSetaffinity = libc.func('int sched_setaffinity(int pid, size_t size, void *mask)');
 

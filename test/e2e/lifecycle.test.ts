@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: MIT
+/**
+ * How tsrr starts and ends: SIGINT/SIGTERM during record stop it with exit status 130 and a
+ * trace that replays exactly what the program printed before; kill -9 of tsrr (recording or
+ * replaying) leaves no tracee behind, running or stopped; SIGINT during replay ends it quickly;
+ * a program that computes for a long time without a syscall records and replays.
+ */
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CLI, compile, describeRun, tempDir, tsrr } from './helpers.js';
+
+/** A copy of the compiled program under a path of its own, so that pgrep finds only what this
+ * test started (the tracee's argv[0], in record and in replay, is this path). */
+function uniqueProgram(name: string): string {
+  const path = join(tempDir(), name);
+  copyFileSync(compile(name), path);
+  chmodSync(path, 0o755);
+  return path;
+}
+
+/** Processes whose command line contains `path`, as "PID STAT ARGS". */
+function processesOf(path: string): string[] {
+  const pg = spawnSync('pgrep', ['-f', path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')], { encoding: 'utf8' });
+  const pids = pg.stdout.split('\n').filter((l) => /^\d+$/.test(l) && Number(l) !== process.pid);
+  if (pids.length === 0) return [];
+  const ps = spawnSync('ps', ['-o', 'pid=,stat=,args=', '-p', pids.join(',')], { encoding: 'utf8' });
+  return ps.stdout.split('\n').filter((l) => l.trim() !== '');
+}
+
+/** Asserts that after `graceMs` no process of `path` is left, in particular none stopped (T). */
+async function assertNoneLeft(path: string, graceMs = 500): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  let left = processesOf(path);
+  while (left.length > 0 && Date.now() < deadline) {
+    await sleep(50);
+    left = processesOf(path);
+  }
+  const stopped = left.filter((l) => /^\s*\d+\s+\S*[tT]/.test(l));
+  assert.deepEqual(stopped, [], `tracees left stopped:\n${stopped.join('\n')}`);
+  assert.deepEqual(left, [], `tracees left running:\n${left.join('\n')}`);
+}
+
+/** Waits for `p` (a promise) at most `ms`; undefined on timeout. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface Started {
+  child: ChildProcess;
+  stdout: () => Buffer;
+  stderr: () => string;
+  /** Resolves when tsrr exits (its pipes may stay open if it leaked a tracee). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  /** Resolves when tsrr's stdout and stderr are closed (no process holds them any more). */
+  closed: Promise<true>;
+}
+
+/** Starts `tsrr ARGS` without waiting for it. */
+function start(args: string[]): Started {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  let err = '';
+  child.stdout!.on('data', (b: Buffer) => out.push(b));
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
+  );
+  const closed = Promise.all([
+    new Promise<void>((resolve) => child.stdout!.on('close', () => resolve())),
+    new Promise<void>((resolve) => child.stderr!.on('close', () => resolve())),
+  ]).then(() => true as const);
+  return { child, stdout: () => Buffer.concat(out), stderr: () => err, exited, closed };
+}
+
+/** Polls `cond` every 20 ms for at most `ms`. */
+async function waitFor(what: string, cond: () => boolean, ms: number, info: () => string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}\n${info()}`);
+    await sleep(20);
+  }
+}
+
+/** Ends a run that a failed assertion left behind. */
+function cleanup(s: Started): void {
+  if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
+}
+
+const SLEEPER_START = 'sleeper starts, 1000 iterations\n';
+
+describe('lifecycle', () => {
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    test(`${sig} during record stops it (exit 130) with a trace that replays what was printed`, async () => {
+      const program = uniqueProgram('sleeper');
+      const dir = join(tempDir(), 'trace');
+      const rec = start(['record', '-o', dir, program]);
+      try {
+        const info = () => `stdout so far:\n${rec.stdout()}\nstderr so far:\n${rec.stderr()}`;
+        await waitFor('the program to start', () => rec.stdout().toString().startsWith(SLEEPER_START), 15_000, info);
+        await sleep(1000);
+        assert.ok(rec.child.kill(sig), `could not send ${sig}`);
+        const end = await within(rec.exited, 10_000);
+        assert.ok(end, `tsrr record did not exit within 10 s of ${sig}\n${info()}`);
+        assert.deepEqual({ code: end.code, signal: end.signal }, { code: 130, signal: null }, `tsrr record after ${sig}\n${info()}`);
+        assert.ok(await within(rec.closed, 2000), `tsrr's stdout stayed open after it exited: something still holds it\n${info()}`);
+        await assertNoneLeft(program);
+
+        const recorded = rec.stdout();
+        const text = recorded.toString();
+        assert.match(text, /^sleeper starts, 1000 iterations\n(tick \d+\n)+$/, `the recording printed:\n${text}`);
+        assert.doesNotMatch(text, /sleeper done/, 'the program ran to its end: the signal did not stop the recording');
+        assert.ok(text.includes('tick 5\n'), `the program printed too little before ${sig}:\n${text}`);
+
+        const dump = tsrr(['dump', dir]);
+        assert.equal(dump.status, 0, describeRun('dump', dump));
+        const last = dump.stdout.toString().trimEnd().split('\n').at(-1)!;
+        assert.match(last, /^\d+ tid \d+ interrupted$/, `the last event is not the interruption: ${last}`);
+
+        const replay = tsrr(['replay', '-a', dir], { input: '', timeout: 30_000 });
+        assert.equal(replay.status, 0, describeRun('replay -a', replay));
+        assert.equal(replay.stdout.toString(), text, 'replay printed something else than the recording');
+        await assertNoneLeft(program);
+      } finally {
+        cleanup(rec);
+      }
+    });
+  }
+
+  test('kill -9 of tsrr during record leaves no tracee, running or stopped', async () => {
+    const program = uniqueProgram('sleeper');
+    const dir = join(tempDir(), 'trace');
+    const rec = start(['record', '-o', dir, program]);
+    try {
+      const info = () => `stdout so far:\n${rec.stdout()}\nstderr so far:\n${rec.stderr()}`;
+      await waitFor('the program to start', () => rec.stdout().toString().includes('tick 3\n'), 15_000, info);
+      await sleep(300);
+      rec.child.kill('SIGKILL');
+      const end = await within(rec.exited, 5000);
+      assert.ok(end, 'tsrr did not die of SIGKILL');
+      assert.equal(end.signal, 'SIGKILL');
+      await sleep(500);
+      await assertNoneLeft(program, 0);
+    } finally {
+      cleanup(rec);
+    }
+  });
+
+  describe('a long replay', () => {
+    let program: string;
+    let dir: string;
+    let expected: string;
+
+    before(() => {
+      // About 2-3 s of computing without a syscall: replay runs it for as long.
+      program = uniqueProgram('spin');
+      dir = join(tempDir(), 'trace');
+      const r = tsrr(['record', '-o', dir, program, '1500000000'], { timeout: 60_000 });
+      assert.equal(r.status, 0, describeRun('record', r));
+      expected = r.stdout.toString();
+      assert.match(expected, /^spin 1500000000 steps: [0-9a-f]{16}\n$/);
+    });
+
+    /** Starts `replay -a` of the long trace and returns once its tracee runs. */
+    async function startReplay(): Promise<Started> {
+      const rep = start(['replay', '-a', dir]);
+      const info = () => `stderr so far:\n${rep.stderr()}\nprocesses: ${processesOf(program).join('\n')}`;
+      try {
+        await waitFor('the replayed tracee', () => processesOf(program).some((l) => !l.includes(CLI)), 15_000, info);
+      } catch (e) {
+        cleanup(rep);
+        throw e;
+      }
+      await sleep(300);
+      assert.equal(rep.child.exitCode, null, `the replay ended too early to be interrupted\n${info()}`);
+      return rep;
+    }
+
+    test('kill -9 of tsrr during replay -a leaves no tracee', async () => {
+      const rep = await startReplay();
+      try {
+        rep.child.kill('SIGKILL');
+        const end = await within(rep.exited, 5000);
+        assert.ok(end, 'tsrr did not die of SIGKILL');
+        assert.equal(end.signal, 'SIGKILL');
+        await sleep(500);
+        await assertNoneLeft(program, 0);
+        assert.equal(rep.stdout().length, 0, `the replay printed the result although it was killed first:\n${rep.stdout()}`);
+      } finally {
+        cleanup(rep);
+      }
+    });
+
+    test('SIGINT during replay -a ends it quickly with a non-zero status and no tracee', async () => {
+      const rep = await startReplay();
+      try {
+        const sent = Date.now();
+        rep.child.kill('SIGINT');
+        const end = await within(rep.exited, 5000);
+        const info = `stdout: ${rep.stdout()}\nstderr: ${rep.stderr()}`;
+        assert.ok(end, `replay did not exit within 5 s of SIGINT\n${info}`);
+        assert.equal(end.signal, null, info);
+        assert.notEqual(end.code, 0, `replay exited 0 after SIGINT\n${info}`);
+        assert.ok(end.at - sent < 1500, `replay took ${end.at - sent} ms to stop after SIGINT\n${info}`);
+        assert.equal(rep.stdout().length, 0, `the replay ran to the end although interrupted:\n${info}`);
+        assert.doesNotMatch(rep.stderr(), /internal error|^\s+at /m, info);
+        await assertNoneLeft(program);
+      } finally {
+        cleanup(rep);
+      }
+    });
+
+    test('the long computation itself replays', () => {
+      const r = tsrr(['replay', '-a', dir], { input: '', timeout: 60_000 });
+      assert.equal(r.status, 0, describeRun('replay -a', r));
+      assert.equal(r.stdout.toString(), expected);
+    });
+  });
+
+  test('a program that spins for a second without syscalls records and replays', async () => {
+    const program = uniqueProgram('spin');
+    const native = spawnSync(program, [], { encoding: 'utf8' });
+    assert.equal(native.status, 0);
+    const dir = join(tempDir(), 'trace');
+    const rec = tsrr(['record', '-o', dir, program], { timeout: 60_000 });
+    assert.equal(rec.status, 0, describeRun('record', rec));
+    assert.equal(rec.stdout.toString(), native.stdout, 'the recording printed something else than a run without tsrr');
+    const rep = tsrr(['replay', '-a', dir], { input: '', timeout: 60_000 });
+    assert.equal(rep.status, 0, describeRun('replay -a', rep));
+    assert.equal(rep.stdout.toString(), native.stdout, 'replay printed something else than the recording');
+    await assertNoneLeft(program);
+  });
+});
