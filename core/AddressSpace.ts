@@ -62,7 +62,8 @@ function kindOf(path: string, prot: string): MappingKind {
   if (path === '[vdso]') return 'vdso';
   if (path.startsWith('[vvar')) return 'vvar';
   if (path === '[vsyscall]') return 'vsyscall';
-  if (path === '' || path.startsWith('[')) return prot[3] === 's' ? 'shared-anonymous' : 'anonymous';
-  if (path.startsWith('/dev/zero') || path.startsWith('/SYSV')) return 'shared-anonymous';
+  if (path === '' || path.startsWith('[') || path.startsWith('/dev/zero') || path.startsWith('/SYSV')) {
+    return prot[3] === 's' ? 'shared-anonymous' : 'anonymous';
+  }
   return 'file';
 }

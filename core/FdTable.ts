@@ -9,6 +9,7 @@ import type { FileMonitor } from './FileMonitor.js';
 
 const F_DUPFD = 0n;
 const F_DUPFD_CLOEXEC = 1030n;
+const CLOSE_RANGE_CLOEXEC = 4n;
 
 export class FdTable {
   readonly monitors = new Map<number, FileMonitor>();
@@ -30,6 +31,7 @@ export class FdTable {
         this.monitors.delete(fd(0));
         return;
       case NR.close_range:
+        if ((args[2]! & CLOSE_RANGE_CLOEXEC) !== 0n) return; // marks close-on-exec, closes nothing
         for (const f of [...this.monitors.keys()]) if (f >= fd(0) && BigInt(f) <= args[1]!) this.monitors.delete(f);
         return;
       case NR.dup:

@@ -34,7 +34,7 @@ export class Tsrr {
       if (typeof plugin === 'function') plugin(this);
       else plugin.apply(this);
     } catch (e) {
-      throw new TsrrError('PLUGIN_ERROR', `plugin ${name} failed while being applied: ${(e as Error).message ?? e}`, { plugin: name, hook: 'apply' }, { cause: e });
+      throw new TsrrError('PLUGIN_ERROR', `plugin ${name} failed while being applied: ${e instanceof Error ? e.message : String(e)}`, { plugin: name, hook: 'apply' }, { cause: e });
     }
     this.plugins.push({ name, version });
   }

@@ -22,23 +22,30 @@ export interface Config {
 /** Identity function that gives rr.config.ts its types. */
 export const defineConfig = (config: Config): Config => config;
 
-const loadTs: Loader = async (filepath) => createJiti(import.meta.url).import(filepath, { default: true });
+/** jiti loads every config flavour: TypeScript, ESM and CJS, with readable syntax errors. */
+const load: Loader = async (filepath) => {
+  const mod = (await createJiti(import.meta.url).import(filepath)) as Record<string, unknown>;
+  // jiti answers `.default` with the whole module when there is none: ask for the key itself.
+  return Object.keys(mod).includes('default') ? mod.default : undefined;
+};
 
 export async function loadConfig(cwd: string): Promise<{ config: Config; filepath?: string }> {
   const explorer = cosmiconfig('rr', {
     searchPlaces: ['rr.config.ts', 'rr.config.mts', 'rr.config.js', 'rr.config.mjs', 'rr.config.cjs'],
-    loaders: { '.ts': loadTs, '.mts': loadTs },
+    loaders: { '.ts': load, '.mts': load, '.js': load, '.mjs': load, '.cjs': load },
     searchStrategy: 'project',
+    ignoreEmptySearchPlaces: false,
   });
   let found;
   try {
     found = await explorer.search(cwd);
   } catch (e) {
-    throw new TsrrError('CONFIG_ERROR', `cannot load the tsrr config: ${(e as Error).message}`, {}, { cause: e });
+    const file = (e as { filepath?: string }).filepath;
+    throw new TsrrError('CONFIG_ERROR', `cannot load ${file ?? 'the tsrr config'}: ${firstLine(e)}`, { file }, { cause: e });
   }
   if (!found) return { config: {} };
   const config = found.config as Config | undefined;
-  if (config === undefined || typeof config !== 'object' || (config.plugins !== undefined && !Array.isArray(config.plugins))) {
+  if (config === undefined || config === null || typeof config !== 'object' || (config.plugins !== undefined && !Array.isArray(config.plugins))) {
     throw new TsrrError('CONFIG_ERROR', `${found.filepath}: the default export must be defineConfig({ plugins: [...] })`, { file: found.filepath });
   }
   return { config, filepath: found.filepath };
@@ -59,11 +66,12 @@ export async function loadPlugin(spec: string, options: unknown, base: string): 
   try {
     mod = await jiti.import(target, { default: true });
   } catch (e) {
-    const msg = (e as Error).message ?? String(e);
-    if (/Cannot find (module|package)/.test(msg) && !msg.includes(target + '/')) {
+    // Only the specifier itself missing means "not found"; a module it imports missing is its error.
+    const missing = /Cannot find (?:module|package) '([^']+)'/.exec(e instanceof Error ? e.message : '')?.[1];
+    if (missing === spec || missing === target) {
       throw new TsrrError('PLUGIN_NOT_FOUND', `plugin ${spec} not found (not a first-party plugin, a file or an installed package)`, { plugin: spec });
     }
-    throw new TsrrError('PLUGIN_ERROR', `plugin ${spec} failed to load: ${msg}`, { plugin: spec }, { cause: e });
+    throw new TsrrError('PLUGIN_ERROR', `plugin ${spec} failed to load: ${firstLine(e)}`, { plugin: spec }, { cause: e });
   }
   return instantiate(spec, mod, options);
 }
@@ -80,3 +88,5 @@ function instantiate(spec: string, mod: unknown, options: unknown): Plugin {
   }
   throw new TsrrError('PLUGIN_ERROR', `plugin ${spec} does not export a plugin (a class or object with apply(tsrr), or a function)`, { plugin: spec });
 }
+
+const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]!;

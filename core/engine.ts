@@ -83,7 +83,7 @@ async function run(): Promise<number> {
     return await main(process.argv.slice(2), control);
   } catch (e) {
     if (isTsrrError(e) || e instanceof UsageError) {
-      writeSync(2, `tsrr: ${e.message}\n`);
+      writeSync(2, `tsrr: ${e.message.split('\n')[0]}\n`); // one line, whatever a cause wrapped
       return 1;
     }
     writeSync(2, `tsrr: internal error: ${(e as Error).stack ?? e}\n`);

@@ -43,7 +43,7 @@ export function findProgram(program: string): string {
     try {
       if (statSync(c).isFile()) {
         accessSync(c, constants.X_OK);
-        return c;
+        return resolve(c);
       }
     } catch {
       // not this one

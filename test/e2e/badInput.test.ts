@@ -9,7 +9,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeHeader, encodeHeader } from '../../core/TraceHeader.js';
 import { HEADER_MAGIC, PREFIX_BYTES, framed, readPrefix } from '../../core/traceFile.js';
@@ -56,31 +56,57 @@ function assertRefused(what: string, r: Run, mentions: (string | RegExp)[]): str
   return line;
 }
 
-/** Processes whose command line contains `path` (the tracee's argv[0] or the launcher's argv),
- * given up to `graceMs` to go away; each as "PID STAT ARGS". */
-function leftovers(path: string, graceMs = 500): string[] {
+/** Live processes whose command line or executable contains `needle` (a recorded tracee has the
+ * program's path in its argv; a replayed one runs the trace's copy of the program and its argv
+ * is no longer readable, so pgrep -f would miss it), given up to `graceMs` to go away; each as
+ * "PID STATE EXE: ARGS". */
+function leftovers(needle: string, graceMs = 500): string[] {
   const deadline = Date.now() + graceMs;
   for (;;) {
-    const pg = spawnSync('pgrep', ['-f', path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')], { encoding: 'utf8' });
-    const pids = pg.stdout.split('\n').filter((l) => /^\d+$/.test(l) && Number(l) !== process.pid);
-    if (pids.length === 0 || Date.now() > deadline) {
-      if (pids.length === 0) return [];
-      const ps = spawnSync('ps', ['-o', 'pid=,stat=,args=', '-p', pids.join(',')], { encoding: 'utf8' });
-      return ps.stdout.split('\n').filter((l) => l.trim() !== '');
+    const found: string[] = [];
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+      try {
+        const args = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ').trim();
+        let exe = '';
+        try {
+          exe = readlinkSync(`/proc/${name}/exe`);
+        } catch {
+          // a zombie, or a kernel thread
+        }
+        if (!args.includes(needle) && !exe.includes(needle)) continue;
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
+        if (state !== 'Z' && state !== 'X') found.push(`${name} ${state} ${exe}: ${args}`);
+      } catch {
+        // gone meanwhile
+      }
     }
+    if (found.length === 0 || Date.now() > deadline) return found;
     spawnSync('sleep', ['0.05']);
   }
 }
 
-function assertNoneLeft(path: string): void {
-  const left = leftovers(path);
-  assert.deepEqual(left, [], `processes left running:\n${left.join('\n')}`);
+function assertNoneLeft(...needles: string[]): void {
+  for (const needle of needles) {
+    const left = leftovers(needle);
+    assert.deepEqual(left, [], `processes left running:\n${left.join('\n')}`);
+  }
 }
 
-/** A copy of the compiled program under a path of its own, so that pgrep finds only what this
- * test started. */
+const base = tempDir();
+let dirs = 0;
+/** A fresh directory (all under one temporary directory). */
+function freshDir(): string {
+  const dir = join(base, String(dirs++));
+  mkdirSync(dir);
+  return dir;
+}
+
+/** A copy of the compiled program under a path of its own, so that only what this test started
+ * matches it. */
 function uniqueProgram(name: string): string {
-  const path = join(tempDir(), name);
+  const path = join(freshDir(), name);
   copyFileSync(compile(name), path);
   chmodSync(path, 0o755);
   return path;
@@ -102,7 +128,7 @@ describe('bad input', () => {
 
   before(() => {
     program = uniqueProgram('sleeper');
-    good = join(tempDir(), 'trace');
+    good = join(freshDir(), 'trace');
     const r = tsrr(['record', '-o', good, program, '3'], { timeout: 30_000 });
     assert.equal(r.status, 0, describeRun('record', r));
     assert.match(r.stdout.toString(), /tick 2\nsleeper done\n$/);
@@ -115,7 +141,7 @@ describe('bad input', () => {
 
   /** A fresh copy of the good trace to damage. */
   function copyTrace(): string {
-    const dir = join(tempDir(), 'trace');
+    const dir = join(freshDir(), 'trace');
     cpSync(good, dir, { recursive: true });
     return dir;
   }
@@ -130,16 +156,16 @@ describe('bad input', () => {
       assertRefused(what, r, mentions);
       assert.equal(r.stdout.length, 0, `${what} printed on stdout:\n${r.stdout}`);
     });
-    assertNoneLeft(program);
+    assertNoneLeft(program, dir);
   }
 
   test('replay of a directory that does not exist', async () => {
-    const dir = join(tempDir(), 'no-such-trace');
+    const dir = join(freshDir(), 'no-such-trace');
     await assertAllRefuse(dir, [dir]);
   });
 
   test('replay of an empty directory', async () => {
-    const dir = join(tempDir(), 'empty');
+    const dir = join(freshDir(), 'empty');
     mkdirSync(dir);
     await assertAllRefuse(dir, [dir, /not a tsrr trace|header/]);
   });
@@ -210,11 +236,11 @@ describe('bad input', () => {
     const r = run(['replay', '-a', '-g', '999999', good]);
     assertRefused('replay -a -g 999999', r, ['999999', String(frames)]);
     assert.equal(r.stdout.length, 0, `replay printed on stdout:\n${r.stdout}`);
-    assertNoneLeft(program);
+    assertNoneLeft(program, good);
   });
 
   test('record of a program that does not exist (relative path)', () => {
-    const cwd = tempDir();
+    const cwd = freshDir();
     const name = `no-such-prog-${process.pid}`;
     const out = join(cwd, 'trace');
     assertRefused('record ./no-such-prog', run(['record', '-o', out, `./${name}`], cwd), [`./${name}`]);
@@ -223,7 +249,7 @@ describe('bad input', () => {
   });
 
   test('record of a program that is not in PATH', () => {
-    const cwd = tempDir();
+    const cwd = freshDir();
     const name = `no-such-prog-in-path-${process.pid}`;
     const out = join(cwd, 'trace');
     assertRefused('record no-such-prog-in-path', run(['record', '-o', out, name], cwd), [name]);
@@ -232,7 +258,7 @@ describe('bad input', () => {
   });
 
   test('record of a file that is not executable', () => {
-    const cwd = tempDir();
+    const cwd = freshDir();
     const file = join(cwd, `not-executable-${process.pid}`);
     copyFileSync(compile('sleeper'), file);
     chmodSync(file, 0o644);
@@ -243,14 +269,14 @@ describe('bad input', () => {
   });
 
   test('record with no program', () => {
-    const cwd = tempDir();
+    const cwd = freshDir();
     assertRefused('record', run(['record'], cwd), [/program/]);
     assertRefused('record -o DIR', run(['record', '-o', join(cwd, 'trace')], cwd), [/program/]);
     assert.ok(!existsSync(join(cwd, 'trace', 'header')), 'a failed record left a trace behind');
   });
 
   test('unknown option of record', () => {
-    const cwd = tempDir();
+    const cwd = freshDir();
     const out = join(cwd, 'trace');
     assertRefused('record --bogus', run(['record', '-o', out, '--bogus', program, '3'], cwd), ['bogus']);
     assert.ok(!existsSync(join(out, 'header')), 'a refused record left a trace behind');

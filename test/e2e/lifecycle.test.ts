@@ -8,40 +8,70 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI, compile, describeRun, tempDir, tsrr } from './helpers.js';
 
-/** A copy of the compiled program under a path of its own, so that pgrep finds only what this
- * test started (the tracee's argv[0], in record and in replay, is this path). */
-function uniqueProgram(name: string): string {
-  const path = join(tempDir(), name);
-  copyFileSync(compile(name), path);
-  chmodSync(path, 0o755);
-  return path;
+/** A fresh directory holding a copy of the compiled program under a path of its own (so that
+ * only what this test started matches it) and room for a trace. */
+function setUp(name: string): { program: string; dir: string } {
+  const tmp = tempDir();
+  const program = join(tmp, name);
+  copyFileSync(compile(name), program);
+  chmodSync(program, 0o755);
+  return { program, dir: join(tmp, 'trace') };
 }
 
-/** Processes whose command line contains `path`, as "PID STAT ARGS". */
-function processesOf(path: string): string[] {
-  const pg = spawnSync('pgrep', ['-f', path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')], { encoding: 'utf8' });
-  const pids = pg.stdout.split('\n').filter((l) => /^\d+$/.test(l) && Number(l) !== process.pid);
-  if (pids.length === 0) return [];
-  const ps = spawnSync('ps', ['-o', 'pid=,stat=,args=', '-p', pids.join(',')], { encoding: 'utf8' });
-  return ps.stdout.split('\n').filter((l) => l.trim() !== '');
+interface Proc {
+  pid: number;
+  state: string;
+  exe: string;
+  args: string;
 }
 
-/** Asserts that after `graceMs` no process of `path` is left, in particular none stopped (T). */
-async function assertNoneLeft(path: string, graceMs = 500): Promise<void> {
+/** Live processes whose command line or executable contains one of `needles`: a recorded
+ * tracee has the program's path in its argv; a replayed one runs the trace's copy of it (its
+ * argv is not readable any more, so pgrep -f cannot find it). */
+function processesOf(...needles: string[]): Proc[] {
+  const found: Proc[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const args = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      let exe = '';
+      try {
+        exe = readlinkSync(`/proc/${name}/exe`);
+      } catch {
+        // a zombie, or a kernel thread
+      }
+      if (!needles.some((n) => args.includes(n) || exe.includes(n))) continue;
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
+      if (state === 'Z' || state === 'X') continue;
+      found.push({ pid: Number(name), state, exe, args });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+const show = (procs: Proc[]) => procs.map((p) => `${p.pid} ${p.state} exe ${p.exe}: ${p.args}`).join('\n');
+
+/** Asserts that after at most `graceMs` no process of `needles` is left, none stopped (T, t)
+ * and none running; `ps -o stat` of each is in the message. */
+async function assertNoneLeft(needles: string[], graceMs = 500): Promise<void> {
   const deadline = Date.now() + graceMs;
-  let left = processesOf(path);
+  let left = processesOf(...needles);
   while (left.length > 0 && Date.now() < deadline) {
     await sleep(50);
-    left = processesOf(path);
+    left = processesOf(...needles);
   }
-  const stopped = left.filter((l) => /^\s*\d+\s+\S*[tT]/.test(l));
-  assert.deepEqual(stopped, [], `tracees left stopped:\n${stopped.join('\n')}`);
-  assert.deepEqual(left, [], `tracees left running:\n${left.join('\n')}`);
+  const ps = left.length ? spawnSync('ps', ['-o', 'pid,stat,args', '-p', left.map((p) => p.pid).join(',')], { encoding: 'utf8' }).stdout : '';
+  const stopped = left.filter((p) => /^[tT]/.test(p.state));
+  assert.deepEqual(show(stopped), '', `tracees left stopped:\n${ps}`);
+  assert.deepEqual(show(left), '', `tracees left running:\n${ps}`);
 }
 
 /** Waits for `p` (a promise) at most `ms`; undefined on timeout. */
@@ -101,8 +131,7 @@ const SLEEPER_START = 'sleeper starts, 1000 iterations\n';
 describe('lifecycle', () => {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     test(`${sig} during record stops it (exit 130) with a trace that replays what was printed`, async () => {
-      const program = uniqueProgram('sleeper');
-      const dir = join(tempDir(), 'trace');
+      const { program, dir } = setUp('sleeper');
       const rec = start(['record', '-o', dir, program]);
       try {
         const info = () => `stdout so far:\n${rec.stdout()}\nstderr so far:\n${rec.stderr()}`;
@@ -113,7 +142,7 @@ describe('lifecycle', () => {
         assert.ok(end, `tsrr record did not exit within 10 s of ${sig}\n${info()}`);
         assert.deepEqual({ code: end.code, signal: end.signal }, { code: 130, signal: null }, `tsrr record after ${sig}\n${info()}`);
         assert.ok(await within(rec.closed, 2000), `tsrr's stdout stayed open after it exited: something still holds it\n${info()}`);
-        await assertNoneLeft(program);
+        await assertNoneLeft([program, dir]);
 
         const recorded = rec.stdout();
         const text = recorded.toString();
@@ -129,7 +158,7 @@ describe('lifecycle', () => {
         const replay = tsrr(['replay', '-a', dir], { input: '', timeout: 30_000 });
         assert.equal(replay.status, 0, describeRun('replay -a', replay));
         assert.equal(replay.stdout.toString(), text, 'replay printed something else than the recording');
-        await assertNoneLeft(program);
+        await assertNoneLeft([program, dir]);
       } finally {
         cleanup(rec);
       }
@@ -137,8 +166,7 @@ describe('lifecycle', () => {
   }
 
   test('kill -9 of tsrr during record leaves no tracee, running or stopped', async () => {
-    const program = uniqueProgram('sleeper');
-    const dir = join(tempDir(), 'trace');
+    const { program, dir } = setUp('sleeper');
     const rec = start(['record', '-o', dir, program]);
     try {
       const info = () => `stdout so far:\n${rec.stdout()}\nstderr so far:\n${rec.stderr()}`;
@@ -149,7 +177,7 @@ describe('lifecycle', () => {
       assert.ok(end, 'tsrr did not die of SIGKILL');
       assert.equal(end.signal, 'SIGKILL');
       await sleep(500);
-      await assertNoneLeft(program, 0);
+      await assertNoneLeft([program, dir], 0);
     } finally {
       cleanup(rec);
     }
@@ -162,8 +190,7 @@ describe('lifecycle', () => {
 
     before(() => {
       // About 2-3 s of computing without a syscall: replay runs it for as long.
-      program = uniqueProgram('spin');
-      dir = join(tempDir(), 'trace');
+      ({ program, dir } = setUp('spin'));
       const r = tsrr(['record', '-o', dir, program, '1500000000'], { timeout: 60_000 });
       assert.equal(r.status, 0, describeRun('record', r));
       expected = r.stdout.toString();
@@ -173,9 +200,10 @@ describe('lifecycle', () => {
     /** Starts `replay -a` of the long trace and returns once its tracee runs. */
     async function startReplay(): Promise<Started> {
       const rep = start(['replay', '-a', dir]);
-      const info = () => `stderr so far:\n${rep.stderr()}\nprocesses: ${processesOf(program).join('\n')}`;
+      const info = () => `stderr so far:\n${rep.stderr()}`;
       try {
-        await waitFor('the replayed tracee', () => processesOf(program).some((l) => !l.includes(CLI)), 15_000, info);
+        // The replayed tracee runs the trace's copy of the program.
+        await waitFor('the replayed tracee', () => processesOf(join(dir, 'files')).some((p) => p.exe.startsWith(dir)), 15_000, info);
       } catch (e) {
         cleanup(rep);
         throw e;
@@ -193,7 +221,7 @@ describe('lifecycle', () => {
         assert.ok(end, 'tsrr did not die of SIGKILL');
         assert.equal(end.signal, 'SIGKILL');
         await sleep(500);
-        await assertNoneLeft(program, 0);
+        await assertNoneLeft([program, dir], 0);
         assert.equal(rep.stdout().length, 0, `the replay printed the result although it was killed first:\n${rep.stdout()}`);
       } finally {
         cleanup(rep);
@@ -213,7 +241,7 @@ describe('lifecycle', () => {
         assert.ok(end.at - sent < 1500, `replay took ${end.at - sent} ms to stop after SIGINT\n${info}`);
         assert.equal(rep.stdout().length, 0, `the replay ran to the end although interrupted:\n${info}`);
         assert.doesNotMatch(rep.stderr(), /internal error|^\s+at /m, info);
-        await assertNoneLeft(program);
+        await assertNoneLeft([program, dir]);
       } finally {
         cleanup(rep);
       }
@@ -227,16 +255,15 @@ describe('lifecycle', () => {
   });
 
   test('a program that spins for a second without syscalls records and replays', async () => {
-    const program = uniqueProgram('spin');
+    const { program, dir } = setUp('spin');
     const native = spawnSync(program, [], { encoding: 'utf8' });
     assert.equal(native.status, 0);
-    const dir = join(tempDir(), 'trace');
     const rec = tsrr(['record', '-o', dir, program], { timeout: 60_000 });
     assert.equal(rec.status, 0, describeRun('record', rec));
     assert.equal(rec.stdout.toString(), native.stdout, 'the recording printed something else than a run without tsrr');
     const rep = tsrr(['replay', '-a', dir], { input: '', timeout: 60_000 });
     assert.equal(rep.status, 0, describeRun('replay -a', rep));
     assert.equal(rep.stdout.toString(), native.stdout, 'replay printed something else than the recording');
-    await assertNoneLeft(program);
+    await assertNoneLeft([program, dir]);
   });
 });

@@ -8,32 +8,48 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, compile, describeRun, tempDir, tsrr, type Run } from './helpers.js';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures');
 
-/** A copy of the compiled program under a path of its own, so that pgrep finds only what this
- * test started. */
-function uniqueProgram(name: string): string {
-  const path = join(tempDir(), name);
-  copyFileSync(compile(name), path);
-  chmodSync(path, 0o755);
-  return path;
+/** A fresh directory holding a copy of the compiled program under a path of its own (so that
+ * only what this test started matches it) and room for a trace. */
+function setUp(name: string): { program: string; tmp: string; dir: string } {
+  const tmp = realpathSync(tempDir());
+  const program = join(tmp, name);
+  copyFileSync(compile(name), program);
+  chmodSync(program, 0o755);
+  return { program, tmp, dir: join(tmp, 'trace') };
 }
 
-/** Asserts that after at most `graceMs` no process has `path` in its command line. */
-function assertNoneLeft(path: string, graceMs = 500): void {
+/** Asserts that after at most `graceMs` no live process has `needle` in its command line or
+ * executable path (the tracee's argv[0] is the program's unique path). */
+function assertNoneLeft(needle: string, graceMs = 500): void {
   const deadline = Date.now() + graceMs;
   for (;;) {
-    const pg = spawnSync('pgrep', ['-f', path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')], { encoding: 'utf8' });
-    const pids = pg.stdout.split('\n').filter((l) => /^\d+$/.test(l) && Number(l) !== process.pid);
-    if (pids.length === 0) return;
-    if (Date.now() > deadline) {
-      const ps = spawnSync('ps', ['-o', 'pid=,stat=,args=', '-p', pids.join(',')], { encoding: 'utf8' });
-      assert.fail(`processes left:\n${ps.stdout}`);
+    const found: string[] = [];
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+      try {
+        const args = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ').trim();
+        let exe = '';
+        try {
+          exe = readlinkSync(`/proc/${name}/exe`);
+        } catch {
+          // a zombie, or a kernel thread
+        }
+        if (!args.includes(needle) && !exe.includes(needle)) continue;
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
+        if (state !== 'Z' && state !== 'X') found.push(`${name} ${state} ${exe}: ${args}`);
+      } catch {
+        // gone meanwhile
+      }
     }
+    if (found.length === 0) return;
+    if (Date.now() > deadline) assert.fail(`processes left:\n${found.join('\n')}`);
     spawnSync('sleep', ['0.05']);
   }
 }
@@ -57,9 +73,7 @@ function assertFailsCleanly(what: string, r: Run, mentions: (string | RegExp)[])
 
 describe('plugins', () => {
   test('the event-counter fixture, loaded from rr.config.ts, sees every recorded event', () => {
-    const program = uniqueProgram('sleeper');
-    const tmp = tempDir();
-    const dir = join(tmp, 'trace');
+    const { program, tmp, dir } = setUp('sleeper');
     const countFile = join(tmp, 'count');
     const r = tsrr(['record', '-o', dir, program, '5'], {
       cwd: join(FIXTURES, 'event-counter'),
@@ -79,8 +93,7 @@ describe('plugins', () => {
   });
 
   test('a plugin whose hook throws fails the recording, naming the plugin and the hook', () => {
-    const program = uniqueProgram('sleeper');
-    const dir = join(tempDir(), 'trace');
+    const { program, dir } = setUp('sleeper');
     const plugin = join(FIXTURES, 'throwing-plugin.mjs');
     // 300 iterations of 10 ms: a tracee that survived the failure would still be running.
     const r = tsrr(['--plugin', plugin, 'record', '-o', dir, program, '300'], { timeout: 30_000 });
@@ -90,8 +103,7 @@ describe('plugins', () => {
   });
 
   test('--plugin with a name that is neither first-party nor installed: not found', () => {
-    const program = uniqueProgram('sleeper');
-    const dir = join(tempDir(), 'trace');
+    const { program, dir } = setUp('sleeper');
     const r = tsrr(['--plugin', 'no-such-plugin-xyz', 'record', '-o', dir, program, '3'], { timeout: 30_000 });
     assertFailsCleanly('--plugin no-such-plugin-xyz', r, ['no-such-plugin-xyz', 'not found']);
     assert.equal(r.stdout.length, 0, 'the program ran although its plugin was missing');
@@ -99,20 +111,18 @@ describe('plugins', () => {
   });
 
   test('--plugin with a path to no file: not found', () => {
-    const program = uniqueProgram('sleeper');
-    const cwd = tempDir();
-    const r = tsrr(['--plugin', './missing.js', 'record', '-o', join(cwd, 'trace'), program, '3'], { cwd, timeout: 30_000 });
+    const { program, tmp: cwd, dir } = setUp('sleeper');
+    const r = tsrr(['--plugin', './missing.js', 'record', '-o', dir, program, '3'], { cwd, timeout: 30_000 });
     assertFailsCleanly('--plugin ./missing.js', r, ['./missing.js', 'not found']);
     assert.equal(r.stdout.length, 0, 'the program ran although its plugin was missing');
     assertNoneLeft(program);
   });
 
   test('a config whose default export is not a config names the config file', () => {
-    const program = uniqueProgram('sleeper');
-    const cwd = realpathSync(tempDir());
+    const { program, tmp: cwd, dir } = setUp('sleeper');
     const config = join(cwd, 'rr.config.mjs');
     writeFileSync(config, 'export default 42;\n');
-    const r = tsrr(['record', '-o', join(cwd, 'trace'), program, '3'], { cwd, timeout: 30_000 });
+    const r = tsrr(['record', '-o', dir, program, '3'], { cwd, timeout: 30_000 });
     assertFailsCleanly('record with rr.config.mjs exporting 42', r, [config]);
     assert.equal(r.stdout.length, 0, 'the program ran although the config is invalid');
     assertNoneLeft(program);

@@ -174,3 +174,26 @@ test('5000 syscall events round-trip in reasonable time', () => {
   // Generous: a quadratic encoder takes many seconds here.
   assert.ok(ms < 2000, `encode + decode of ${N} events took ${ms.toFixed(0)} ms`);
 });
+
+test('blocks larger than the size estimate round-trip (long argv/envp, many signal regs, long paths)', () => {
+  const envp = Array.from({ length: 2000 }, (_, i) => `VAR_${i}=${'x'.repeat(100 + (i % 50))}`);
+  const longPath = '/' + 'deep/'.repeat(2000) + 'file';
+  const events: Event[] = [
+    new Event(1, 1, { kind: 'exec', path: longPath, copy: 'files/0-file', argv: envp.slice(0, 500), envp, regs, stack: Buffer.alloc(16) }),
+    ...Array.from({ length: 2000 }, (_, i) => new Event(i + 2, 1, { kind: 'signal', signo: 17, code: i, regs })),
+    new Event(2002, 1, {
+      kind: 'syscall',
+      number: 9,
+      args: [0n, 0n, 0n, 0n, 0n, 0n],
+      ip: 0n,
+      sp: 0n,
+      regsCrc: 0,
+      result: 0n,
+      writes: [],
+      mappedFile: { path: longPath, copy: 'files/1-' + 'y'.repeat(5000) },
+    }),
+  ];
+  const decoded = roundTrip(1, events);
+  assert.equal(decoded.events.length, events.length);
+  decoded.events.forEach((e, i) => assert.deepEqual(e.data, events[i]!.data, `event ${i}`));
+});
