@@ -21,6 +21,8 @@ import { TSRR_VERSION } from './version.js';
 import { emulateCpuid, emulateRdtsc, trappedInstruction } from './trappedInstruction.js';
 
 const MAP_ANONYMOUS = 0x20n;
+const SI_USER = 0;
+const SI_TKILL = -6;
 /** Largest single region a syscall description may claim; anything bigger is a bad table entry. */
 const MAX_REGION = 1 << 30;
 
@@ -41,6 +43,16 @@ interface PendingSyscall {
   ip: bigint;
   sp: bigint;
   regsCrc: number;
+}
+
+/** SIGINT, SIGTERM or SIGHUP sent to the tracee from outside (a terminal's Ctrl-C reaches the
+ * whole process group): the user stopping the recording, like the same signal sent to tsrr. */
+function isUserStop(task: Task, signo: number): boolean {
+  if (signo !== SIG.INT && signo !== SIG.TERM && signo !== SIG.HUP) return false;
+  const info = task.siginfo();
+  const code = info.readInt32LE(8);
+  const sender = info.readInt32LE(16);
+  return code === SI_KERNEL || ((code === SI_USER || code === SI_TKILL) && sender !== task.tid);
 }
 
 export class RecordSession extends Session {
@@ -99,6 +111,7 @@ export class RecordSession extends Session {
           this.onEvent(task, st);
           break;
         case 'signal':
+          if (isUserStop(task, st.signal)) return this.interrupt(task);
           signal = this.onSignal(task, st.signal);
           break;
         case 'exited':

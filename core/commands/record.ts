@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /** `tsrr record [-o DIR] [--bind-to-cpu N] [--] PROG [ARGS...]` */
 import { accessSync, constants, existsSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { delimiter, join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import type { CliContext } from '../engine.js';
@@ -82,7 +83,10 @@ export function recordCommand(ctx: CliContext): CommandModule {
         cpu: (argv['bind-to-cpu'] as number | undefined) ?? defaultCpu(),
         interrupted: ctx.control.interrupted,
       });
-      session.hooks.taskCreated.tap('cli', (task) => ctx.control.setTracee(task.tid));
+      session.hooks.taskCreated.tap('cli', (task) => {
+        ctx.control.setTracee(task.tid);
+        if (isatty(2)) writeSync(2, `tsrr: saving execution to trace directory ${dir}\n`);
+      });
       ctx.tsrr.hooks.sessionCreated.call(session);
       let code: number;
       try {
