@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /** The tracee's stdout and stderr: on replay, what it writes there goes to tsrr's own. */
-import { writeSync } from 'node:fs';
+import { writeAll } from './writeAll.js';
 import type { FileMonitor } from './FileMonitor.js';
 
 export class StdioMonitor implements FileMonitor {
@@ -11,7 +11,6 @@ export class StdioMonitor implements FileMonitor {
   constructor(readonly target: number) {}
 
   replayedWrite(_task: unknown, data: Buffer): void {
-    let done = 0;
-    while (done < data.length) done += writeSync(this.target, data, done);
+    writeAll(this.target, data);
   }
 }

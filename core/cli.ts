@@ -5,13 +5,18 @@
  * thread, and a synchronous waitpid must not block this thread's signal handling). This thread
  * turns SIGINT/SIGTERM/SIGHUP into a stop request and wakes the worker by stopping the tracee.
  */
+import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { Control } from './control.js';
 
 const control = new Control();
+// stdout/stderr: true keeps this thread from making fds 1 and 2 streams, which would turn on
+// O_NONBLOCK on descriptions the tracees share; the worker writes to them directly.
 const worker = new Worker(new URL('./engine.js', import.meta.url), {
   argv: process.argv.slice(2),
   workerData: { control: control.buffer },
+  stdout: true,
+  stderr: true,
 });
 
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -28,7 +33,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 
 worker.on('error', (e) => {
-  process.stderr.write(`tsrr: internal error: ${e.stack ?? e}\n`);
+  writeSync(2, `tsrr: internal error: ${e.stack ?? e}\n`);
   process.exitCode = 70;
 });
 worker.on('exit', (code) => {

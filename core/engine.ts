@@ -3,7 +3,8 @@
  * The tracer worker: loads the config and plugins, builds the command line (core commands plus
  * what plugins add) and runs the command. Errors become one line on stderr and a non-zero exit.
  */
-import { writeSync } from 'node:fs';
+import { format } from 'node:util';
+import { writeAll } from './writeAll.js';
 import { dirname } from 'node:path';
 import { workerData } from 'node:worker_threads';
 import yargs, { type Argv } from 'yargs';
@@ -77,16 +78,20 @@ export async function main(argv: string[], control: Control): Promise<number> {
 
 class UsageError extends Error {}
 
+// Output goes straight to fds 1 and 2 (see cli.ts), yargs's help and messages included.
+console.log = (...args: unknown[]) => writeAll(1, format(...args) + '\n');
+console.error = (...args: unknown[]) => writeAll(2, format(...args) + '\n');
+
 async function run(): Promise<number> {
   const control = new Control(workerData.control as SharedArrayBuffer);
   try {
     return await main(process.argv.slice(2), control);
   } catch (e) {
     if (isTsrrError(e) || e instanceof UsageError) {
-      writeSync(2, `tsrr: ${e.message.split('\n')[0]}\n`); // one line, whatever a cause wrapped
+      writeAll(2, `tsrr: ${e.message.split('\n')[0]}\n`); // one line, whatever a cause wrapped
       return 1;
     }
-    writeSync(2, `tsrr: internal error: ${(e as Error).stack ?? e}\n`);
+    writeAll(2, `tsrr: internal error: ${(e as Error).stack ?? e}\n`);
     return 70;
   }
 }

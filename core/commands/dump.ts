@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /** `tsrr dump [--json] [TRACE]`: one line per event. */
-import { writeSync } from 'node:fs';
+import { writeAll } from '../writeAll.js';
 import type { CommandModule } from 'yargs';
 import { Registers } from '../../native/regs.js';
 import { syscallName } from '../../native/syscalls.js';
@@ -54,11 +54,11 @@ export function dumpCommand(_ctx: CliContext): CommandModule {
         for (const e of trace.events()) {
           out += (argv.json ? eventJson(e) : describeEvent(e)) + '\n';
           if (out.length > 1 << 16) {
-            writeSync(1, out);
+            writeAll(1, out);
             out = '';
           }
         }
-        writeSync(1, out);
+        writeAll(1, out);
       } finally {
         trace.close();
       }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /** `tsrr ls`: the traces under the trace root. */
-import { readlinkSync, writeSync } from 'node:fs';
+import { writeAll } from '../writeAll.js';
+import { readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import type { CliContext } from '../engine.js';
@@ -20,10 +21,10 @@ export function lsCommand(_ctx: CliContext): CommandModule {
       }
       const traces = listTraces();
       if (argv.json) {
-        writeSync(1, JSON.stringify(traces.map((t) => ({ ...t, latest: t.name === latest }))) + '\n');
+        writeAll(1, JSON.stringify(traces.map((t) => ({ ...t, latest: t.name === latest }))) + '\n');
         return;
       }
-      for (const t of traces) writeSync(1, `${t.name}${t.name === latest ? ' (latest)' : ''}\t${new Date(t.mtimeMs).toISOString()}\n`);
+      for (const t of traces) writeAll(1, `${t.name}${t.name === latest ? ' (latest)' : ''}\t${new Date(t.mtimeMs).toISOString()}\n`);
     },
   };
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /** `tsrr ps [TRACE]`: the processes of a recording. */
-import { writeSync } from 'node:fs';
+import { writeAll } from '../writeAll.js';
 import type { CommandModule } from 'yargs';
 import type { CliContext } from '../engine.js';
 import { resolveTrace } from '../traceDir.js';
@@ -38,8 +38,8 @@ export function psCommand(_ctx: CliContext): CommandModule {
       const trace = TraceReader.open(resolveTrace(argv.trace as string | undefined));
       try {
         const procs = processes(trace);
-        if (argv.json) writeSync(1, JSON.stringify(procs) + '\n');
-        else writeSync(1, ['PID\tPPID\tEXIT\tCMD', ...procs.map((p) => `${p.pid}\t${p.ppid}\t${p.exit}\t${p.cmd}`)].join('\n') + '\n');
+        if (argv.json) writeAll(1, JSON.stringify(procs) + '\n');
+        else writeAll(1, ['PID\tPPID\tEXIT\tCMD', ...procs.map((p) => `${p.pid}\t${p.ppid}\t${p.exit}\t${p.cmd}`)].join('\n') + '\n');
       } finally {
         trace.close();
       }

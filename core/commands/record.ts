@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /** `tsrr record [-o DIR] [--bind-to-cpu N] [--] PROG [ARGS...]` */
-import { accessSync, constants, existsSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { writeAll } from '../writeAll.js';
+import { accessSync, constants, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { delimiter, join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
@@ -85,7 +86,7 @@ export function recordCommand(ctx: CliContext): CommandModule {
       });
       session.hooks.taskCreated.tap('cli', (task) => {
         ctx.control.setTracee(task.tid);
-        if (isatty(2)) writeSync(2, `tsrr: saving execution to trace directory ${dir}\n`);
+        if (isatty(2)) writeAll(2, `tsrr: saving execution to trace directory ${dir}\n`);
       });
       ctx.tsrr.hooks.sessionCreated.call(session);
       let code: number;
@@ -98,7 +99,7 @@ export function recordCommand(ctx: CliContext): CommandModule {
       }
       if (!output) markLatest(dir);
       if (ctx.control.interrupted()) {
-        writeSync(2, `tsrr: recording interrupted after ${session.trace.frameCount} events; ${dir} replays up to there\n`);
+        writeAll(2, `tsrr: recording interrupted after ${session.trace.frameCount} events; ${dir} replays up to there\n`);
       }
       ctx.exit(code);
     },

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /** `tsrr replay [-a] [-g EVENT] [TRACE]` */
-import { writeSync } from 'node:fs';
+import { writeAll } from '../writeAll.js';
 import type { CommandModule } from 'yargs';
 import type { CliContext } from '../engine.js';
 import { defaultCpu, machineDifferences } from '../machine.js';
@@ -30,7 +30,7 @@ export function replayCommand(ctx: CliContext): CommandModule {
         if (goto !== undefined && (!Number.isInteger(goto) || goto < 1 || goto > trace.frameCount)) {
           throw new TsrrError('BAD_ARGUMENT', `-g ${goto}: the trace has events 1-${trace.frameCount}`, { frame: goto });
         }
-        for (const d of machineDifferences(trace.header.machine)) writeSync(2, `tsrr: warning: this machine differs from the recording one: ${d}\n`);
+        for (const d of machineDifferences(trace.header.machine)) writeAll(2, `tsrr: warning: this machine differs from the recording one: ${d}\n`);
         const bound = trace.header.machine.boundCpu;
         const cpu = bound >= 0 && bound < cpus().length ? bound : defaultCpu();
         const session = new ReplaySession({ trace, cpu, goto, interrupted: ctx.control.interrupted });
@@ -38,8 +38,8 @@ export function replayCommand(ctx: CliContext): CommandModule {
         ctx.tsrr.hooks.sessionCreated.call(session);
         try {
           const end = session.run();
-          if (end.kind === 'reached') writeSync(2, `tsrr: reached event ${end.frame}\n`);
-          if (end.kind === 'interrupted-recording') writeSync(2, `tsrr: replayed to event ${end.frame}, where the recording was interrupted\n`);
+          if (end.kind === 'reached') writeAll(2, `tsrr: reached event ${end.frame}\n`);
+          if (end.kind === 'interrupted-recording') writeAll(2, `tsrr: replayed to event ${end.frame}, where the recording was interrupted\n`);
         } finally {
           session.killAll();
         }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /** `tsrr traceinfo [TRACE]`: the header as JSON. */
-import { writeSync } from 'node:fs';
+import { writeAll } from '../writeAll.js';
 import type { CommandModule } from 'yargs';
 import type { CliContext } from '../engine.js';
 import { resolveTrace } from '../traceDir.js';
@@ -15,7 +15,7 @@ export function traceinfoCommand(_ctx: CliContext): CommandModule {
       const trace = TraceReader.open(resolveTrace(argv.trace as string | undefined));
       try {
         const info = { dir: trace.dir, events: trace.frameCount, ...trace.header };
-        writeSync(1, JSON.stringify(info, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
+        writeAll(1, JSON.stringify(info, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
       } finally {
         trace.close();
       }

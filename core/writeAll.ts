@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: MIT
+/** Writes all of `data` to `fd`, waiting out EAGAIN: the fd may be a non-blocking pipe that
+ * tsrr shares with whoever started it. */
+import { writeSync } from 'node:fs';
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+export function writeAll(fd: number, data: string | Uint8Array): void {
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  let done = 0;
+  while (done < buf.length) {
+    try {
+      done += writeSync(fd, buf, done, buf.length - done);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
