@@ -5,6 +5,7 @@
  * again (file mappings from the trace's copies). Every event is checked against the tracee
  * (syscall number, arguments, registers); any difference stops replay with a divergence report.
  */
+import { basename } from 'node:path';
 import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL } from '../native/ptrace.js';
 import { Registers } from '../native/regs.js';
 import { NR, syscallName, syscallSpec } from '../native/syscalls.js';
@@ -21,6 +22,7 @@ const MAP_PRIVATE = 0x02n;
 const MAP_FIXED = 0x10n;
 const PROT_WRITE = 0x2n;
 const AT_FDCWD = -100n;
+const PR_SET_NAME = 15;
 /** Calls that run again on replay but return the caller's tid, which differs from the recording's. */
 const RETURNS_TID = new Set<number>([NR.set_tid_address]);
 
@@ -274,6 +276,10 @@ export class ReplaySession extends Session {
     if (faulting !== this.trace.header.machine.cpuidFaulting) {
       throw new TsrrError('UNSUPPORTED', 'the trace was recorded with cpuid faulting, which this machine lacks', { frame: e.frame });
     }
+    // The copy's file name would be the task's name; give it the recorded program's.
+    const name = Buffer.from(basename(e.data.path).slice(0, 15) + '\0');
+    task.getRegs();
+    task.withScratch(name, (addr) => task.remoteSyscall(NR.prctl, PR_SET_NAME, addr));
     const regs = new Registers(Buffer.from(e.data.regs));
     task.writeMem(regs.rsp, e.data.stack);
     task.setRegs(regs);
