@@ -63,9 +63,17 @@ export class ReplaySession extends Session {
     return this.lastFrame;
   }
 
+  /** Replay goes on after `frame`, whose state a plugin has put into the first task. */
+  startFrom(frame: number): void {
+    this.trace.forwardTo(frame + 1);
+    this.lastFrame = frame;
+  }
+
   /** Replays to the end of the trace (or to `goto`) and returns how it ended. Throws a
    * DIVERGENCE error when the tracee stops matching the trace. */
   run(): ReplayEnd {
+    const restored = this.hooks.beforeLaunch.call(this);
+    if (restored) return this.loop(restored);
     const first = this.trace.next();
     if (!first) throw new TsrrError('TRACE_TRUNCATED', `${this.trace.dir} has no events (the recording was cut off before any was written)`, { dir: this.trace.dir });
     if (first.data.kind !== 'exec') throw this.corrupt(1, 'the trace does not start with an exec event');

@@ -4,7 +4,7 @@
  * spaces and fd tables, and the hooks plugins tap; RecordSession and ReplaySession add the
  * trace. Several sessions can exist in one tsrr process.
  */
-import { SyncHook } from 'tapable';
+import { SyncBailHook, SyncHook } from 'tapable';
 import { kill, waitpid } from '../native/libc.js';
 import { PTRACE, SIG, WAIT } from '../native/ptrace.js';
 import { NR } from '../native/syscalls.js';
@@ -47,6 +47,10 @@ export function createSessionHooks() {
     eventReplayed: new SyncHook<[Event, Task]>(['event', 'task']),
     /** Replay: the tracee differs from the trace; replay stops with an error after this. */
     divergence: new SyncHook<[Divergence]>(['divergence']),
+    /** Replay: before the program is launched at frame 1. A tap that returns a task has made
+     * the session's first task itself (restored from a checkpoint, say) and called
+     * startFrom(frame); replay goes on from there instead. */
+    beforeLaunch: new SyncBailHook<[Session], Task | undefined>(['session']),
   });
 }
 
@@ -68,8 +72,9 @@ export abstract class Session {
     this.fileMonitors.register(StdioMonitor.KIND, (_task, fd) => new StdioMonitor(fd));
   }
 
-  /** Creates the first task of the session, with stdout and stderr monitored. */
-  protected adoptTask(tid: number): Task {
+  /** Takes the stopped tracee `tid` into the session as its first task, with stdout and
+   * stderr monitored. */
+  adoptTask(tid: number): Task {
     const fds = new FdTable();
     for (const fd of [1, 2]) fds.set(fd, this.fileMonitors.get(StdioMonitor.KIND)(undefined as never, fd));
     const task = new Task(tid, new AddressSpace(tid), fds);
@@ -81,7 +86,7 @@ export abstract class Session {
   /** At a PTRACE_EVENT_EXEC stop: patches the vDSO, runs the task to the exit of execve and
    * turns on rdtsc trapping and, if asked and possible, cpuid faulting. Returns whether cpuid
    * faulting is on. Record and replay must make exactly the same calls here. */
-  protected setUpExec(task: Task, cpuidFaulting: boolean): boolean {
+  setUpExec(task: Task, cpuidFaulting: boolean): boolean {
     task.execed(new AddressSpace(task.tid));
     task.as.syscallInsn = patchVdso(task);
     task.resume(PTRACE.SYSCALL);

@@ -1,0 +1,95 @@
+@0xe40ec82dbc52e8e3;
+# The tsrr persistent-checkpoint format.
+#
+# Checkpoints live next to their trace, in TRACE/checkpoints/:
+#   chunks/HH/HASH   memory contents, content-addressed (HASH = sha256 of the bytes, HH its first
+#                    two hex digits) and shared by every checkpoint of the trace; a one-byte
+#                    header says how the rest is stored (0 raw, 1 deflate-raw)
+#   FRAME/manifest   a Manifest message; FRAME/state a State message. Both are framed like the
+#                    trace's files: a 16-byte prefix (magic, length, crc32, reserved), so damage
+#                    is found before anything is trusted
+# A checkpoint directory appears under its final name only when complete (it is written under
+# a temporary name and renamed), so a crash never leaves a half checkpoint that loads.
+#
+# Every saved item is an Envelope: the kind of the serializer that wrote it, that serializer's
+# own version, and a payload only that serializer reads. Kinds are strings ("core/stack",
+# "acme/socket"); the manifest lists those a checkpoint needs so that a missing one is found
+# before any tracee is touched. Rules as for trace.capnp: add fields, never renumber.
+
+struct Manifest {
+  formatVersion @0 :UInt32;
+  traceUuid @1 :Text;        # Header.uuid of the trace this checkpoint belongs to
+  frame @2 :UInt64;          # the event replay had completed when the state was saved
+  createdNs @3 :UInt64;
+  needs @4 :List(KindUse);
+  memoryBytes @5 :UInt64;    # bytes of non-zero memory the checkpoint describes
+  storedBytes @6 :UInt64;    # bytes this checkpoint added to chunks/ when it was written
+}
+
+struct KindUse {
+  section @0 :Text;          # "mappings", "fileMonitors", "syscallBuffers", "tasks", "trace"
+  kind @1 :Text;
+  version @2 :UInt32;
+  plugin @3 :Text;           # the plugin that registered the serializer
+}
+
+struct State {
+  mappings @0 :List(Envelope);
+  fileMonitors @1 :List(Envelope);
+  syscallBuffers @2 :List(Envelope);
+  tasks @3 :List(Envelope);
+  trace @4 :List(Envelope);
+}
+
+struct Envelope {
+  kind @0 :Text;
+  version @1 :UInt32;
+  payload @2 :Data;
+}
+
+# Payloads of the built-in serializers.
+
+struct MappingPayload {      # every core mapping kind
+  start @0 :UInt64;
+  end @1 :UInt64;
+  prot @2 :UInt32;           # PROT_* bits
+  shared @3 :Bool;
+  file @4 :Text;             # for core/file: the file's copy, relative to the trace directory
+  offset @5 :UInt64;         # for core/file: offset in that file
+  chunks @6 :List(ChunkRef); # contents that differ from zero (or from the file)
+}
+
+struct ChunkRef {
+  offset @0 :UInt64;         # from the mapping's start
+  length @1 :UInt32;
+  hash @2 :Data;             # sha256 of the bytes: the chunk's name in chunks/
+}
+
+struct TaskPayload {         # core/task
+  regs @0 :Data;             # user_regs_struct
+  xstate @1 :Data;           # NT_X86_XSTATE area
+  name @2 :Text;             # PR_SET_NAME
+  sigmask @3 :UInt64;
+  sigactions @4 :List(SigAction);
+  altstackSp @5 :UInt64;
+  altstackFlags @6 :Int32;
+  altstackSize @7 :UInt64;
+  brk @8 :UInt64;            # the program break
+}
+
+struct SigAction {
+  signo @0 :UInt32;
+  handler @1 :UInt64;
+  flags @2 :UInt64;
+  restorer @3 :UInt64;
+  mask @4 :UInt64;
+}
+
+struct StdioPayload {        # core/stdio
+  fd @0 :Int32;
+  target @1 :Int32;          # tsrr's own fd the output goes to
+}
+
+struct TracePositionPayload { # core/trace-position
+  frame @0 :UInt64;
+}
