@@ -13,6 +13,7 @@ import type { Event, EventData } from './Event.js';
 import { launch } from './launch.js';
 import { Session, type Divergence, type SessionOptions } from './Session.js';
 import type { Task } from './Task.js';
+import { StdioMonitor } from './StdioMonitor.js';
 import type { TraceReader } from './TraceReader.js';
 import { TsrrError } from './TsrrError.js';
 import { emulateCpuid, emulateRdtsc, trappedInstruction } from './trappedInstruction.js';
@@ -31,6 +32,8 @@ export interface ReplayOptions extends SessionOptions {
   readonly cpu: number;
   /** Stop once this frame has been replayed (default: the end of the trace). */
   readonly goto?: number;
+  /** Whether the tracee's stdout and stderr output is reproduced (default: yes). */
+  readonly echo?: boolean;
 }
 
 /** How a replay ended. */
@@ -47,7 +50,7 @@ export class ReplaySession extends Session {
   readonly mode = 'replay';
   private readonly current = new Map<number, SyscallEvent>();
   /** How the task was last resumed, and what that means for its next syscall stop. */
-  private readonly stop = { request: PTRACE.SYSCALL as number, sysemuEntry: false, spuriousExit: false };
+  private readonly stop = { request: PTRACE.SYSCALL as number, spuriousExit: false };
   private lastFrame = 0;
 
   constructor(readonly opts: ReplayOptions) {
@@ -135,8 +138,8 @@ export class ReplaySession extends Session {
     const request = !task.inSyscall && next?.data.kind === 'syscall' && emulatedOnly(next.data) ? PTRACE.SYSEMU : PTRACE.SYSCALL;
     // After a SYSEMU entry stop, PTRACE_SYSCALL makes the kernel report an exit stop for the
     // skipped call; it carries nothing.
-    this.stop.spuriousExit = this.stop.sysemuEntry && request === PTRACE.SYSCALL;
-    this.stop.sysemuEntry = false;
+    this.stop.spuriousExit = task.atSysemuEntry && request === PTRACE.SYSCALL;
+    task.atSysemuEntry = false;
     this.stop.request = request;
     task.resume(request, signal);
   }
@@ -192,7 +195,7 @@ export class ReplaySession extends Session {
     if (sysemu) {
       // Skipped by the kernel already: complete it here, there is no exit stop.
       task.inSyscall = false;
-      this.stop.sysemuEntry = true;
+      task.atSysemuEntry = true;
       this.complete(task, e as SyscallEvent, r);
       return;
     }
@@ -235,7 +238,7 @@ export class ReplaySession extends Session {
   /** Output the tracee wrote to a monitored fd (stdout, stderr) is reproduced from its memory. */
   private replayWrite(task: Task, d: SyscallEvent['data']): void {
     const monitor = task.fds.get(Number(BigInt.asIntN(32, d.args[0]!)));
-    if (!monitor?.replayedWrite) return;
+    if (!monitor?.replayedWrite || (monitor.kind === StdioMonitor.KIND && this.opts.echo === false)) return;
     let left = Number(d.result);
     if (d.number === NR.write) {
       monitor.replayedWrite(task, task.readMem(d.args[1]!, left));

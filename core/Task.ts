@@ -8,7 +8,7 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { PTRACE, decodeStatus, type WaitStatus, WAIT, NT_X86_XSTATE } from '../native/ptrace.js';
-import { ptrace, ptraceGetRegset, ptraceWithBuffer, readProcessMemory, waitpid } from '../native/libc.js';
+import { ptrace, ptraceRegset, ptraceWithBuffer, readProcessMemory, waitpid } from '../native/libc.js';
 import { Registers } from '../native/regs.js';
 import type { AddressSpace } from './AddressSpace.js';
 import type { FdTable } from './FdTable.js';
@@ -19,6 +19,8 @@ export class Task {
   readonly regs = new Registers();
   /** Whether the task is between a syscall-entry stop and its exit stop. */
   inSyscall = false;
+  /** Whether the task is stopped at a PTRACE_SYSEMU syscall entry (whose call is skipped). */
+  atSysemuEntry = false;
   private memFd = -1;
 
   constructor(
@@ -45,7 +47,11 @@ export class Task {
   /** The xsave area (x87, SSE, AVX, ... as the machine enables them). */
   getXstate(size: number): Buffer {
     const buf = Buffer.alloc(size);
-    return buf.subarray(0, ptraceGetRegset(this.tid, NT_X86_XSTATE, buf));
+    return buf.subarray(0, ptraceRegset(PTRACE.GETREGSET, this.tid, NT_X86_XSTATE, buf));
+  }
+
+  setXstate(xstate: Buffer): void {
+    ptraceRegset(PTRACE.SETREGSET, this.tid, NT_X86_XSTATE, xstate);
   }
 
   siginfo(): Buffer {
@@ -115,6 +121,7 @@ export class Task {
    * returns its result; registers are restored afterwards. The task must be at a syscall-exit,
    * signal or event stop. */
   remoteSyscall(nr: number, ...args: (bigint | number)[]): bigint {
+    if (this.atSysemuEntry) this.leaveSysemuEntry();
     const saved = this.getRegs().clone();
     const r = saved.clone();
     r.rip = this.as.syscallInsn;
@@ -132,6 +139,19 @@ export class Task {
     const result = this.getRegs().result;
     this.setRegs(saved);
     return result;
+  }
+
+  /** From a SYSEMU entry stop, PTRACE_SYSCALL stops again at the skipped call's exit before
+   * any user code runs; from there a remote syscall behaves as from any exit stop. */
+  private leaveSysemuEntry(): void {
+    const regs = this.getRegs().clone();
+    this.resume(PTRACE.SYSCALL);
+    const st = this.wait();
+    if (st.kind !== 'syscall') {
+      throw new TsrrError('TRACEE_FAILED', `task ${this.tid}: expected the exit of an emulated syscall, got ${JSON.stringify(st)}`, { tid: this.tid });
+    }
+    this.atSysemuEntry = false;
+    this.setRegs(regs);
   }
 
   /** Runs `fn` with `bytes` placed on the stack below the red zone, then puts the old bytes back. */

@@ -5,6 +5,7 @@
  */
 import { SyncHook } from 'tapable';
 import type { Argv } from 'yargs';
+import type { CliContext } from './CliContext.js';
 import { defineHooks } from './hooks.js';
 import type { Session } from './Session.js';
 import { TsrrError } from './TsrrError.js';
@@ -18,8 +19,9 @@ export function createRootHooks() {
   return defineHooks('Tsrr', {
     /** A record or replay session was created, before its first task starts. */
     sessionCreated: new SyncHook<[Session]>(['session']),
-    /** The command line is being built: add commands and options to the yargs instance. */
-    cliCommands: new SyncHook<[Argv]>(['yargs']),
+    /** The command line is being built: add commands and options to the yargs instance; the
+     * context is what core's commands get too. */
+    cliCommands: new SyncHook<[Argv, CliContext]>(['yargs', 'context']),
   });
 }
 

@@ -15,18 +15,11 @@ import { recordCommand, splitProgram } from './commands/record.js';
 import { replayCommand } from './commands/replay.js';
 import { traceinfoCommand } from './commands/traceinfo.js';
 import { loadConfig, loadPlugin } from './config.js';
+import type { CliContext } from './CliContext.js';
 import { Control } from './control.js';
 import { Tsrr } from './Tsrr.js';
 import { isTsrrError } from './TsrrError.js';
 import { TSRR_VERSION } from './version.js';
-
-/** What every command gets. */
-export interface CliContext {
-  readonly tsrr: Tsrr;
-  readonly control: Control;
-  /** Sets the exit status of tsrr. */
-  exit(code: number): void;
-}
 
 /** `--plugin X` / `-p X` / `--plugin=X` before the command's own arguments. */
 function pluginArgs(argv: string[]): string[] {
@@ -71,7 +64,7 @@ export async function main(argv: string[], control: Control): Promise<number> {
       throw err ?? new UsageError(msg);
     })
     .wrap(Math.min(100, process.stdout.columns || 100));
-  tsrr.hooks.cliCommands.call(y);
+  tsrr.hooks.cliCommands.call(y, ctx);
   await y.parseAsync();
   return code;
 }

@@ -42,6 +42,9 @@ export function machineInfo(boundCpu: number, cpuidFaulting: boolean): MachineIn
 /** The CPU tracees are pinned to: the last one, away from CPU 0 where interrupts tend to land. */
 export const defaultCpu = (): number => cpus().length - 1;
 
+/** The CPU a replay runs on: the recording's, when this machine has it. */
+export const replayCpu = (recorded: MachineInfo): number => (recorded.boundCpu >= 0 && recorded.boundCpu < cpus().length ? recorded.boundCpu : defaultCpu());
+
 /** What differs between the recording machine and this one that can change a replay. */
 export function machineDifferences(recorded: MachineInfo): string[] {
   const here = machineInfo(recorded.boundCpu, recorded.cpuidFaulting);

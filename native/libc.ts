@@ -63,12 +63,13 @@ export function ptraceTry(req: number, pid: number, addr: bigint | number = 0, d
   return r === -1 || r === -1n ? -koffi.errno() : Number(r);
 }
 
-/** PTRACE_GETREGSET of register set `type` into `buf`; returns the bytes the kernel filled. */
-export function ptraceGetRegset(pid: number, type: number, buf: Buffer): number {
+/** PTRACE_GETREGSET or SETREGSET (`request`) of register set `type` through `buf`; returns
+ * the bytes the kernel used. */
+export function ptraceRegset(request: number, pid: number, type: number, buf: Buffer): number {
   const iov = Buffer.alloc(16);
   iov.writeBigUInt64LE(koffi.address(buf) as bigint, 0);
   iov.writeBigUInt64LE(BigInt(buf.length), 8);
-  check('ptrace(GETREGSET)', ptraceBuf(0x4204, pid, type, iov));
+  check('ptrace(REGSET)', ptraceBuf(request, pid, type, iov));
   return Number(iov.readBigUInt64LE(8));
 }
 

@@ -27,18 +27,20 @@ struct Manifest {
 }
 
 struct KindUse {
-  section @0 :Text;          # "mappings", "fileMonitors", "syscallBuffers", "tasks", "trace"
+  section @0 :Text;          # a State field: "mappings", "fileMonitors", ..., "extensions"
   kind @1 :Text;
   version @2 :UInt32;
   plugin @3 :Text;           # the plugin that registered the serializer
 }
 
 struct State {
-  mappings @0 :List(Envelope);
-  fileMonitors @1 :List(Envelope);
-  syscallBuffers @2 :List(Envelope);
-  tasks @3 :List(Envelope);
-  trace @4 :List(Envelope);
+  executable @0 :Text;       # the program the process runs, relative to the trace directory
+  mappings @1 :List(Envelope);
+  fileMonitors @2 :List(Envelope);
+  syscallBuffers @3 :List(Envelope);
+  tasks @4 :List(Envelope);
+  trace @5 :List(Envelope);
+  extensions @6 :List(Envelope);  # data plugins save once per checkpoint
 }
 
 struct Envelope {

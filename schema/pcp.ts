@@ -87,7 +87,7 @@ export class KindUse extends $.Struct {
     size: new $.ObjectSize(8, 3),
   };
   /**
-* "mappings", "fileMonitors", "syscallBuffers", "tasks", "trace"
+* a State field: "mappings", "fileMonitors", ..., "extensions"
 *
 */
   get section(): string {
@@ -124,102 +124,135 @@ export class State extends $.Struct {
   static readonly _capnp = {
     displayName: "State",
     id: "e6f60fa59f9f5e65",
-    size: new $.ObjectSize(0, 5),
+    size: new $.ObjectSize(0, 7),
   };
   static _Mappings: $.ListCtor<Envelope>;
   static _FileMonitors: $.ListCtor<Envelope>;
   static _SyscallBuffers: $.ListCtor<Envelope>;
   static _Tasks: $.ListCtor<Envelope>;
   static _Trace: $.ListCtor<Envelope>;
+  static _Extensions: $.ListCtor<Envelope>;
+  /**
+* the program the process runs, relative to the trace directory
+*
+*/
+  get executable(): string {
+    return $.utils.getText(0, this);
+  }
+  set executable(value: string) {
+    $.utils.setText(0, value, this);
+  }
   _adoptMappings(value: $.Orphan<$.List<Envelope>>): void {
-    $.utils.adopt(value, $.utils.getPointer(0, this));
+    $.utils.adopt(value, $.utils.getPointer(1, this));
   }
   _disownMappings(): $.Orphan<$.List<Envelope>> {
     return $.utils.disown(this.mappings);
   }
   get mappings(): $.List<Envelope> {
-    return $.utils.getList(0, State._Mappings, this);
+    return $.utils.getList(1, State._Mappings, this);
   }
   _hasMappings(): boolean {
-    return !$.utils.isNull($.utils.getPointer(0, this));
+    return !$.utils.isNull($.utils.getPointer(1, this));
   }
   _initMappings(length: number): $.List<Envelope> {
-    return $.utils.initList(0, State._Mappings, length, this);
+    return $.utils.initList(1, State._Mappings, length, this);
   }
   set mappings(value: $.List<Envelope>) {
-    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
   }
   _adoptFileMonitors(value: $.Orphan<$.List<Envelope>>): void {
-    $.utils.adopt(value, $.utils.getPointer(1, this));
+    $.utils.adopt(value, $.utils.getPointer(2, this));
   }
   _disownFileMonitors(): $.Orphan<$.List<Envelope>> {
     return $.utils.disown(this.fileMonitors);
   }
   get fileMonitors(): $.List<Envelope> {
-    return $.utils.getList(1, State._FileMonitors, this);
+    return $.utils.getList(2, State._FileMonitors, this);
   }
   _hasFileMonitors(): boolean {
-    return !$.utils.isNull($.utils.getPointer(1, this));
+    return !$.utils.isNull($.utils.getPointer(2, this));
   }
   _initFileMonitors(length: number): $.List<Envelope> {
-    return $.utils.initList(1, State._FileMonitors, length, this);
+    return $.utils.initList(2, State._FileMonitors, length, this);
   }
   set fileMonitors(value: $.List<Envelope>) {
-    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+    $.utils.copyFrom(value, $.utils.getPointer(2, this));
   }
   _adoptSyscallBuffers(value: $.Orphan<$.List<Envelope>>): void {
-    $.utils.adopt(value, $.utils.getPointer(2, this));
+    $.utils.adopt(value, $.utils.getPointer(3, this));
   }
   _disownSyscallBuffers(): $.Orphan<$.List<Envelope>> {
     return $.utils.disown(this.syscallBuffers);
   }
   get syscallBuffers(): $.List<Envelope> {
-    return $.utils.getList(2, State._SyscallBuffers, this);
+    return $.utils.getList(3, State._SyscallBuffers, this);
   }
   _hasSyscallBuffers(): boolean {
-    return !$.utils.isNull($.utils.getPointer(2, this));
+    return !$.utils.isNull($.utils.getPointer(3, this));
   }
   _initSyscallBuffers(length: number): $.List<Envelope> {
-    return $.utils.initList(2, State._SyscallBuffers, length, this);
+    return $.utils.initList(3, State._SyscallBuffers, length, this);
   }
   set syscallBuffers(value: $.List<Envelope>) {
-    $.utils.copyFrom(value, $.utils.getPointer(2, this));
+    $.utils.copyFrom(value, $.utils.getPointer(3, this));
   }
   _adoptTasks(value: $.Orphan<$.List<Envelope>>): void {
-    $.utils.adopt(value, $.utils.getPointer(3, this));
+    $.utils.adopt(value, $.utils.getPointer(4, this));
   }
   _disownTasks(): $.Orphan<$.List<Envelope>> {
     return $.utils.disown(this.tasks);
   }
   get tasks(): $.List<Envelope> {
-    return $.utils.getList(3, State._Tasks, this);
+    return $.utils.getList(4, State._Tasks, this);
   }
   _hasTasks(): boolean {
-    return !$.utils.isNull($.utils.getPointer(3, this));
+    return !$.utils.isNull($.utils.getPointer(4, this));
   }
   _initTasks(length: number): $.List<Envelope> {
-    return $.utils.initList(3, State._Tasks, length, this);
+    return $.utils.initList(4, State._Tasks, length, this);
   }
   set tasks(value: $.List<Envelope>) {
-    $.utils.copyFrom(value, $.utils.getPointer(3, this));
+    $.utils.copyFrom(value, $.utils.getPointer(4, this));
   }
   _adoptTrace(value: $.Orphan<$.List<Envelope>>): void {
-    $.utils.adopt(value, $.utils.getPointer(4, this));
+    $.utils.adopt(value, $.utils.getPointer(5, this));
   }
   _disownTrace(): $.Orphan<$.List<Envelope>> {
     return $.utils.disown(this.trace);
   }
   get trace(): $.List<Envelope> {
-    return $.utils.getList(4, State._Trace, this);
+    return $.utils.getList(5, State._Trace, this);
   }
   _hasTrace(): boolean {
-    return !$.utils.isNull($.utils.getPointer(4, this));
+    return !$.utils.isNull($.utils.getPointer(5, this));
   }
   _initTrace(length: number): $.List<Envelope> {
-    return $.utils.initList(4, State._Trace, length, this);
+    return $.utils.initList(5, State._Trace, length, this);
   }
   set trace(value: $.List<Envelope>) {
-    $.utils.copyFrom(value, $.utils.getPointer(4, this));
+    $.utils.copyFrom(value, $.utils.getPointer(5, this));
+  }
+  _adoptExtensions(value: $.Orphan<$.List<Envelope>>): void {
+    $.utils.adopt(value, $.utils.getPointer(6, this));
+  }
+  _disownExtensions(): $.Orphan<$.List<Envelope>> {
+    return $.utils.disown(this.extensions);
+  }
+  /**
+* data plugins save once per checkpoint
+*
+*/
+  get extensions(): $.List<Envelope> {
+    return $.utils.getList(6, State._Extensions, this);
+  }
+  _hasExtensions(): boolean {
+    return !$.utils.isNull($.utils.getPointer(6, this));
+  }
+  _initExtensions(length: number): $.List<Envelope> {
+    return $.utils.initList(6, State._Extensions, length, this);
+  }
+  set extensions(value: $.List<Envelope>) {
+    $.utils.copyFrom(value, $.utils.getPointer(6, this));
   }
   toString(): string { return "State_" + super.toString(); }
 }
@@ -599,5 +632,6 @@ State._FileMonitors = $.CompositeList(Envelope);
 State._SyscallBuffers = $.CompositeList(Envelope);
 State._Tasks = $.CompositeList(Envelope);
 State._Trace = $.CompositeList(Envelope);
+State._Extensions = $.CompositeList(Envelope);
 MappingPayload._Chunks = $.CompositeList(ChunkRef);
 TaskPayload._Sigactions = $.CompositeList(SigAction);

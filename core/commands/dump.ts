@@ -4,7 +4,7 @@ import { writeAll } from '../writeAll.js';
 import type { CommandModule } from 'yargs';
 import { Registers } from '../../native/regs.js';
 import { syscallName } from '../../native/syscalls.js';
-import type { CliContext } from '../engine.js';
+import type { CliContext } from '../CliContext.js';
 import type { Event } from '../Event.js';
 import { resolveTrace } from '../traceDir.js';
 import { TraceReader } from '../TraceReader.js';

@@ -4,7 +4,7 @@ import { writeAll } from '../writeAll.js';
 import { readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import type { CliContext } from '../engine.js';
+import type { CliContext } from '../CliContext.js';
 import { listTraces, traceRoot } from '../traceDir.js';
 
 export function lsCommand(_ctx: CliContext): CommandModule {

@@ -2,7 +2,7 @@
 /** `tsrr ps [TRACE]`: the processes of a recording. */
 import { writeAll } from '../writeAll.js';
 import type { CommandModule } from 'yargs';
-import type { CliContext } from '../engine.js';
+import type { CliContext } from '../CliContext.js';
 import { resolveTrace } from '../traceDir.js';
 import { TraceReader } from '../TraceReader.js';
 

@@ -5,7 +5,7 @@ import { accessSync, constants, existsSync, readdirSync, rmSync, statSync } from
 import { isatty } from 'node:tty';
 import { delimiter, join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import type { CliContext } from '../engine.js';
+import type { CliContext } from '../CliContext.js';
 import { defaultCpu } from '../machine.js';
 import { RecordSession } from '../RecordSession.js';
 import { markLatest, newTraceDir } from '../traceDir.js';

@@ -2,13 +2,12 @@
 /** `tsrr replay [-a] [-g EVENT] [TRACE]` */
 import { writeAll } from '../writeAll.js';
 import type { CommandModule } from 'yargs';
-import type { CliContext } from '../engine.js';
-import { defaultCpu, machineDifferences } from '../machine.js';
+import type { CliContext } from '../CliContext.js';
+import { machineDifferences, replayCpu } from '../machine.js';
 import { ReplaySession } from '../ReplaySession.js';
 import { resolveTrace } from '../traceDir.js';
 import { TraceReader } from '../TraceReader.js';
 import { TsrrError } from '../TsrrError.js';
-import { cpus } from 'node:os';
 
 export function replayCommand(ctx: CliContext): CommandModule {
   return {
@@ -31,9 +30,7 @@ export function replayCommand(ctx: CliContext): CommandModule {
           throw new TsrrError('BAD_ARGUMENT', `-g ${goto}: the trace has events 1-${trace.frameCount}`, { frame: goto });
         }
         for (const d of machineDifferences(trace.header.machine)) writeAll(2, `tsrr: warning: this machine differs from the recording one: ${d}\n`);
-        const bound = trace.header.machine.boundCpu;
-        const cpu = bound >= 0 && bound < cpus().length ? bound : defaultCpu();
-        const session = new ReplaySession({ trace, cpu, goto, interrupted: ctx.control.interrupted });
+        const session = new ReplaySession({ trace, cpu: replayCpu(trace.header.machine), goto, interrupted: ctx.control.interrupted });
         session.hooks.taskCreated.tap('cli', (task) => ctx.control.setTracee(task.tid));
         ctx.tsrr.hooks.sessionCreated.call(session);
         try {

@@ -2,7 +2,7 @@
 /** `tsrr traceinfo [TRACE]`: the header as JSON. */
 import { writeAll } from '../writeAll.js';
 import type { CommandModule } from 'yargs';
-import type { CliContext } from '../engine.js';
+import type { CliContext } from '../CliContext.js';
 import { resolveTrace } from '../traceDir.js';
 import { TraceReader } from '../TraceReader.js';
 

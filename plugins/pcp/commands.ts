@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT
+/** The commands the pcp plugin adds: create-checkpoints, checkpoints, rm-checkpoints. */
+import cliProgress from 'cli-progress';
+import { readlinkSync, realpathSync } from 'node:fs';
+import { relative } from 'node:path';
+import { isatty } from 'node:tty';
+import type { CommandModule } from 'yargs';
+import { ReplaySession, TraceReader, TsrrError, replayCpu, resolveTrace, writeAll, type CliContext, type Task } from '../../core/index.js';
+import { captureCheckpoint, replayCopyOf } from './capture.js';
+import { CheckpointStore } from './CheckpointStore.js';
+import type { PcpRegistry } from './PcpRegistry.js';
+
+const mib = (n: number | bigint) => (Number(n) / 1048576).toFixed(1) + ' MiB';
+
+/** Checkpoints `task` of a replay of `trace` at `frame`. */
+export function checkpointReplay(reg: PcpRegistry, store: CheckpointStore, session: ReplaySession, task: Task, frame: number) {
+  const root = realpathSync(store.traceDir);
+  return captureCheckpoint(reg, store, {
+    session,
+    task,
+    frame,
+    traceUuid: session.trace.header.uuid,
+    traceCopyOf: replayCopyOf(store.traceDir),
+    executable: relative(root, readlinkSync(`/proc/${task.tid}/exe`)),
+  });
+}
+
+function positive(name: string, v: unknown, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new TsrrError('BAD_ARGUMENT', `--${name} must be an integer >= ${min} (got ${String(v)})`);
+  return v;
+}
+
+export function createCheckpointsCommand(ctx: CliContext, reg: PcpRegistry): CommandModule {
+  return {
+    command: 'create-checkpoints [trace]',
+    describe: 'replay a trace once and save persistent checkpoints along the way',
+    builder: (y) =>
+      y
+        .positional('trace', { type: 'string' })
+        .option('interval', { alias: 'i', type: 'number', default: 10000, describe: 'events between checkpoints' })
+        .option('start', { alias: 's', type: 'number', describe: 'first event to checkpoint at (default: one interval in)' })
+        .option('end', { alias: 'e', type: 'number', describe: 'last event to checkpoint at (default: the end)' }),
+    handler: (argv) => {
+      const interval = positive('interval', argv.interval, 1)!;
+      const trace = TraceReader.open(resolveTrace(argv.trace as string | undefined));
+      const store = new CheckpointStore(trace.dir);
+      const start = positive('start', argv.start, 1) ?? interval;
+      const end = Math.min(positive('end', argv.end, 1) ?? trace.frameCount, trace.frameCount);
+      if (start > end) throw new TsrrError('BAD_ARGUMENT', `--start ${start} is after --end ${end} (the trace has ${trace.frameCount} events)`);
+      const session = new ReplaySession({ trace, cpu: replayCpu(trace.header.machine), goto: end, echo: false, interrupted: ctx.control.interrupted });
+      session.hooks.taskCreated.tap('pcp', (task) => ctx.control.setTracee(task.tid));
+      ctx.tsrr.hooks.sessionCreated.call(session);
+      const bar = isatty(2) ? new cliProgress.SingleBar({ format: 'checkpoints {bar} {value}/{total} events | {made} made', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+      bar?.start(end, 0, { made: 0 });
+      let next = start;
+      let made = 0;
+      session.hooks.eventReplayed.tap('pcp', (e, task) => {
+        if ((e.frame & 255) === 0) bar?.update(e.frame, { made });
+        if (e.frame < next || e.frame > end || !e.canCheckpointAt()) return;
+        checkpointReplay(reg, store, session, task, e.frame);
+        made++;
+        next = e.frame + interval;
+      });
+      try {
+        session.run();
+      } finally {
+        session.killAll();
+        bar?.update(end, { made });
+        bar?.stop();
+        trace.close();
+      }
+      writeAll(2, `tsrr: created ${made} checkpoint${made === 1 ? '' : 's'} in ${store.dir}\n`);
+      if (made === 0) ctx.exit(2);
+    },
+  };
+}
+
+export function checkpointsCommand(_ctx: CliContext): CommandModule {
+  return {
+    command: 'checkpoints [trace]',
+    describe: 'list the persistent checkpoints of a trace',
+    builder: (y) => y.positional('trace', { type: 'string' }).option('json', { type: 'boolean', default: false }),
+    handler: (argv) => {
+      const store = new CheckpointStore(resolveTrace(argv.trace as string | undefined));
+      const rows = store.list().map((cp) => {
+        const m = store.manifest(cp);
+        return { event: cp.frame, stored: Number(m.storedBytes) + store.size(cp), memory: Number(m.memoryBytes), kinds: m.needs.map((n) => `${n.kind}@${n.version}`) };
+      });
+      if (argv.json) writeAll(1, JSON.stringify(rows) + '\n');
+      else writeAll(1, ['EVENT\tSTORED\tMEMORY\tKINDS', ...rows.map((r) => `${r.event}\t${mib(r.stored)}\t${mib(r.memory)}\t${r.kinds.join(' ')}`)].join('\n') + '\n');
+    },
+  };
+}
+
+export function rmCheckpointsCommand(_ctx: CliContext): CommandModule {
+  return {
+    command: 'rm-checkpoints [trace]',
+    describe: 'delete persistent checkpoints (all, or those at -g EVENT)',
+    builder: (y) => y.positional('trace', { type: 'string' }).option('goto', { alias: 'g', type: 'number', array: true, describe: 'event of a checkpoint to delete; repeatable' }),
+    handler: (argv) => {
+      const store = new CheckpointStore(resolveTrace(argv.trace as string | undefined));
+      const removed = store.remove(argv.goto as number[] | undefined);
+      writeAll(2, `tsrr: removed ${removed.length} checkpoint${removed.length === 1 ? '' : 's'}\n`);
+    },
+  };
+}

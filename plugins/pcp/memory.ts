@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+/**
+ * Saving and restoring a mapping's contents. /proc/PID/pagemap says which pages are present
+ * (and which of a file mapping's pages the process wrote), so untouched memory is never read;
+ * all-zero pieces are not stored at all. Pieces are cut at 64 KiB address boundaries, so an
+ * unchanged region hashes the same in every checkpoint.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import type { Task } from '../../core/index.js';
+import type { ChunkRef, ChunkStore } from './ChunkStore.js';
+
+const PAGE = 4096n;
+const PIECE = 65536n;
+const PRESENT = 1n << 63n;
+const SWAPPED = 1n << 62n;
+const FILE_OR_SHARED = 1n << 61n;
+const ZERO = Buffer.alloc(Number(PIECE));
+
+/** Runs of pages in [start, end) worth saving: present or swapped, and with `dirtyOnly`, not
+ * a page of the mapped file. */
+function savedRuns(tid: number, start: bigint, end: bigint, dirtyOnly: boolean): [bigint, bigint][] {
+  const pages = Number((end - start) / PAGE);
+  const entries = Buffer.alloc(pages * 8);
+  const fd = openSync(`/proc/${tid}/pagemap`, 'r');
+  try {
+    readSync(fd, entries, 0, entries.length, Number((start / PAGE) * 8n));
+  } finally {
+    closeSync(fd);
+  }
+  const runs: [bigint, bigint][] = [];
+  for (let i = 0; i < pages; i++) {
+    const e = entries.readBigUInt64LE(i * 8);
+    const keep = (e & (PRESENT | SWAPPED)) !== 0n && !(dirtyOnly && (e & FILE_OR_SHARED) !== 0n);
+    if (!keep) continue;
+    const addr = start + BigInt(i) * PAGE;
+    const last = runs[runs.length - 1];
+    if (last && last[1] === addr) last[1] = addr + PAGE;
+    else runs.push([addr, addr + PAGE]);
+  }
+  return runs;
+}
+
+export function storeMemory(task: Task, chunks: ChunkStore, start: bigint, end: bigint, dirtyOnly: boolean): ChunkRef[] {
+  const refs: ChunkRef[] = [];
+  for (const [runStart, runEnd] of savedRuns(task.tid, start, end, dirtyOnly)) {
+    const bytes = task.readMemPartial(runStart, Number(runEnd - runStart));
+    for (let at = runStart; at < runStart + BigInt(bytes.length); ) {
+      const next = (at / PIECE + 1n) * PIECE;
+      const stop = next < runEnd ? next : runEnd;
+      const piece = bytes.subarray(Number(at - runStart), Number(stop - runStart));
+      if (!piece.equals(ZERO.subarray(0, piece.length))) refs.push({ offset: at - start, length: piece.length, hash: chunks.put(piece) });
+      at = stop;
+    }
+  }
+  return refs;
+}
+
+export function loadMemory(task: Task, chunks: ChunkStore, start: bigint, refs: readonly ChunkRef[]): void {
+  for (const r of refs) {
+    const data = chunks.get(r.hash);
+    task.writeMem(start + r.offset, data.length === r.length ? data : data.subarray(0, r.length));
+  }
+}

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+/**
+ * Built-in mapping kinds. Every kind saves the same payload (range, protection, contents as
+ * chunks); they differ in how the mapping is made again: the heap with brk, the stack as a
+ * grows-down mapping, a file mapping from the trace's copy of the file (only pages the process
+ * wrote are stored), the vDSO checked in place (tsrr patched it already), vvar and vsyscall
+ * left to the kernel.
+ */
+import { NR, TsrrError, type Mapping, type Task } from '../../../core/index.js';
+import { MappingPayload } from '../../../schema/pcp.js';
+import { decodePayload, encodePayload } from '../checkpointFormat.js';
+import type { ChunkRef } from '../ChunkStore.js';
+import type { LoadContext, PcpRegistry, SaveContext, Serializer } from '../PcpRegistry.js';
+
+const PROT = { r: 1, w: 2, x: 4 } as const;
+const MAP_SHARED = 0x01;
+const MAP_PRIVATE = 0x02;
+const MAP_FIXED = 0x10;
+const MAP_ANONYMOUS = 0x20;
+const MAP_GROWSDOWN = 0x100;
+const AT_FDCWD = -100n;
+
+const protOf = (m: Mapping) => (m.prot[0] === 'r' ? PROT.r : 0) | (m.prot[1] === 'w' ? PROT.w : 0) | (m.prot[2] === 'x' ? PROT.x : 0);
+
+interface Saved {
+  start: bigint;
+  end: bigint;
+  prot: number;
+  shared: boolean;
+  file: string;
+  offset: bigint;
+  chunks: ChunkRef[];
+}
+
+function save(m: Mapping, ctx: SaveContext, file: string | undefined): Uint8Array {
+  // A shared file mapping's written pages are file pages too: save them all.
+  const chunks = ctx.storeMemory(m.start, m.end, file !== undefined && m.prot[3] !== 's');
+  return encodePayload(MappingPayload, (p) => {
+    p.start = m.start;
+    p.end = m.end;
+    p.prot = protOf(m);
+    p.shared = m.prot[3] === 's';
+    p.file = file ?? '';
+    p.offset = m.offset;
+    const list = p._initChunks(chunks.length);
+    chunks.forEach((c, i) => {
+      const r = list.get(i);
+      r.offset = c.offset;
+      r.length = c.length;
+      r._initHash(c.hash.length).copyBuffer(c.hash);
+    });
+  });
+}
+
+function load(payload: Uint8Array): Saved {
+  const p = decodePayload(MappingPayload, payload);
+  const chunks: ChunkRef[] = [];
+  for (let i = 0; i < p.chunks.length; i++) {
+    const c = p.chunks.get(i);
+    chunks.push({ offset: c.offset, length: c.length, hash: Buffer.from(c.hash.toUint8Array()) });
+  }
+  return { start: p.start, end: p.end, prot: p.prot, shared: p.shared, file: p.file, offset: p.offset, chunks };
+}
+
+function mapAnonymous(task: Task, s: Saved, extraFlags = 0): void {
+  const flags = (s.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED | extraFlags;
+  check(task, s, task.remoteSyscall(NR.mmap, s.start, s.end - s.start, s.prot, flags, -1, 0));
+}
+
+function check(task: Task, s: Saved, got: bigint): void {
+  if (got !== s.start) {
+    throw new TsrrError('TRACEE_FAILED', `restoring the mapping at 0x${s.start.toString(16)}-0x${s.end.toString(16)} in task ${task.tid} failed (${got})`, { tid: task.tid });
+  }
+}
+
+/** A kind that saves memory and makes the mapping with `create`. */
+function memoryKind(create: (task: Task, s: Saved, ctx: LoadContext) => void, stage = 0): Serializer<Mapping> {
+  return {
+    version: 1,
+    stage,
+    plugin: 'pcp',
+    save: (m, ctx) => save(m, ctx, undefined),
+    load(payload, _version, ctx) {
+      const s = load(payload);
+      create(ctx.task, s, ctx);
+      ctx.loadMemory(s.start, s.chunks);
+    },
+  };
+}
+
+/** A kind the kernel provides in every process at the same place: nothing to save. */
+const kernelKind: Serializer<Mapping> = {
+  version: 1,
+  plugin: 'pcp',
+  save: (m) => encodePayload(MappingPayload, (p) => ((p.start = m.start), (p.end = m.end))),
+  load() {},
+};
+
+export function registerMappingSerializers(reg: PcpRegistry): void {
+  reg.mappings.register('core/anonymous', memoryKind((task, s) => mapAnonymous(task, s)));
+  reg.mappings.register('core/shared-anonymous', memoryKind((task, s) => mapAnonymous(task, s)));
+  // First: brk must find its range free.
+  reg.mappings.register('core/heap', memoryKind((task, s) => {
+    const got = task.remoteSyscall(NR.brk, s.end);
+    if (got !== s.end) throw new TsrrError('TRACEE_FAILED', `restoring the heap up to 0x${s.end.toString(16)} failed (brk returned 0x${got.toString(16)})`, { tid: task.tid });
+  }, -10));
+  // Last: the other kinds use the stack below the red zone as scratch space.
+  reg.mappings.register('core/stack', memoryKind((task, s) => {
+    const fresh = task.as.find('stack');
+    mapAnonymous(task, s, MAP_GROWSDOWN);
+    if (fresh && fresh.start < s.start) task.remoteSyscall(NR.munmap, fresh.start, s.start - fresh.start);
+  }, 10));
+  reg.mappings.register('core/file', {
+    version: 1,
+    plugin: 'pcp',
+    save: (m, ctx) => save(m, ctx, ctx.traceCopyOf(m)),
+    load(payload, _version, ctx) {
+      const s = load(payload);
+      const { task } = ctx;
+      if (!s.file) mapAnonymous(task, s); // not a file of the trace: its pages were all saved
+      else {
+        const path = Buffer.from(`${ctx.traceDir}/${s.file}\0`);
+        const fd = task.withScratch(path, (addr) => task.remoteSyscall(NR.openat, AT_FDCWD, addr, 0));
+        if (fd < 0n) throw new TsrrError('CHECKPOINT_CORRUPT', `cannot open ${ctx.traceDir}/${s.file}, which the checkpoint maps (errno ${-fd})`, { file: s.file });
+        const got = task.remoteSyscall(NR.mmap, s.start, s.end - s.start, s.prot, MAP_PRIVATE | MAP_FIXED, fd, s.offset);
+        task.remoteSyscall(NR.close, fd);
+        check(task, s, got);
+      }
+      ctx.loadMemory(s.start, s.chunks);
+    },
+  });
+  reg.mappings.register('core/vdso', {
+    ...kernelKind,
+    load(payload, _version, ctx) {
+      const s = load(payload);
+      const here = ctx.task.as.find('vdso');
+      if (!here || here.start !== s.start || here.end !== s.end) {
+        throw new TsrrError('CHECKPOINT_MISMATCH', `the vDSO is at 0x${here?.start.toString(16)} here, 0x${s.start.toString(16)} in the checkpoint (another kernel?); use --ignore-pcp`, {});
+      }
+    },
+  });
+  reg.mappings.register('core/vvar', kernelKind);
+  reg.mappings.register('core/vsyscall', kernelKind);
+}
