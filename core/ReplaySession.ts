@@ -34,6 +34,9 @@ export interface ReplayOptions extends SessionOptions {
   readonly goto?: number;
   /** Whether the tracee's stdout and stderr output is reproduced (default: yes). */
   readonly echo?: boolean;
+  /** The latest frame replay may start from, when a plugin can start it later than frame 1
+   * (from a checkpoint); default: `goto`. */
+  readonly startLimit?: number;
 }
 
 /** How a replay ended. */

@@ -27,7 +27,10 @@ export class TraceWriter {
   private readonly copies = new Map<string, string>();
   private closed = false;
 
-  private constructor(readonly dir: string) {
+  private constructor(
+    readonly dir: string,
+    readonly header: TraceHeader,
+  ) {
     this.fd = openSync(join(dir, 'events'), 'wx');
   }
 
@@ -40,7 +43,7 @@ export class TraceWriter {
     const tmp = join(dir, 'header.tmp');
     writeFileSync(tmp, framed(HEADER_MAGIC, 0, encodeHeader(header)));
     renameSync(tmp, join(dir, 'header'));
-    return new TraceWriter(dir);
+    return new TraceWriter(dir, header);
   }
 
   get frameCount(): number {
@@ -73,14 +76,24 @@ export class TraceWriter {
    * after the file is deleted) into files/ unless this version of it is there already; returns
    * the copy's path relative to the trace directory. `name` names the copy. */
   copyFile(source: string, name: string): string {
+    const known = this.copyOf(source);
+    if (known) return known;
     const st = statSync(source);
     const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
-    const known = this.copies.get(key);
-    if (known) return known;
     const rel = join('files', `${this.copies.size}-${basename(name)}`);
     copyFileSync(source, join(this.dir, rel), constants.COPYFILE_FICLONE);
     this.copies.set(key, rel);
     return rel;
+  }
+
+  /** The copy already made of the file at `source` as it is now, if any. */
+  copyOf(source: string): string | undefined {
+    try {
+      const st = statSync(source);
+      return this.copies.get(`${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`);
+    } catch {
+      return undefined;
+    }
   }
 
   close(): void {

@@ -8,7 +8,7 @@ import { cosmiconfig, type Loader } from 'cosmiconfig';
 import { createJiti } from 'jiti';
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Plugin } from './Tsrr.js';
 import { TsrrError } from './TsrrError.js';
 
@@ -64,7 +64,8 @@ export async function loadPlugin(spec: string, options: unknown, base: string): 
   }
   let mod: unknown;
   try {
-    mod = await jiti.import(target, { default: true });
+    // First-party plugins are compiled already: import them natively, as the one copy.
+    mod = FIRST_PARTY.has(spec) ? (await import(pathToFileURL(target).href)).default : await jiti.import(target, { default: true });
   } catch (e) {
     // Only the specifier itself missing means "not found"; a module it imports missing is its error.
     const missing = /Cannot find (?:module|package) '([^']+)'/.exec(e instanceof Error ? e.message : '')?.[1];

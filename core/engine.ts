@@ -80,6 +80,7 @@ async function run(): Promise<number> {
   try {
     return await main(process.argv.slice(2), control);
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EPIPE') return 0; // the reader went away: nothing more to say
     if (isTsrrError(e) || e instanceof UsageError) {
       writeAll(2, `tsrr: ${e.message.split('\n')[0]}\n`); // one line, whatever a cause wrapped
       return 1;

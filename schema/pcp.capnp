@@ -2,10 +2,14 @@
 # The tsrr persistent-checkpoint format.
 #
 # Checkpoints live next to their trace, in TRACE/checkpoints/:
-#   chunks/HH/HASH   memory contents, content-addressed (HASH = sha256 of the bytes, HH its first
-#                    two hex digits) and shared by every checkpoint of the trace; a one-byte
-#                    header says how the rest is stored (0 raw, 1 deflate-raw)
-#   FRAME/manifest   a Manifest message; FRAME/state a State message. Both are framed like the
+#   packs/NAME.pack  memory contents, content-addressed: chunks named by the sha256 of their
+#                    bytes, shared by every checkpoint of the trace. Each chunk is a header byte
+#                    (0 raw, 1 deflate-raw, 2 zstd) and the data; a checkpoint's new chunks go
+#                    into one pack
+#   packs/NAME.idx   where each chunk of NAME.pack is: 16-byte prefix (magic "TPCX", length,
+#                    crc32, count), then per chunk its sha256, offset (u64) and length (u32)
+#   FRAME/manifest   a Manifest message; FRAME/state a State message; FRAME/chunks the hashes
+#                    the state refers to, one per line. Manifest and state are framed like the
 #                    trace's files: a 16-byte prefix (magic, length, crc32, reserved), so damage
 #                    is found before anything is trusted
 # A checkpoint directory appears under its final name only when complete (it is written under
@@ -23,7 +27,7 @@ struct Manifest {
   createdNs @3 :UInt64;
   needs @4 :List(KindUse);
   memoryBytes @5 :UInt64;    # bytes of non-zero memory the checkpoint describes
-  storedBytes @6 :UInt64;    # bytes this checkpoint added to chunks/ when it was written
+  storedBytes @6 :UInt64;    # bytes this checkpoint added to the packs when it was written
 }
 
 struct KindUse {
@@ -64,7 +68,7 @@ struct MappingPayload {      # every core mapping kind
 struct ChunkRef {
   offset @0 :UInt64;         # from the mapping's start
   length @1 :UInt32;
-  hash @2 :Data;             # sha256 of the bytes: the chunk's name in chunks/
+  hash @2 :Data;             # sha256 of the bytes: the chunk's name in the packs
 }
 
 struct TaskPayload {         # core/task

@@ -69,7 +69,7 @@ export class Manifest extends $.Struct {
     $.utils.setUint64(24, value, this);
   }
   /**
-* bytes this checkpoint added to chunks/ when it was written
+* bytes this checkpoint added to the packs when it was written
 *
 */
   get storedBytes(): bigint {
@@ -406,7 +406,7 @@ export class ChunkRef extends $.Struct {
     return $.utils.disown(this.hash);
   }
   /**
-* sha256 of the bytes: the chunk's name in chunks/
+* sha256 of the bytes: the chunk's name in the packs
 *
 */
   get hash(): $.Data {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /**
  * The checkpoints of one trace, in TRACE/checkpoints/: FRAME/manifest, FRAME/state and
- * FRAME/chunks (the chunk hashes it uses) per checkpoint, chunks/ shared by all. A checkpoint is written in a temporary directory, flushed
+ * FRAME/chunks (the chunk hashes it uses) per checkpoint, packs/ shared by all. A checkpoint
+ * is written in a temporary directory, flushed
  * and renamed into place, so one either loads whole or does not exist. Paths inside are
  * relative to the trace, so a moved trace keeps its checkpoints.
  */
@@ -31,7 +32,7 @@ export class CheckpointStore {
 
   constructor(readonly traceDir: string) {
     this.dir = join(traceDir, 'checkpoints');
-    this.chunks = new ChunkStore(join(this.dir, 'chunks'));
+    this.chunks = new ChunkStore(join(this.dir, 'packs'));
   }
 
   /** Complete checkpoints, by frame. */

@@ -2,14 +2,17 @@
 /**
  * Memory contents of a trace's checkpoints, content-addressed: a chunk is named by the sha256
  * of its bytes, so a chunk that did not change since an earlier checkpoint is stored once.
- * Stored deflated when that saves space; written under a temporary name and renamed, so a
- * chunk is either whole or absent. Reading checks the hash, so damage is found.
+ * The chunks a checkpoint adds go into one pack file (creating a file per chunk costs more than
+ * writing it), compressed (zstd, or zlib where libzstd is missing) when that saves space, with
+ * an index of where each chunk is. Packs and indexes are written under temporary names and
+ * renamed; reading a chunk checks its hash, so damage is found.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { TsrrError } from '../../core/index.js';
+import { PREFIX_BYTES, TsrrError, checksumOk, framed, readPrefix } from '../../core/index.js';
+import { zstdAvailable, zstdCompress, zstdDecompress } from '../../native/zstd.js';
 
 export interface ChunkRef {
   readonly offset: bigint;
@@ -19,70 +22,157 @@ export interface ChunkRef {
 
 const RAW = 0;
 const DEFLATED = 1;
+const ZSTD = 2;
+const INDEX_MAGIC = 0x58435054; // "TPCX"
+const ENTRY = 32 + 8 + 4; // hash, offset in the pack, stored length
+
+/** The chunk's bytes as stored: a header byte, then the data, compressed when that helps. */
+function pack(data: Buffer): Buffer {
+  const packed = zstdAvailable ? zstdCompress(data) : deflateRawSync(data, { level: 1 });
+  if (packed.length >= data.length * 0.9) return Buffer.concat([Buffer.of(RAW), data]);
+  return Buffer.concat([Buffer.of(zstdAvailable ? ZSTD : DEFLATED), packed]);
+}
+
+function unpack(body: Buffer): Buffer {
+  const data = body.subarray(1);
+  if (body[0] === RAW) return data;
+  if (body[0] === DEFLATED) return inflateRawSync(data);
+  if (body[0] === ZSTD) return zstdDecompress(data);
+  throw new Error(`unknown chunk encoding ${body[0]}`);
+}
+
+interface Location {
+  pack: string;
+  offset: number;
+  length: number;
+}
 
 export class ChunkStore {
   /** Bytes written to disk since this store was opened. */
   storedBytes = 0;
-  private readonly known = new Set<string>();
+  private index?: Map<string, Location>;
+  private writing?: { name: string; fd: number; size: number; entries: Buffer[] };
 
   constructor(readonly dir: string) {}
 
-  private path(hex: string): string {
-    return join(this.dir, hex.slice(0, 2), hex);
+  /** Where every stored chunk is, from the packs' indexes. */
+  private locations(): Map<string, Location> {
+    if (this.index) return this.index;
+    this.index = new Map();
+    for (const name of this.packs()) {
+      const file = join(this.dir, `${name}.idx`);
+      const buf = readFileSync(file);
+      const p = buf.length >= PREFIX_BYTES ? readPrefix(buf, 0) : undefined;
+      const body = buf.subarray(PREFIX_BYTES);
+      if (!p || p.magic !== INDEX_MAGIC || body.length !== p.length || !checksumOk(p, body) || p.length !== p.count * ENTRY) {
+        throw new TsrrError('CHECKPOINT_CORRUPT', `checkpoint pack index ${file} is corrupt`, { file });
+      }
+      for (let at = 0; at < body.length; at += ENTRY) {
+        const hex = body.subarray(at, at + 32).toString('hex');
+        this.index.set(hex, { pack: name, offset: Number(body.readBigUInt64LE(at + 32)), length: body.readUInt32LE(at + 40) });
+      }
+    }
+    return this.index;
+  }
+
+  /** Names of the complete packs. */
+  packs(): string[] {
+    if (!existsSync(this.dir)) return [];
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith('.idx') && !f.startsWith('.'))
+      .map((f) => f.slice(0, -4));
+  }
+
+  /** Starts a pack for the chunks of a new checkpoint. */
+  begin(name: string): void {
+    mkdirSync(this.dir, { recursive: true });
+    this.locations();
+    const tmp = join(this.dir, `.${name}.pack.tmp-${process.pid}`);
+    this.writing = { name, fd: openSync(tmp, 'w'), size: 0, entries: [] };
   }
 
   /** Stores `data` unless a chunk with the same bytes exists; returns its hash. */
   put(data: Buffer): Buffer {
     const hash = createHash('sha256').update(data).digest();
     const hex = hash.toString('hex');
-    if (this.known.has(hex)) return hash;
-    const file = this.path(hex);
-    if (!existsSync(file)) {
-      const packed = deflateRawSync(data, { level: 1 });
-      const body = packed.length < data.length * 0.9 ? Buffer.concat([Buffer.of(DEFLATED), packed]) : Buffer.concat([Buffer.of(RAW), data]);
-      mkdirSync(join(this.dir, hex.slice(0, 2)), { recursive: true });
-      const tmp = `${file}.tmp-${process.pid}`;
-      writeFileSync(tmp, body);
-      renameSync(tmp, file);
-      this.storedBytes += body.length;
-    }
-    this.known.add(hex);
+    const w = this.writing;
+    if (!w) throw new TsrrError('INTERNAL', 'ChunkStore.put outside begin/commit');
+    if (this.locations().has(hex)) return hash;
+    const body = pack(data);
+    writeSync(w.fd, body);
+    const entry = Buffer.alloc(ENTRY);
+    hash.copy(entry, 0);
+    entry.writeBigUInt64LE(BigInt(w.size), 32);
+    entry.writeUInt32LE(body.length, 40);
+    w.entries.push(entry);
+    this.locations().set(hex, { pack: w.name, offset: w.size, length: body.length });
+    w.size += body.length;
+    this.storedBytes += body.length;
     return hash;
+  }
+
+  /** Makes the pack begun last durable and visible. */
+  commit(): void {
+    const w = this.writing!;
+    this.writing = undefined;
+    fsyncSync(w.fd);
+    closeSync(w.fd);
+    const base = join(this.dir, w.name);
+    renameSync(join(this.dir, `.${w.name}.pack.tmp-${process.pid}`), `${base}.pack`);
+    const idxTmp = join(this.dir, `.${w.name}.idx.tmp-${process.pid}`);
+    const idx = openSync(idxTmp, 'w');
+    writeSync(idx, framed(INDEX_MAGIC, w.entries.length, Buffer.concat(w.entries)));
+    fsyncSync(idx);
+    closeSync(idx);
+    renameSync(idxTmp, `${base}.idx`);
   }
 
   get(hash: Buffer): Buffer {
     const hex = hash.toString('hex');
-    const file = this.path(hex);
-    let body: Buffer;
+    const where = this.locations().get(hex);
+    if (!where) throw new TsrrError('CHECKPOINT_CORRUPT', `checkpoint chunk ${hex} is in no pack of ${this.dir}`, { chunk: hex });
+    const file = join(this.dir, `${where.pack}.pack`);
+    const body = Buffer.alloc(where.length);
+    let fd: number;
     try {
-      body = readFileSync(file);
+      fd = openSync(file, 'r');
     } catch {
-      throw new TsrrError('CHECKPOINT_CORRUPT', `checkpoint chunk ${file} is missing`, { file });
+      throw new TsrrError('CHECKPOINT_CORRUPT', `checkpoint pack ${file} is missing`, { file });
+    }
+    try {
+      if (readSync(fd, body, 0, body.length, where.offset) !== body.length) {
+        throw new TsrrError('CHECKPOINT_CORRUPT', `checkpoint pack ${file} is truncated`, { file });
+      }
+    } finally {
+      closeSync(fd);
     }
     let data: Buffer;
     try {
-      data = body[0] === DEFLATED ? inflateRawSync(body.subarray(1)) : body.subarray(1);
-    } catch {
-      throw new TsrrError('CHECKPOINT_CORRUPT', `checkpoint chunk ${file} is corrupt (it does not inflate)`, { file });
+      data = unpack(body);
+    } catch (e) {
+      throw new TsrrError('CHECKPOINT_CORRUPT', `checkpoint pack ${file} is corrupt at byte ${where.offset} (${(e as Error).message})`, { file });
     }
-    if (body[0] !== RAW && body[0] !== DEFLATED || !createHash('sha256').update(data).digest().equals(hash)) {
-      throw new TsrrError('CHECKPOINT_CORRUPT', `checkpoint chunk ${file} is corrupt (its contents do not match its name)`, { file });
+    if (!createHash('sha256').update(data).digest().equals(hash)) {
+      throw new TsrrError('CHECKPOINT_CORRUPT', `checkpoint pack ${file} is corrupt at byte ${where.offset} (the chunk does not match its hash)`, { file });
     }
     return data;
   }
 
-  /** Removes the chunks no listed hash refers to; returns how many. */
+  /** Removes the packs none of whose chunks is in `live`, and leftovers of interrupted
+   * writes; returns how many packs went. A pack with any live chunk stays whole. */
   collect(live: Set<string>): number {
     if (!existsSync(this.dir)) return 0;
+    const used = new Set<string>();
+    for (const [hex, where] of this.locations()) if (live.has(hex)) used.add(where.pack);
     let removed = 0;
-    for (const sub of readdirSync(this.dir)) {
-      for (const name of readdirSync(join(this.dir, sub))) {
-        if (!live.has(name)) {
-          rmSync(join(this.dir, sub, name), { force: true });
-          removed++;
-        }
-      }
+    for (const name of this.packs()) {
+      if (used.has(name)) continue;
+      rmSync(join(this.dir, `${name}.idx`), { force: true });
+      rmSync(join(this.dir, `${name}.pack`), { force: true });
+      removed++;
     }
+    for (const f of readdirSync(this.dir)) if (f.startsWith('.')) rmSync(join(this.dir, f), { force: true });
+    this.index = undefined;
     return removed;
   }
 }

@@ -88,7 +88,9 @@ export interface PcpRegistry {
   readonly hooks: ReturnType<typeof createPcpHooks>;
 }
 
-const registries = new WeakMap<Tsrr, PcpRegistry>();
+// Kept on globalThis: a plugin loaded through jiti may get its own copy of this module, and
+// must still find the registry the pcp plugin filled.
+const registries: WeakMap<Tsrr, PcpRegistry> = ((globalThis as Record<symbol, unknown>)[Symbol.for('tsrr.pcp.registries')] ??= new WeakMap()) as WeakMap<Tsrr, PcpRegistry>;
 
 /** The checkpoint serializers and hooks of `tsrr`, created on first use. */
 export function pcpRegistry(tsrr: Tsrr): PcpRegistry {

@@ -36,6 +36,7 @@ export function replayCopyOf(traceDir: string): (m: Mapping) => string | undefin
 export function captureCheckpoint(reg: PcpRegistry, store: CheckpointStore, src: CaptureSource): StoredCheckpoint {
   reg.hooks.beforeCheckpointWrite.call(src.session, src.frame);
   const before = store.chunks.storedBytes;
+  store.chunks.begin(String(src.frame));
   const used = new Set<string>();
   let memoryBytes = 0n;
   const ctx: SaveContext = {
@@ -75,6 +76,7 @@ export function captureCheckpoint(reg: PcpRegistry, store: CheckpointStore, src:
         ? registry.kinds().map((kind) => save(kind, src.session))
         : items[section].map((item) => save(registry.kindOf(item, ctx), item));
   }
+  store.chunks.commit();
   const cp = store.write(
     {
       formatVersion: PCP_FORMAT_VERSION,

@@ -5,14 +5,30 @@ import { readlinkSync, realpathSync } from 'node:fs';
 import { relative } from 'node:path';
 import { isatty } from 'node:tty';
 import type { CommandModule } from 'yargs';
-import { ReplaySession, TraceReader, TsrrError, replayCpu, resolveTrace, writeAll, type CliContext, type Task } from '../../core/index.js';
+import { ReplaySession, TraceReader, TsrrError, replayCpu, resolveTrace, writeAll, type CliContext, type RecordSession, type Task } from '../../core/index.js';
 import { captureCheckpoint, replayCopyOf } from './capture.js';
 import { CheckpointStore } from './CheckpointStore.js';
 import type { PcpRegistry } from './PcpRegistry.js';
 
 const mib = (n: number | bigint) => (Number(n) / 1048576).toFixed(1) + ' MiB';
 
-/** Checkpoints `task` of a replay of `trace` at `frame`. */
+/** Checkpoints `task` of a recording at `frame`: mapped files are the originals, each with
+ * its copy in the trace (found through /proc/PID/map_files). */
+export function checkpointRecording(reg: PcpRegistry, store: CheckpointStore, session: RecordSession, task: Task, frame: number) {
+  const writer = session.trace;
+  const exe = writer.copyOf(`/proc/${task.tid}/exe`);
+  if (!exe) throw new TsrrError('INTERNAL', `task ${task.tid}: its program has no copy in the trace`, { tid: task.tid });
+  return captureCheckpoint(reg, store, {
+    session,
+    task,
+    frame,
+    traceUuid: writer.header.uuid,
+    traceCopyOf: (m) => writer.copyOf(`/proc/${task.tid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`),
+    executable: exe,
+  });
+}
+
+/** Checkpoints `task` of a replay at `frame`. */
 export function checkpointReplay(reg: PcpRegistry, store: CheckpointStore, session: ReplaySession, task: Task, frame: number) {
   const root = realpathSync(store.traceDir);
   return captureCheckpoint(reg, store, {
@@ -48,7 +64,7 @@ export function createCheckpointsCommand(ctx: CliContext, reg: PcpRegistry): Com
       const start = positive('start', argv.start, 1) ?? interval;
       const end = Math.min(positive('end', argv.end, 1) ?? trace.frameCount, trace.frameCount);
       if (start > end) throw new TsrrError('BAD_ARGUMENT', `--start ${start} is after --end ${end} (the trace has ${trace.frameCount} events)`);
-      const session = new ReplaySession({ trace, cpu: replayCpu(trace.header.machine), goto: end, echo: false, interrupted: ctx.control.interrupted });
+      const session = new ReplaySession({ trace, cpu: replayCpu(trace.header.machine), goto: end, startLimit: start, echo: false, interrupted: ctx.control.interrupted });
       session.hooks.taskCreated.tap('pcp', (task) => ctx.control.setTracee(task.tid));
       ctx.tsrr.hooks.sessionCreated.call(session);
       const bar = isatty(2) ? new cliProgress.SingleBar({ format: 'checkpoints {bar} {value}/{total} events | {made} made', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;

@@ -5,10 +5,10 @@
  * before EVENT instead of from the beginning (unless --ignore-pcp). What a checkpoint holds is
  * whatever the serializers registered in pcpRegistry(tsrr) save; plugins add their own kinds.
  */
-import { writeAll, type ReplaySession, type Tsrr } from '../../core/index.js';
+import { TsrrError, writeAll, type RecordSession, type ReplaySession, type Tsrr } from '../../core/index.js';
 import { CheckpointStore } from './CheckpointStore.js';
-import { checkpointsCommand, createCheckpointsCommand, rmCheckpointsCommand } from './commands.js';
-import { pcpRegistry } from './PcpRegistry.js';
+import { checkpointRecording, checkpointsCommand, createCheckpointsCommand, rmCheckpointsCommand } from './commands.js';
+import { pcpRegistry, type PcpRegistry } from './PcpRegistry.js';
 import { loadCheckpoint, nearestCheckpoint, restoreCheckpoint } from './restore.js';
 import { registerMappingSerializers } from './serializers/mappings.js';
 import { registerStdioSerializer } from './serializers/stdio.js';
@@ -21,6 +21,7 @@ export default class PcpPlugin {
   readonly name = 'pcp';
   readonly version = '1.0.0';
   private ignore = false;
+  private recordInterval = 0;
 
   apply(tsrr: Tsrr): void {
     const reg = pcpRegistry(tsrr);
@@ -30,16 +31,23 @@ export default class PcpPlugin {
     registerTracePositionSerializer(reg);
     tsrr.hooks.cliCommands.tap(this.name, (y, ctx) => {
       y.option('ignore-pcp', { type: 'boolean', default: false, global: true, describe: 'replay without persistent checkpoints' })
-        .middleware((argv) => void (this.ignore = Boolean(argv['ignore-pcp'])))
+        .option('checkpoint-interval', { type: 'number', global: true, describe: 'record: also save a checkpoint every N events' })
+        .middleware((argv) => {
+          this.ignore = Boolean(argv['ignore-pcp']);
+          this.recordInterval = Number(argv['checkpoint-interval'] ?? 0);
+        })
         .command(createCheckpointsCommand(ctx, reg))
         .command(checkpointsCommand(ctx))
         .command(rmCheckpointsCommand(ctx));
     });
     tsrr.hooks.sessionCreated.tap(this.name, (session) => {
-      if (session.mode !== 'replay') return;
+      if (session.mode === 'record') {
+        if (this.recordInterval > 0) this.checkpointWhileRecording(reg, session as RecordSession);
+        return;
+      }
       session.hooks.beforeLaunch.tap(this.name, () => {
         const replay = session as ReplaySession;
-        const goal = replay.opts.goto;
+        const goal = replay.opts.startLimit ?? replay.opts.goto;
         if (this.ignore || goal === undefined) return undefined;
         const store = new CheckpointStore(replay.trace.dir);
         const nearest = nearestCheckpoint(store, goal);
@@ -48,6 +56,18 @@ export default class PcpPlugin {
         writeAll(2, `tsrr: starting from the checkpoint at event ${cp.frame}\n`);
         return restoreCheckpoint(reg, store, replay, cp);
       });
+    });
+  }
+
+  /** A recording's state at an event is the replay's state there: checkpoint it right away. */
+  private checkpointWhileRecording(reg: PcpRegistry, session: RecordSession): void {
+    const interval = this.recordInterval;
+    if (!Number.isInteger(interval) || interval < 1) throw new TsrrError('BAD_ARGUMENT', `--checkpoint-interval must be a positive integer (got ${interval})`);
+    let next = interval;
+    session.hooks.eventRecorded.tap(this.name, (e, task) => {
+      if (e.frame < next || !e.canCheckpointAt()) return;
+      checkpointRecording(reg, new CheckpointStore(session.trace.dir), session, task, e.frame);
+      next = e.frame + interval;
     });
   }
 }
