@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /**
  * Hook objects: each long-lived owner declares its hooks once, in one frozen object. Anything a
- * tap throws is rethrown as a PLUGIN_ERROR naming the plugin (the tap's name) and the hook.
+ * tap throws is rethrown as a PLUGIN_ERROR naming the plugin (the tap's name) and the hook;
+ * a TsrrError keeps its code and message and gets the plugin and hook in its context.
  */
 import type { Hook } from 'tapable';
 import { TsrrError, isTsrrError } from './TsrrError.js';
@@ -40,7 +41,12 @@ export function defineHooks<T extends Record<string, AnyHook>>(owner: string, ho
 }
 
 function pluginError(plugin: string, hook: string, e: unknown): TsrrError {
-  if (isTsrrError(e) && e.code === 'PLUGIN_ERROR') return e;
+  // A TsrrError is a plugin's own, deliberate report: keep its code and words, note where.
+  if (isTsrrError(e)) {
+    e.context.plugin ??= plugin;
+    e.context.hook ??= hook;
+    return e;
+  }
   const why = e instanceof Error ? e.message : String(e);
   return new TsrrError('PLUGIN_ERROR', `plugin ${plugin} failed in ${hook}: ${why}`, { plugin, hook }, { cause: e });
 }

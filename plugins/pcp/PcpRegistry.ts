@@ -8,6 +8,7 @@ import { SyncHook } from 'tapable';
 import type { FileMonitor, Mapping, ReplaySession, Session, Task, Tsrr } from '../../core/index.js';
 import { Registry, TsrrError, defineHooks } from '../../core/index.js';
 import type { ChunkRef, ChunkStore } from './ChunkStore.js';
+import type { Extent } from './memory.js';
 
 /** What a serializer's save() gets besides its item. */
 export interface SaveContext {
@@ -15,9 +16,9 @@ export interface SaveContext {
   readonly task: Task;
   readonly traceDir: string;
   readonly chunks: ChunkStore;
-  /** Stores the non-zero memory of [start, end) as chunks; with `dirtyOnly`, only pages the
-   * process wrote (for file mappings: what differs from the file). */
-  storeMemory(start: bigint, end: bigint, dirtyOnly: boolean): ChunkRef[];
+  /** Stores the non-zero memory of [start, end) as chunks: all of it, the pages the process
+   * touched, or those it wrote (for file mappings: what differs from the file). */
+  storeMemory(start: bigint, end: bigint, extent: Extent): ChunkRef[];
   /** The trace-relative copy of the file mapped at `mapping`, if the trace holds one. */
   traceCopyOf(mapping: Mapping): string | undefined;
 }

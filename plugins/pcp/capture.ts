@@ -45,8 +45,8 @@ export function captureCheckpoint(reg: PcpRegistry, store: CheckpointStore, src:
     traceDir: store.traceDir,
     chunks: store.chunks,
     traceCopyOf: src.traceCopyOf,
-    storeMemory(start, end, dirtyOnly) {
-      const refs = storeMemory(src.task, store.chunks, start, end, dirtyOnly);
+    storeMemory(start, end, extent) {
+      const refs = storeMemory(src.task, store.chunks, start, end, extent);
       for (const r of refs) {
         used.add(r.hash.toString('hex'));
         memoryBytes += BigInt(r.length);

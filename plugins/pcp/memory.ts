@@ -16,9 +16,13 @@ const SWAPPED = 1n << 62n;
 const FILE_OR_SHARED = 1n << 61n;
 const ZERO = Buffer.alloc(Number(PIECE));
 
-/** Runs of pages in [start, end) worth saving: present or swapped, and with `dirtyOnly`, not
- * a page of the mapped file. */
-function savedRuns(tid: number, start: bigint, end: bigint, dirtyOnly: boolean): [bigint, bigint][] {
+/** What of a mapping to save: `all` of it, the pages it `touched` (present or swapped), or the
+ * pages it `wrote` (touched, and not pages of the mapped file). */
+export type Extent = 'all' | 'touched' | 'wrote';
+
+/** Runs of pages in [start, end) to save. */
+function savedRuns(tid: number, start: bigint, end: bigint, extent: Extent): [bigint, bigint][] {
+  if (extent === 'all') return [[start, end]];
   const pages = Number((end - start) / PAGE);
   const entries = Buffer.alloc(pages * 8);
   const fd = openSync(`/proc/${tid}/pagemap`, 'r');
@@ -30,7 +34,7 @@ function savedRuns(tid: number, start: bigint, end: bigint, dirtyOnly: boolean):
   const runs: [bigint, bigint][] = [];
   for (let i = 0; i < pages; i++) {
     const e = entries.readBigUInt64LE(i * 8);
-    const keep = (e & (PRESENT | SWAPPED)) !== 0n && !(dirtyOnly && (e & FILE_OR_SHARED) !== 0n);
+    const keep = (e & (PRESENT | SWAPPED)) !== 0n && !(extent === 'wrote' && (e & FILE_OR_SHARED) !== 0n);
     if (!keep) continue;
     const addr = start + BigInt(i) * PAGE;
     const last = runs[runs.length - 1];
@@ -40,9 +44,9 @@ function savedRuns(tid: number, start: bigint, end: bigint, dirtyOnly: boolean):
   return runs;
 }
 
-export function storeMemory(task: Task, chunks: ChunkStore, start: bigint, end: bigint, dirtyOnly: boolean): ChunkRef[] {
+export function storeMemory(task: Task, chunks: ChunkStore, start: bigint, end: bigint, extent: Extent): ChunkRef[] {
   const refs: ChunkRef[] = [];
-  for (const [runStart, runEnd] of savedRuns(task.tid, start, end, dirtyOnly)) {
+  for (const [runStart, runEnd] of savedRuns(task.tid, start, end, extent)) {
     const bytes = task.readMemPartial(runStart, Number(runEnd - runStart));
     for (let at = runStart; at < runStart + BigInt(bytes.length); ) {
       const next = (at / PIECE + 1n) * PIECE;

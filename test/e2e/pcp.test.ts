@@ -159,7 +159,7 @@ describe('persistent checkpoints (pcp)', () => {
     // The file pcpwork maps read-only: 300000 deterministic, not all-zero bytes.
     const input = Buffer.alloc(300_000);
     let x = 12345;
-    for (let i = 0; i < input.length; i++) input[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
+    for (let i = 0; i < input.length; i++) input[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
     writeFileSync(join(tmp, 'input.bin'), input);
     trace = join(tmp, 'trace');
     const rec = tsrr(['record', '-o', trace, program, work, join(tmp, 'input.bin')]);

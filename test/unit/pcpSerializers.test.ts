@@ -350,7 +350,7 @@ describe('mapping serializers: save', () => {
 describe('other built-in serializers: save then load', () => {
   const reg = builtins();
 
-  for (const frame of [0, 1, 46, 1 << 31, Number.MAX_SAFE_INTEGER]) {
+  for (const frame of [0, 1, 46, 2 ** 31, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER]) {
     test(`core/trace-position at frame ${frame}`, () => {
       const s = serializerFor(reg.trace, 'core/trace-position');
       assert.equal(reg.trace.kindOf({ frame }, fakeSaveContext([], undefined)), 'core/trace-position');

@@ -33,8 +33,10 @@ interface Saved {
 }
 
 function save(m: Mapping, ctx: SaveContext, file: string | undefined): Uint8Array {
-  // A shared file mapping's written pages are file pages too: save them all.
-  const chunks = ctx.storeMemory(m.start, m.end, file !== undefined && m.prot[3] !== 's');
+  // Without a copy of its file, all of a file mapping is saved, touched or not; a shared one's
+  // written pages are file pages too, so all it touched is.
+  const extent = m.kind !== 'file' ? 'touched' : file === undefined ? 'all' : m.prot[3] === 's' ? 'touched' : 'wrote';
+  const chunks = ctx.storeMemory(m.start, m.end, extent);
   return encodePayload(MappingPayload, (p) => {
     p.start = m.start;
     p.end = m.end;
@@ -117,7 +119,7 @@ export function registerMappingSerializers(reg: PcpRegistry): void {
     load(payload, _version, ctx) {
       const s = load(payload);
       const { task } = ctx;
-      if (!s.file) mapAnonymous(task, s); // not a file of the trace: its pages were all saved
+      if (!s.file) mapAnonymous(task, s); // not a file of the trace: all of it was saved
       else {
         const path = Buffer.from(`${ctx.traceDir}/${s.file}\0`);
         const fd = task.withScratch(path, (addr) => task.remoteSyscall(NR.openat, AT_FDCWD, addr, 0));
