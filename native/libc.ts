@@ -140,9 +140,10 @@ export const trapOwnTsc = (): boolean => trapOwnTscRaw() === 0;
 const schedSetaffinity = libc.func('int sched_setaffinity(int pid, size_t size, void *mask)');
 
 /** Pins the calling thread to `cpu` (the tracer runs on the tracees' CPU: cross-CPU wakeups
- * at every ptrace stop cost more than the stop itself in a VM). */
+ * at every ptrace stop cost more than the stop itself in a VM), or with -1 lets it run on any
+ * (threads inherit the pinning of the thread that started them). */
 export function pinThread(cpu: number): boolean {
-  const mask = Buffer.alloc(128);
-  mask[cpu >> 3] = 1 << (cpu & 7);
+  const mask = Buffer.alloc(128, cpu < 0 ? 0xff : 0);
+  if (cpu >= 0) mask[cpu >> 3] = 1 << (cpu & 7);
   return schedSetaffinity(0, mask.length, mask) === 0;
 }

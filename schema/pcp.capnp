@@ -7,7 +7,8 @@
 #                    (0 raw, 1 deflate-raw, 2 zstd) and the data; a checkpoint's new chunks go
 #                    into one pack
 #   packs/NAME.idx   where each chunk of NAME.pack is: 16-byte prefix (magic "TPCX", length,
-#                    crc32, count), then per chunk its sha256, offset (u64) and length (u32)
+#                    crc32, count), then per chunk its sha256, offset (u64), stored length (u32)
+#                    and the crc32 of its stored bytes (u32)
 #   FRAME/manifest   a Manifest message; FRAME/state a State message; FRAME/chunks the hashes
 #                    the state refers to, one per line. Manifest and state are framed like the
 #                    trace's files: a 16-byte prefix (magic, length, crc32, reserved), so damage

@@ -48,13 +48,16 @@ export function storeMemory(task: Task, chunks: ChunkStore, start: bigint, end: 
   const refs: ChunkRef[] = [];
   for (const [runStart, runEnd] of savedRuns(task.tid, start, end, extent)) {
     const bytes = task.readMemPartial(runStart, Number(runEnd - runStart));
+    const pieces: { offset: bigint; data: Buffer }[] = [];
     for (let at = runStart; at < runStart + BigInt(bytes.length); ) {
       const next = (at / PIECE + 1n) * PIECE;
       const stop = next < runEnd ? next : runEnd;
-      const piece = bytes.subarray(Number(at - runStart), Number(stop - runStart));
-      if (!piece.equals(ZERO.subarray(0, piece.length))) refs.push({ offset: at - start, length: piece.length, hash: chunks.put(piece) });
+      const data = bytes.subarray(Number(at - runStart), Number(stop - runStart));
+      if (!data.equals(ZERO.subarray(0, data.length))) pieces.push({ offset: at - start, data });
       at = stop;
     }
+    const hashes = chunks.putAll(pieces.map((p) => p.data));
+    pieces.forEach((p, i) => refs.push({ offset: p.offset, length: p.data.length, hash: hashes[i]! }));
   }
   return refs;
 }

@@ -65,6 +65,7 @@ export function restoreCheckpoint(reg: PcpRegistry, store: CheckpointStore, sess
     items.sort((a, b) => (a.s.stage ?? 0) - (b.s.stage ?? 0));
     for (const { env, s } of items) s.load(env.payload, env.version, ctx);
   }
+  store.chunks.close();
   reg.hooks.restored.call(cp, session, task);
   return task;
 }

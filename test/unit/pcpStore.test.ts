@@ -10,10 +10,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { TsrrError } from '../../core/TsrrError.js';
+import { PREFIX_BYTES, checksumOk, framed, readPrefix } from '../../core/traceFile.js';
 import { zstdAvailable, zstdDecompress } from '../../native/zstd.js';
 import { CheckpointStore } from '../../plugins/pcp/CheckpointStore.js';
 import { ChunkStore } from '../../plugins/pcp/ChunkStore.js';
@@ -132,30 +133,27 @@ describe('format fixture v1', () => {
     assert.deepEqual(Buffer.from(s.sections.extensions[0]!.payload), Buffer.from('hello\0\xff', 'latin1'));
   });
 
-  const chunkCases: { encoding: number; name: string; data: Buffer; needsZstd?: boolean }[] = [
-    { encoding: 0, name: 'raw', data: Buffer.from(Array.from({ length: 256 }, (_, i) => i)) },
-    { encoding: 1, name: 'deflate-raw', data: Buffer.from('pcp!'.repeat(1024)) },
-    { encoding: 2, name: 'zstd', data: Buffer.from(Array.from({ length: 8192 }, (_, i) => (i >> 4) & 255)), needsZstd: true },
+  const chunkCases: { encoding: number; name: string; data: Buffer; offset: number; needsZstd?: boolean }[] = [
+    { encoding: 0, name: 'raw', data: Buffer.from(Array.from({ length: 256 }, (_, i) => i)), offset: 0 },
+    { encoding: 1, name: 'deflate-raw', data: Buffer.from('pcp!'.repeat(1024)), offset: 257 },
+    { encoding: 2, name: 'zstd', data: Buffer.from(Array.from({ length: 8192 }, (_, i) => (i >> 4) & 255)), offset: 284, needsZstd: true },
   ];
   for (const c of chunkCases) {
-    test(`the ${c.name} chunk reads as written`, { skip: c.needsZstd && !zstdAvailable ? 'libzstd is not installed' : false }, () => {
-      const h = sha(c.data);
-      const file = join(v1, 'chunks', h.toString('hex').slice(0, 2), h.toString('hex'));
-      assert.equal(readFileSync(file)[0], c.encoding, 'the fixture has the header byte of its encoding');
-      assert.deepEqual(new ChunkStore(join(v1, 'chunks')).get(h), c.data);
+    test(`the ${c.name} chunk of the pack reads as written`, { skip: c.needsZstd && !zstdAvailable ? 'libzstd is not installed' : false }, () => {
+      assert.equal(readFileSync(join(v1, 'packs', '12345.pack'))[c.offset], c.encoding, 'the fixture has the header byte of its encoding');
+      const store = new ChunkStore(join(v1, 'packs'));
+      assert.deepEqual(store.packs(), ['12345']);
+      assert.deepEqual(store.get(sha(c.data)), c.data);
     });
   }
 
   test('the fixture directory holds exactly these files', () => {
-    assert.deepEqual(
-      filesUnder(v1),
-      ['manifest', 'state', ...chunkCases.map((c) => hex(c.data)).map((h) => join('chunks', h.slice(0, 2), h))].sort(),
-    );
+    assert.deepEqual(filesUnder(v1), ['manifest', join('packs', '12345.idx'), join('packs', '12345.pack'), 'state']);
   });
 });
 
 // ---------------------------------------------------------------------------------------------
-// ChunkStore.
+// ChunkStore: chunks go into one pack per checkpoint (begin ... commit), with an index.
 
 /** Bytes that do not compress. */
 function incompressible(n: number, seed = 1): Buffer {
@@ -172,45 +170,111 @@ function incompressible(n: number, seed = 1): Buffer {
 /** Bytes that compress well. */
 const compressible = (n: number, seed = 1) => Buffer.from(Array.from({ length: n }, (_, i) => ((i >> 6) + seed) & 255));
 
+/** The index layout of schema/pcp.capnp: a framed list of entries, each a chunk's sha256,
+ * its offset in the pack (u64), its stored length (u32) and the crc32 of its stored bytes. */
+const INDEX_MAGIC = 0x58435054;
+const ENTRY = 32 + 8 + 4 + 4;
+
+/** The entries of a pack's index, checked against its documented layout. */
+function indexOf(dir: string, pack: string): { hex: string; offset: number; length: number; crc: number }[] {
+  const idx = readFileSync(join(dir, `${pack}.idx`));
+  const p = readPrefix(idx, 0);
+  assert.equal(p.magic, INDEX_MAGIC, 'index magic');
+  assert.equal(idx.length, PREFIX_BYTES + p.length, 'index length');
+  assert.equal(p.length, p.count * ENTRY, 'index count');
+  assert.ok(checksumOk(p, idx.subarray(PREFIX_BYTES)), 'index checksum');
+  const out = [];
+  for (let at = PREFIX_BYTES; at < idx.length; at += ENTRY) {
+    out.push({ hex: idx.subarray(at, at + 32).toString('hex'), offset: Number(idx.readBigUInt64LE(at + 32)), length: idx.readUInt32LE(at + 40), crc: idx.readUInt32LE(at + 44) });
+  }
+  return out;
+}
+
+/** What a chunk looks like in its pack: its header byte and the bytes after it. */
+function storedBody(dir: string, hexName: string): Buffer {
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.idx') && !n.startsWith('.'))) {
+    const pack = f.slice(0, -4);
+    const e = indexOf(dir, pack).find((x) => x.hex === hexName);
+    if (!e) continue;
+    const body = readFileSync(join(dir, `${pack}.pack`)).subarray(e.offset, e.offset + e.length);
+    assert.equal(crc32(body), e.crc, `the index has the crc32 of chunk ${hexName} as stored`);
+    return body;
+  }
+  assert.fail(`chunk ${hexName} is in no pack of ${dir}`);
+}
+
+/** Puts `chunks` into a new pack `name` of `store`; returns their hashes. */
+function putPack(store: ChunkStore, name: string, chunks: Buffer[]): Buffer[] {
+  store.begin(name);
+  const hashes = chunks.map((c) => store.put(c));
+  store.commit();
+  return hashes;
+}
+
 describe('ChunkStore', () => {
-  test('put names a chunk by its sha256, under its first two hex digits', () => {
-    const store = new ChunkStore(join(freshDir(), 'chunks'));
-    const data = compressible(65536);
-    const h = store.put(data);
-    assert.deepEqual(h, sha(data));
-    assert.deepEqual(filesUnder(store.dir), [join(hex(data).slice(0, 2), hex(data))]);
+  test('put names a chunk by its sha256; commit makes a pack and its index', () => {
+    const dir = join(freshDir(), 'packs');
+    const store = new ChunkStore(dir);
+    const a = compressible(65536);
+    const b = incompressible(4096);
+    assert.deepEqual(putPack(store, '10', [a, b]), [sha(a), sha(b)]);
+    assert.deepEqual(filesUnder(dir), ['10.idx', '10.pack']);
+    assert.deepEqual(store.packs(), ['10']);
+    const entries = indexOf(dir, '10');
+    assert.deepEqual(entries.map((e) => e.hex), [hex(a), hex(b)]);
+    assert.equal(entries[0]!.offset, 0);
+    assert.equal(entries[1]!.offset, entries[0]!.length, 'chunks follow each other in the pack');
+    assert.equal(statSync(join(dir, '10.pack')).size, entries[0]!.length + entries[1]!.length);
+    assert.equal(store.storedBytes, entries[0]!.length + entries[1]!.length);
   });
 
-  test('put dedupes: the same bytes are stored once, in this store and in another one on the same directory', () => {
-    const dir = join(freshDir(), 'chunks');
+  test('put outside begin/commit is refused', () => {
+    const store = new ChunkStore(join(freshDir(), 'packs'));
+    assert.throws(() => store.put(compressible(64)), (e: unknown) => e instanceof TsrrError);
+  });
+
+  test('a pack is invisible until committed', () => {
+    const dir = join(freshDir(), 'packs');
+    const store = new ChunkStore(dir);
+    store.begin('10');
+    store.put(compressible(4096));
+    assert.deepEqual(new ChunkStore(dir).packs(), [], 'an uncommitted pack is not listed');
+    assert.ok(!existsSync(join(dir, '10.idx')));
+    store.commit();
+    assert.deepEqual(new ChunkStore(dir).packs(), ['10']);
+    assert.ok(!readdirSync(dir).some((f) => f.startsWith('.')), 'no temporary file left');
+  });
+
+  test('put dedupes: within a pack, across packs, and in another store on the same directory', () => {
+    const dir = join(freshDir(), 'packs');
     const store = new ChunkStore(dir);
     const a = compressible(65536);
     const b = incompressible(65536);
+    store.begin('10');
     store.put(a);
     const afterA = store.storedBytes;
     assert.ok(afterA > 0);
     assert.deepEqual(store.put(Buffer.from(a)), sha(a));
     assert.equal(store.storedBytes, afterA, 'the same bytes again are not written again');
-    store.put(b);
-    assert.ok(store.storedBytes > afterA);
-    assert.equal(filesUnder(dir).length, 2);
-    const mtime = statSync(join(dir, hex(a).slice(0, 2), hex(a))).mtimeMs;
+    store.commit();
+    assert.equal(indexOf(dir, '10').length, 1);
+    putPack(store, '20', [a, b]);
+    assert.deepEqual(indexOf(dir, '20').map((e) => e.hex), [hex(b)], 'a chunk of an earlier pack is not stored again');
     const again = new ChunkStore(dir);
-    assert.deepEqual(again.put(Buffer.from(a)), sha(a));
-    assert.deepEqual(again.put(Buffer.from(b)), sha(b));
-    assert.equal(again.storedBytes, 0, 'a chunk already on disk is not written again');
-    assert.equal(statSync(join(dir, hex(a).slice(0, 2), hex(a))).mtimeMs, mtime);
-    assert.equal(filesUnder(dir).length, 2);
-    assert.ok(!filesUnder(dir).some((f) => f.includes('.tmp-')), 'no temporary file left');
+    assert.deepEqual(putPack(again, '30', [Buffer.from(a), Buffer.from(b)]), [sha(a), sha(b)]);
+    assert.equal(again.storedBytes, 0, 'chunks already on disk are not written again');
+    assert.deepEqual(indexOf(dir, '30'), []);
+    assert.deepEqual(again.get(sha(a)), a);
+    assert.deepEqual(again.get(sha(b)), b);
   });
 
-  test('put stores compressed data compressed (zstd, or deflate-raw without libzstd)', () => {
-    const store = new ChunkStore(join(freshDir(), 'chunks'));
+  test('put stores compressible data compressed (zstd, or deflate-raw without libzstd)', () => {
+    const dir = join(freshDir(), 'packs');
+    const store = new ChunkStore(dir);
     const data = compressible(65536);
-    const h = store.put(data);
-    const body = readFileSync(join(store.dir, h.toString('hex').slice(0, 2), h.toString('hex')));
+    const [h] = putPack(store, '1', [data]);
+    const body = storedBody(dir, h!.toString('hex'));
     assert.ok(body.length < data.length / 4, `${body.length} bytes stored for ${data.length} compressible ones`);
-    assert.equal(store.storedBytes, body.length);
     if (zstdAvailable) {
       assert.equal(body[0], 2);
       assert.deepEqual(zstdDecompress(body.subarray(1)), data);
@@ -218,114 +282,170 @@ describe('ChunkStore', () => {
       assert.equal(body[0], 1);
       assert.deepEqual(inflateRawSync(body.subarray(1)), data);
     }
-    assert.deepEqual(store.get(h), data);
+    assert.deepEqual(store.get(h!), data);
   });
 
   test('put stores incompressible data raw', () => {
-    const store = new ChunkStore(join(freshDir(), 'chunks'));
-    for (const n of [1, 100, 4096, 65536]) {
-      const data = incompressible(n, n);
-      const h = store.put(data);
-      const body = readFileSync(join(store.dir, h.toString('hex').slice(0, 2), h.toString('hex')));
-      assert.deepEqual(body, Buffer.concat([Buffer.of(0), data]), `${n} bytes`);
-      assert.deepEqual(store.get(h), data);
-    }
+    const dir = join(freshDir(), 'packs');
+    const store = new ChunkStore(dir);
+    const sizes = [1, 100, 4096, 65536];
+    const datas = sizes.map((n) => incompressible(n, n));
+    const hashes = putPack(store, '1', datas);
+    datas.forEach((data, i) => {
+      assert.deepEqual(storedBody(dir, hashes[i]!.toString('hex')), Buffer.concat([Buffer.of(0), data]), `${sizes[i]} bytes`);
+      assert.deepEqual(store.get(hashes[i]!), data);
+    });
   });
 
-  test('an empty chunk round-trips', () => {
-    const store = new ChunkStore(join(freshDir(), 'chunks'));
-    const h = store.put(Buffer.alloc(0));
+  test('an empty chunk, and an empty pack', () => {
+    const dir = join(freshDir(), 'packs');
+    const store = new ChunkStore(dir);
+    const [h] = putPack(store, '1', [Buffer.alloc(0)]);
     assert.deepEqual(h, sha(Buffer.alloc(0)));
-    assert.deepEqual(store.get(h), Buffer.alloc(0));
+    assert.deepEqual(store.get(h!), Buffer.alloc(0));
+    putPack(store, '2', []);
+    assert.deepEqual(indexOf(dir, '2'), []);
+    assert.deepEqual(new ChunkStore(dir).packs().sort(), ['1', '2']);
+    assert.deepEqual(new ChunkStore(dir).get(h!), Buffer.alloc(0));
   });
 
   test('get reads every encoding, whatever put would choose', () => {
-    const store = new ChunkStore(join(freshDir(), 'chunks'));
-    const data = compressible(16384, 7);
-    const h = sha(data);
-    const file = join(store.dir, h.toString('hex').slice(0, 2), h.toString('hex'));
-    mkdirSync(join(store.dir, h.toString('hex').slice(0, 2)), { recursive: true });
-    writeFileSync(file, Buffer.concat([Buffer.of(0), data]));
-    assert.deepEqual(store.get(h), data);
-    writeFileSync(file, Buffer.concat([Buffer.of(1), deflateRawSync(data)]));
-    assert.deepEqual(store.get(h), data);
+    const dir = join(freshDir(), 'packs');
+    mkdirSync(dir);
+    const datas = [compressible(16384, 7), compressible(16384, 8), incompressible(1000, 9)];
+    const bodies = [Buffer.concat([Buffer.of(0), datas[0]!]), Buffer.concat([Buffer.of(1), deflateRawSync(datas[1]!)]), Buffer.concat([Buffer.of(0), datas[2]!])];
+    writeHandMadePack(dir, '5', datas, bodies);
+    const store = new ChunkStore(dir);
+    for (const d of datas) assert.deepEqual(store.get(sha(d)), d);
   });
 
-  describe('get refuses a missing or damaged chunk with CHECKPOINT_CORRUPT naming its file', () => {
-    function stored(data: Buffer) {
-      const store = new ChunkStore(join(freshDir(), 'chunks'));
-      const h = store.put(data);
-      const file = join(store.dir, h.toString('hex').slice(0, 2), h.toString('hex'));
-      return { store, h, file, body: readFileSync(file) };
+  describe('get refuses a missing or damaged chunk with CHECKPOINT_CORRUPT naming the file', () => {
+    function stored(datas: Buffer[]) {
+      const dir = join(freshDir(), 'packs');
+      const hashes = putPack(new ChunkStore(dir), '7', datas);
+      const entries = indexOf(dir, '7');
+      return { dir, hashes, entries, pack: join(dir, '7.pack'), idx: join(dir, '7.idx'), fresh: () => new ChunkStore(dir) };
     }
 
-    test('missing', () => {
-      const { store, h, file } = stored(compressible(4096));
-      rmSync(file);
-      assert.throws(() => store.get(h), corruptError(file, /missing/));
+    test('a chunk in no pack', () => {
+      const { dir, fresh } = stored([compressible(4096)]);
       const never = sha('never stored');
-      assert.throws(() => new ChunkStore(join(freshDir(), 'nothing')).get(never), (e: unknown) => e instanceof TsrrError && e.code === 'CHECKPOINT_CORRUPT' && e.message.includes(never.toString('hex')));
+      assert.throws(
+        () => fresh().get(never),
+        (e: unknown) => e instanceof TsrrError && e.code === 'CHECKPOINT_CORRUPT' && e.message.includes(never.toString('hex')) && e.message.includes(dir),
+      );
+    });
+
+    test('the pack missing', () => {
+      const { hashes, pack, fresh } = stored([compressible(4096)]);
+      rmSync(pack);
+      assert.throws(() => fresh().get(hashes[0]!), corruptError(pack, /missing/));
+    });
+
+    test('the index missing', () => {
+      const { dir, hashes, idx, fresh } = stored([compressible(4096)]);
+      rmSync(idx);
+      assert.throws(() => fresh().get(hashes[0]!), (e: unknown) => e instanceof TsrrError && e.code === 'CHECKPOINT_CORRUPT' && e.message.includes(dir) && e.message.includes(hashes[0]!.toString('hex')));
+    });
+
+    test('every single bit flip of the index', () => {
+      const { hashes, idx, fresh } = stored([compressible(4096, 1), incompressible(512, 2)]);
+      const good = readFileSync(idx);
+      for (let at = 0; at < good.length; at++) {
+        const bad = Buffer.from(good);
+        bad[at]! ^= 1 << (at % 8);
+        writeFileSync(idx, bad);
+        assert.throws(() => fresh().get(hashes[1]!), (e: unknown) => e instanceof TsrrError && e.code === 'CHECKPOINT_CORRUPT', `flip at byte ${at} of ${good.length}`);
+      }
+    });
+
+    test('the index cut short, or with a byte more', () => {
+      const { hashes, idx, fresh } = stored([compressible(4096, 1), incompressible(512, 2)]);
+      const good = readFileSync(idx);
+      for (const bad of [good.subarray(0, 0), good.subarray(0, 10), good.subarray(0, good.length - 1), Buffer.concat([good, Buffer.of(0)])]) {
+        writeFileSync(idx, bad);
+        assert.throws(() => fresh().get(hashes[0]!), corruptError(idx, /corrupt/), `${bad.length} of ${good.length} bytes`);
+      }
     });
 
     test('a bit flipped in a raw chunk', () => {
-      const { store, h, file, body } = stored(incompressible(4096));
-      assert.equal(body[0], 0);
-      body[2000]! ^= 0x01;
-      writeFileSync(file, body);
-      assert.throws(() => store.get(h), corruptError(file, /corrupt/));
+      const { hashes, entries, pack, fresh } = stored([compressible(4096, 1), incompressible(4096, 2)]);
+      const e = entries[1]!;
+      assert.equal(readFileSync(pack)[e.offset], 0);
+      const bytes = readFileSync(pack);
+      bytes[e.offset + 2000]! ^= 0x01;
+      writeFileSync(pack, bytes);
+      assert.throws(() => fresh().get(hashes[1]!), corruptError(pack, /corrupt/));
+      assert.deepEqual(fresh().get(hashes[0]!), compressible(4096, 1), 'the other chunk of the pack still reads');
     });
 
-    test('every single bit flip in the payload of a compressed chunk', () => {
-      const { store, h, file, body } = stored(compressible(8192, 3));
-      assert.notEqual(body[0], 0);
-      for (let at = 1; at < body.length; at++) {
-        const bad = Buffer.from(body);
+    test('every single bit flip in a compressed chunk', () => {
+      const { hashes, entries, pack, fresh } = stored([incompressible(100, 1), compressible(8192, 3)]);
+      const e = entries[1]!;
+      const good = readFileSync(pack);
+      assert.notEqual(good[e.offset], 0);
+      for (let at = e.offset; at < e.offset + e.length; at++) {
+        const bad = Buffer.from(good);
         bad[at]! ^= 1 << (at % 8);
-        writeFileSync(file, bad);
-        assert.throws(() => store.get(h), corruptError(file, /corrupt/), `flip at byte ${at} of ${body.length}`);
+        writeFileSync(pack, bad);
+        assert.throws(() => fresh().get(hashes[1]!), corruptError(pack, /corrupt/), `flip at byte ${at - e.offset} of ${e.length}`);
       }
     });
 
-    test('a compressed chunk cut short', () => {
-      const { store, h, file, body } = stored(compressible(8192, 4));
-      for (const n of [1, 2, Math.floor(body.length / 2), body.length - 1]) {
-        writeFileSync(file, body.subarray(0, n));
-        assert.throws(() => store.get(h), corruptError(file, /corrupt/), `cut to ${n} of ${body.length} bytes`);
+    test('the pack cut short', () => {
+      const { hashes, entries, pack, fresh } = stored([compressible(8192, 4), incompressible(4096, 5)]);
+      for (const n of [0, entries[1]!.offset + 1, entries[1]!.offset + entries[1]!.length - 1]) {
+        truncateSync(pack, n);
+        assert.throws(() => fresh().get(hashes[1]!), corruptError(pack, /truncated|corrupt/), `cut to ${n} bytes`);
       }
     });
 
-    test('an empty file, and an unknown encoding byte', () => {
-      const { store, h, file, body } = stored(compressible(4096, 5));
-      writeFileSync(file, Buffer.alloc(0));
-      assert.throws(() => store.get(h), corruptError(file, /corrupt/));
+    test('an unknown encoding byte', () => {
+      const { hashes, entries, pack, fresh } = stored([compressible(4096, 5)]);
       for (const enc of [3, 0x80, 0xff]) {
-        const bad = Buffer.from(body);
-        bad[0] = enc;
-        writeFileSync(file, bad);
-        assert.throws(() => store.get(h), corruptError(file, /corrupt/), `encoding ${enc}`);
+        const bad = readFileSync(pack);
+        bad[entries[0]!.offset] = enc;
+        writeFileSync(pack, bad);
+        assert.throws(() => fresh().get(hashes[0]!), corruptError(pack, /corrupt/), `encoding ${enc}`);
       }
     });
 
-    test('another chunk under this name', () => {
-      const { store, h, file } = stored(compressible(4096, 6));
-      writeFileSync(file, Buffer.concat([Buffer.of(0), compressible(4096, 9)]));
-      assert.throws(() => store.get(h), corruptError(file, /do not match/));
+    test('bytes that are not the chunk its hash names (stored whole, with their own crc)', () => {
+      const dir = join(freshDir(), 'packs');
+      mkdirSync(dir);
+      const data = compressible(4096, 6);
+      writeHandMadePack(dir, '9', [data], [Buffer.concat([Buffer.of(0), compressible(4096, 9)])]);
+      assert.throws(() => new ChunkStore(dir).get(sha(data)), corruptError(join(dir, '9.pack'), /corrupt/));
     });
   });
 
-  test('collect removes the chunks not listed, and keeps those listed', () => {
-    const store = new ChunkStore(join(freshDir(), 'chunks'));
-    const keep = [compressible(4096, 1), incompressible(4096, 2)];
-    const drop = [compressible(4096, 3), incompressible(4096, 4), compressible(100, 5)];
-    for (const d of [...keep, ...drop]) store.put(d);
-    assert.equal(filesUnder(store.dir).length, 5);
-    assert.equal(store.collect(new Set(keep.map((d) => hex(d)))), drop.length);
-    assert.deepEqual(filesUnder(store.dir), keep.map((d) => hex(d)).map((h) => join(h.slice(0, 2), h)).sort());
-    for (const d of keep) assert.deepEqual(store.get(sha(d)), d);
-    for (const d of drop) assert.throws(() => store.get(sha(d)), /missing/);
-    assert.equal(store.collect(new Set(keep.map((d) => hex(d)))), 0, 'nothing more to collect');
-    assert.equal(store.collect(new Set()), keep.length);
-    assert.deepEqual(filesUnder(store.dir), []);
+  test('collect removes the packs none of whose chunks is listed, whole, and keeps the others whole', () => {
+    const dir = join(freshDir(), 'packs');
+    const store = new ChunkStore(dir);
+    const [a, b, c, d, e] = [compressible(4096, 1), incompressible(4096, 2), compressible(4096, 3), incompressible(4096, 4), compressible(100, 5)] as [Buffer, Buffer, Buffer, Buffer, Buffer];
+    putPack(store, '10', [a, b]);
+    putPack(store, '20', [c, d]);
+    putPack(store, '30', [e]);
+    assert.equal(store.collect(new Set([hex(a)])), 2);
+    assert.deepEqual(filesUnder(dir), ['10.idx', '10.pack']);
+    assert.deepEqual(store.get(sha(a)), a);
+    assert.deepEqual(store.get(sha(b)), b, 'a pack with a live chunk stays whole');
+    for (const x of [c, d, e]) assert.throws(() => store.get(sha(x)), (err: unknown) => err instanceof TsrrError && err.code === 'CHECKPOINT_CORRUPT');
+    assert.equal(store.collect(new Set([hex(b)])), 0, 'nothing more to collect');
+    assert.equal(store.collect(new Set()), 1);
+    assert.deepEqual(filesUnder(dir), []);
+  });
+
+  test('collect removes leftovers of interrupted writes', () => {
+    const dir = join(freshDir(), 'packs');
+    const store = new ChunkStore(dir);
+    const a = compressible(4096, 1);
+    putPack(store, '10', [a]);
+    writeFileSync(join(dir, '.20.pack.tmp-12345'), Buffer.alloc(100, 1));
+    writeFileSync(join(dir, '.20.idx.tmp-12345'), Buffer.alloc(10, 1));
+    assert.deepEqual(new ChunkStore(dir).packs(), ['10'], 'leftovers are not packs');
+    new ChunkStore(dir).collect(new Set([hex(a)]));
+    assert.deepEqual(filesUnder(dir), ['10.idx', '10.pack']);
   });
 
   test('collect of a store that was never written is a no-op', () => {
@@ -333,14 +453,32 @@ describe('ChunkStore', () => {
   });
 
   test('a chunk collected and then put again is stored again', () => {
-    const store = new ChunkStore(join(freshDir(), 'chunks'));
+    const store = new ChunkStore(join(freshDir(), 'packs'));
     const data = compressible(4096, 11);
-    store.put(data);
+    putPack(store, '1', [data]);
     assert.equal(store.collect(new Set()), 1);
-    store.put(data);
+    putPack(store, '2', [data]);
     assert.deepEqual(store.get(sha(data)), data, 'put after collect must write the chunk again');
+    assert.deepEqual(new ChunkStore(store.dir).get(sha(data)), data);
   });
 });
+
+/** Writes pack `name` with the given stored bodies of `datas`, and its index, by hand. */
+function writeHandMadePack(dir: string, name: string, datas: Buffer[], bodies: Buffer[]): void {
+  const entries: Buffer[] = [];
+  let offset = 0;
+  datas.forEach((d, i) => {
+    const e = Buffer.alloc(ENTRY);
+    sha(d).copy(e, 0);
+    e.writeBigUInt64LE(BigInt(offset), 32);
+    e.writeUInt32LE(bodies[i]!.length, 40);
+    e.writeUInt32LE(crc32(bodies[i]!), 44);
+    entries.push(e);
+    offset += bodies[i]!.length;
+  });
+  writeFileSync(join(dir, `${name}.pack`), Buffer.concat(bodies));
+  writeFileSync(join(dir, `${name}.idx`), framed(INDEX_MAGIC, entries.length, Buffer.concat(entries)));
+}
 
 // ---------------------------------------------------------------------------------------------
 // CheckpointStore.
@@ -357,9 +495,12 @@ function stateAt(frame: number): State {
   return { executable: 'files/0-prog', sections };
 }
 
-/** Writes a checkpoint at `frame` whose memory is `chunks` (put into the store first). */
+/** Writes a checkpoint at `frame` whose memory is `chunks` (put into a pack of its own first,
+ * as a capture does). */
 function writeWith(store: CheckpointStore, frame: number, chunks: Buffer[]) {
+  store.chunks.begin(String(frame));
   const used = new Set(chunks.map((c) => store.chunks.put(c).toString('hex')));
+  store.chunks.commit();
   return store.write(manifestAt(frame), stateAt(frame), used);
 }
 
@@ -384,7 +525,7 @@ describe('CheckpointStore', () => {
     assert.equal(state.executable, 'files/0-prog');
     assert.equal(decodePayload(TracePositionPayload, state.sections.trace[0]!.payload).frame, 40n);
     assert.deepEqual(readFileSync(join(cp.dir, 'chunks'), 'utf8').split('\n').sort(), [hex(a), hex(b)].sort());
-    assert.deepEqual(readdirSync(store.dir).sort(), ['40', 'chunks']);
+    assert.deepEqual(readdirSync(store.dir).sort(), ['40', basename(store.chunks.dir)]);
     assert.equal(store.size(cp), ['manifest', 'state', 'chunks'].reduce((n, f) => n + statSync(join(cp.dir, f)).size, 0));
   });
 
@@ -455,33 +596,38 @@ describe('CheckpointStore', () => {
     assert.deepEqual(store.list(), []);
   });
 
-  test('remove collects the chunks no remaining checkpoint lists', () => {
+  test('remove collects the packs none of whose chunks a remaining checkpoint lists', () => {
     const store = new CheckpointStore(freshDir());
     const [x, y, z, w] = [compressible(4096, 1), incompressible(4096, 2), compressible(4096, 3), incompressible(4096, 4)] as [Buffer, Buffer, Buffer, Buffer];
-    writeWith(store, 10, [x, y]);
-    writeWith(store, 20, [y, z]);
-    writeWith(store, 30, [z, w]);
-    const chunkFiles = (...ds: Buffer[]) => ds.map((d) => hex(d)).map((h) => join(h.slice(0, 2), h)).sort();
-    assert.deepEqual(filesUnder(store.chunks.dir), chunkFiles(x, y, z, w));
-    store.remove([10]);
-    assert.deepEqual(filesUnder(store.chunks.dir), chunkFiles(y, z, w), 'x was only used at 10');
-    store.remove([30]);
-    assert.deepEqual(filesUnder(store.chunks.dir), chunkFiles(y, z), 'w was only used at 30');
-    const left = store.list()[0]!;
-    for (const d of [y, z]) assert.deepEqual(store.chunks.get(sha(d)), d);
-    assert.equal(left.frame, 20);
-    store.remove();
+    writeWith(store, 10, [x, y]); // pack 10: x, y
+    writeWith(store, 20, [y, z]); // pack 20: z (y is in pack 10 already)
+    writeWith(store, 30, [z, w]); // pack 30: w
+    const packs = () => new ChunkStore(store.chunks.dir).packs().sort();
+    assert.deepEqual(packs(), ['10', '20', '30']);
+    assert.deepEqual(indexOf(store.chunks.dir, '20').map((e) => e.hex), [hex(z)]);
+    assert.deepEqual(store.remove([10]), [10]);
+    assert.deepEqual(packs(), ['10', '20', '30'], 'pack 10 holds y, which 20 uses: it stays whole');
+    assert.deepEqual(store.chunks.get(sha(y)), y);
+    assert.deepEqual(store.remove([20]), [20]);
+    assert.deepEqual(packs(), ['20', '30'], 'nothing left uses x or y; 30 uses z of pack 20');
+    for (const d of [z, w]) assert.deepEqual(new CheckpointStore(store.traceDir).chunks.get(sha(d)), d);
+    for (const d of [x, y]) assert.throws(() => new CheckpointStore(store.traceDir).chunks.get(sha(d)), (e: unknown) => e instanceof TsrrError && e.code === 'CHECKPOINT_CORRUPT');
+    assert.deepEqual(store.remove(), [30]);
     assert.deepEqual(filesUnder(store.chunks.dir), []);
   });
 
-  test('remove also collects chunks nothing ever listed (left by an interrupted write)', () => {
+  test('remove also collects packs nothing ever listed, and leftovers of interrupted pack writes', () => {
     const store = new CheckpointStore(freshDir());
     const used = compressible(4096, 1);
     writeWith(store, 10, [used]);
-    const orphan = incompressible(4096, 2);
-    store.chunks.put(orphan);
-    assert.deepEqual(store.remove([999]), []);
-    assert.deepEqual(filesUnder(store.chunks.dir), [join(hex(used).slice(0, 2), hex(used))]);
+    store.chunks.begin('orphan');
+    store.chunks.put(incompressible(4096, 2));
+    store.chunks.commit();
+    store.chunks.begin('interrupted');
+    store.chunks.put(incompressible(4096, 3));
+    // (never committed: a crash here leaves a temporary pack)
+    assert.deepEqual(new CheckpointStore(store.traceDir).remove([999]), []);
+    assert.deepEqual(filesUnder(store.chunks.dir), ['10.idx', '10.pack']);
   });
 
   test('remove removes leftover temporary directories', () => {
@@ -492,7 +638,7 @@ describe('CheckpointStore', () => {
       writeFileSync(join(store.dir, name, 'manifest'), 'half');
     }
     assert.deepEqual(store.remove([999]), []);
-    assert.deepEqual(readdirSync(store.dir).sort(), ['10', 'chunks']);
+    assert.deepEqual(readdirSync(store.dir).sort(), ['10', basename(store.chunks.dir)]);
     assert.deepEqual(store.remove(), [10]);
     assert.ok(!readdirSync(store.dir).some((n) => n.startsWith('.tmp-')));
   });

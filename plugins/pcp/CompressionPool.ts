@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: MIT
+/**
+ * Compresses batches of chunks on two threads: the calling one (the tracer, which must stay
+ * synchronous) and a helper worker that takes every other chunk. They meet through shared
+ * memory and Atomics.wait, so a checkpoint uses both CPUs while the tracee is stopped anyway.
+ */
+import { Worker } from 'node:worker_threads';
+import { zstdCompress } from '../../native/zstd.js';
+
+export const SLOT = 65536;
+const OUT_SLOT = SLOT + 1024; // zstd's bound for 64 KiB
+export const BATCH = 32;
+const IDLE = 0;
+const POSTED = 1;
+const DONE = 2;
+const QUIT = 3;
+
+/** The shared memory of a pool: control words, lengths in and out, input and output slots. */
+export function poolMemory() {
+  return {
+    ctl: new SharedArrayBuffer(8),
+    lens: new SharedArrayBuffer(BATCH * 4),
+    input: new SharedArrayBuffer(BATCH * SLOT),
+    output: new SharedArrayBuffer(BATCH * OUT_SLOT),
+  };
+}
+type PoolMemory = ReturnType<typeof poolMemory>;
+
+/** The helper's side: compress what is posted until told to quit. */
+export function serve(mem: PoolMemory): void {
+  const ctl = new Int32Array(mem.ctl);
+  const lens = new Int32Array(mem.lens);
+  for (;;) {
+    let state = Atomics.load(ctl, 0);
+    while (state !== POSTED && state !== QUIT) {
+      Atomics.wait(ctl, 0, state);
+      state = Atomics.load(ctl, 0);
+    }
+    if (state === QUIT) return;
+    for (let i = 0; i < ctl[1]!; i++) {
+      const out = zstdCompress(new Uint8Array(mem.input, i * SLOT, lens[i]!));
+      // Output that does not fit is incompressible: report it as such (length -1).
+      if (out.length <= OUT_SLOT) new Uint8Array(mem.output, i * OUT_SLOT, out.length).set(out);
+      lens[i] = out.length <= OUT_SLOT ? out.length : -1;
+    }
+    Atomics.store(ctl, 0, DONE);
+    Atomics.notify(ctl, 0);
+  }
+}
+
+export class CompressionPool {
+  private readonly mem = poolMemory();
+  private readonly ctl = new Int32Array(this.mem.ctl);
+  private readonly lens = new Int32Array(this.mem.lens);
+  private readonly worker = new Worker(new URL('./compressWorker.js', import.meta.url), { workerData: this.mem });
+
+  constructor() {
+    this.worker.unref();
+  }
+
+  /** zstd of each of `chunks` (at most 2 × BATCH, each at most SLOT bytes); undefined where
+   * compressing did not fit the helper's slot. */
+  compress(chunks: Buffer[]): (Buffer | undefined)[] {
+    const theirs = chunks.filter((_, i) => i % 2 === 1);
+    theirs.forEach((c, i) => {
+      new Uint8Array(this.mem.input, i * SLOT, c.length).set(c);
+      this.lens[i] = c.length;
+    });
+    this.ctl[1] = theirs.length;
+    Atomics.store(this.ctl, 0, POSTED);
+    Atomics.notify(this.ctl, 0);
+    const out: (Buffer | undefined)[] = chunks.map((c, i) => (i % 2 === 0 ? zstdCompress(c) : undefined));
+    Atomics.wait(this.ctl, 0, POSTED);
+    theirs.forEach((_, i) => {
+      const n = this.lens[i]!;
+      out[2 * i + 1] = n < 0 ? undefined : Buffer.from(new Uint8Array(this.mem.output, i * OUT_SLOT, n));
+    });
+    Atomics.store(this.ctl, 0, IDLE);
+    return out;
+  }
+
+  close(): void {
+    Atomics.store(this.ctl, 0, QUIT);
+    Atomics.notify(this.ctl, 0);
+  }
+}
