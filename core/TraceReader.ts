@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Event } from './Event.js';
 import { decodeBlock } from './eventCodec.js';
 import { decodeFormatVersion, decodeHeader, type TraceHeader } from './TraceHeader.js';
-import { BLOCK_MAGIC, HEADER_MAGIC, PREFIX_BYTES, TRACE_FORMAT_VERSION, checksumOk, readPrefix } from './traceFile.js';
+import { BLOCK_MAGIC, HEADER_MAGIC, PREFIX_BYTES, TRACE_FORMAT_VERSION, checksumOk, framedMessage, readPrefix } from './traceFile.js';
 import { TsrrError } from './TsrrError.js';
 
 interface BlockInfo {
@@ -115,14 +115,8 @@ function readHeader(dir: string): TraceHeader {
   const file = join(dir, 'header');
   if (!existsSync(dir)) throw new TsrrError('NO_TRACE', `no trace at ${dir}`, { dir });
   if (!existsSync(file)) throw new TsrrError('NO_TRACE', `${dir} is not a tsrr trace (${file} is missing)`, { file });
-  const buf = readFileSync(file);
   const corrupt = (why: string) => new TsrrError('TRACE_CORRUPT', `${file} is corrupt: ${why}`, { file });
-  if (buf.length < PREFIX_BYTES) throw corrupt(`only ${buf.length} bytes`);
-  const p = readPrefix(buf, 0);
-  if (p.magic !== HEADER_MAGIC) throw corrupt('bad magic number');
-  if (buf.length < PREFIX_BYTES + p.length) throw corrupt(`truncated (${buf.length - PREFIX_BYTES} of ${p.length} bytes)`);
-  const message = buf.subarray(PREFIX_BYTES, PREFIX_BYTES + p.length);
-  if (!checksumOk(p, message)) throw corrupt('checksum mismatch');
+  const message = framedMessage(readFileSync(file), HEADER_MAGIC, corrupt);
   let version: number;
   try {
     version = decodeFormatVersion(message);

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
-import { PREFIX_BYTES, TsrrError, checksumOk, framed, readPrefix } from '../../core/index.js';
+import { TsrrError, framed, framedMessage } from '../../core/index.js';
 import { zstdAvailable, zstdDecompress } from '../../native/zstd.js';
 import { BATCH, CompressionPool } from './CompressionPool.js';
 
@@ -63,12 +63,9 @@ export class ChunkStore {
     this.index = new Map();
     for (const name of this.packs()) {
       const file = join(this.dir, `${name}.idx`);
-      const buf = readFileSync(file);
-      const p = buf.length >= PREFIX_BYTES ? readPrefix(buf, 0) : undefined;
-      const body = buf.subarray(PREFIX_BYTES);
-      if (!p || p.magic !== INDEX_MAGIC || body.length !== p.length || !checksumOk(p, body) || p.length !== p.count * ENTRY) {
-        throw new TsrrError('CHECKPOINT_CORRUPT', `checkpoint pack index ${file} is corrupt`, { file });
-      }
+      const corrupt = (why: string) => new TsrrError('CHECKPOINT_CORRUPT', `checkpoint pack index ${file} is corrupt: ${why}`, { file });
+      const body = framedMessage(readFileSync(file), INDEX_MAGIC, corrupt);
+      if (body.length % ENTRY !== 0) throw corrupt(`${body.length} bytes is not a whole number of entries`);
       for (let at = 0; at < body.length; at += ENTRY) {
         const hex = body.subarray(at, at + 32).toString('hex');
         this.index.set(hex, { pack: name, offset: Number(body.readBigUInt64LE(at + 32)), length: body.readUInt32LE(at + 40), crc: body.readUInt32LE(at + 44) });

@@ -2,7 +2,7 @@
 /** Manifest and State of schema/pcp.capnp as plain objects, and their framed files. */
 import * as capnp from 'capnp-es';
 import { existsSync, readFileSync } from 'node:fs';
-import { TsrrError, checksumOk, framed, readMessage, readPrefix, PREFIX_BYTES } from '../../core/index.js';
+import { TsrrError, framed, framedMessage, readMessage } from '../../core/index.js';
 import { Manifest as CManifest, State as CState, type Envelope as CEnvelope } from '../../schema/pcp.js';
 import { SECTIONS, type SectionName } from './PcpRegistry.js';
 
@@ -70,16 +70,8 @@ export function encodeState(s: State): Buffer {
 
 /** The message of a framed file, checked; errors name the file and say what is wrong. */
 function readFramed(file: string, magic: number): Uint8Array {
-  const corrupt = (why: string) => new TsrrError('CHECKPOINT_CORRUPT', `${file} is corrupt: ${why}`, { file });
   if (!existsSync(file)) throw new TsrrError('CHECKPOINT_CORRUPT', `${file} is missing`, { file });
-  const buf = readFileSync(file);
-  if (buf.length < PREFIX_BYTES) throw corrupt(`only ${buf.length} bytes`);
-  const p = readPrefix(buf, 0);
-  if (p.magic !== magic) throw corrupt('bad magic number');
-  if (buf.length < PREFIX_BYTES + p.length) throw corrupt(`truncated (${buf.length - PREFIX_BYTES} of ${p.length} bytes)`);
-  const message = buf.subarray(PREFIX_BYTES, PREFIX_BYTES + p.length);
-  if (!checksumOk(p, message)) throw corrupt('checksum mismatch');
-  return message;
+  return framedMessage(readFileSync(file), magic, (why) => new TsrrError('CHECKPOINT_CORRUPT', `${file} is corrupt: ${why}`, { file }));
 }
 
 export function readManifest(file: string): Manifest {
