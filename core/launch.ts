@@ -5,7 +5,7 @@
  * one CPU and stops; then PTRACE_SEIZE and run it to the exec of the program.
  */
 import { fileURLToPath } from 'node:url';
-import { kill, pinThread, ptrace, spawn, trapOwnTsc, waitpid } from '../native/libc.js';
+import { kill, pinThread, ptrace, spawn, strerror, trapOwnTsc, waitpid } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, PTRACE_O, SIG, WAIT, decodeStatus } from '../native/ptrace.js';
 import { TsrrError } from './TsrrError.js';
 import { patchOwnVdso } from './vdso.js';
@@ -41,6 +41,9 @@ export function launch(path: string, argv: string[], envp: string[], cpu: number
     const st = decodeStatus(raw);
     if (r < 0) throw new TsrrError('TRACEE_FAILED', `waiting for the launcher failed (errno ${-r})`, { pid });
     if (st.kind === 'event' && st.event === PTRACE_EVENT.EXEC) return pid;
+    if (st.kind === 'exited' && st.code >= 128) {
+      throw new TsrrError('PROGRAM_NOT_FOUND', `cannot run ${path}: ${strerror(st.code - 128)}`, { path });
+    }
     if (st.kind === 'exited' || st.kind === 'killed') {
       throw new TsrrError('PROGRAM_NOT_FOUND', `${path} could not be executed`, { path, status: st });
     }

@@ -38,14 +38,15 @@ export function readPrefix(buf: Buffer, at: number): Prefix {
 
 export const checksumOk = (p: Prefix, message: Uint8Array): boolean => crc32(message) === p.crc;
 
-/** The message of the framed file `file` (read already as `buf`), checked; `corrupt(why)`
- * makes the error that says what is wrong. */
+/** The message of a file that holds one framed message (`buf`, read already), checked;
+ * `corrupt(why)` makes the error that says what is wrong. */
 export function framedMessage(buf: Buffer, magic: number, corrupt: (why: string) => Error): Buffer {
   if (buf.length < PREFIX_BYTES) throw corrupt(`only ${buf.length} bytes`);
   const p = readPrefix(buf, 0);
   if (p.magic !== magic) throw corrupt('bad magic number');
   if (buf.length < PREFIX_BYTES + p.length) throw corrupt(`truncated (${buf.length - PREFIX_BYTES} of ${p.length} bytes)`);
-  const message = buf.subarray(PREFIX_BYTES, PREFIX_BYTES + p.length);
+  if (buf.length > PREFIX_BYTES + p.length) throw corrupt(`${buf.length - PREFIX_BYTES - p.length} bytes follow the message`);
+  const message = buf.subarray(PREFIX_BYTES);
   if (!checksumOk(p, message)) throw corrupt('checksum mismatch');
   return message;
 }

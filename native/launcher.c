@@ -2,14 +2,13 @@
 // tsrr-launch: the first process of a recording or replay. It makes sure it dies with the
 // tracer thread, turns off address-space randomization, pins itself to one CPU (cpuid results
 // such as the APIC id and the rseq cpu number depend on it), then stops until the tracer has
-// seized it, and execs the program.
+// seized it, and execs the program. Nothing it says may reach the program's stderr.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -31,6 +30,5 @@ int main(int argc, char **argv) {
   }
   raise(SIGSTOP);
   execv(argv[2], argv + 3);
-  fprintf(stderr, "tsrr: cannot run %s: %s\n", argv[2], strerror(errno));
-  return 127;
+  _exit(128 + (errno & 127)); // tsrr reads errno from the exit status and says what failed
 }

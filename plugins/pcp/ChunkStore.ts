@@ -5,13 +5,14 @@
  * The chunks a checkpoint adds go into one pack file (creating a file per chunk costs more than
  * writing it), compressed (zstd, or zlib where libzstd is missing) when that saves space, with
  * an index of where each chunk is. Packs and indexes are written under temporary names and
- * renamed; the index keeps a checksum of each stored chunk, so damage is found.
+ * renamed; the index keeps a checksum of each stored chunk and reading checks the hash too, so
+ * damage is found.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
-import { TsrrError, framed, framedMessage } from '../../core/index.js';
+import { TsrrError, framed, framedMessage, readPrefix } from '../../core/index.js';
 import { zstdAvailable, zstdDecompress } from '../../native/zstd.js';
 import { BATCH, CompressionPool } from './CompressionPool.js';
 
@@ -57,15 +58,24 @@ export class ChunkStore {
 
   constructor(readonly dir: string) {}
 
-  /** Where every stored chunk is, from the packs' indexes. */
-  private locations(): Map<string, Location> {
-    if (this.index) return this.index;
+  /** Where every stored chunk is, from the packs' indexes; `damaged` collects the packs whose
+   * index cannot be read instead of failing. */
+  private locations(damaged?: string[]): Map<string, Location> {
+    if (this.index && !damaged) return this.index;
     this.index = new Map();
     for (const name of this.packs()) {
       const file = join(this.dir, `${name}.idx`);
       const corrupt = (why: string) => new TsrrError('CHECKPOINT_CORRUPT', `checkpoint pack index ${file} is corrupt: ${why}`, { file });
-      const body = framedMessage(readFileSync(file), INDEX_MAGIC, corrupt);
-      if (body.length % ENTRY !== 0) throw corrupt(`${body.length} bytes is not a whole number of entries`);
+      let body: Buffer;
+      try {
+        const buf = readFileSync(file);
+        body = framedMessage(buf, INDEX_MAGIC, corrupt);
+        if (body.length !== readPrefix(buf, 0).count * ENTRY) throw corrupt(`${body.length} bytes are not ${readPrefix(buf, 0).count} entries`);
+      } catch (e) {
+        if (!damaged) throw e;
+        damaged.push(name);
+        continue;
+      }
       for (let at = 0; at < body.length; at += ENTRY) {
         const hex = body.subarray(at, at + 32).toString('hex');
         this.index.set(hex, { pack: name, offset: Number(body.readBigUInt64LE(at + 32)), length: body.readUInt32LE(at + 40), crc: body.readUInt32LE(at + 44) });
@@ -157,15 +167,17 @@ export class ChunkStore {
     if (readSync(this.packFd(file), body, 0, body.length, where.offset) !== body.length) {
       throw new TsrrError('CHECKPOINT_CORRUPT', `checkpoint pack ${file} is truncated`, { file });
     }
-    // The crc of the stored bytes finds damage as surely as the hash, at a tenth of the cost.
-    if (crc32(body) !== where.crc) {
-      throw new TsrrError('CHECKPOINT_CORRUPT', `checkpoint pack ${file} is corrupt at byte ${where.offset} (checksum mismatch)`, { file });
-    }
+    const corrupt = (why: string) => new TsrrError('CHECKPOINT_CORRUPT', `checkpoint pack ${file} is corrupt at byte ${where.offset} (${why})`, { file });
+    // The crc finds damage before it reaches the decompressor; the hash, any other chunk.
+    if (crc32(body) !== where.crc) throw corrupt('checksum mismatch');
+    let data: Buffer;
     try {
-      return unpack(body);
+      data = unpack(body);
     } catch (e) {
-      throw new TsrrError('CHECKPOINT_CORRUPT', `checkpoint pack ${file} is corrupt at byte ${where.offset} (${(e as Error).message})`, { file });
+      throw corrupt((e as Error).message);
     }
+    if (!createHash('sha256').update(data).digest().equals(hash)) throw corrupt('the chunk does not match its hash');
+    return data;
   }
 
   private readonly fds = new Map<string, number>();
@@ -189,12 +201,13 @@ export class ChunkStore {
     this.fds.clear();
   }
 
-  /** Removes the packs none of whose chunks is in `live`, and leftovers of interrupted
-   * writes; returns how many packs went. A pack with any live chunk stays whole. */
+  /** Removes the packs none of whose chunks is in `live`, packs whose index is damaged, and
+   * leftovers of interrupted writes; returns how many packs went. A pack with any live chunk
+   * stays whole. */
   collect(live: Set<string>): number {
     if (!existsSync(this.dir)) return 0;
     const used = new Set<string>();
-    for (const [hex, where] of this.locations()) if (live.has(hex)) used.add(where.pack);
+    for (const [hex, where] of this.locations([])) if (live.has(hex)) used.add(where.pack);
     let removed = 0;
     for (const name of this.packs()) {
       if (used.has(name)) continue;

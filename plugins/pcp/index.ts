@@ -53,8 +53,9 @@ export default class PcpPlugin {
         const nearest = nearestCheckpoint(store, goal);
         if (!nearest) return undefined;
         const cp = loadCheckpoint(reg, store, nearest, replay.trace.header.uuid);
+        const task = restoreCheckpoint(reg, store, replay, cp);
         writeAll(2, `tsrr: starting from the checkpoint at event ${cp.frame}\n`);
-        return restoreCheckpoint(reg, store, replay, cp);
+        return task;
       });
     });
   }

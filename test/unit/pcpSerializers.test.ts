@@ -20,6 +20,7 @@ import type { Mapping, MappingKind } from '../../core/AddressSpace.js';
 import PcpPlugin from '../../plugins/pcp/index.js';
 import { CheckpointStore } from '../../plugins/pcp/CheckpointStore.js';
 import type { ChunkRef } from '../../plugins/pcp/ChunkStore.js';
+import type { Extent } from '../../plugins/pcp/memory.js';
 import {
   PCP_FORMAT_VERSION,
   decodePayload,
@@ -263,10 +264,10 @@ function builtins(): PcpRegistry {
 
 /** A SaveContext whose storeMemory returns `refs` (recording what it was asked) and whose
  * traceCopyOf returns `copy`. Nothing else is reachable without a tracee. */
-function fakeSaveContext(refs: ChunkRef[], copy: string | undefined, calls: [bigint, bigint, boolean][] = []): SaveContext {
+function fakeSaveContext(refs: ChunkRef[], copy: string | undefined, calls: [bigint, bigint, Extent][] = []): SaveContext {
   return {
-    storeMemory(start: bigint, end: bigint, dirtyOnly: boolean) {
-      calls.push([start, end, dirtyOnly]);
+    storeMemory(start: bigint, end: bigint, extent: Extent) {
+      calls.push([start, end, extent]);
       return refs;
     },
     traceCopyOf: () => copy,
@@ -281,33 +282,33 @@ describe('mapping serializers: save', () => {
     { offset: 0n, length: 4096, hash: sha('page 0') },
     { offset: 0x2000n, length: 8192, hash: sha('pages 2-3') },
   ];
-  const cases: { name: string; kind: string; m: Mapping; copy?: string; expect: MappingValue; dirtyOnly?: boolean }[] = [
-    { name: 'core/anonymous', kind: 'core/anonymous', m: mapping('anonymous'), expect: { start: 0x7f0000000000n, end: 0x7f0000004000n, prot: 3, shared: false, file: '', offset: 0n, chunks: refs }, dirtyOnly: false },
-    { name: 'core/shared-anonymous', kind: 'core/shared-anonymous', m: mapping('shared-anonymous', { prot: 'rw-s', path: '/dev/zero (deleted)' }), expect: { start: 0x7f0000000000n, end: 0x7f0000004000n, prot: 3, shared: true, file: '', offset: 0n, chunks: refs }, dirtyOnly: false },
-    { name: 'core/heap', kind: 'core/heap', m: mapping('heap', { start: 0x555555559000n, end: 0x55555557a000n, path: '[heap]' }), expect: { start: 0x555555559000n, end: 0x55555557a000n, prot: 3, shared: false, file: '', offset: 0n, chunks: refs }, dirtyOnly: false },
-    { name: 'core/stack', kind: 'core/stack', m: mapping('stack', { start: 0x7ffffffde000n, end: 0x7ffffffff000n, path: '[stack]' }), expect: { start: 0x7ffffffde000n, end: 0x7ffffffff000n, prot: 3, shared: false, file: '', offset: 0n, chunks: refs }, dirtyOnly: false },
+  const cases: { name: string; kind: string; m: Mapping; copy?: string; expect: MappingValue; extent?: Extent }[] = [
+    { name: 'core/anonymous', kind: 'core/anonymous', m: mapping('anonymous'), expect: { start: 0x7f0000000000n, end: 0x7f0000004000n, prot: 3, shared: false, file: '', offset: 0n, chunks: refs }, extent: 'touched' },
+    { name: 'core/shared-anonymous', kind: 'core/shared-anonymous', m: mapping('shared-anonymous', { prot: 'rw-s', path: '/dev/zero (deleted)' }), expect: { start: 0x7f0000000000n, end: 0x7f0000004000n, prot: 3, shared: true, file: '', offset: 0n, chunks: refs }, extent: 'touched' },
+    { name: 'core/heap', kind: 'core/heap', m: mapping('heap', { start: 0x555555559000n, end: 0x55555557a000n, path: '[heap]' }), expect: { start: 0x555555559000n, end: 0x55555557a000n, prot: 3, shared: false, file: '', offset: 0n, chunks: refs }, extent: 'touched' },
+    { name: 'core/stack', kind: 'core/stack', m: mapping('stack', { start: 0x7ffffffde000n, end: 0x7ffffffff000n, path: '[stack]' }), expect: { start: 0x7ffffffde000n, end: 0x7ffffffff000n, prot: 3, shared: false, file: '', offset: 0n, chunks: refs }, extent: 'touched' },
     {
-      name: 'core/file, private, with a trace copy (only written pages)',
+      name: 'core/file, private, with a trace copy (the pages it wrote)',
       kind: 'core/file',
       m: mapping('file', { prot: 'r-xp', offset: 0x28000n, path: '/usr/lib/x86_64-linux-gnu/libc.so.6' }),
       copy: 'files/2-libc.so.6',
       expect: { start: 0x7f0000000000n, end: 0x7f0000004000n, prot: 5, shared: false, file: 'files/2-libc.so.6', offset: 0x28000n, chunks: refs },
-      dirtyOnly: true,
+      extent: 'wrote',
     },
     {
-      name: 'core/file, shared, with a trace copy (every page)',
+      name: 'core/file, shared, with a trace copy (the pages it touched)',
       kind: 'core/file',
       m: mapping('file', { prot: 'rw-s', offset: 0n, path: '/tmp/data' }),
       copy: 'files/5-data',
       expect: { start: 0x7f0000000000n, end: 0x7f0000004000n, prot: 3, shared: true, file: 'files/5-data', offset: 0n, chunks: refs },
-      dirtyOnly: false,
+      extent: 'touched',
     },
     {
-      name: 'core/file without a trace copy (every page)',
+      name: 'core/file without a trace copy (all of it)',
       kind: 'core/file',
       m: mapping('file', { prot: 'r--p', offset: 0x1000n, path: '/etc/hosts' }),
       expect: { start: 0x7f0000000000n, end: 0x7f0000004000n, prot: 1, shared: false, file: '', offset: 0x1000n, chunks: refs },
-      dirtyOnly: false,
+      extent: 'all',
     },
     { name: 'core/vdso (nothing stored)', kind: 'core/vdso', m: mapping('vdso', { start: 0x7ffff7fc5000n, end: 0x7ffff7fc7000n, prot: 'r-xp', path: '[vdso]' }), expect: { start: 0x7ffff7fc5000n, end: 0x7ffff7fc7000n, prot: 0, shared: false, file: '', offset: 0n, chunks: [] } },
     { name: 'core/vvar (nothing stored)', kind: 'core/vvar', m: mapping('vvar', { start: 0x7ffff7fc1000n, end: 0x7ffff7fc5000n, prot: 'r--p', path: '[vvar]' }), expect: { start: 0x7ffff7fc1000n, end: 0x7ffff7fc5000n, prot: 0, shared: false, file: '', offset: 0n, chunks: [] } },
@@ -319,11 +320,11 @@ describe('mapping serializers: save', () => {
       const s = serializerFor(reg.mappings, c.kind);
       assert.equal(s.version, 1);
       assert.equal(s.plugin, 'pcp');
-      const calls: [bigint, bigint, boolean][] = [];
+      const calls: [bigint, bigint, Extent][] = [];
       const payload = s.save(c.m, fakeSaveContext(refs, c.copy, calls));
       assert.deepEqual(mappingCodec.read(decodePayload(MappingPayload, payload)), c.expect);
-      if (c.dirtyOnly === undefined) assert.deepEqual(calls, [], 'a kernel mapping stores no memory');
-      else assert.deepEqual(calls, [[c.m.start, c.m.end, c.dirtyOnly]]);
+      if (c.extent === undefined) assert.deepEqual(calls, [], 'a kernel mapping stores no memory');
+      else assert.deepEqual(calls, [[c.m.start, c.m.end, c.extent]]);
     });
   }
 
