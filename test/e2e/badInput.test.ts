@@ -8,109 +8,16 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeHeader, encodeHeader } from '../../core/TraceHeader.js';
 import { HEADER_MAGIC, PREFIX_BYTES, framed, readPrefix } from '../../core/traceFile.js';
-import { CLI, compile, describeRun, tempDir, tsrr, type Run } from './helpers.js';
+import { assertNoneLeft, assertRefused, compile, countEvents, describeRun, freshDir, setUp, tsrr, tsrrAsync, type Run } from './helpers.js';
 
 /** A failing command must be done well within this (it reads a few files, nothing more). */
 const FAST_MS = 10_000;
 
 const run = (args: string[], cwd?: string): Run => tsrr(args, { timeout: FAST_MS, input: '', ...(cwd ? { cwd } : {}) });
-
-/** Like `run`, without blocking, so that several commands can run at once. */
-function runAsync(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), FAST_MS);
-    child.on('close', (status, signal) => {
-      clearTimeout(timer);
-      resolve({ status, signal, stdout: Buffer.concat(out), stderr: err });
-    });
-  });
-}
-
-/** Asserts the clean refusal described above; each of `mentions` must appear in the message. */
-function assertRefused(what: string, r: Run, mentions: (string | RegExp)[]): string {
-  const info = describeRun(what, r);
-  assert.equal(r.signal, null, `${what} did not finish within ${FAST_MS} ms (or died of a signal)\n${info}`);
-  assert.notEqual(r.status, 0, `${what} succeeded\n${info}`);
-  assert.notEqual(r.status, null, info);
-  assert.doesNotMatch(r.stderr, /internal error/i, info);
-  assert.doesNotMatch(r.stderr, /^\s+at /m, `stack trace on stderr\n${info}`);
-  const lines = r.stderr.split('\n');
-  assert.equal(lines.length, 2, `stderr must be exactly one line\n${info}`);
-  assert.equal(lines[1], '', `stderr must end with a newline\n${info}`);
-  const line = lines[0]!;
-  assert.ok(line.startsWith('tsrr: '), `stderr must start with "tsrr: "\n${info}`);
-  for (const m of mentions) {
-    if (typeof m === 'string') assert.ok(line.includes(m), `the message does not name ${JSON.stringify(m)}\n${info}`);
-    else assert.match(line, m, info);
-  }
-  return line;
-}
-
-/** Live processes whose command line or executable contains `needle` (a recorded tracee has the
- * program's path in its argv; a replayed one runs the trace's copy of the program and its argv
- * is no longer readable, so pgrep -f would miss it), given up to `graceMs` to go away; each as
- * "PID STATE EXE: ARGS". */
-function leftovers(needle: string, graceMs = 500): string[] {
-  const deadline = Date.now() + graceMs;
-  for (;;) {
-    const found: string[] = [];
-    for (const name of readdirSync('/proc')) {
-      if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-      try {
-        const args = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ').trim();
-        let exe = '';
-        try {
-          exe = readlinkSync(`/proc/${name}/exe`);
-        } catch {
-          // a zombie, or a kernel thread
-        }
-        if (!args.includes(needle) && !exe.includes(needle)) continue;
-        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-        const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
-        if (state !== 'Z' && state !== 'X') found.push(`${name} ${state} ${exe}: ${args}`);
-      } catch {
-        // gone meanwhile
-      }
-    }
-    if (found.length === 0 || Date.now() > deadline) return found;
-    spawnSync('sleep', ['0.05']);
-  }
-}
-
-function assertNoneLeft(...needles: string[]): void {
-  for (const needle of needles) {
-    const left = leftovers(needle);
-    assert.deepEqual(left, [], `processes left running:\n${left.join('\n')}`);
-  }
-}
-
-const base = tempDir();
-let dirs = 0;
-/** A fresh directory (all under one temporary directory). */
-function freshDir(): string {
-  const dir = join(base, String(dirs++));
-  mkdirSync(dir);
-  return dir;
-}
-
-/** A copy of the compiled program under a path of its own, so that only what this test started
- * matches it. */
-function uniqueProgram(name: string): string {
-  const path = join(freshDir(), name);
-  copyFileSync(compile(name), path);
-  chmodSync(path, 0o755);
-  return path;
-}
 
 /** Offsets of the blocks of an events file. */
 function blockOffsets(events: Buffer): number[] {
@@ -127,14 +34,11 @@ describe('bad input', () => {
   let frames: number;
 
   before(() => {
-    program = uniqueProgram('sleeper');
-    good = join(freshDir(), 'trace');
+    ({ program, dir: good } = setUp('sleeper'));
     const r = tsrr(['record', '-o', good, program, '3'], { timeout: 30_000 });
     assert.equal(r.status, 0, describeRun('record', r));
     assert.match(r.stdout.toString(), /tick 2\nsleeper done\n$/);
-    const d = tsrr(['dump', good]);
-    assert.equal(d.status, 0, describeRun('dump', d));
-    frames = d.stdout.toString().trimEnd().split('\n').length;
+    frames = countEvents(good);
     assert.ok(frames > 5, `only ${frames} events recorded`);
     assert.ok(readFileSync(join(good, 'events')).length > PREFIX_BYTES);
   });
@@ -149,14 +53,14 @@ describe('bad input', () => {
   /** Replay, dump, traceinfo and ps of `dir` must all be refused, naming `mentions`. */
   async function assertAllRefuse(dir: string, mentions: (string | RegExp)[]): Promise<void> {
     const commands = [['replay', '-a'], ...INSPECTORS];
-    const runs = await Promise.all(commands.map((cmd) => runAsync([...cmd, dir])));
+    const runs = await Promise.all(commands.map((cmd) => tsrrAsync([...cmd, dir], FAST_MS)));
     commands.forEach((cmd, i) => {
       const what = `tsrr ${cmd.join(' ')} ${dir}`;
       const r = runs[i]!;
       assertRefused(what, r, mentions);
       assert.equal(r.stdout.length, 0, `${what} printed on stdout:\n${r.stdout}`);
     });
-    assertNoneLeft(program, dir);
+    assertNoneLeft([program, dir]);
   }
 
   test('replay of a directory that does not exist', async () => {
@@ -236,7 +140,7 @@ describe('bad input', () => {
     const r = run(['replay', '-a', '-g', '999999', good]);
     assertRefused('replay -a -g 999999', r, ['999999', String(frames)]);
     assert.equal(r.stdout.length, 0, `replay printed on stdout:\n${r.stdout}`);
-    assertNoneLeft(program, good);
+    assertNoneLeft([program, good]);
   });
 
   test('record of a program that does not exist (relative path)', () => {
@@ -245,7 +149,7 @@ describe('bad input', () => {
     const out = join(cwd, 'trace');
     assertRefused('record ./no-such-prog', run(['record', '-o', out, `./${name}`], cwd), [`./${name}`]);
     assert.ok(!existsSync(join(out, 'header')), 'a failed record left a trace behind');
-    assertNoneLeft(name);
+    assertNoneLeft([name]);
   });
 
   test('record of a program that is not in PATH', () => {
@@ -254,7 +158,7 @@ describe('bad input', () => {
     const out = join(cwd, 'trace');
     assertRefused('record no-such-prog-in-path', run(['record', '-o', out, name], cwd), [name]);
     assert.ok(!existsSync(join(out, 'header')), 'a failed record left a trace behind');
-    assertNoneLeft(name);
+    assertNoneLeft([name]);
   });
 
   test('record of a file that is not executable', () => {
@@ -265,7 +169,7 @@ describe('bad input', () => {
     const out = join(cwd, 'trace');
     assertRefused('record of a non-executable file', run(['record', '-o', out, file, '3'], cwd), [file, /execut/]);
     assert.ok(!existsSync(join(out, 'header')), 'a failed record left a trace behind');
-    assertNoneLeft(file);
+    assertNoneLeft([file]);
   });
 
   test('record with no program', () => {
@@ -280,7 +184,7 @@ describe('bad input', () => {
     const out = join(cwd, 'trace');
     assertRefused('record --bogus', run(['record', '-o', out, '--bogus', program, '3'], cwd), ['bogus']);
     assert.ok(!existsSync(join(out, 'header')), 'a refused record left a trace behind');
-    assertNoneLeft(program);
+    assertNoneLeft([program]);
     assertRefused('record --bogus ./x', run(['record', '--bogus', './x'], cwd), ['bogus']);
   });
 
@@ -290,7 +194,7 @@ describe('bad input', () => {
     const g = run(['replay', '-a', '--frobnicate', good]);
     assertRefused('replay -a --frobnicate TRACE', g, ['frobnicate']);
     assert.equal(g.stdout.length, 0, `replay printed on stdout:\n${g.stdout}`);
-    assertNoneLeft(program);
+    assertNoneLeft([program]);
   });
 
   test('unknown command', () => {

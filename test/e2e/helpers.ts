@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
-/** Shared by the end-to-end tests: run the tsrr CLI, compile C test programs, temp dirs. */
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+/** Shared by the end-to-end tests: run the tsrr CLI, compile C test programs, temp dirs, find
+ * processes left behind, assert clean refusals. */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncOptions } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +32,15 @@ export function tempDir(prefix = 'tsrr-test-'): string {
   return dir;
 }
 
+const scratch = tempDir();
+let scratchDirs = 0;
+/** A fresh directory, under one temporary directory per test process (one exit hook for all). */
+export function freshDir(): string {
+  const dir = join(scratch, String(scratchDirs++));
+  mkdirSync(dir);
+  return dir;
+}
+
 const built = tempDir('tsrr-programs-');
 
 /** Compiles test/programs/NAME.c (once per test process) and returns the executable's path. */
@@ -44,6 +55,17 @@ export function compile(name: string, flags: string[] = []): string {
   const r = spawnSync('gcc', ['-O1', '-g', '-Wall', '-o', out, join(PROGRAMS, `${name}.c`), ...flags], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`gcc ${name}.c failed:\n${r.stderr}`);
   return out;
+}
+
+/** A fresh directory holding a copy of the compiled program under a path of its own (so that
+ * only what this test started matches it) and room for a trace. */
+export function setUp(name: string): { program: string; tmp: string; dir: string } {
+  // Resolved, so that it also matches the tracee's /proc/PID/exe.
+  const tmp = realpathSync(freshDir());
+  const program = join(tmp, name);
+  copyFileSync(compile(name), program);
+  chmodSync(program, 0o755);
+  return { program, tmp, dir: join(tmp, 'trace') };
 }
 
 /** Records `argv` into a new trace directory, then replays it on autopilot. */
@@ -63,4 +85,133 @@ export function runNative(argv: string[], opts: SpawnSyncOptions = {}): Run {
 /** How a run ended and what it wrote to stderr, for assertion messages. */
 export function describeRun(what: string, r: Run): string {
   return `${what}: status ${r.status} signal ${r.signal}\nstderr: ${r.stderr}`;
+}
+
+/** Events in a trace (lines of `tsrr dump`). */
+export function countEvents(dir: string): number {
+  const d = tsrr(['dump', dir]);
+  assert.equal(d.status, 0, describeRun('dump', d));
+  return d.stdout.toString().trimEnd().split('\n').length;
+}
+
+export interface Started {
+  child: ChildProcess;
+  stdout: () => Buffer;
+  stderr: () => string;
+  /** Resolves when tsrr exits (its pipes may stay open if it leaked a tracee). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  /** Resolves when tsrr's stdout and stderr are closed (no process holds them any more). */
+  closed: Promise<true>;
+}
+
+/** Starts `tsrr ARGS` without waiting for it. */
+export function start(args: string[]): Started {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  let err = '';
+  child.stdout!.on('data', (b: Buffer) => out.push(b));
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
+  );
+  const closed = Promise.all([
+    new Promise<void>((resolve) => child.stdout!.on('close', () => resolve())),
+    new Promise<void>((resolve) => child.stderr!.on('close', () => resolve())),
+  ]).then(() => true as const);
+  return { child, stdout: () => Buffer.concat(out), stderr: () => err, exited, closed };
+}
+
+/** Like `tsrr`, without blocking (so that several commands can run at once); killed after
+ * `timeoutMs`. */
+export async function tsrrAsync(args: string[], timeoutMs: number): Promise<Run> {
+  const s = start(args);
+  const timer = setTimeout(() => s.child.kill('SIGKILL'), timeoutMs);
+  try {
+    const [{ code, signal }] = await Promise.all([s.exited, s.closed]);
+    return { status: code, signal, stdout: s.stdout(), stderr: s.stderr() };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface Proc {
+  pid: number;
+  state: string;
+  exe: string;
+  args: string;
+}
+
+/** Live processes whose command line or executable contains one of `needles`: a recorded
+ * tracee has the program's path in its argv; a replayed one runs the trace's copy of it (its
+ * argv is not readable any more, so pgrep -f cannot find it). */
+export function processesOf(...needles: string[]): Proc[] {
+  const found: Proc[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const args = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      let exe = '';
+      try {
+        exe = readlinkSync(`/proc/${name}/exe`);
+      } catch {
+        // a zombie, or a kernel thread
+      }
+      if (!needles.some((n) => args.includes(n) || exe.includes(n))) continue;
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
+      if (state === 'Z' || state === 'X') continue;
+      found.push({ pid: Number(name), state, exe, args });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** The processes of `needles` still there after at most `graceMs`. */
+export function waitForNoProcesses(needles: string[], graceMs = 500): Proc[] {
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    const left = processesOf(...needles);
+    if (left.length === 0 || Date.now() > deadline) return left;
+    spawnSync('sleep', ['0.05']);
+  }
+}
+
+const show = (procs: Proc[]) => procs.map((p) => `${p.pid} ${p.state} exe ${p.exe}: ${p.args}`).join('\n');
+
+/** Asserts that after at most `graceMs` no process of `needles` is left, none stopped (T, t)
+ * and none running; `ps -o stat` of each is in the message. */
+export function assertNoneLeft(needles: string[], graceMs = 500): void {
+  const left = waitForNoProcesses(needles, graceMs);
+  if (left.length === 0) return;
+  const ps = spawnSync('ps', ['-o', 'pid,stat,args', '-p', left.map((p) => p.pid).join(',')], { encoding: 'utf8' }).stdout;
+  const stopped = left.filter((p) => /^[tT]/.test(p.state));
+  assert.deepEqual(show(stopped), '', `processes left stopped:\n${ps}`);
+  assert.deepEqual(show(left), '', `processes left running:\n${ps}`);
+}
+
+/** Asserts a clean refusal: finished in time with a non-zero status, no stack trace, no
+ * "internal error", and on stderr exactly one line `tsrr: ...` naming each of `mentions`, after
+ * at most one line matching `allowedFirst` (a notice printed before the error was found).
+ * Returns that line. */
+export function assertRefused(what: string, r: Run, mentions: (string | RegExp)[], allowedFirst?: RegExp): string {
+  const info = describeRun(what, r);
+  assert.equal(r.signal, null, `${what} did not finish in time (or died of a signal)\n${info}`);
+  assert.notEqual(r.status, 0, `${what} succeeded\n${info}`);
+  assert.notEqual(r.status, null, info);
+  assert.doesNotMatch(r.stderr, /internal error/i, info);
+  assert.doesNotMatch(r.stderr, /^\s+at /m, `stack trace on stderr\n${info}`);
+  const lines = r.stderr.split('\n');
+  assert.equal(lines.at(-1), '', `stderr must end with a newline\n${info}`);
+  const body = lines.slice(0, -1);
+  if (allowedFirst && body.length > 1 && allowedFirst.test(body[0]!)) body.shift();
+  assert.equal(body.length, 1, `stderr must be exactly one line${allowedFirst ? ` (after ${allowedFirst}, if any)` : ''}\n${info}`);
+  const line = body[0]!;
+  assert.ok(line.startsWith('tsrr: '), `stderr must start with "tsrr: "\n${info}`);
+  for (const m of mentions) {
+    if (typeof m === 'string') assert.ok(line.includes(m), `the message does not name ${JSON.stringify(m)}\n${info}`);
+    else assert.match(line, m, info);
+  }
+  return line;
 }

@@ -7,72 +7,10 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CLI, compile, describeRun, tempDir, tsrr } from './helpers.js';
-
-/** A fresh directory holding a copy of the compiled program under a path of its own (so that
- * only what this test started matches it) and room for a trace. */
-function setUp(name: string): { program: string; dir: string } {
-  const tmp = tempDir();
-  const program = join(tmp, name);
-  copyFileSync(compile(name), program);
-  chmodSync(program, 0o755);
-  return { program, dir: join(tmp, 'trace') };
-}
-
-interface Proc {
-  pid: number;
-  state: string;
-  exe: string;
-  args: string;
-}
-
-/** Live processes whose command line or executable contains one of `needles`: a recorded
- * tracee has the program's path in its argv; a replayed one runs the trace's copy of it (its
- * argv is not readable any more, so pgrep -f cannot find it). */
-function processesOf(...needles: string[]): Proc[] {
-  const found: Proc[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      const args = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      let exe = '';
-      try {
-        exe = readlinkSync(`/proc/${name}/exe`);
-      } catch {
-        // a zombie, or a kernel thread
-      }
-      if (!needles.some((n) => args.includes(n) || exe.includes(n))) continue;
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
-      if (state === 'Z' || state === 'X') continue;
-      found.push({ pid: Number(name), state, exe, args });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
-
-const show = (procs: Proc[]) => procs.map((p) => `${p.pid} ${p.state} exe ${p.exe}: ${p.args}`).join('\n');
-
-/** Asserts that after at most `graceMs` no process of `needles` is left, none stopped (T, t)
- * and none running; `ps -o stat` of each is in the message. */
-async function assertNoneLeft(needles: string[], graceMs = 500): Promise<void> {
-  const deadline = Date.now() + graceMs;
-  let left = processesOf(...needles);
-  while (left.length > 0 && Date.now() < deadline) {
-    await sleep(50);
-    left = processesOf(...needles);
-  }
-  const ps = left.length ? spawnSync('ps', ['-o', 'pid,stat,args', '-p', left.map((p) => p.pid).join(',')], { encoding: 'utf8' }).stdout : '';
-  const stopped = left.filter((p) => /^[tT]/.test(p.state));
-  assert.deepEqual(show(stopped), '', `tracees left stopped:\n${ps}`);
-  assert.deepEqual(show(left), '', `tracees left running:\n${ps}`);
-}
+import { assertNoneLeft, describeRun, processesOf, setUp, start, tsrr, type Started } from './helpers.js';
 
 /** Waits for `p` (a promise) at most `ms`; undefined on timeout. */
 async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
@@ -83,33 +21,6 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-interface Started {
-  child: ChildProcess;
-  stdout: () => Buffer;
-  stderr: () => string;
-  /** Resolves when tsrr exits (its pipes may stay open if it leaked a tracee). */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
-  /** Resolves when tsrr's stdout and stderr are closed (no process holds them any more). */
-  closed: Promise<true>;
-}
-
-/** Starts `tsrr ARGS` without waiting for it. */
-function start(args: string[]): Started {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: Buffer[] = [];
-  let err = '';
-  child.stdout!.on('data', (b: Buffer) => out.push(b));
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
-  );
-  const closed = Promise.all([
-    new Promise<void>((resolve) => child.stdout!.on('close', () => resolve())),
-    new Promise<void>((resolve) => child.stderr!.on('close', () => resolve())),
-  ]).then(() => true as const);
-  return { child, stdout: () => Buffer.concat(out), stderr: () => err, exited, closed };
 }
 
 /** Polls `cond` every 20 ms for at most `ms`. */
@@ -124,6 +35,16 @@ async function waitFor(what: string, cond: () => boolean, ms: number, info: () =
 /** Ends a run that a failed assertion left behind. */
 function cleanup(s: Started): void {
   if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
+}
+
+/** kill -9 of tsrr: it must die of it and, half a second later, have left no tracee. */
+async function killNine(s: Started, needles: string[]): Promise<void> {
+  s.child.kill('SIGKILL');
+  const end = await within(s.exited, 5000);
+  assert.ok(end, 'tsrr did not die of SIGKILL');
+  assert.equal(end.signal, 'SIGKILL');
+  await sleep(500);
+  assertNoneLeft(needles, 0);
 }
 
 const SLEEPER_START = 'sleeper starts, 1000 iterations\n';
@@ -142,7 +63,7 @@ describe('lifecycle', () => {
         assert.ok(end, `tsrr record did not exit within 10 s of ${sig}\n${info()}`);
         assert.deepEqual({ code: end.code, signal: end.signal }, { code: 130, signal: null }, `tsrr record after ${sig}\n${info()}`);
         assert.ok(await within(rec.closed, 2000), `tsrr's stdout stayed open after it exited: something still holds it\n${info()}`);
-        await assertNoneLeft([program, dir]);
+        assertNoneLeft([program, dir]);
 
         const recorded = rec.stdout();
         const text = recorded.toString();
@@ -158,7 +79,7 @@ describe('lifecycle', () => {
         const replay = tsrr(['replay', '-a', dir], { input: '', timeout: 30_000 });
         assert.equal(replay.status, 0, describeRun('replay -a', replay));
         assert.equal(replay.stdout.toString(), text, 'replay printed something else than the recording');
-        await assertNoneLeft([program, dir]);
+        assertNoneLeft([program, dir]);
       } finally {
         cleanup(rec);
       }
@@ -172,12 +93,7 @@ describe('lifecycle', () => {
       const info = () => `stdout so far:\n${rec.stdout()}\nstderr so far:\n${rec.stderr()}`;
       await waitFor('the program to start', () => rec.stdout().toString().includes('tick 3\n'), 15_000, info);
       await sleep(300);
-      rec.child.kill('SIGKILL');
-      const end = await within(rec.exited, 5000);
-      assert.ok(end, 'tsrr did not die of SIGKILL');
-      assert.equal(end.signal, 'SIGKILL');
-      await sleep(500);
-      await assertNoneLeft([program, dir], 0);
+      await killNine(rec, [program, dir]);
     } finally {
       cleanup(rec);
     }
@@ -216,12 +132,7 @@ describe('lifecycle', () => {
     test('kill -9 of tsrr during replay -a leaves no tracee', async () => {
       const rep = await startReplay();
       try {
-        rep.child.kill('SIGKILL');
-        const end = await within(rep.exited, 5000);
-        assert.ok(end, 'tsrr did not die of SIGKILL');
-        assert.equal(end.signal, 'SIGKILL');
-        await sleep(500);
-        await assertNoneLeft([program, dir], 0);
+        await killNine(rep, [program, dir]);
         assert.equal(rep.stdout().length, 0, `the replay printed the result although it was killed first:\n${rep.stdout()}`);
       } finally {
         cleanup(rep);
@@ -241,7 +152,7 @@ describe('lifecycle', () => {
         assert.ok(end.at - sent < 1500, `replay took ${end.at - sent} ms to stop after SIGINT\n${info}`);
         assert.equal(rep.stdout().length, 0, `the replay ran to the end although interrupted:\n${info}`);
         assert.doesNotMatch(rep.stderr(), /internal error|^\s+at /m, info);
-        await assertNoneLeft([program, dir]);
+        assertNoneLeft([program, dir]);
       } finally {
         cleanup(rep);
       }
@@ -264,6 +175,6 @@ describe('lifecycle', () => {
     const rep = tsrr(['replay', '-a', dir], { input: '', timeout: 60_000 });
     assert.equal(rep.status, 0, describeRun('replay -a', rep));
     assert.equal(rep.stdout.toString(), native.stdout, 'replay printed something else than the recording');
-    await assertNoneLeft([program, dir]);
+    assertNoneLeft([program, dir]);
   });
 });

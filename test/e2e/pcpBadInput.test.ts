@@ -11,15 +11,14 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { PREFIX_BYTES, framed, readPrefix } from '../../core/traceFile.js';
 import { CheckpointStore } from '../../plugins/pcp/CheckpointStore.js';
 import { decodePayload, encodeManifest, encodePayload, encodeState, readManifest, readState } from '../../plugins/pcp/checkpointFormat.js';
 import { MappingPayload } from '../../schema/pcp.js';
-import { compile, describeRun, tempDir, tsrr, type Run } from './helpers.js';
+import { assertNoneLeft, assertRefused as refused, compile, countEvents, describeRun, freshDir, tsrr, type Run } from './helpers.js';
 
 /** A refused replay must be done well within this; a hang is a failure. */
 const FAST_MS = 20_000;
@@ -29,70 +28,8 @@ const NOTICE = /^tsrr: starting from the checkpoint at event \d+$/;
 
 const pcp = (args: string[], timeout = FAST_MS): Run => tsrr(['--plugin', 'pcp', ...args], { timeout, input: '' });
 
-/** Asserts a clean refusal: non-zero, at most the restore notice and then exactly one line
- * `tsrr: ...` naming each of `mentions`, no stack trace, no "internal error". */
-function assertRefused(what: string, r: Run, mentions: (string | RegExp)[]): string {
-  const info = describeRun(what, r);
-  assert.equal(r.signal, null, `${what} did not finish within ${FAST_MS} ms (or died of a signal)\n${info}`);
-  assert.notEqual(r.status, 0, `${what} succeeded\n${info}`);
-  assert.notEqual(r.status, null, info);
-  assert.doesNotMatch(r.stderr, /internal error/i, info);
-  assert.doesNotMatch(r.stderr, /^\s+at /m, `stack trace on stderr\n${info}`);
-  const lines = r.stderr.split('\n');
-  assert.equal(lines.at(-1), '', `stderr must end with a newline\n${info}`);
-  const body = lines.slice(0, -1);
-  if (body.length > 1 && NOTICE.test(body[0]!)) body.shift();
-  assert.equal(body.length, 1, `stderr must be exactly one line (after the restore notice, if any)\n${info}`);
-  const line = body[0]!;
-  assert.ok(line.startsWith('tsrr: '), `stderr must start with "tsrr: "\n${info}`);
-  for (const m of mentions) {
-    if (typeof m === 'string') assert.ok(line.includes(m), `the message does not name ${JSON.stringify(m)}\n${info}`);
-    else assert.match(line, m, info);
-  }
-  return line;
-}
-
-/** Live processes whose command line or executable contains `needle` (a replayed tracee runs
- * the trace's copy of the program), given up to `graceMs` to go away. */
-function leftovers(needle: string, graceMs = 500): string[] {
-  const deadline = Date.now() + graceMs;
-  for (;;) {
-    const found: string[] = [];
-    for (const name of readdirSync('/proc')) {
-      if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-      try {
-        const args = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ').trim();
-        let exe = '';
-        try {
-          exe = readlinkSync(`/proc/${name}/exe`);
-        } catch {
-          // a zombie, or a kernel thread
-        }
-        if (!args.includes(needle) && !exe.includes(needle)) continue;
-        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-        const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
-        if (state !== 'Z' && state !== 'X') found.push(`${name} ${state} ${exe}: ${args}`);
-      } catch {
-        // gone meanwhile
-      }
-    }
-    if (found.length === 0 || Date.now() > deadline) return found;
-    spawnSync('sleep', ['0.05']);
-  }
-}
-
-function assertNoneLeft(needle: string): void {
-  const left = leftovers(needle);
-  assert.deepEqual(left, [], `processes left running:\n${left.join('\n')}`);
-}
-
-const base = tempDir('tsrr-pcp-bad-');
-let dirs = 0;
-function freshDir(): string {
-  const dir = join(base, String(dirs++));
-  mkdirSync(dir);
-  return dir;
-}
+/** Any refusal here may come after the restore notice. */
+const assertRefused = (what: string, r: Run, mentions: (string | RegExp)[]): string => refused(what, r, mentions, NOTICE);
 
 function flipBit(file: string, at: number, bit = 0x10): void {
   const bytes = readFileSync(file);
@@ -173,13 +110,6 @@ describe('damaged persistent checkpoints', () => {
   let otherOutput: Buffer;
   let latest: number;
 
-  /** Events in a trace (lines of `tsrr dump`). */
-  function countFrames(dir: string): number {
-    const d = tsrr(['dump', dir]);
-    assert.equal(d.status, 0, describeRun('dump', d));
-    return d.stdout.toString().trimEnd().split('\n').length;
-  }
-
   before(() => {
     const program = compile('time');
     good = join(freshDir(), 'trace');
@@ -187,13 +117,13 @@ describe('damaged persistent checkpoints', () => {
     assert.equal(r.status, 0, describeRun('record', r));
     output = r.stdout;
     assert.match(output.toString(), /^realtime .*\ngettimeofday .*\n$/s);
-    frames = countFrames(good);
+    frames = countEvents(good);
     assert.ok(frames > 25, `only ${frames} events recorded`);
     other = join(freshDir(), 'trace');
     const r2 = tsrr(['record', '-o', other, program], { timeout: 30_000 });
     assert.equal(r2.status, 0, describeRun('record (second trace)', r2));
     otherOutput = r2.stdout;
-    otherFrames = countFrames(other);
+    otherFrames = countEvents(other);
     const c = pcp(['create-checkpoints', '-i', '10', good], 120_000);
     assert.equal(c.status, 0, describeRun('create-checkpoints', c));
     const list = new CheckpointStore(good).list();
@@ -228,7 +158,7 @@ describe('damaged persistent checkpoints', () => {
     assert.deepEqual(r.stdout, expected, `${what}: not the recorded output`);
     assert.doesNotMatch(r.stderr, /internal error|^\s+at /im, describeRun(what, r));
     if (fromCheckpoint !== undefined) assert.equal(NOTICE.test(r.stderr.split('\n')[0]!), fromCheckpoint, describeRun(what, r));
-    assertNoneLeft(dir);
+    assertNoneLeft([dir]);
   }
 
   /** The replay with pcp is refused naming `mentions`; with --ignore-pcp it works; after
@@ -237,7 +167,7 @@ describe('damaged persistent checkpoints', () => {
     const r = pcp(['replay', '-a', '-g', last(dir), dir]);
     const line = assertRefused(`replay -a -g ${last(dir)} (pcp)`, r, mentions);
     assert.equal(r.stdout.length, 0, `the refused replay printed on stdout:\n${r.stdout}`);
-    assertNoneLeft(dir);
+    assertNoneLeft([dir]);
     assertReplays('replay --ignore-pcp', dir, ['--ignore-pcp'], false, expected);
     const rm = pcp(['rm-checkpoints', dir]);
     assert.equal(rm.status, 0, describeRun('rm-checkpoints', rm));
@@ -454,10 +384,10 @@ describe('damaged persistent checkpoints', () => {
     const r = pcp(['replay', '-a', '-g', last(dir), dir]);
     assertRefused('replay -g LAST with a mapped file copy missing', r, [file]);
     assert.equal(r.stdout.length, 0);
-    assertNoneLeft(dir);
+    assertNoneLeft([dir]);
     // The trace itself needs that file: without pcp, the replay is refused too, naming it.
     assertRefused('replay --ignore-pcp with a mapped file copy missing', pcp(['replay', '-a', '-g', last(dir), '--ignore-pcp', dir]), [file]);
-    assertNoneLeft(dir);
+    assertNoneLeft([dir]);
   });
 
   test("the copy of the checkpoint's program is missing from the trace", () => {
@@ -468,7 +398,7 @@ describe('damaged persistent checkpoints', () => {
     const r = pcp(['replay', '-a', '-g', last(dir), dir]);
     assertRefused("replay -g LAST with the program's copy missing", r, [file]);
     assert.equal(r.stdout.length, 0);
-    assertNoneLeft(dir);
+    assertNoneLeft([dir]);
   });
 
   test('a state whose file mapping names a copy the trace does not have', () => {
@@ -519,7 +449,7 @@ describe('damaged persistent checkpoints', () => {
     assert.equal(r.status, 0, describeRun('replay', r));
     assert.deepEqual(r.stdout, output);
     assert.match(r.stderr, new RegExp(`^tsrr: starting from the checkpoint at event ${list.at(-2)}$`, 'm'));
-    assertNoneLeft(dir);
+    assertNoneLeft([dir]);
   });
 
   test('leftovers of an interrupted checkpoint write are ignored, and removed by rm-checkpoints', () => {
@@ -547,7 +477,7 @@ describe('damaged persistent checkpoints', () => {
     assert.equal(r.status, 0, describeRun('replay', r));
     assert.deepEqual(r.stdout, output);
     assert.match(r.stderr, new RegExp(`^tsrr: starting from the checkpoint at event ${latest}$`, 'm'));
-    assertNoneLeft(dir);
+    assertNoneLeft([dir]);
     // Removing one checkpoint clears the leftovers too; so does removing all.
     const rmOne = pcp(['rm-checkpoints', '-g', String(latest), dir]);
     assert.equal(rmOne.status, 0, describeRun('rm-checkpoints -g', rmOne));
@@ -572,7 +502,7 @@ describe('damaged persistent checkpoints', () => {
     rmSync(join(dir, 'checkpoints'), { recursive: true });
     assertRefused('create-checkpoints -i 0', pcp(['create-checkpoints', '-i', '0', dir]), ['--interval', '0']);
     assert.ok(!existsSync(join(dir, 'checkpoints')), 'a refused create-checkpoints left checkpoints behind');
-    assertNoneLeft(dir);
+    assertNoneLeft([dir]);
   });
 
   test('create-checkpoints -s 10 -e 5', () => {
@@ -580,7 +510,7 @@ describe('damaged persistent checkpoints', () => {
     rmSync(join(dir, 'checkpoints'), { recursive: true });
     assertRefused('create-checkpoints -s 10 -e 5', pcp(['create-checkpoints', '-s', '10', '-e', '5', dir]), ['--start', '10', '5']);
     assert.ok(!existsSync(join(dir, 'checkpoints')), 'a refused create-checkpoints left checkpoints behind');
-    assertNoneLeft(dir);
+    assertNoneLeft([dir]);
   });
 
   test('create-checkpoints, checkpoints and rm-checkpoints of a trace that does not exist', () => {
