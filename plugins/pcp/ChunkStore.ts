@@ -8,13 +8,12 @@
  * renamed; the index keeps a checksum of each stored chunk and reading checks the hash too, so
  * damage is found.
  */
-import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { TsrrError, framed, framedMessage, readPrefix } from '../../core/index.js';
 import { zstdAvailable, zstdDecompress } from '../../native/zstd.js';
-import { BATCH, CompressionPool } from './CompressionPool.js';
+import { BATCH, CompressionPool, sha256 } from './CompressionPool.js';
 
 export interface ChunkRef {
   readonly offset: bigint;
@@ -105,37 +104,42 @@ export class ChunkStore {
     return this.putAll([data])[0]!;
   }
 
-  /** put() of many chunks at once (each at most 64 KiB): those not stored yet are compressed
-   * on two threads. */
+  /** put() of many chunks at once (each at most 64 KiB), hashed and compressed on two threads. */
   putAll(chunks: Buffer[]): Buffer[] {
     const w = this.writing;
     if (!w) throw new TsrrError('INTERNAL', 'ChunkStore.put outside begin/commit');
-    const hashes = chunks.map((c) => createHash('sha256').update(c).digest());
-    const fresh = new Map<string, Buffer>();
-    hashes.forEach((h, i) => {
-      const hex = h.toString('hex');
-      if (!this.locations().has(hex)) fresh.set(hex, chunks[i]!);
-    });
-    const items = [...fresh];
-    for (let at = 0; at < items.length; at += 2 * BATCH) {
-      const group = items.slice(at, at + 2 * BATCH);
-      const packed = zstdAvailable ? (this.pool ??= new CompressionPool()).compress(group.map(([, d]) => d)) : group.map(([, d]) => deflateRawSync(d, { level: 1 }));
-      group.forEach(([hex, data], i) => this.append(w, hex, stored(data, packed[i])));
+    const pool = (this.pool ??= new CompressionPool());
+    const hashes: Buffer[] = [];
+    for (let at = 0; at < chunks.length; at += 2 * BATCH) {
+      const group = chunks.slice(at, at + 2 * BATCH);
+      const groupHashes = pool.hash(group);
+      hashes.push(...groupHashes);
+      const fresh = new Map<string, Buffer>();
+      groupHashes.forEach((h, i) => {
+        const hex = h.toString('hex');
+        if (!this.locations().has(hex)) fresh.set(hex, group[i]!);
+      });
+      const items = [...fresh];
+      const packed = zstdAvailable ? pool.compress(items.map(([, d]) => d)) : items.map(([, d]) => deflateRawSync(d, { level: 1 }));
+      const bodies = items.map(([, data], i) => stored(data, packed[i]));
+      writeSync(w.fd, Buffer.concat(bodies));
+      items.forEach(([hex], i) => this.record(w, hex, bodies[i]!));
     }
     return hashes;
   }
 
   private pool?: CompressionPool;
 
-  private append(w: NonNullable<ChunkStore['writing']>, hex: string, body: Buffer): void {
-    writeSync(w.fd, body);
+  /** Records where `body`, just written at the end of the pack, is. */
+  private record(w: NonNullable<ChunkStore['writing']>, hex: string, body: Buffer): void {
+    const crc = crc32(body);
     const entry = Buffer.alloc(ENTRY);
     entry.write(hex, 0, 'hex');
     entry.writeBigUInt64LE(BigInt(w.size), 32);
     entry.writeUInt32LE(body.length, 40);
-    entry.writeUInt32LE(crc32(body), 44);
+    entry.writeUInt32LE(crc, 44);
     w.entries.push(entry);
-    this.locations().set(hex, { pack: w.name, offset: w.size, length: body.length, crc: crc32(body) });
+    this.locations().set(hex, { pack: w.name, offset: w.size, length: body.length, crc });
     w.size += body.length;
     this.storedBytes += body.length;
   }
@@ -176,7 +180,7 @@ export class ChunkStore {
     } catch (e) {
       throw corrupt((e as Error).message);
     }
-    if (!createHash('sha256').update(data).digest().equals(hash)) throw corrupt('the chunk does not match its hash');
+    if (!sha256(data).equals(hash)) throw corrupt('the chunk does not match its hash');
     return data;
   }
 
