@@ -75,9 +75,8 @@ export abstract class Session {
   /** Takes the stopped tracee `tid` into the session as its first task, with stdout and
    * stderr monitored. */
   adoptTask(tid: number): Task {
-    const fds = new FdTable();
-    for (const fd of [1, 2]) fds.set(fd, this.fileMonitors.get(StdioMonitor.KIND)(undefined as never, fd));
-    const task = new Task(tid, new AddressSpace(tid), fds);
+    const task = new Task(tid, new AddressSpace(tid), new FdTable());
+    for (const fd of [1, 2]) task.fds.set(fd, this.fileMonitors.get(StdioMonitor.KIND)(task, fd));
     this.tasks.set(tid, task);
     this.hooks.taskCreated.call(task);
     return task;
