@@ -20,6 +20,7 @@ export { defineHooks } from './hooks.js';
 export { launch } from './launch.js';
 export { resolveTrace } from './traceDir.js';
 export { writeAll } from './writeAll.js';
+export { progressBar } from './progressBar.js';
 export { framed, framedMessage, readPrefix, checksumOk, PREFIX_BYTES } from './traceFile.js';
 export { presizedMessage, readMessage } from './eventCodec.js';
 export { Registers } from '../native/regs.js';

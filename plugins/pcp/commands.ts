@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: MIT
 /** The commands the pcp plugin adds: create-checkpoints, checkpoints, rm-checkpoints. */
-import cliProgress from 'cli-progress';
 import { readlinkSync, realpathSync } from 'node:fs';
 import { relative } from 'node:path';
-import { isatty } from 'node:tty';
 import type { CommandModule } from 'yargs';
-import { ReplaySession, TraceReader, TsrrError, replayCpu, resolveTrace, writeAll, type CliContext, type RecordSession, type Task } from '../../core/index.js';
+import { ReplaySession, TraceReader, TsrrError, progressBar, replayCpu, resolveTrace, writeAll, type CliContext, type RecordSession, type Task } from '../../core/index.js';
 import { captureCheckpoint, replayCopyOf } from './capture.js';
 import { CheckpointStore } from './CheckpointStore.js';
 import type { PcpRegistry } from './PcpRegistry.js';
@@ -67,7 +65,7 @@ export function createCheckpointsCommand(ctx: CliContext, reg: PcpRegistry): Com
       const session = new ReplaySession({ trace, cpu: replayCpu(trace.header.machine), goto: end, startLimit: start, echo: false, interrupted: ctx.control.interrupted });
       session.hooks.taskCreated.tap('pcp', (task) => ctx.control.setTracee(task.tid));
       ctx.tsrr.hooks.sessionCreated.call(session);
-      const bar = isatty(2) ? new cliProgress.SingleBar({ format: 'checkpoints {bar} {value}/{total} events | {made} made', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+      const bar = progressBar('checkpoints {bar} {value}/{total} events | {made} made');
       bar?.start(end, 0, { made: 0 });
       let next = start;
       let made = 0;
