@@ -21,6 +21,14 @@ import { Tsrr } from './Tsrr.js';
 import { isTsrrError } from './TsrrError.js';
 import { TSRR_VERSION } from './version.js';
 
+/** The global options (plugins' included) that take a value, as written on the command line. */
+function valueOptions(y: Argv): string[] {
+  const o = (y as unknown as { getOptions(): { string: string[]; number: string[]; array: string[]; alias: Record<string, string[]> } }).getOptions();
+  const names = [...o.string, ...o.number, ...o.array];
+  const all = names.flatMap((n) => [n, ...(o.alias[n] ?? [])]);
+  return all.map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
+}
+
 /** `--plugin X` / `-p X` / `--plugin=X` before the command's own arguments. */
 function pluginArgs(argv: string[]): string[] {
   const out: string[] = [];
@@ -46,7 +54,7 @@ export async function main(argv: string[], control: Control): Promise<number> {
   }
   for (const spec of pluginArgs(splitProgram(argv).tsrrArgs)) tsrr.apply(await loadPlugin(spec, undefined, process.cwd()));
 
-  const y: Argv = yargs(splitProgram(argv).all)
+  const y: Argv = yargs()
     .scriptName('tsrr')
     .version(TSRR_VERSION)
     .parserConfiguration({ 'populate--': true, 'greedy-arrays': false })
@@ -65,7 +73,7 @@ export async function main(argv: string[], control: Control): Promise<number> {
     })
     .wrap(Math.min(100, process.stdout.columns || 100));
   tsrr.hooks.cliCommands.call(y, ctx);
-  await y.parseAsync();
+  await y.parseAsync(splitProgram(argv, valueOptions(y)).all);
   return code;
 }
 

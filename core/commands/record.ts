@@ -12,16 +12,18 @@ import { markLatest, newTraceDir } from '../traceDir.js';
 import { TsrrError } from '../TsrrError.js';
 
 /** Options of tsrr and of `record` that take a value (so their value is not the program). */
-const VALUE_OPTIONS = new Set(['-o', '--output', '--bind-to-cpu', '-p', '--plugin']);
+const VALUE_OPTIONS = ['-o', '--output', '--bind-to-cpu', '-p', '--plugin'];
 
 /** Splits argv at the recorded program: everything after it belongs to the program, not to
- * tsrr, so a `--` is put before it for yargs. */
-export function splitProgram(argv: string[]): { tsrrArgs: string[]; all: string[] } {
+ * tsrr, so a `--` is put before it for yargs. `valueOptions` adds options (plugins' own) whose
+ * next word is their value. */
+export function splitProgram(argv: string[], valueOptions: Iterable<string> = []): { tsrrArgs: string[]; all: string[] } {
+  const takesValue = new Set([...VALUE_OPTIONS, ...valueOptions]);
   let seenCommand = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') return { tsrrArgs: argv.slice(0, i), all: argv };
-    if (VALUE_OPTIONS.has(a)) {
+    if (takesValue.has(a)) {
       i++;
       continue;
     }

@@ -366,4 +366,24 @@ describe('persistent checkpoints (pcp)', () => {
     assert.deepEqual(JSON.parse(readFileSync(log, 'utf8')), { [fd]: written(fd, 0, g) });
     rmSync(dir, { recursive: true, force: true });
   });
+  test('checkpoints made while recording (record --checkpoint-interval) restore the same state', () => {
+    const dir = join(tmp, 'recorded-with-checkpoints');
+    const work = join(tmp, 'work-2');
+    mkdirSync(work);
+    const rec = tsrr([...PCP, 'record', '--checkpoint-interval', String(INTERVAL), '-o', dir, compile('pcpwork'), work, join(tmp, 'input.bin')]);
+    assert.equal(rec.status, 0, describeRun('record --checkpoint-interval', rec));
+    const made = listCheckpoints(dir).map((r) => r.event);
+    assert.ok(made.length >= 4, `record made ${made.length} checkpoints`);
+    const end = Number(tsrr(['dump', dir]).stdout.toString().trim().split('\n').pop()!.split(' ')[0]);
+    // The dumper dumps at an event replayed after the restore: there must be one.
+    for (const f of made.filter((m) => m + PAST < end)) {
+      const n = f + PAST;
+      const withPcp = replayDumping(dir, n, [], `rec-${f}`);
+      const without = replayDumping(dir, n, ['--ignore-pcp'], `rec-${f}-ignore`);
+      assert.equal(withPcp.run.stderr, `${startLine(f)}tsrr: reached event ${n}\n`, describeRun(`replay -g ${n}`, withPcp.run));
+      assert.equal(without.run.status, 0, describeRun('--ignore-pcp', without.run));
+      assertSameState(`recorded checkpoint ${f}, -g ${n}`, withPcp.dump, without.dump);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
 });
