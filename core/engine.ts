@@ -29,13 +29,13 @@ function valueOptions(y: Argv): string[] {
   return all.map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
 }
 
-/** `--plugin X` / `-p X` / `--plugin=X` before the command's own arguments. */
+/** `--plugin X` / `--plugin=X` before the command's own arguments. */
 function pluginArgs(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') break;
-    if ((a === '--plugin' || a === '-p') && i + 1 < argv.length) out.push(argv[++i]!);
+    if (a === '--plugin' && i + 1 < argv.length) out.push(argv[++i]!);
     else if (a.startsWith('--plugin=')) out.push(a.slice('--plugin='.length));
   }
   return out;
@@ -58,7 +58,7 @@ export async function main(argv: string[], control: Control): Promise<number> {
     .scriptName('tsrr')
     .version(TSRR_VERSION)
     .parserConfiguration({ 'populate--': true, 'greedy-arrays': false })
-    .option('plugin', { alias: 'p', type: 'string', array: true, default: [] as string[], global: true, describe: 'load a plugin (a first-party name, a package or a path); repeatable' })
+    .option('plugin', { type: 'string', array: true, default: [] as string[], global: true, describe: 'load a plugin (a first-party name, a package or a path); repeatable' })
     .command(recordCommand(ctx))
     .command(replayCommand(ctx))
     .command(dumpCommand(ctx))

@@ -12,7 +12,7 @@ import { markLatest, newTraceDir } from '../traceDir.js';
 import { TsrrError } from '../TsrrError.js';
 
 /** Options of tsrr and of `record` that take a value (so their value is not the program). */
-const VALUE_OPTIONS = ['-o', '--output', '--bind-to-cpu', '-p', '--plugin'];
+const VALUE_OPTIONS = ['-o', '--output', '--bind-to-cpu', '--plugin'];
 
 /** Splits argv at the recorded program: everything after it belongs to the program, not to
  * tsrr, so a `--` is put before it for yargs. `valueOptions` adds options (plugins' own) whose

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/** `tsrr replay [-a] [-g EVENT] [TRACE]` */
+/** `tsrr replay [-a] [-g EVENT | -f PID | -p PID] [TRACE]` */
 import { writeAll } from '../writeAll.js';
 import type { CommandModule } from 'yargs';
 import type { CliContext } from '../CliContext.js';
@@ -17,7 +17,10 @@ export function replayCommand(ctx: CliContext): CommandModule {
       y
         .positional('trace', { type: 'string', describe: 'trace directory or name' })
         .option('autopilot', { alias: 'a', type: 'boolean', default: false, describe: 'replay without a debugger, to the end or to -g' })
-        .option('goto', { alias: 'g', type: 'number', describe: 'stop at this event (frame)' }),
+        .option('goto', { alias: 'g', type: 'number', describe: 'stop at this event (frame)' })
+        .option('onfork', { alias: 'f', type: 'number', describe: 'stop where process PID starts' })
+        .option('onprocess', { alias: 'p', type: 'number', describe: 'stop where process PID execs' })
+        .conflicts('goto', ['onfork', 'onprocess']),
     handler: (argv) => {
       if (!argv.autopilot) {
         throw new TsrrError('BAD_ARGUMENT', 'replay without -a needs a debugger plugin (tsrr --plugin gdbserver replay); use -a to replay on autopilot');
@@ -25,7 +28,7 @@ export function replayCommand(ctx: CliContext): CommandModule {
       const dir = resolveTrace(argv.trace as string | undefined);
       const trace = TraceReader.open(dir);
       try {
-        const goto = argv.goto as number | undefined;
+        const goto = (argv.goto as number | undefined) ?? processStart(trace, argv.onfork as number | undefined, argv.onprocess as number | undefined);
         if (goto !== undefined && (!Number.isInteger(goto) || goto < 1 || goto > trace.frameCount)) {
           throw new TsrrError('BAD_ARGUMENT', `-g ${goto}: the trace has events 1-${trace.frameCount}`, { frame: goto });
         }
@@ -45,4 +48,15 @@ export function replayCommand(ctx: CliContext): CommandModule {
       }
     },
   };
+}
+
+/** The frame where process `fork` first appears, or where process `exec` first execs; the
+ * trace reader is left at its start. */
+function processStart(trace: TraceReader, fork: number | undefined, exec: number | undefined): number | undefined {
+  const pid = fork ?? exec;
+  if (pid === undefined) return undefined;
+  const found = [...trace.events()].find((e) => e.tid === pid && (fork !== undefined || e.kind === 'exec'));
+  trace.forwardTo(1);
+  if (!found) throw new TsrrError('BAD_ARGUMENT', `no process ${pid} ${fork !== undefined ? 'runs' : 'execs'} in ${trace.dir} (tsrr ps lists them)`, { pid });
+  return found.frame;
 }
