@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { PREFIX_BYTES, framed, readPrefix } from '../../core/traceFile.js';
 import { CheckpointStore } from '../../plugins/pcp/CheckpointStore.js';
-import { decodePayload, encodeManifest, encodePayload, encodeState, readManifest, readState } from '../../plugins/pcp/checkpointFormat.js';
-import { MappingPayload } from '../../schema/pcp.js';
+import { encodeManifest, encodeState, readManifest, readState } from '../../plugins/pcp/checkpointFormat.js';
+import { decodeMapping, encodeMapping } from '../../plugins/pcp/serializers/mappings.js';
 import { assertNoneLeft, assertRefused as refused, compile, countEvents, describeRun, freshDir, tsrr, type Run } from './helpers.js';
 
 /** A refused replay must be done well within this; a hang is a failure. */
@@ -367,7 +367,7 @@ describe('damaged persistent checkpoints', () => {
     const files = new Set<string>();
     for (const e of state.sections.mappings) {
       if (e.kind !== 'core/file') continue;
-      const f = decodePayload(MappingPayload, e.payload).file;
+      const f = decodeMapping(e.payload).file;
       if (f && f !== state.executable) files.add(f);
     }
     return { executable: state.executable, files: [...files] };
@@ -409,26 +409,10 @@ describe('damaged persistent checkpoints', () => {
     let changed = 0;
     const mappings = state.sections.mappings.map((e) => {
       if (e.kind !== 'core/file') return e;
-      const p = decodePayload(MappingPayload, e.payload);
+      const p = decodeMapping(e.payload);
       if (!p.file || p.file === executable || changed > 0) return e;
       changed++;
-      const chunks = Array.from({ length: p.chunks.length }, (_, i) => p.chunks.get(i)).map((c) => ({ offset: c.offset, length: c.length, hash: Buffer.from(c.hash.toUint8Array()) }));
-      const payload = encodePayload(MappingPayload, (q) => {
-        q.start = p.start;
-        q.end = p.end;
-        q.prot = p.prot;
-        q.shared = p.shared;
-        q.file = 'files/99-missing.so';
-        q.offset = p.offset;
-        const list = q._initChunks(chunks.length);
-        chunks.forEach((c, i) => {
-          const r = list.get(i);
-          r.offset = c.offset;
-          r.length = c.length;
-          r._initHash(c.hash.length).copyBuffer(c.hash);
-        });
-      });
-      return { ...e, payload };
+      return { ...e, payload: encodeMapping({ ...p, file: 'files/99-missing.so' }) };
     });
     assert.equal(changed, 1, 'the checkpoint maps no file copy of the trace but the program');
     writeFileSync(file, encodeState({ ...state, sections: { ...state.sections, mappings } }));

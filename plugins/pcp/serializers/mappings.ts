@@ -22,7 +22,8 @@ const AT_FDCWD = -100n;
 
 const protOf = (m: Mapping) => (m.prot[0] === 'r' ? PROT.r : 0) | (m.prot[1] === 'w' ? PROT.w : 0) | (m.prot[2] === 'x' ? PROT.x : 0);
 
-interface Saved {
+/** A MappingPayload as a plain object. */
+export interface SavedMapping {
   start: bigint;
   end: bigint;
   prot: number;
@@ -31,21 +32,18 @@ interface Saved {
   offset: bigint;
   chunks: ChunkRef[];
 }
+type Saved = SavedMapping;
 
-function save(m: Mapping, ctx: SaveContext, file: string | undefined): Uint8Array {
-  // Without a copy of its file, all of a file mapping is saved, touched or not; a shared one's
-  // written pages are file pages too, so all it touched is.
-  const extent = m.kind !== 'file' ? 'touched' : file === undefined ? 'all' : m.prot[3] === 's' ? 'touched' : 'wrote';
-  const chunks = ctx.storeMemory(m.start, m.end, extent);
+export function encodeMapping(s: SavedMapping): Uint8Array {
   return encodePayload(MappingPayload, (p) => {
-    p.start = m.start;
-    p.end = m.end;
-    p.prot = protOf(m);
-    p.shared = m.prot[3] === 's';
-    p.file = file ?? '';
-    p.offset = m.offset;
-    const list = p._initChunks(chunks.length);
-    chunks.forEach((c, i) => {
+    p.start = s.start;
+    p.end = s.end;
+    p.prot = s.prot;
+    p.shared = s.shared;
+    p.file = s.file;
+    p.offset = s.offset;
+    const list = p._initChunks(s.chunks.length);
+    s.chunks.forEach((c, i) => {
       const r = list.get(i);
       r.offset = c.offset;
       r.length = c.length;
@@ -54,7 +52,7 @@ function save(m: Mapping, ctx: SaveContext, file: string | undefined): Uint8Arra
   });
 }
 
-function load(payload: Uint8Array): Saved {
+export function decodeMapping(payload: Uint8Array): SavedMapping {
   const p = decodePayload(MappingPayload, payload);
   const chunks: ChunkRef[] = [];
   for (let i = 0; i < p.chunks.length; i++) {
@@ -62,6 +60,14 @@ function load(payload: Uint8Array): Saved {
     chunks.push({ offset: c.offset, length: c.length, hash: Buffer.from(c.hash.toUint8Array()) });
   }
   return { start: p.start, end: p.end, prot: p.prot, shared: p.shared, file: p.file, offset: p.offset, chunks };
+}
+
+function save(m: Mapping, ctx: SaveContext, file: string | undefined): Uint8Array {
+  // Without a copy of its file, all of a file mapping is saved, touched or not; a shared one's
+  // written pages are file pages too, so all it touched is.
+  const extent = m.kind !== 'file' ? 'touched' : file === undefined ? 'all' : m.prot[3] === 's' ? 'touched' : 'wrote';
+  const chunks = ctx.storeMemory(m.start, m.end, extent);
+  return encodeMapping({ start: m.start, end: m.end, prot: protOf(m), shared: m.prot[3] === 's', file: file ?? '', offset: m.offset, chunks });
 }
 
 function mapAnonymous(task: Task, s: Saved, extraFlags = 0): void {
@@ -83,7 +89,7 @@ function memoryKind(create: (task: Task, s: Saved, ctx: LoadContext) => void, st
     plugin: 'pcp',
     save: (m, ctx) => save(m, ctx, undefined),
     load(payload, _version, ctx) {
-      const s = load(payload);
+      const s = decodeMapping(payload);
       create(ctx.task, s, ctx);
       ctx.loadMemory(s.start, s.chunks);
     },
@@ -117,7 +123,7 @@ export function registerMappingSerializers(reg: PcpRegistry): void {
     plugin: 'pcp',
     save: (m, ctx) => save(m, ctx, ctx.traceCopyOf(m)),
     load(payload, _version, ctx) {
-      const s = load(payload);
+      const s = decodeMapping(payload);
       const { task } = ctx;
       if (!s.file) mapAnonymous(task, s); // not a file of the trace: all of it was saved
       else {
@@ -134,7 +140,7 @@ export function registerMappingSerializers(reg: PcpRegistry): void {
   reg.mappings.register('core/vdso', {
     ...kernelKind,
     load(payload, _version, ctx) {
-      const s = load(payload);
+      const s = decodeMapping(payload);
       const here = ctx.task.as.find('vdso');
       if (!here || here.start !== s.start || here.end !== s.end) {
         throw new TsrrError('CHECKPOINT_MISMATCH', `the vDSO is at 0x${here?.start.toString(16)} here, 0x${s.start.toString(16)} in the checkpoint (another kernel?); use --ignore-pcp`, {});
