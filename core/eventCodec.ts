@@ -4,6 +4,10 @@ import * as capnp from 'capnp-es';
 import { EventBlock, Event_Which as CEventWhich, type Event as CEvent, type Syscall as CSyscall } from '../schema/trace.js';
 import { Event, type EventData } from './Event.js';
 
+/** Byte offsets of Syscall's fields in its data section (schema/trace.capnp: number @0,
+ * arg0..arg5 @1-6, ip @7, sp @8, regsCrc @9, result @10; fixed once the schema is published). */
+const SYSCALL = { number: 0, args: 8, ip: 56, sp: 64, regsCrc: 72, result: 80 } as const;
+
 /** A message whose single segment is allocated once: capnp-es otherwise grows it quadratically. */
 export function presizedMessage(bytes: number): capnp.Message {
   const m = new capnp.Message();
@@ -46,12 +50,15 @@ function encodeEvent(c: CEvent, e: Event): void {
   switch (d.kind) {
     case 'syscall': {
       const s = c._initSyscall();
-      s.number = BigInt(d.number);
-      [s.arg0, s.arg1, s.arg2, s.arg3, s.arg4, s.arg5] = d.args as [bigint, bigint, bigint, bigint, bigint, bigint];
-      s.ip = d.ip;
-      s.sp = d.sp;
-      s.regsCrc = d.regsCrc;
-      s.result = d.result;
+      // One lookup of the data section instead of one per field: syscalls are most events.
+      const ds = capnp.utils.getContent(s);
+      const seg = ds.segment;
+      seg.setInt64(ds.byteOffset + SYSCALL.number, BigInt(d.number));
+      d.args.forEach((a, i) => seg.setUint64(ds.byteOffset + SYSCALL.args + 8 * i, a));
+      seg.setUint64(ds.byteOffset + SYSCALL.ip, d.ip);
+      seg.setUint64(ds.byteOffset + SYSCALL.sp, d.sp);
+      seg.setUint32(ds.byteOffset + SYSCALL.regsCrc, d.regsCrc);
+      seg.setInt64(ds.byteOffset + SYSCALL.result, d.result);
       if (d.writes.length > 0) {
         const ws = s._initWrites(d.writes.length);
         d.writes.forEach((w, i) => {
@@ -126,14 +133,17 @@ function decodeSyscall(s: CSyscall): EventData {
       writes.push({ addr: w.addr, data: getData(w._hasData(), () => w.data) });
     }
   }
+  const ds = capnp.utils.getContent(s);
+  const seg = ds.segment;
+  const at = ds.byteOffset;
   return {
     kind: 'syscall',
-    number: Number(s.number),
-    args: [s.arg0, s.arg1, s.arg2, s.arg3, s.arg4, s.arg5],
-    ip: s.ip,
-    sp: s.sp,
-    regsCrc: s.regsCrc,
-    result: s.result,
+    number: Number(seg.getInt64(at + SYSCALL.number)),
+    args: [0, 1, 2, 3, 4, 5].map((i) => seg.getUint64(at + SYSCALL.args + 8 * i)),
+    ip: seg.getUint64(at + SYSCALL.ip),
+    sp: seg.getUint64(at + SYSCALL.sp),
+    regsCrc: seg.getUint32(at + SYSCALL.regsCrc),
+    result: seg.getInt64(at + SYSCALL.result),
     writes,
     ...(s._hasMappedFile() ? { mappedFile: { path: s.mappedFile.path, copy: s.mappedFile.copy } } : {}),
   };

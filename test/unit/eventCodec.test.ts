@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: MIT
+import * as capnp from 'capnp-es';
+import { EventBlock } from '../../schema/trace.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Event, type EventData, type EventKind } from '../../core/Event.js';
@@ -196,4 +198,11 @@ test('blocks larger than the size estimate round-trip (long argv/envp, many sign
   const decoded = roundTrip(1, events);
   assert.equal(decoded.events.length, events.length);
   decoded.events.forEach((e, i) => assert.deepEqual(e.data, events[i]!.data, `event ${i}`));
+});
+
+test('syscall fields written through the data section read back through the generated accessors', () => {
+  const args = [1n, 0xffffffffffffffffn, 3n, 4n, 5n, 0x7fffffffe000n];
+  const bytes = encodeBlock(7, [new Event(7, 42, { kind: 'syscall', number: 257, args, ip: 0x401000n, sp: 0x7ffdn, regsCrc: 0xdeadbeef, result: -2n, writes: [] })]);
+  const s = new capnp.Message(bytes, false).getRoot(EventBlock).events.get(0).syscall;
+  assert.deepEqual([s.number, s.arg0, s.arg1, s.arg2, s.arg3, s.arg4, s.arg5, s.ip, s.sp, s.regsCrc, s.result], [257n, ...args, 0x401000n, 0x7ffdn, 0xdeadbeef, -2n]);
 });
