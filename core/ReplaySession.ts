@@ -102,7 +102,7 @@ export class ReplaySession extends Session {
       const st = task.wait();
       if (this.options.interrupted()) {
         this.killAll();
-        throw new TsrrError('BAD_ARGUMENT', `replay interrupted at frame ${this.lastFrame}`, { frame: this.lastFrame });
+        throw new TsrrError('INTERRUPTED', `replay interrupted at frame ${this.lastFrame}`, { frame: this.lastFrame });
       }
       switch (st.kind) {
         case 'syscall':

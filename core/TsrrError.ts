@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'CONFIG_ERROR'
   | 'DIVERGENCE'
   | 'INTERNAL'
+  | 'INTERRUPTED'
   | 'NO_TRACE'
   | 'PLUGIN_ERROR'
   | 'PLUGIN_NOT_FOUND'

@@ -91,7 +91,7 @@ async function run(): Promise<number> {
     if ((e as NodeJS.ErrnoException).code === 'EPIPE') return 0; // the reader went away: nothing more to say
     if (isTsrrError(e) || e instanceof UsageError) {
       writeAll(2, `tsrr: ${e.message.split('\n')[0]}\n`); // one line, whatever a cause wrapped
-      return 1;
+      return isTsrrError(e) && e.code === 'INTERRUPTED' ? 130 : 1;
     }
     writeAll(2, `tsrr: internal error: ${(e as Error).stack ?? e}\n`);
     return 70;
