@@ -60,12 +60,6 @@ export class Task {
     return buf;
   }
 
-  eventMessage(): bigint {
-    const buf = Buffer.alloc(8);
-    ptraceWithBuffer(PTRACE.GETEVENTMSG, this.tid, 0, buf);
-    return buf.readBigUInt64LE(0);
-  }
-
   resume(request: number = PTRACE.SYSCALL, signal = 0): void {
     ptrace(request, this.tid, 0, signal);
   }

@@ -6,15 +6,14 @@
  */
 import koffi from 'koffi';
 import { fileURLToPath } from 'node:url';
+import { TsrrError } from '../core/TsrrError.js';
 
 const libc = koffi.load('libc.so.6');
 
 const ptraceInt = libc.func('long ptrace(int req, int pid, uint64_t addr, uint64_t data)');
 const ptraceBuf = libc.func('long ptrace(int req, int pid, uint64_t addr, void *data)');
-const ptracePeek = libc.func('uint64_t ptrace(int req, int pid, uint64_t addr, uint64_t data)');
 const waitpidRaw = libc.func('int waitpid(int pid, int32_t *status, int options)');
 const killRaw = libc.func('int kill(int pid, int sig)');
-const syscall3 = libc.func('long syscall(long nr, long a, long b, long c)');
 const strerrorRaw = libc.func('const char *strerror(int errnum)');
 const processVmReadv = libc.func(
   'long process_vm_readv(int pid, void *local, unsigned long liovcnt, void *remote, unsigned long riovcnt, unsigned long flags)',
@@ -32,22 +31,16 @@ const rdtscRaw = cpu.func('uint64_t tsrr_rdtsc(void)');
 const xgetbvRaw = cpu.func('uint64_t tsrr_xgetbv(uint32_t index)');
 const trapOwnTscRaw = cpu.func('int tsrr_trap_own_tsc(void)');
 
-/** A failed libc call: `errno` and the call's name, for TsrrError context. */
-export class SysError extends Error {
-  constructor(readonly call: string, readonly errno: number) {
-    super(`${call}: ${strerror(errno)}`);
-  }
-}
-
-export const errno = (): number => koffi.errno();
 export const strerror = (e: number): string => strerrorRaw(e) as string;
 
+/** A failed call is a TRACEE_FAILED error (a tracee that vanished, most often). */
 function check(call: string, r: number | bigint): number {
-  if (r === -1 || r === -1n) throw new SysError(call, koffi.errno());
-  return Number(r);
+  if (r !== -1 && r !== -1n) return Number(r);
+  const errno = koffi.errno();
+  throw new TsrrError('TRACEE_FAILED', `${call}: ${strerror(errno)}`, { call, errno });
 }
 
-/** ptrace with integer arguments; throws SysError on failure. */
+/** ptrace with integer arguments; throws on failure. */
 export function ptrace(req: number, pid: number, addr: bigint | number = 0, data: bigint | number = 0): number {
   return check('ptrace', ptraceInt(req, pid, addr, data));
 }
@@ -55,12 +48,6 @@ export function ptrace(req: number, pid: number, addr: bigint | number = 0, data
 /** ptrace with a buffer as `data` (GETREGS, SETREGS, GETSIGINFO, GETEVENTMSG, ...). */
 export function ptraceWithBuffer(req: number, pid: number, addr: bigint | number, buf: Buffer): number {
   return check('ptrace', ptraceBuf(req, pid, addr, buf));
-}
-
-/** ptrace that reports failure as errno instead of throwing (a tracee may vanish at any time). */
-export function ptraceTry(req: number, pid: number, addr: bigint | number = 0, data: bigint | number = 0): number {
-  const r = ptraceInt(req, pid, addr, data);
-  return r === -1 || r === -1n ? -koffi.errno() : Number(r);
 }
 
 /** PTRACE_GETREGSET or SETREGSET (`request`) of register set `type` through `buf`; returns
@@ -73,15 +60,6 @@ export function ptraceRegset(request: number, pid: number, type: number, buf: Bu
   return Number(iov.readBigUInt64LE(8));
 }
 
-/** PTRACE_PEEK*: the word, unsigned. */
-export function ptracePeekWord(req: number, pid: number, addr: bigint): bigint {
-  koffi.errno(0);
-  const v = BigInt(ptracePeek(req, pid, addr, 0));
-  const e = koffi.errno();
-  if (e !== 0) throw new SysError('ptrace(PEEK)', e);
-  return v;
-}
-
 const statusBox = new Int32Array(1);
 
 /** waitpid; returns [pid, status], pid 0 with WNOHANG and nothing ready, -errno on failure. */
@@ -92,10 +70,6 @@ export function waitpid(pid: number, options: number): [number, number] {
 
 export function kill(pid: number, sig: number): boolean {
   return killRaw(pid, sig) === 0;
-}
-
-export function tgkill(tgid: number, tid: number, sig: number): boolean {
-  return Number(syscall3(234, tgid, tid, sig)) === 0;
 }
 
 const iovecs = Buffer.alloc(32);
@@ -118,7 +92,7 @@ export function spawn(path: string, argv: string[], envp: string[]): number {
     for (const fd of [0, 1, 2]) spawnActionsDup2(actions, fd, fd);
     const pid = [0];
     const r = posixSpawn(pid, path, actions, null, [...argv, null], [...envp, null]) as number;
-    if (r !== 0) throw new SysError(`posix_spawn ${path}`, r);
+    if (r !== 0) throw new TsrrError('TRACEE_FAILED', `posix_spawn ${path}: ${strerror(r)}`, { call: 'posix_spawn', errno: r });
     return pid[0]!;
   } finally {
     spawnActionsDestroy(actions);
