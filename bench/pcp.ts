@@ -7,7 +7,7 @@
  * Usage: node dist/bench/pcp.js [CALLS_PER_PHASE]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,12 +46,19 @@ if (cc.status !== 0) throw new Error(cc.stderr);
 const trace = join(work, 'trace');
 const record = tsrr(['record', '-o', trace, exe, calls]);
 // Frames of the "phase N done" writes: the first checkpoints go right after phases 0 and 1.
-const writes = tsrr(['dump', '--json', trace])
-  .stdout.trim()
+// The dump goes through a file and only write events are parsed: holding all of it in this
+// process would weigh on the measurements that follow.
+const dumpFile = join(work, 'dump.jsonl');
+const fd = openSync(dumpFile, 'w');
+spawnSync(process.execPath, [CLI, 'dump', '--json', trace], { stdio: ['ignore', fd, 'inherit'] });
+closeSync(fd);
+const writes = readFileSync(dumpFile, 'utf8')
   .split('\n')
-  .map((l) => JSON.parse(l) as { frame: number; kind: string; number?: number; args?: string[] })
-  .filter((e) => e.kind === 'syscall' && e.number === 1 && e.args?.[0] === '1')
+  .filter((l) => l.includes('"number":1,'))
+  .map((l) => JSON.parse(l) as { frame: number; args: string[] })
+  .filter((e) => e.args[0] === '1')
   .map((e) => e.frame);
+rmSync(dumpFile);
 const [f0, f1, f7] = [writes[0]!, writes[1]!, writes[7]!];
 
 tsrr(['create-checkpoints', '-s', String(f0), '-i', String(f1 - f0), '-e', String(f1), trace]);

@@ -4,6 +4,7 @@
  * registered for their kind; the manifest lists the kinds used so a later load can refuse a
  * checkpoint it cannot restore before touching anything.
  */
+import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { Mapping, Session, Task } from '../../core/index.js';
@@ -36,7 +37,9 @@ export function replayCopyOf(traceDir: string): (m: Mapping) => string | undefin
 export function captureCheckpoint(reg: PcpRegistry, store: CheckpointStore, src: CaptureSource): StoredCheckpoint {
   reg.hooks.beforeCheckpointWrite.call(src.session, src.frame);
   const before = store.chunks.storedBytes;
-  store.chunks.begin(String(src.frame));
+  // A pack name of its own: a checkpoint made again at the same frame must not replace the
+  // pack whose chunks the earlier ones refer to.
+  store.chunks.begin(`${src.frame}-${randomBytes(4).toString('hex')}`);
   const used = new Set<string>();
   let memoryBytes = 0n;
   const ctx: SaveContext = {

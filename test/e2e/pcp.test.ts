@@ -389,4 +389,18 @@ describe('persistent checkpoints (pcp)', () => {
     }
     rmSync(dir, { recursive: true, force: true });
   });
+  test('a checkpoint made again at an event keeps every checkpoint restorable', () => {
+    const dir = copyTrace('remade');
+    const f = frames[1]!;
+    // Its directory gone but its memory still in the packs, as after a crash or a careless rm.
+    rmSync(join(dir, 'checkpoints', String(f)), { recursive: true });
+    const r = tsrr([...PCP, 'create-checkpoints', '-s', String(f), '-e', String(f), dir]);
+    assert.equal(r.status, 0, describeRun('create-checkpoints again', r));
+    assert.deepEqual(listCheckpoints(dir).map((c) => c.event), frames);
+    for (const c of frames.filter((c) => c + PAST < last)) {
+      const g = c + PAST;
+      assertReplayFrom(`replay -g ${g} after remaking ${f}`, tsrr([...PCP, 'replay', '-a', '-g', String(g), dir]), c, g);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
 });
