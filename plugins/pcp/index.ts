@@ -21,7 +21,7 @@ export default class PcpPlugin {
   readonly name = 'pcp';
   readonly version = '1.0.0';
   private ignore = false;
-  private recordInterval = 0;
+  private recordInterval: number | undefined;
 
   apply(tsrr: Tsrr): void {
     const reg = pcpRegistry(tsrr);
@@ -34,7 +34,7 @@ export default class PcpPlugin {
         .option('checkpoint-interval', { type: 'number', global: true, describe: 'record: also save a checkpoint every N events' })
         .middleware((argv) => {
           this.ignore = Boolean(argv['ignore-pcp']);
-          this.recordInterval = Number(argv['checkpoint-interval'] ?? 0);
+          this.recordInterval = argv['checkpoint-interval'] as number | undefined;
         })
         .command(createCheckpointsCommand(ctx, reg))
         .command(checkpointsCommand(ctx))
@@ -42,7 +42,7 @@ export default class PcpPlugin {
     });
     tsrr.hooks.sessionCreated.tap(this.name, (session) => {
       if (session.mode === 'record') {
-        if (this.recordInterval > 0) this.checkpointWhileRecording(reg, session as RecordSession);
+        if (this.recordInterval !== undefined) this.checkpointWhileRecording(reg, session as RecordSession, this.recordInterval);
         return;
       }
       session.hooks.beforeLaunch.tap(this.name, () => {
@@ -61,8 +61,7 @@ export default class PcpPlugin {
   }
 
   /** A recording's state at an event is the replay's state there: checkpoint it right away. */
-  private checkpointWhileRecording(reg: PcpRegistry, session: RecordSession): void {
-    const interval = this.recordInterval;
+  private checkpointWhileRecording(reg: PcpRegistry, session: RecordSession, interval: number): void {
     if (!Number.isInteger(interval) || interval < 1) throw new TsrrError('BAD_ARGUMENT', `--checkpoint-interval must be a positive integer (got ${interval})`);
     let next = interval;
     session.hooks.eventRecorded.tap(this.name, (e, task) => {

@@ -489,6 +489,12 @@ describe('damaged persistent checkpoints', () => {
     assertNoneLeft([dir]);
   });
 
+  test('record --checkpoint-interval 0', () => {
+    const dir = join(freshDir(), 'trace');
+    assertRefused('record --checkpoint-interval 0', pcp(['record', '--checkpoint-interval', '0', '-o', dir, compile('time')]), ['--checkpoint-interval', '0']);
+    assert.ok(!existsSync(dir), 'a refused record left a trace behind');
+  });
+
   test('create-checkpoints -s 10 -e 5', () => {
     const dir = copyTrace();
     rmSync(join(dir, 'checkpoints'), { recursive: true });
