@@ -4,13 +4,16 @@
  * whole, so a recording that is cut off loses at most its last block; files the tracee maps
  * are copied once per version (device, inode, size, mtime).
  */
-import { closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync, writeFileSync, writeSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Event, type EventData } from './Event.js';
 import { encodeBlock } from './eventCodec.js';
 import { encodeHeader, type TraceHeader } from './TraceHeader.js';
 import { BLOCK_MAGIC, HEADER_MAGIC, framed } from './traceFile.js';
 import { TsrrError } from './TsrrError.js';
+
+/** Which version of a file this is: copies are made once per version. */
+const versionOf = (st: Stats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
 
 const BLOCK_EVENTS = 4096;
 const BLOCK_BYTES = 1 << 20;
@@ -76,10 +79,9 @@ export class TraceWriter {
    * after the file is deleted) into files/ unless this version of it is there already; returns
    * the copy's path relative to the trace directory. `name` names the copy. */
   copyFile(source: string, name: string): string {
-    const known = this.copyOf(source);
+    const key = versionOf(statSync(source));
+    const known = this.copies.get(key);
     if (known) return known;
-    const st = statSync(source);
-    const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
     const rel = join('files', `${this.copies.size}-${basename(name)}`);
     copyFileSync(source, join(this.dir, rel), constants.COPYFILE_FICLONE);
     this.copies.set(key, rel);
@@ -89,8 +91,7 @@ export class TraceWriter {
   /** The copy already made of the file at `source` as it is now, if any. */
   copyOf(source: string): string | undefined {
     try {
-      const st = statSync(source);
-      return this.copies.get(`${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`);
+      return this.copies.get(versionOf(statSync(source)));
     } catch {
       return undefined;
     }

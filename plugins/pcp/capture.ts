@@ -24,12 +24,12 @@ export interface CaptureSource {
   readonly executable: string;
 }
 
-/** During replay, mapped files are the trace's copies themselves. */
-export function replayCopyOf(traceDir: string): (m: Mapping) => string | undefined {
+/** During replay, mapped and executed files are the trace's copies themselves: a path's copy
+ * is the path, relative to the trace. */
+export function replayCopyOf(traceDir: string): (path: string) => string | undefined {
   const root = realpathSync(traceDir);
-  return (m) => {
-    const path = m.path.replace(/ \(deleted\)$/, '');
-    const rel = relative(root, path);
+  return (path) => {
+    const rel = relative(root, path.replace(/ \(deleted\)$/, ''));
     return rel.startsWith('files/') ? rel : undefined;
   };
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 /** The commands the pcp plugin adds: create-checkpoints, checkpoints, rm-checkpoints. */
-import { readlinkSync, realpathSync } from 'node:fs';
-import { relative } from 'node:path';
+import { readlinkSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { ReplaySession, TraceReader, TsrrError, progressBar, replayCpu, resolveTrace, writeAll, type CliContext, type RecordSession, type Task } from '../../core/index.js';
 import { captureCheckpoint, replayCopyOf } from './capture.js';
@@ -14,29 +13,32 @@ const mib = (n: number | bigint) => (Number(n) / 1048576).toFixed(1) + ' MiB';
  * its copy in the trace (found through /proc/PID/map_files). */
 export function checkpointRecording(reg: PcpRegistry, store: CheckpointStore, session: RecordSession, task: Task, frame: number) {
   const writer = session.trace;
-  const exe = writer.copyOf(`/proc/${task.tid}/exe`);
-  if (!exe) throw new TsrrError('INTERNAL', `task ${task.tid}: its program has no copy in the trace`, { tid: task.tid });
   return captureCheckpoint(reg, store, {
     session,
     task,
     frame,
     traceUuid: writer.header.uuid,
     traceCopyOf: (m) => writer.copyOf(`/proc/${task.tid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`),
-    executable: exe,
+    executable: programCopy(task, writer.copyOf(`/proc/${task.tid}/exe`)),
   });
 }
 
 /** Checkpoints `task` of a replay at `frame`. */
 export function checkpointReplay(reg: PcpRegistry, store: CheckpointStore, session: ReplaySession, task: Task, frame: number) {
-  const root = realpathSync(store.traceDir);
+  const copyOf = replayCopyOf(store.traceDir);
   return captureCheckpoint(reg, store, {
     session,
     task,
     frame,
     traceUuid: session.trace.header.uuid,
-    traceCopyOf: replayCopyOf(store.traceDir),
-    executable: relative(root, readlinkSync(`/proc/${task.tid}/exe`)),
+    traceCopyOf: (m) => copyOf(m.path),
+    executable: programCopy(task, copyOf(readlinkSync(`/proc/${task.tid}/exe`))),
   });
+}
+
+function programCopy(task: Task, copy: string | undefined): string {
+  if (!copy) throw new TsrrError('INTERNAL', `task ${task.tid}: its program has no copy in the trace`, { tid: task.tid });
+  return copy;
 }
 
 function positive(name: string, v: unknown, min: number): number | undefined {

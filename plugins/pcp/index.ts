@@ -64,9 +64,10 @@ export default class PcpPlugin {
   private checkpointWhileRecording(reg: PcpRegistry, session: RecordSession, interval: number): void {
     if (!Number.isInteger(interval) || interval < 1) throw new TsrrError('BAD_ARGUMENT', `--checkpoint-interval must be a positive integer (got ${interval})`);
     let next = interval;
+    let store: CheckpointStore | undefined; // the trace directory exists once recording runs
     session.hooks.eventRecorded.tap(this.name, (e, task) => {
       if (e.frame < next || !e.canCheckpointAt()) return;
-      checkpointRecording(reg, new CheckpointStore(session.trace.dir), session, task, e.frame);
+      checkpointRecording(reg, (store ??= new CheckpointStore(session.trace.dir)), session, task, e.frame);
       next = e.frame + interval;
     });
   }
