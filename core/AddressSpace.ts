@@ -21,7 +21,16 @@ export class AddressSpace {
   /** Address of a `syscall` instruction in the patched vDSO, set after each exec. */
   syscallInsn = 0n;
 
-  constructor(readonly pid: number) {}
+  /** A live task of the process, whose /proc entries describe it. */
+  constructor(public pid: number) {}
+
+  /** The copy a fork makes for process `pid`: the same layout, so the same syscall
+   * instruction. */
+  forked(pid: number): AddressSpace {
+    const as = new AddressSpace(pid);
+    as.syscallInsn = this.syscallInsn;
+    return as;
+  }
 
   mappings(): Mapping[] {
     return parseMaps(readFileSync(`/proc/${this.pid}/maps`, 'utf8'));

@@ -25,6 +25,20 @@ export interface CpuidResult {
   readonly edx: number;
 }
 
+export interface PageContent {
+  readonly hash: bigint;
+  readonly data: Buffer;
+}
+
+/** A task's state in the middle of user code (see core/snapshot.ts). */
+export interface Snapshot {
+  readonly regs: Buffer;
+  readonly xstate: Buffer;
+  /** (address, hash) pairs, two little-endian u64 each, of every present writable page. */
+  readonly pages: Buffer;
+  readonly contents: PageContent[];
+}
+
 export type EventData =
   | { kind: 'exec'; path: string; copy: string; argv: string[]; envp: string[]; regs: Buffer; stack: Buffer }
   | {
@@ -38,7 +52,10 @@ export type EventData =
       writes: MemWrite[];
       mappedFile?: MappedFile;
     }
-  | { kind: 'signal'; signo: number; code: number; regs: Buffer }
+  | { kind: 'signal'; signo: number; code: number; regs: Buffer; siginfo: Buffer; snapshot?: Snapshot }
+  | { kind: 'syscallEntry'; number: number }
+  | { kind: 'fork'; child: number; flags: bigint; parentTid: bigint; childTid: bigint }
+  | { kind: 'preempt'; snapshot: Snapshot }
   | { kind: 'rdtsc'; value: bigint; ip: bigint; aux: number }
   | ({ kind: 'cpuid' } & CpuidResult)
   | { kind: 'exit'; status: number }
@@ -68,6 +85,7 @@ export class Event {
     const d = this.data;
     if (d.kind === 'syscall') return d.writes.reduce((n, w) => n + w.data.length, 0);
     if (d.kind === 'exec') return d.stack.length;
-    return 0;
+    const snapshot = d.kind === 'preempt' ? d.snapshot : d.kind === 'signal' ? d.snapshot : undefined;
+    return snapshot ? snapshot.pages.length + snapshot.xstate.length + snapshot.contents.length * 4104 : 0;
   }
 }

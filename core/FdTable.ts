@@ -14,6 +14,13 @@ const CLOSE_RANGE_CLOEXEC = 4n;
 export class FdTable {
   readonly monitors = new Map<number, FileMonitor>();
 
+  /** A copy, for a process forked without CLONE_FILES. */
+  clone(): FdTable {
+    const t = new FdTable();
+    for (const [fd, m] of this.monitors) t.monitors.set(fd, m);
+    return t;
+  }
+
   get(fd: number): FileMonitor | undefined {
     return this.monitors.get(fd);
   }

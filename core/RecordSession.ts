@@ -1,18 +1,30 @@
 // SPDX-License-Identifier: MIT
 /**
- * A RecordSession runs a program under ptrace and writes its trace. It stops the tracee at
- * every syscall entry and exit, saves results and the memory the kernel wrote, copies files the
- * tracee maps or executes, and traps rdtsc (and cpuid where the CPU can fault it).
+ * A RecordSession runs a program and everything it starts under ptrace and writes the trace.
+ * It stops the tasks at every syscall entry and exit, saves results and the memory the kernel
+ * wrote, copies files the tracees map or execute, and traps rdtsc (and cpuid where the CPU can
+ * fault it).
+ *
+ * One task runs user code at a time, so that replay can run the same stretches in the same
+ * order. The scheduler keeps the running task until it blocks in a syscall (the entry is then
+ * recorded, and others run until the call returns), exits, or uses up its time slice: at a
+ * syscall boundary it is simply switched; in the middle of user code it is interrupted and its
+ * state is recorded as a snapshot that replay puts back (see core/snapshot.ts). Asynchronous
+ * signals that interrupt user code are recorded the same way.
  */
 import { readFileSync, readlinkSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { rdtsc, cpuid } from '../native/libc.js';
-import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, type WaitStatus } from '../native/ptrace.js';
+import { crc32 } from 'node:zlib';
+import { cpuid, ptrace, ptraceWithBuffer, rdtsc, waitTimed } from '../native/libc.js';
+import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, WAIT, decodeStatus, type WaitStatus } from '../native/ptrace.js';
 import { NR, syscallName, syscallSpec, type Region } from '../native/syscalls.js';
+import { cloneArgs, isForkCall } from './clone.js';
 import type { EventData, MemWrite } from './Event.js';
 import { machineInfo } from './machine.js';
 import { launch } from './launch.js';
-import { Session, type SessionOptions } from './Session.js';
+import { POLL_NS, Session, type SessionOptions } from './Session.js';
+import { isSynchronous } from './signals.js';
+import { takeSnapshot } from './snapshot.js';
 import type { Task } from './Task.js';
 import { TraceWriter } from './TraceWriter.js';
 import { TRACE_FORMAT_VERSION } from './traceFile.js';
@@ -21,10 +33,15 @@ import { TSRR_VERSION } from './version.js';
 import { emulateCpuid, emulateRdtsc, trappedInstruction } from './trappedInstruction.js';
 
 const MAP_ANONYMOUS = 0x20n;
-const SI_USER = 0;
-const SI_TKILL = -6;
 /** Largest single region a syscall description may claim; anything bigger is a bad table entry. */
 const MAX_REGION = 1 << 30;
+/** How long a task may run while others wait to. */
+const TIME_SLICE_NS = 50_000_000;
+/** How long a syscall may take before tsrr looks whether it blocks. */
+const BLOCK_CHECK_NS = 200_000;
+/** A Ctrl-C reaches tsrr and the tracees of its terminal together; one that reached tsrr alone
+ * (no tracee got it within this time) stops the recording. */
+const SIGINT_GRACE_MS = 200;
 
 export interface RecordOptions extends SessionOptions {
   /** The program as the user named it. */
@@ -45,21 +62,51 @@ interface PendingSyscall {
   regsCrc: number;
 }
 
-/** SIGINT, SIGTERM or SIGHUP sent to the tracee from outside (a terminal's Ctrl-C reaches the
- * whole process group): the user stopping the recording, like the same signal sent to tsrr. */
-function isUserStop(task: Task, signo: number): boolean {
-  if (signo !== SIG.INT && signo !== SIG.TERM && signo !== SIG.HUP) return false;
-  const info = task.siginfo();
-  const code = info.readInt32LE(8);
-  const sender = info.readInt32LE(16);
-  return code === SI_KERNEL || ((code === SI_USER || code === SI_TKILL) && sender !== task.tid);
+/** Whether `tid` sleeps in the kernel (blocked in a syscall). */
+function sleeping(tid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${tid}/stat`, 'latin1');
+    const state = stat[stat.lastIndexOf(')') + 2];
+    return state === 'S' || state === 'D';
+  } catch {
+    return false;
+  }
+}
+
+/** Whether signal `signo` is pending for `tid` or its process. */
+function pending(tid: number, signo: number): boolean {
+  try {
+    const status = readFileSync(`/proc/${tid}/status`, 'latin1');
+    const bit = 1n << BigInt(signo - 1);
+    return [...status.matchAll(/^(?:SigPnd|ShdPnd):\s*([0-9a-f]+)$/gm)].some((m) => (BigInt('0x' + m[1]) & bit) !== 0n);
+  } catch {
+    return false;
+  }
 }
 
 export class RecordSession extends Session {
   readonly mode = 'record';
   private writer!: TraceWriter;
   private cpuidFaulting = true;
+  private xsaveSize = 512;
   private readonly pending = new Map<number, PendingSyscall>();
+  /** The task whose stretch of user code (or syscall) is in progress. */
+  private current: Task | undefined;
+  private sliceStart = 0n;
+  /** crc32 of the registers each task last went back to user code with. */
+  private readonly resumedCrc = new Map<Task, number>();
+  /** Tasks in a syscall whose entry is in the trace already (a syscallEntry or fork event). */
+  private readonly entryRecorded = new Set<Task>();
+  /** Tasks that have a PTRACE_INTERRUPT pending which caught them at another stop. */
+  private readonly interruptPending = new Set<Task>();
+  /** Stops of new tasks that came before their parent's fork event. */
+  private readonly earlyStops = new Map<number, number>();
+  /** Hashes of the page contents the trace holds (snapshots). */
+  private readonly knownPages = new Set<bigint>();
+  private rootStatus = 0;
+  private rootTgid = 0;
+  private sigintSeen = 0;
+  private sigintDeadline = 0;
 
   constructor(readonly opts: RecordOptions) {
     super(opts);
@@ -69,12 +116,16 @@ export class RecordSession extends Session {
     return this.writer;
   }
 
-  /** Records until the program exits or the user interrupts; returns tsrr's exit status. */
+  /** Records until every task exited or the user interrupted; returns tsrr's exit status
+   * (the first process's). */
   run(): number {
     const { opts } = this;
     const tid = launch(opts.path, opts.argv, opts.envp, opts.cpu);
     const task = this.adoptTask(tid);
+    this.rootTgid = task.tgid;
     this.cpuidFaulting = this.setUpExec(task, true);
+    const machine = machineInfo(opts.cpu, this.cpuidFaulting);
+    this.xsaveSize = machine.xsaveSize;
     this.writer = TraceWriter.create(opts.dir, {
       formatVersion: TRACE_FORMAT_VERSION,
       tsrrVersion: TSRR_VERSION,
@@ -85,50 +136,186 @@ export class RecordSession extends Session {
       envp: opts.envp,
       cwd: process.cwd(),
       startTimeNs: BigInt(Date.now()) * 1_000_000n,
-      machine: machineInfo(opts.cpu, this.cpuidFaulting),
+      machine,
     });
     try {
       this.recordExec(task);
-      return this.loop(task);
+      return this.loop();
     } finally {
       this.writer.close();
     }
   }
 
-  private loop(task: Task): number {
-    let signal = 0;
+  private loop(): number {
     for (;;) {
-      task.resume(PTRACE.SYSCALL, signal);
-      signal = 0;
-      const st = task.wait();
-      if (this.options.interrupted()) return this.interrupt(task);
-      switch (st.kind) {
-        case 'syscall':
-          if (task.inSyscall) this.syscallExit(task);
-          else this.syscallEntry(task);
-          break;
-        case 'event':
-          this.onEvent(task, st);
-          break;
-        case 'signal':
-          if (isUserStop(task, st.signal)) return this.interrupt(task);
-          signal = this.onSignal(task, st.signal);
-          break;
-        case 'exited':
-        case 'killed': {
-          const status = st.kind === 'exited' ? st.code << 8 : st.signal;
-          this.record(task, { kind: 'exit', status });
-          this.tasks.delete(task.tid);
-          task.closeMem();
-          this.hooks.taskExited.call(task, status);
-          return this.exitCode(status);
-        }
+      if (this.tasks.size === 0) return this.exitCode(this.rootStatus);
+      if (!this.current) this.switchTo(this.nextRunnable());
+      const [pid, status] = waitTimed(-1, WAIT.WALL | WAIT.WNOTHREAD, this.timeout());
+      if (this.stopRequested()) return this.interrupt();
+      if (pid < 0) throw new TsrrError('TRACEE_FAILED', `waiting for the tracees failed (errno ${-pid})`, {});
+      if (pid === 0) {
+        this.onTimeout();
+        continue;
       }
+      const task = this.tasks.get(pid);
+      if (task) this.onStop(task, decodeStatus(status));
+      else this.earlyStops.set(pid, status);
     }
   }
 
+  /** Tasks stopped by tsrr that could run, in turn order. */
+  private runnable(): Task[] {
+    return [...this.tasks.values()].filter((t) => t.state === 'stopped');
+  }
+
+  private nextRunnable(): Task | undefined {
+    return this.runnable()[0];
+  }
+
+  private othersWaiting(): boolean {
+    return this.runnable().some((t) => t !== this.current);
+  }
+
+  private switchTo(task: Task | undefined): void {
+    this.current = task;
+    if (!task) return;
+    // Turn order: the task goes to the back of the line.
+    this.tasks.delete(task.rec);
+    this.tasks.set(task.rec, task);
+    this.sliceStart = process.hrtime.bigint();
+    this.resume(task);
+  }
+
+  /** Lets `task` go on from its stop: into user code, or on inside its syscall. */
+  private resume(task: Task): void {
+    if (task.inSyscall) {
+      task.state = 'kernel';
+    } else {
+      task.state = 'user';
+      this.resumedCrc.set(task, crc32(task.getRegs().buf));
+    }
+    task.continue(PTRACE.SYSCALL);
+  }
+
+  private timeout(): number {
+    const cur = this.current;
+    if (!cur || !this.othersWaiting()) return POLL_NS;
+    if (cur.state === 'kernel') return BLOCK_CHECK_NS;
+    const left = TIME_SLICE_NS - Number(process.hrtime.bigint() - this.sliceStart);
+    return Math.max(1_000_000, Math.min(left, POLL_NS));
+  }
+
+  private onTimeout(): void {
+    const cur = this.current;
+    if (!cur || !this.othersWaiting()) return;
+    if (cur.state === 'kernel' && sleeping(cur.tid)) {
+      // Blocked: others run until the call returns, after its entry in the trace.
+      if (!this.entryRecorded.has(cur)) {
+        this.record(cur, { kind: 'syscallEntry', number: this.pending.get(cur.tid)!.number });
+        this.entryRecorded.add(cur);
+      }
+      this.current = undefined;
+    } else if (cur.state === 'user' && process.hrtime.bigint() - this.sliceStart >= BigInt(TIME_SLICE_NS)) {
+      this.preempt(cur);
+    }
+  }
+
+  /** Interrupts `task`, which used up its time slice in user code, and switches it out. */
+  private preempt(task: Task): void {
+    ptrace(PTRACE.INTERRUPT, task.tid);
+    const st = this.waitTask(task);
+    if (st.kind === 'event' && st.event === PTRACE_EVENT.STOP) {
+      task.state = 'stopped';
+      this.current = undefined;
+      task.getRegs();
+      if (crc32(task.regs.buf) !== this.resumedCrc.get(task)) {
+        this.record(task, { kind: 'preempt', snapshot: takeSnapshot(task, this.xsaveSize, this.knownPages) });
+      }
+      return;
+    }
+    if (st.kind === 'syscall') {
+      // It entered a syscall just before: the interrupt would cut that call short. It is
+      // spent on a skipped call instead and the syscall instruction runs again.
+      const entry = task.getRegs().clone();
+      task.regs.origRax = -1n;
+      task.setRegs();
+      for (const expected of ['syscall', 'event']) {
+        task.resume(PTRACE.SYSCALL);
+        const s = this.waitTask(task);
+        if (s.kind !== expected) throw new TsrrError('TRACEE_FAILED', `task ${task.tid}: expected a ${expected} stop while taking back an interrupt, got ${JSON.stringify(s)}`, { tid: task.tid });
+      }
+      entry.rip -= 2n;
+      entry.rax = entry.origRax;
+      entry.origRax = -1n;
+      task.setRegs(entry);
+      task.resume(PTRACE.SYSCALL);
+      this.onStop(task, this.waitTask(task));
+      return;
+    }
+    this.interruptPending.add(task);
+    this.onStop(task, st);
+  }
+
+  /** Waits for a stop `task` is about to make (stop requests are looked at in the loop). */
+  private waitTask(task: Task): WaitStatus {
+    for (;;) {
+      const [pid, status] = waitTimed(task.tid, WAIT.WALL, POLL_NS);
+      if (pid > 0) return decodeStatus(status);
+      if (pid < 0) throw new TsrrError('TRACEE_FAILED', `waiting for task ${task.tid} failed (errno ${-pid})`, { tid: task.tid });
+    }
+  }
+
+  /** Whether the user asked to stop the recording. A Ctrl-C that the tracees got as well is
+   * theirs to handle (and is recorded); one sent to tsrr alone stops it. */
+  private stopRequested(): boolean {
+    if (!this.options.interrupted()) return false;
+    if (this.options.stopSignal?.() !== SIG.INT) return true;
+    const now = Date.now();
+    if (now - this.sigintSeen < 1000 || [...this.tasks.values()].some((t) => pending(t.tid, SIG.INT))) {
+      this.options.cancelStop?.();
+      this.sigintDeadline = 0;
+      return false;
+    }
+    if (this.sigintDeadline === 0) this.sigintDeadline = now + SIGINT_GRACE_MS;
+    return now >= this.sigintDeadline;
+  }
+
+  private onStop(task: Task, st: WaitStatus): void {
+    switch (st.kind) {
+      case 'syscall':
+        if (task.inSyscall) this.syscallExit(task);
+        else this.syscallEntry(task);
+        break;
+      case 'event':
+        this.onEvent(task, st);
+        break;
+      case 'signal':
+        this.onSignal(task, st.signal);
+        break;
+      case 'exited':
+      case 'killed':
+        this.onExit(task, st.kind === 'exited' ? st.code << 8 : st.signal);
+        break;
+    }
+  }
+
+  /** After a stop of the current task: let it go on, or end its turn. */
+  private proceed(task: Task, yieldTurn = false): void {
+    if (task !== this.current) {
+      task.state = 'stopped';
+      return;
+    }
+    const sliceOver = process.hrtime.bigint() - this.sliceStart >= BigInt(TIME_SLICE_NS);
+    if (!task.inSyscall && (yieldTurn || sliceOver) && this.othersWaiting()) {
+      task.state = 'stopped';
+      this.current = undefined;
+      return;
+    }
+    this.resume(task);
+  }
+
   private record(task: Task, data: EventData) {
-    const e = this.writer.append(task.tid, data);
+    const e = this.writer.append(task.rec, data);
     this.hooks.eventRecorded.call(e, task);
     return e;
   }
@@ -143,10 +330,40 @@ export class RecordSession extends Session {
       task.setRegs();
     }
     task.inSyscall = true;
+    if (nr === NR.exit || nr === NR.exit_group) {
+      this.exitCall(task, nr);
+      return;
+    }
+    this.proceed(task);
+  }
+
+  /** exit and exit_group: the entry is recorded (replay lets the call run there), and the
+   * tasks that end are waited for, so that nothing runs while they go. */
+  private exitCall(task: Task, nr: number): void {
+    this.record(task, { kind: 'syscallEntry', number: nr });
+    const group = [...this.tasks.values()].filter((t) => t.tgid === task.tgid);
+    const ending = nr === NR.exit_group ? group : [task];
+    for (const t of ending) t.state = 'exiting';
+    if (this.current && ending.includes(this.current)) this.current = undefined;
+    task.resume(PTRACE.SYSCALL);
+    // A leader's end is reported only once its threads are gone; they are waited for first.
+    const leaderLast = ending.filter((t) => t.tid !== t.tgid).concat(ending.filter((t) => t.tid === t.tgid));
+    for (const t of leaderLast) {
+      if (t.tid === t.tgid && group.some((g) => g !== t && !ending.includes(g))) continue;
+      for (;;) {
+        const st = this.waitTask(t);
+        if (st.kind === 'exited' || st.kind === 'killed') {
+          this.onExit(t, st.kind === 'exited' ? st.code << 8 : st.signal);
+          break;
+        }
+        t.resume(PTRACE.SYSCALL); // an exit-event or group stop on the way out
+      }
+    }
   }
 
   private syscallExit(task: Task): void {
     task.inSyscall = false;
+    this.entryRecorded.delete(task);
     const call = this.pending.get(task.tid)!;
     const r = task.getRegs();
     const result = r.result;
@@ -165,6 +382,7 @@ export class RecordSession extends Session {
     task.fds.afterSyscall(call.number, call.args, result);
     const e = this.record(task, data);
     this.hooks.afterSyscall.call(task, e);
+    this.proceed(task, call.number === NR.sched_yield);
   }
 
   private capture(task: Task, call: PendingSyscall, [addr, len]: Region): MemWrite {
@@ -175,14 +393,56 @@ export class RecordSession extends Session {
   }
 
   private onEvent(task: Task, st: Extract<WaitStatus, { kind: 'event' }>): void {
-    if (st.event === PTRACE_EVENT.EXEC) {
-      this.pending.delete(task.tid);
-      this.setUpExec(task, this.cpuidFaulting);
-      this.recordExec(task);
-      return;
+    switch (st.event) {
+      case PTRACE_EVENT.EXEC:
+        this.onExec(task);
+        break;
+      case PTRACE_EVENT.FORK:
+      case PTRACE_EVENT.VFORK:
+      case PTRACE_EVENT.CLONE:
+        this.onFork(task);
+        break;
+      case PTRACE_EVENT.STOP:
+        // The end of an interrupt that caught the task at another stop, or a group-stop: no
+        // user code ran since the last stop.
+        this.interruptPending.delete(task);
+        break;
     }
-    if (st.event === PTRACE_EVENT.STOP) return; // group-stop under PTRACE_SEIZE: resume
-    throw new TsrrError('UNSUPPORTED', `the program started another process or thread (ptrace event ${st.event}); recording process trees is not supported yet`, { tid: task.tid });
+    this.proceed(task);
+  }
+
+  private onExec(task: Task): void {
+    const msg = Buffer.alloc(8);
+    ptraceWithBuffer(PTRACE.GETEVENTMSG, task.tid, 0, msg);
+    if (Number(msg.readBigUInt64LE(0)) !== task.tid) {
+      throw new TsrrError('UNSUPPORTED', `a thread other than the main one of process ${task.tgid} called execve; tsrr does not record that yet`, { tid: task.tid });
+    }
+    this.pending.delete(task.tid);
+    this.entryRecorded.delete(task);
+    // The other threads of the process are gone or going.
+    for (const t of this.tasks.values()) if (t !== task && t.tgid === task.tgid) t.state = 'exiting';
+    this.setUpExec(task, this.cpuidFaulting);
+    this.recordExec(task);
+  }
+
+  /** The task, inside a fork, vfork, clone or clone3, created a task. */
+  private onFork(task: Task): void {
+    const msg = Buffer.alloc(8);
+    ptraceWithBuffer(PTRACE.GETEVENTMSG, task.tid, 0, msg);
+    const tid = Number(msg.readBigUInt64LE(0));
+    const call = this.pending.get(task.tid);
+    if (!call || !isForkCall(call.number)) throw new TsrrError('TRACEE_FAILED', `task ${task.tid} created task ${tid} outside a fork or clone`, { tid: task.tid });
+    const args = cloneArgs(task, call.number, call.args);
+    this.record(task, { kind: 'fork', child: tid, ...args });
+    this.entryRecorded.add(task);
+    const child = this.adoptChild(task, tid, tid, args.flags);
+    const early = this.earlyStops.get(tid);
+    this.earlyStops.delete(tid);
+    const first = early !== undefined ? decodeStatus(early) : this.waitTask(child);
+    if (first.kind !== 'event' && first.kind !== 'signal') {
+      throw new TsrrError('TRACEE_FAILED', `new task ${tid}: expected its first stop, got ${JSON.stringify(first)}`, { tid });
+    }
+    child.state = 'stopped';
   }
 
   private recordExec(task: Task): void {
@@ -202,36 +462,54 @@ export class RecordSession extends Session {
     });
   }
 
-  /** A signal stopped the task: emulates trapped rdtsc/rdtscp/cpuid, records anything else and
-   * returns the signal to deliver. */
-  private onSignal(task: Task, signo: number): number {
-    const code = task.siginfo().readInt32LE(8);
+  /** A signal stopped the task: emulates trapped rdtsc/rdtscp/cpuid, and records anything
+   * else, to be delivered when the task goes on. */
+  private onSignal(task: Task, signo: number): void {
+    const siginfo = task.siginfo();
+    const code = siginfo.readInt32LE(8);
     const r = task.getRegs();
-    if (signo === SIG.SEGV && code === SI_KERNEL) {
-      const insn = trappedInstruction(task);
-      if (insn === 'rdtsc' || insn === 'rdtscp') {
-        const value = rdtsc();
-        const aux = this.opts.cpu < 0 ? 0 : this.opts.cpu;
-        this.record(task, { kind: 'rdtsc', value, ip: r.rip, aux });
-        emulateRdtsc(task, insn, value, aux);
-        return 0;
-      }
-      if (insn === 'cpuid') {
-        const leaf = Number(r.get('rax') & 0xffffffffn);
-        const subleaf = Number(r.get('rcx') & 0xffffffffn);
-        const [eax, ebx, ecx, edx] = cpuid(leaf, subleaf);
-        this.record(task, { kind: 'cpuid', leaf, subleaf, eax, ebx, ecx, edx });
-        emulateCpuid(task, eax, ebx, ecx, edx);
-        return 0;
-      }
+    const insn = signo === SIG.SEGV && code === SI_KERNEL ? trappedInstruction(task) : undefined;
+    if (insn === 'rdtsc' || insn === 'rdtscp') {
+      const value = rdtsc();
+      const aux = this.opts.cpu < 0 ? 0 : this.opts.cpu;
+      this.record(task, { kind: 'rdtsc', value, ip: r.rip, aux });
+      emulateRdtsc(task, insn, value, aux);
+    } else if (insn === 'cpuid') {
+      const leaf = Number(r.get('rax') & 0xffffffffn);
+      const subleaf = Number(r.get('rcx') & 0xffffffffn);
+      const [eax, ebx, ecx, edx] = cpuid(leaf, subleaf);
+      this.record(task, { kind: 'cpuid', leaf, subleaf, eax, ebx, ecx, edx });
+      emulateCpuid(task, eax, ebx, ecx, edx);
+    } else {
+      if (signo === SIG.INT) this.sigintSeen = Date.now();
+      // An asynchronous signal that came in the middle of user code: replay cannot stop there,
+      // so it gets the task's state.
+      const ranUserCode = !isSynchronous(signo, code) && crc32(r.buf) !== this.resumedCrc.get(task);
+      const snapshot = ranUserCode ? takeSnapshot(task, this.xsaveSize, this.knownPages) : undefined;
+      this.record(task, { kind: 'signal', signo, code, regs: Buffer.from(r.buf), siginfo, ...(snapshot && { snapshot }) });
+      task.deliver = signo;
     }
-    this.record(task, { kind: 'signal', signo, code, regs: Buffer.from(r.buf) });
-    return signo;
+    this.proceed(task);
+  }
+
+  private onExit(task: Task, status: number): void {
+    this.record(task, { kind: 'exit', status });
+    this.tasks.delete(task.rec);
+    this.pending.delete(task.tid);
+    this.entryRecorded.delete(task);
+    this.resumedCrc.delete(task);
+    task.closeMem();
+    const heir = [...this.tasks.values()].find((t) => t.as === task.as);
+    if (heir) task.as.pid = heir.tid;
+    if (task.tid === this.rootTgid) this.rootStatus = status;
+    if (this.current === task) this.current = undefined;
+    this.hooks.taskExited.call(task, status);
   }
 
   /** The user stopped the recording: mark where, and end the tracees. */
-  private interrupt(task: Task): number {
-    this.record(task, { kind: 'interrupted' });
+  private interrupt(): number {
+    const task = this.current ?? this.tasks.values().next().value;
+    if (task) this.record(task, { kind: 'interrupted' });
     this.killAll();
     return 128 + SIG.INT;
   }

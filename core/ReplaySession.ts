@@ -1,17 +1,25 @@
 // SPDX-License-Identifier: MIT
 /**
  * A ReplaySession re-runs a recorded program from its trace. Syscalls are skipped and their
- * recorded results and memory put back, except those that shape the address space, which run
- * again (file mappings from the trace's copies). Every event is checked against the tracee
+ * recorded results and memory put back, except those that shape the address space or the set
+ * of tasks, which run again (file mappings from the trace's copies). Events come in the order
+ * the recording ran the tasks: replay runs the task of the next event, alone, until it gets
+ * there, so every stretch of user code runs in the recorded order. Signals the kernel does not
+ * raise again by itself are delivered by replay at their recorded points, and snapshots put
+ * tasks into states met in the middle of user code. Every event is checked against the tracee
  * (syscall number, arguments, registers); any difference stops replay with a divergence report.
  */
 import { basename } from 'node:path';
-import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL } from '../native/ptrace.js';
+import { kill, ptraceWithBuffer, tkill } from '../native/libc.js';
+import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, type WaitStatus } from '../native/ptrace.js';
 import { Registers } from '../native/regs.js';
 import { NR, syscallName, syscallSpec } from '../native/syscalls.js';
+import { isForkCall } from './clone.js';
 import type { Event, EventData } from './Event.js';
 import { launch } from './launch.js';
 import { Session, type Divergence, type SessionOptions } from './Session.js';
+import { isSynchronous } from './signals.js';
+import { applySnapshot } from './snapshot.js';
 import type { Task } from './Task.js';
 import { StdioMonitor } from './StdioMonitor.js';
 import type { TraceReader } from './TraceReader.js';
@@ -24,8 +32,9 @@ const MAP_FIXED = 0x10n;
 const PROT_WRITE = 0x2n;
 const AT_FDCWD = -100n;
 const PR_SET_NAME = 15;
-/** Calls that run again on replay but return the caller's tid, which differs from the recording's. */
-const RETURNS_TID = new Set<number>([NR.set_tid_address]);
+/** Calls that run again on replay but return a tid, which differs from the recording's. */
+const RETURNS_TID = new Set<number>([NR.set_tid_address, NR.fork, NR.vfork, NR.clone, NR.clone3]);
+const SI_TKILL = -6;
 
 export interface ReplayOptions extends SessionOptions {
   readonly trace: TraceReader;
@@ -46,15 +55,25 @@ export type ReplayEnd =
   | { kind: 'reached'; frame: number };
 
 type SyscallEvent = Event & { data: Extract<EventData, { kind: 'syscall' }> };
+type ForkData = Extract<EventData, { kind: 'fork' }>;
 
 const fmtArgs = (args: readonly bigint[]) => args.map((a) => '0x' + a.toString(16)).join(', ');
 
 export class ReplaySession extends Session {
   readonly mode = 'replay';
-  private readonly current = new Map<number, SyscallEvent>();
-  /** How the task was last resumed, and what that means for its next syscall stop. */
-  private readonly stop = { request: PTRACE.SYSCALL as number, spuriousExit: false };
+  private readonly current = new Map<Task, SyscallEvent>();
+  /** Tasks resumed with PTRACE_SYSEMU, whose next syscall stop is an entry. */
+  private readonly sysemu = new Set<Task>();
+  /** Tasks whose next syscall stop is the empty exit of a call skipped at a SYSEMU entry. */
+  private readonly spuriousExit = new Set<Task>();
+  /** Tasks held at a syscall entry that the recording saw block (a syscallEntry event). */
+  private readonly held = new Set<Task>();
+  /** Tasks inside a fork call whose fork event is replayed, with what it created. */
+  private readonly forks = new Map<Task, ForkData>();
+  /** Page contents of the snapshots replayed so far, by hash. */
+  private readonly pages = new Map<bigint, Buffer>();
   private lastFrame = 0;
+  private rootStatus = 0;
 
   constructor(readonly opts: ReplayOptions) {
     super(opts);
@@ -78,73 +97,225 @@ export class ReplaySession extends Session {
   /** Replays to the end of the trace (or to `goto`) and returns how it ended. Throws a
    * DIVERGENCE error when the tracee stops matching the trace. */
   run(): ReplayEnd {
-    const restored = this.hooks.beforeLaunch.call(this);
-    if (restored) return this.loop(restored);
-    const first = this.trace.next();
-    if (!first) throw new TsrrError('TRACE_TRUNCATED', `${this.trace.dir} has no events (the recording was cut off before any was written)`, { dir: this.trace.dir });
-    if (first.data.kind !== 'exec') throw this.corrupt(1, 'the trace does not start with an exec event');
-    const tid = launch(this.trace.file(first.data.copy), first.data.argv, first.data.envp, this.opts.cpu);
-    const task = this.adoptTask(tid);
-    this.replayExec(task, first);
-    return this.loop(task);
+    if (!this.hooks.beforeLaunch.call(this)) {
+      const first = this.trace.next();
+      if (!first) throw new TsrrError('TRACE_TRUNCATED', `${this.trace.dir} has no events (the recording was cut off before any was written)`, { dir: this.trace.dir });
+      if (first.data.kind !== 'exec') throw this.corrupt(1, 'the trace does not start with an exec event');
+      const tid = launch(this.trace.file(first.data.copy), first.data.argv, first.data.envp, this.opts.cpu);
+      this.replayExec(this.adoptTask(tid, first.tid), first);
+    }
+    return this.loop();
   }
 
-  private loop(task: Task): ReplayEnd {
-    let signal = 0;
+  private loop(): ReplayEnd {
     for (;;) {
       const end = this.checkEnd();
       if (end) {
         this.killAll();
         return end;
       }
-      this.resume(task, signal);
-      signal = 0;
-      const st = task.wait();
+      const e = this.trace.peek();
+      if (!e) {
+        if (this.tasks.size === 0) return { kind: 'exited', frame: this.lastFrame, status: this.rootStatus };
+        throw new TsrrError('TRACE_TRUNCATED', `the trace ends at frame ${this.trace.frameCount} but the program went on`, { frame: this.trace.frameCount });
+      }
+      const task = this.tasks.get(e.tid);
+      if (!task) throw this.corrupt(e.frame, `an event of task ${e.tid}, which does not exist at that point`);
+      this.advance(task, e);
       if (this.options.interrupted()) {
         this.killAll();
         throw new TsrrError('INTERRUPTED', `replay interrupted at frame ${this.lastFrame}`, { frame: this.lastFrame });
       }
-      switch (st.kind) {
-        case 'syscall':
-          if (this.stop.spuriousExit) this.stop.spuriousExit = false;
-          else if (this.stop.request === PTRACE.SYSEMU) this.syscallEntry(task, true);
-          else if (task.inSyscall) this.syscallExit(task);
-          else this.syscallEntry(task, false);
-          break;
-        case 'event':
-          if (st.event === PTRACE_EVENT.EXEC) this.replayExec(task, this.expect(task, 'exec'));
-          else if (st.event !== PTRACE_EVENT.STOP) this.diverge(task, 'no new process or thread', `ptrace event ${st.event}`);
-          break;
-        case 'signal':
-          signal = this.onSignal(task, st.signal);
-          break;
-        case 'exited':
-        case 'killed': {
-          const status = st.kind === 'exited' ? st.code << 8 : st.signal;
-          const e = this.expect(task, 'exit');
-          if (e.data.status !== status) this.diverge(task, `exit status 0x${e.data.status.toString(16)}`, `exit status 0x${status.toString(16)}`);
-          this.tasks.delete(task.tid);
-          task.closeMem();
-          this.hooks.taskExited.call(task, status);
-          this.replayed(e, task);
-          return { kind: 'exited', frame: e.frame, status };
-        }
-      }
+    }
+  }
+
+  /** Brings `task` to event `e` and reproduces it. */
+  private advance(task: Task, e: Event): void {
+    const d = e.data;
+    if (d.kind === 'preempt') {
+      this.settle(task);
+      applySnapshot(task, d.snapshot, this.pages, e.frame);
+      this.trace.next();
+      this.replayed(e, task);
+    } else if (d.kind === 'signal' && !isSynchronous(d.signo, d.code)) {
+      this.deliverRecorded(task, e as Event & { data: typeof d });
+    } else if (d.kind === 'exit') {
+      this.awaitExit(task, e as Event & { data: typeof d });
+    } else if (d.kind === 'syscall' && this.held.delete(task)) {
+      // Held at the entry since its syscallEntry event: now it completes.
+      this.syscallEntry(task, false);
+      this.runTo(task, e.frame);
+    } else if (d.kind === 'syscall' && this.forks.has(task)) {
+      this.finishFork(task);
+    } else {
+      this.runTo(task, e.frame);
+    }
+  }
+
+  /** Runs `task` alone until `frame` is replayed. */
+  private runTo(task: Task, frame: number): void {
+    while (this.lastFrame < frame) {
+      this.resume(task);
+      this.onStop(task, this.waitFor(task));
+    }
+  }
+
+  private onStop(task: Task, st: WaitStatus): void {
+    switch (st.kind) {
+      case 'syscall':
+        if (this.spuriousExit.delete(task)) return;
+        if (this.sysemu.has(task)) this.syscallEntry(task, true);
+        else if (task.inSyscall) this.syscallExit(task);
+        else this.syscallEntry(task, false);
+        return;
+      case 'event':
+        if (st.event === PTRACE_EVENT.EXEC) this.replayExec(task, this.expect(task, 'exec'));
+        else if (st.event === PTRACE_EVENT.FORK || st.event === PTRACE_EVENT.VFORK || st.event === PTRACE_EVENT.CLONE) this.replayFork(task);
+        else if (st.event !== PTRACE_EVENT.STOP && st.event !== PTRACE_EVENT.VFORK_DONE) this.diverge(task, 'no ptrace event', `ptrace event ${st.event}`);
+        return;
+      case 'signal':
+        this.onSignal(task, st.signal);
+        return;
+      case 'exited':
+      case 'killed':
+        this.diverge(task, describe(this.trace.peek()), `its end (${st.kind === 'exited' ? `exit status ${st.code}` : `killed by signal ${st.signal}`})`);
     }
   }
 
   /** Resumes with PTRACE_SYSEMU when the next event is a syscall replay only emulates: the
    * task then stops once, at its entry, instead of at entry and exit. */
-  private resume(task: Task, signal: number): void {
+  private resume(task: Task): void {
     const next = this.trace.peek();
     // A task inside a syscall that runs for real needs PTRACE_SYSCALL to stop at its exit.
-    const request = !task.inSyscall && next?.data.kind === 'syscall' && emulatedOnly(next.data) ? PTRACE.SYSEMU : PTRACE.SYSCALL;
+    const request = !task.inSyscall && next?.tid === task.rec && next.data.kind === 'syscall' && emulatedOnly(next.data) ? PTRACE.SYSEMU : PTRACE.SYSCALL;
     // After a SYSEMU entry stop, PTRACE_SYSCALL makes the kernel report an exit stop for the
     // skipped call; it carries nothing.
-    this.stop.spuriousExit = task.atSysemuEntry && request === PTRACE.SYSCALL;
+    if (task.atSysemuEntry && request === PTRACE.SYSCALL) this.spuriousExit.add(task);
     task.atSysemuEntry = false;
-    this.stop.request = request;
-    task.resume(request, signal);
+    if (request === PTRACE.SYSEMU) this.sysemu.add(task);
+    else this.sysemu.delete(task);
+    task.continue(request);
+  }
+
+  /** Delivers the signal `task` has pending now, when a snapshot is about to replace its
+   * state: a single step stops it in the handler before its first instruction, with the
+   * kernel's side of the delivery (signal mask, alternate stack) done. */
+  private settle(task: Task): void {
+    if (task.atSysemuEntry) task.leaveSysemuEntry();
+    this.spuriousExit.delete(task);
+    if (!task.deliver) return;
+    task.continue(PTRACE.SINGLESTEP);
+    const st = this.waitFor(task);
+    if (st.kind !== 'signal') this.diverge(task, 'the delivery of a signal', JSON.stringify(st));
+  }
+
+  /** A signal the recording saw arrive from outside the task's own instructions: put the
+   * task where it came (its snapshot, if it interrupted user code), send it, and deliver it
+   * with the recorded siginfo. */
+  private deliverRecorded(task: Task, e: Event & { data: Extract<EventData, { kind: 'signal' }> }): void {
+    const d = e.data;
+    if (d.snapshot) {
+      this.settle(task);
+      applySnapshot(task, d.snapshot, this.pages, e.frame);
+    }
+    tkill(task.tid, d.signo);
+    for (;;) {
+      this.resume(task);
+      const st = this.waitFor(task);
+      if (st.kind === 'syscall' && this.spuriousExit.delete(task)) continue;
+      if (st.kind !== 'signal') this.diverge(task, `signal ${d.signo}`, `no signal before ${JSON.stringify(st)}`, e.frame);
+      const info = task.siginfo();
+      const ours = st.signal === d.signo && info.readInt32LE(8) === SI_TKILL && info.readInt32LE(16) === process.pid;
+      if (!ours && isSynchronous(st.signal, info.readInt32LE(8))) this.diverge(task, `signal ${d.signo}`, `signal ${st.signal}`, e.frame);
+      if (!ours) continue; // one the replay itself caused (a real child's SIGCHLD): dropped
+      if (d.siginfo.length === 128) task.setSiginfo(d.siginfo);
+      task.deliver = d.signo;
+      break;
+    }
+    this.trace.next();
+    this.replayed(e, task);
+  }
+
+  /** The task ends here: by the exit it started, a signal it is delivered, or a SIGKILL. */
+  private awaitExit(task: Task, e: Event & { data: Extract<EventData, { kind: 'exit' }> }): void {
+    if (task.state !== 'exiting') {
+      if ((e.data.status & 0x7f) === SIG.KILL) {
+        kill(task.tid, SIG.KILL);
+        this.exiting(task, true);
+      } else {
+        task.continue(PTRACE.CONT);
+      }
+    }
+    let st = this.waitFor(task);
+    while (st.kind !== 'exited' && st.kind !== 'killed') {
+      if (st.kind === 'syscall' && !task.inSyscall) {
+        // On its way to an exit the trace of an older format did not mark.
+        task.inSyscall = true;
+      } else if (st.kind === 'signal' && !isSynchronous(st.signal, task.siginfo().readInt32LE(8))) {
+        // dropped, as above
+      } else if (st.kind !== 'event' && st.kind !== 'syscall') {
+        this.diverge(task, describe(e), JSON.stringify(st), e.frame);
+      }
+      task.continue(PTRACE.SYSCALL);
+      st = this.waitFor(task);
+    }
+    const status = st.kind === 'exited' ? st.code << 8 : st.signal;
+    this.trace.next();
+    if (e.data.status !== status) this.diverge(task, `exit status 0x${e.data.status.toString(16)}`, `exit status 0x${status.toString(16)}`, e.frame);
+    this.tasks.delete(task.rec);
+    this.current.delete(task);
+    this.held.delete(task);
+    this.forks.delete(task);
+    task.closeMem();
+    const heir = [...this.tasks.values()].find((t) => t.as === task.as);
+    if (heir) task.as.pid = heir.tid;
+    if (task.rec === task.tgid && this.rootStatus === 0 && this.tasks.size === 0) this.rootStatus = status;
+    this.hooks.taskExited.call(task, status);
+    this.replayed(e, task);
+  }
+
+  /** `task` goes away: alone, or with its whole process. */
+  private exiting(task: Task, group: boolean): void {
+    for (const t of this.tasks.values()) if (t === task || (group && t.tgid === task.tgid)) t.state = 'exiting';
+  }
+
+  /** At the PTRACE_EVENT stop of a fork call: the new task joins the session as the trace
+   * knows it, with the tid the recording saw where the program reads it. */
+  private replayFork(task: Task): void {
+    const e = this.expect(task, 'fork');
+    const d = e.data;
+    const msg = Buffer.alloc(8);
+    ptraceWithBuffer(PTRACE.GETEVENTMSG, task.tid, 0, msg);
+    const child = this.adoptChild(task, Number(msg.readBigUInt64LE(0)), d.child, d.flags);
+    const first = this.waitFor(child);
+    if (first.kind !== 'event' && first.kind !== 'signal') this.diverge(child, 'a new task', JSON.stringify(first), e.frame);
+    const tid = Buffer.alloc(4);
+    tid.writeInt32LE(d.child);
+    if (d.childTid !== 0n) child.writeMem(d.childTid, tid);
+    this.forks.set(task, d);
+    this.replayed(e, task);
+  }
+
+  /** The fork call of `task`, past its fork event, returns. */
+  private finishFork(task: Task): void {
+    const d = this.forks.get(task)!;
+    this.forks.delete(task);
+    for (;;) {
+      task.continue(PTRACE.SYSCALL);
+      const st = this.waitFor(task);
+      if (st.kind === 'syscall') break;
+      if (st.kind !== 'event') this.diverge(task, 'the end of a fork call', JSON.stringify(st));
+    }
+    const r = task.getRegs();
+    const e = this.expect(task, 'syscall', `the end of ${syscallName(r.syscallNumber)}`);
+    if (e.data.number !== r.syscallNumber) this.diverge(task, describe(e), `the end of ${syscallName(r.syscallNumber)}`, e.frame);
+    if (d.parentTid !== 0n) {
+      const tid = Buffer.alloc(4);
+      tid.writeInt32LE(d.child);
+      task.writeMem(d.parentTid, tid);
+    }
+    task.inSyscall = false;
+    this.complete(task, e as SyscallEvent, r);
   }
 
   /** Whether replay should stop before running further: the goal or a recording cut short. */
@@ -179,8 +350,13 @@ export class ReplaySession extends Session {
     const nr = r.syscallNumber;
     this.hooks.beforeSyscall.call(task, nr);
     task.inSyscall = true;
-    if (nr === NR.exit_group || nr === NR.exit) return; // the exit event is checked when it happens
     const next = this.trace.peek();
+    if (next?.data.kind === 'syscallEntry') {
+      this.enterBlocking(task, nr, next);
+      return;
+    }
+    if (next?.data.kind === 'fork' && isForkCall(nr)) return; // its PTRACE_EVENT stop comes next
+    if (nr === NR.exit_group || nr === NR.exit) return; // the exit event is checked when it happens
     if ((nr === NR.execve || nr === NR.execveat) && next?.data.kind === 'exec') {
       this.redirectExec(task, nr, next.data.copy);
       return;
@@ -202,17 +378,32 @@ export class ReplaySession extends Session {
       this.complete(task, e as SyscallEvent, r);
       return;
     }
-    this.current.set(task.tid, e as SyscallEvent);
+    this.current.set(task, e as SyscallEvent);
     if (d.mappedFile || emulatedOnly(d)) {
       r.origRax = -1n;
       task.setRegs();
     }
   }
 
+  /** A syscallEntry event: the recording saw the call block (or end the task) here. */
+  private enterBlocking(task: Task, nr: number, e: Event): void {
+    const d = e.data as Extract<EventData, { kind: 'syscallEntry' }>;
+    if (d.number !== nr) this.diverge(task, `syscall ${syscallName(d.number)}`, `syscall ${syscallName(nr)}`, e.frame);
+    this.trace.next();
+    if (nr === NR.exit || nr === NR.exit_group) {
+      this.exiting(task, nr === NR.exit_group);
+      task.resume(PTRACE.SYSCALL);
+    } else {
+      this.held.add(task);
+    }
+    this.replayed(e, task);
+  }
+
   private syscallExit(task: Task): void {
     task.inSyscall = false;
-    const e = this.current.get(task.tid)!;
-    this.current.delete(task.tid);
+    const e = this.current.get(task);
+    if (!e) this.diverge(task, describe(this.trace.peek()), `the end of syscall ${syscallName(task.getRegs().syscallNumber)}`);
+    this.current.delete(task);
     this.complete(task, e, task.getRegs());
   }
 
@@ -285,7 +476,9 @@ export class ReplaySession extends Session {
 
   private replayExec(task: Task, e: Event): void {
     if (e.data.kind !== 'exec') throw this.corrupt(e.frame, 'expected an exec event');
-    this.current.delete(task.tid);
+    this.current.delete(task);
+    task.inSyscall = false;
+    for (const t of this.tasks.values()) if (t !== task && t.tgid === task.tgid) t.state = 'exiting';
     const faulting = this.setUpExec(task, this.trace.header.machine.cpuidFaulting);
     if (faulting !== this.trace.header.machine.cpuidFaulting) {
       throw new TsrrError('UNSUPPORTED', 'the trace was recorded with cpuid faulting, which this machine lacks', { frame: e.frame });
@@ -300,7 +493,9 @@ export class ReplaySession extends Session {
     this.replayed(e, task);
   }
 
-  private onSignal(task: Task, signo: number): number {
+  /** A signal stopped the task on its way to the next event: a trapped instruction, a fault
+   * the recording saw too, or a signal replay caused itself (dropped). */
+  private onSignal(task: Task, signo: number): void {
     const code = task.siginfo().readInt32LE(8);
     const r = task.getRegs();
     if (signo === SIG.SEGV && code === SI_KERNEL) {
@@ -310,22 +505,23 @@ export class ReplaySession extends Session {
         if (e.data.ip !== r.rip) this.diverge(task, `rdtsc at 0x${e.data.ip.toString(16)}`, `rdtsc at 0x${r.rip.toString(16)}`, e.frame);
         emulateRdtsc(task, insn, e.data.value, e.data.aux);
         this.replayed(e, task);
-        return 0;
+        return;
       }
       if (insn === 'cpuid') {
         const e = this.expect(task, 'cpuid', `cpuid at 0x${r.rip.toString(16)}`);
         emulateCpuid(task, e.data.eax, e.data.ebx, e.data.ecx, e.data.edx);
         this.replayed(e, task);
-        return 0;
+        return;
       }
     }
+    if (!isSynchronous(signo, code)) return; // e.g. SIGCHLD from a replayed child's real end
     const e = this.expect(task, 'signal', `signal ${signo} at 0x${r.rip.toString(16)}`);
     if (e.data.signo !== signo || !Buffer.from(e.data.regs).equals(r.buf)) {
       const rec = new Registers(Buffer.from(e.data.regs));
       this.diverge(task, `signal ${e.data.signo} at 0x${rec.rip.toString(16)}`, `signal ${signo} at 0x${r.rip.toString(16)} (differs in ${rec.diff(r).join(', ') || 'signal number'})`, e.frame);
     }
+    task.deliver = signo;
     this.replayed(e, task);
-    return signo;
   }
 
   private diverge(task: Task, expected: string, actual: string, frame = this.lastFrame + 1): never {
@@ -344,7 +540,8 @@ function emulatedOnly(d: SyscallEvent['data']): boolean {
   return !d.mappedFile && (syscallSpec(d.number)?.policy !== 'real' || d.result < 0n);
 }
 
-function describe(e: Event): string {
+function describe(e: Event | undefined): string {
+  if (!e) return 'the end of the trace';
   const d = e.data;
   if (d.kind === 'syscall') return `syscall ${syscallName(d.number)}(${fmtArgs(d.args)})`;
   if (d.kind === 'signal') return `signal ${d.signo}`;

@@ -5,10 +5,11 @@
  * trace. Several sessions can exist in one tsrr process.
  */
 import { SyncBailHook, SyncHook } from 'tapable';
-import { kill, waitpid } from '../native/libc.js';
-import { PTRACE, SIG, WAIT } from '../native/ptrace.js';
+import { kill, waitTimed } from '../native/libc.js';
+import { PTRACE, SIG, WAIT, decodeStatus, type WaitStatus } from '../native/ptrace.js';
 import { NR } from '../native/syscalls.js';
 import { AddressSpace } from './AddressSpace.js';
+import { CLONE } from './clone.js';
 import type { Event } from './Event.js';
 import { FdTable } from './FdTable.js';
 import type { FileMonitor } from './FileMonitor.js';
@@ -27,13 +28,17 @@ export interface Divergence {
   readonly actual: string;
 }
 
+/** How long a wait for tracees lasts at most before tsrr looks at its stop requests. */
+export const POLL_NS = 50_000_000;
+
 const PR_SET_TSC = 26;
 const PR_TSC_SIGSEGV = 2;
 const ARCH_SET_CPUID = 0x1012;
 
 export function createSessionHooks() {
   return defineHooks('Session', {
-    /** A task came under the tracer, stopped at its first exec (record and replay). */
+    /** A task came under the tracer: the first one at its exec, the others as they are
+     * created (record and replay). */
     taskCreated: new SyncHook<[Task]>(['task']),
     /** A task exited; `status` is its raw wait status (record and replay). */
     taskExited: new SyncHook<[Task, number]>(['task', 'status']),
@@ -59,6 +64,10 @@ export type SessionHooks = ReturnType<typeof createSessionHooks>;
 export interface SessionOptions {
   /** Polled at every stop: true once the user asked tsrr to stop (SIGINT, SIGTERM). */
   readonly interrupted: () => boolean;
+  /** The signal that asked to stop, when known. */
+  readonly stopSignal?: () => number;
+  /** Forgets the stop request. */
+  readonly cancelStop?: () => void;
 }
 
 export abstract class Session {
@@ -72,14 +81,37 @@ export abstract class Session {
     this.fileMonitors.register(StdioMonitor.KIND, (_task, fd) => new StdioMonitor(fd));
   }
 
-  /** Takes the stopped tracee `tid` into the session as its first task, with stdout and
-   * stderr monitored. */
-  adoptTask(tid: number): Task {
-    const task = new Task(tid, new AddressSpace(tid), new FdTable());
+  /** Takes the stopped tracee `tid` into the session as its first task, known in the trace
+   * as `rec`, with stdout and stderr monitored. */
+  adoptTask(tid: number, rec = tid): Task {
+    const task = new Task(tid, new AddressSpace(tid), new FdTable(), rec);
     for (const fd of [1, 2]) task.fds.set(fd, this.fileMonitors.get(StdioMonitor.KIND)(task, fd));
-    this.tasks.set(tid, task);
+    return this.added(task);
+  }
+
+  /** Takes task `tid` (`rec` in the trace), which `parent` created with clone `flags`, into
+   * the session: it shares its parent's address space and fd table or has copies, as the
+   * kernel did. */
+  adoptChild(parent: Task, tid: number, rec: number, flags: bigint): Task {
+    const as = (flags & CLONE.VM) !== 0n ? parent.as : parent.as.forked(tid);
+    const fds = (flags & CLONE.FILES) !== 0n ? parent.fds : parent.fds.clone();
+    return this.added(new Task(tid, as, fds, rec, (flags & CLONE.THREAD) !== 0n ? parent.tgid : rec));
+  }
+
+  private added(task: Task): Task {
+    this.tasks.set(task.rec, task);
     this.hooks.taskCreated.call(task);
     return task;
+  }
+
+  /** Waits for `task` to stop or end, looking at stop requests while it runs. */
+  waitFor(task: Task): WaitStatus {
+    for (;;) {
+      const [pid, status] = waitTimed(task.tid, WAIT.WALL, POLL_NS);
+      if (pid > 0) return decodeStatus(status);
+      if (pid < 0) throw new TsrrError('TRACEE_FAILED', `waiting for task ${task.tid} failed (errno ${-pid})`, { tid: task.tid });
+      if (this.options.interrupted()) throw new TsrrError('INTERRUPTED', `${this.mode} interrupted`);
+    }
   }
 
   /** At a PTRACE_EVENT_EXEC stop: patches the vDSO, runs the task to the exit of execve and
@@ -99,17 +131,15 @@ export abstract class Session {
     return cpuidFaulting && task.remoteSyscall(NR.arch_prctl, ARCH_SET_CPUID, 0) === 0n;
   }
 
-  /** Kills every task and reaps it, so that no tracee outlives the session. */
+  /** Kills every task and reaps every tracee, so that none outlives the session. */
   killAll(): void {
     for (const task of this.tasks.values()) {
       kill(task.tid, SIG.KILL);
-      for (;;) {
-        const [pid, status] = waitpid(task.tid, WAIT.WALL);
-        if (pid < 0 || (status & 0x7f) !== 0x7f) break;
-      }
       task.closeMem();
     }
     this.tasks.clear();
+    // Threads must be reaped before their leader reports; tracees tsrr had not met yet too.
+    while (waitTimed(-1, WAIT.WALL | WAIT.WNOTHREAD, 1_000_000_000)[0] > 0);
   }
 
   protected exitCode(status: number): number {

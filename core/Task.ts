@@ -14,6 +14,10 @@ import type { AddressSpace } from './AddressSpace.js';
 import type { FdTable } from './FdTable.js';
 import { TsrrError } from './TsrrError.js';
 
+/** Where a task is, for the scheduler: stopped by tsrr and runnable ('stopped'), running user
+ * code ('user'), inside a syscall that has not returned ('kernel'), or on its way out. */
+export type TaskState = 'stopped' | 'user' | 'kernel' | 'exiting';
+
 export class Task {
   /** Registers as last read or written; valid while the task is stopped. */
   readonly regs = new Registers();
@@ -21,12 +25,20 @@ export class Task {
   inSyscall = false;
   /** Whether the task is stopped at a PTRACE_SYSEMU syscall entry (whose call is skipped). */
   atSysemuEntry = false;
+  state: TaskState = 'stopped';
+  /** The signal to deliver when the task is next resumed. */
+  deliver = 0;
   private memFd = -1;
 
   constructor(
+    /** The kernel's id of this task. */
     readonly tid: number,
     public as: AddressSpace,
     public fds: FdTable,
+    /** Its id in the trace: the recording's tid (the same as `tid` while recording). */
+    readonly rec: number = tid,
+    /** The trace id of its process (thread group). */
+    readonly tgid: number = rec,
   ) {}
 
   getRegs(): Registers {
@@ -60,8 +72,19 @@ export class Task {
     return buf;
   }
 
+  setSiginfo(info: Buffer): void {
+    ptraceWithBuffer(PTRACE.SETSIGINFO, this.tid, 0, info);
+  }
+
   resume(request: number = PTRACE.SYSCALL, signal = 0): void {
     ptrace(request, this.tid, 0, signal);
+  }
+
+  /** Resumes with the pending signal, if any, delivered. */
+  continue(request: number = PTRACE.SYSCALL): void {
+    const signal = this.deliver;
+    this.deliver = 0;
+    this.resume(request, signal);
   }
 
   wait(): WaitStatus {
@@ -137,7 +160,7 @@ export class Task {
 
   /** From a SYSEMU entry stop, PTRACE_SYSCALL stops again at the skipped call's exit before
    * any user code runs; from there a remote syscall behaves as from any exit stop. */
-  private leaveSysemuEntry(): void {
+  leaveSysemuEntry(): void {
     const regs = this.getRegs().clone();
     this.resume(PTRACE.SYSCALL);
     const st = this.wait();

@@ -3,7 +3,7 @@
 /**
  * The tsrr command. The work happens in a worker thread, which owns the tracees (ptrace is per
  * thread, and a synchronous waitpid must not block this thread's signal handling). This thread
- * turns SIGINT/SIGTERM/SIGHUP into a stop request and wakes the worker by stopping the tracee.
+ * turns SIGINT/SIGTERM/SIGHUP into a stop request, which the worker polls.
  */
 import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -20,16 +20,7 @@ const worker = new Worker(new URL('./engine.js', import.meta.url), {
 });
 
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    const tracee = control.requestStop(sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1);
-    if (tracee > 0) {
-      try {
-        process.kill(tracee, 'SIGSTOP');
-      } catch {
-        // already gone
-      }
-    }
-  });
+  process.on(sig, () => control.requestStop(sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
 }
 
 worker.on('error', (e) => {

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
 /**
- * Shared state between the main thread (which gets signals) and the tracer worker (which is
- * blocked in waitpid while tracees run): which signal asked tsrr to stop, and the tracee to
- * kick so that the worker wakes up and sees it.
+ * Shared state between the main thread (which gets signals) and the tracer worker (which
+ * polls it whenever a wait for its tracees times out, at least every few tens of ms): which
+ * signal asked tsrr to stop.
  */
 const STOP = 0;
-const TRACEE = 1;
 
 export class Control {
   private readonly cells: Int32Array;
@@ -14,17 +13,19 @@ export class Control {
     this.cells = new Int32Array(buffer);
   }
 
-  /** Main thread: the user asked to stop with `signal`. Returns the tracee to kick, if any. */
-  requestStop(signal: number): number {
+  /** Main thread: the user asked to stop with `signal`. */
+  requestStop(signal: number): void {
     Atomics.store(this.cells, STOP, signal);
-    return Atomics.load(this.cells, TRACEE);
   }
 
-  /** Worker: polled at every stop. */
+  /** Worker: whether a stop was asked for. */
   readonly interrupted = (): boolean => Atomics.load(this.cells, STOP) !== 0;
 
-  /** Worker: the tracee currently running, 0 for none. */
-  setTracee(tid: number): void {
-    Atomics.store(this.cells, TRACEE, tid);
-  }
+  /** Worker: the signal that asked to stop, 0 for none. */
+  readonly stopSignal = (): number => Atomics.load(this.cells, STOP);
+
+  /** Worker: the request was not meant for tsrr (a terminal's Ctrl-C the tracees handle). */
+  readonly cancelStop = (): void => {
+    Atomics.store(this.cells, STOP, 0);
+  };
 }

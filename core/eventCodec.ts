@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /** Encodes and decodes blocks of Events as EventBlock messages of schema/trace.capnp. */
 import * as capnp from 'capnp-es';
-import { EventBlock, Event_Which as CEventWhich, type Event as CEvent, type Syscall as CSyscall } from '../schema/trace.js';
-import { Event, type EventData } from './Event.js';
+import { EventBlock, Event_Which as CEventWhich, type Event as CEvent, type Snapshot as CSnapshot, type Syscall as CSyscall } from '../schema/trace.js';
+import { Event, type EventData, type Snapshot } from './Event.js';
 
 /** Byte offsets of Syscall's fields in its data section (schema/trace.capnp: number @0,
  * arg0..arg5 @1-6, ip @7, sp @8, regsCrc @9, result @10; fixed once the schema is published). */
@@ -89,8 +89,21 @@ function encodeEvent(c: CEvent, e: Event): void {
       s.signo = d.signo;
       s.code = d.code;
       setData((n) => s._initRegs(n), d.regs);
+      setData((n) => s._initSiginfo(n), d.siginfo);
+      if (d.snapshot) encodeSnapshot(s._initSnapshot(), d.snapshot);
       return;
     }
+    case 'syscallEntry':
+      c.syscallEntry = BigInt(d.number);
+      return;
+    case 'fork': {
+      const f = c._initFork();
+      Object.assign(f, { child: d.child, flags: d.flags, parentTid: d.parentTid, childTid: d.childTid });
+      return;
+    }
+    case 'preempt':
+      encodeSnapshot(c._initPreempt(), d.snapshot);
+      return;
     case 'rdtsc': {
       const r = c._initRdtsc();
       r.value = d.value;
@@ -110,6 +123,33 @@ function encodeEvent(c: CEvent, e: Event): void {
       c.interrupted = true;
       return;
   }
+}
+
+function encodeSnapshot(c: CSnapshot, s: Snapshot): void {
+  setData((n) => c._initRegs(n), s.regs);
+  setData((n) => c._initXstate(n), s.xstate);
+  setData((n) => c._initPages(n), s.pages);
+  const list = c._initContents(s.contents.length);
+  s.contents.forEach((p, i) => {
+    const cp = list.get(i);
+    cp.hash = p.hash;
+    setData((n) => cp._initData(n), p.data);
+  });
+}
+
+function decodeSnapshot(c: CSnapshot): Snapshot {
+  const contents = [];
+  const list = c.contents;
+  for (let i = 0; i < list.length; i++) {
+    const p = list.get(i);
+    contents.push({ hash: p.hash, data: getData(p._hasData(), () => p.data) });
+  }
+  return {
+    regs: getData(c._hasRegs(), () => c.regs),
+    xstate: getData(c._hasXstate(), () => c.xstate),
+    pages: getData(c._hasPages(), () => c.pages),
+    contents,
+  };
 }
 
 export function decodeBlock(bytes: Uint8Array): { firstFrame: number; events: Event[] } {
@@ -167,7 +207,14 @@ function decodeEvent(c: CEvent): EventData {
     }
     case CEventWhich.SIGNAL: {
       const s = c.signal;
-      return { kind: 'signal', signo: s.signo, code: s.code, regs: getData(s._hasRegs(), () => s.regs) };
+      return {
+        kind: 'signal',
+        signo: s.signo,
+        code: s.code,
+        regs: getData(s._hasRegs(), () => s.regs),
+        siginfo: getData(s._hasSiginfo(), () => s.siginfo),
+        ...(s._hasSnapshot() ? { snapshot: decodeSnapshot(s.snapshot) } : {}),
+      };
     }
     case CEventWhich.RDTSC: {
       const r = c.rdtsc;
@@ -181,6 +228,14 @@ function decodeEvent(c: CEvent): EventData {
       return { kind: 'exit', status: c.exit.status };
     case CEventWhich.INTERRUPTED:
       return { kind: 'interrupted' };
+    case CEventWhich.SYSCALL_ENTRY:
+      return { kind: 'syscallEntry', number: Number(c.syscallEntry) };
+    case CEventWhich.FORK: {
+      const f = c.fork;
+      return { kind: 'fork', child: f.child, flags: f.flags, parentTid: f.parentTid, childTid: f.childTid };
+    }
+    case CEventWhich.PREEMPT:
+      return { kind: 'preempt', snapshot: decodeSnapshot(c.preempt) };
     default:
       throw new Error(`unknown event kind ${c.which()}`);
   }

@@ -6,7 +6,7 @@
  */
 import { crc32 } from 'node:zlib';
 
-export const TRACE_FORMAT_VERSION = 1;
+export const TRACE_FORMAT_VERSION = 2;
 export const PREFIX_BYTES = 16;
 export const HEADER_MAGIC = 0x48525354; // "TSRH" little-endian
 export const BLOCK_MAGIC = 0x42455354; // "TSEB" little-endian

@@ -12,6 +12,7 @@ mkdirSync(out, { recursive: true });
 const targets = [
   { src: 'launcher.c', bin: 'tsrr-launch', flags: ['-O2', '-static'] },
   { src: 'cpu.c', bin: 'libtsrr-cpu.so', flags: ['-O2', '-shared', '-fPIC'] },
+  { src: 'wait.c', bin: 'libtsrr-wait.so', flags: ['-O2', '-shared', '-fPIC'] },
 ];
 
 const mtime = (p) => { try { return statSync(p).mtimeMs; } catch { return -1; } };

@@ -31,6 +31,9 @@ const rdtscRaw = cpu.func('uint64_t tsrr_rdtsc(void)');
 const xgetbvRaw = cpu.func('uint64_t tsrr_xgetbv(uint32_t index)');
 const trapOwnTscRaw = cpu.func('int tsrr_trap_own_tsc(void)');
 
+const waitLib = koffi.load(fileURLToPath(new URL('../../native/build/libtsrr-wait.so', import.meta.url)));
+const waitRaw = waitLib.func('int tsrr_wait(int pid, int options, long timeout_ns, int32_t *status)');
+
 export const strerror = (e: number): string => strerrorRaw(e) as string;
 
 /** A failed call is a TRACEE_FAILED error (a tracee that vanished, most often). */
@@ -66,6 +69,19 @@ const statusBox = new Int32Array(1);
 export function waitpid(pid: number, options: number): [number, number] {
   const r = waitpidRaw(pid, statusBox, options) as number;
   return [r === -1 ? -koffi.errno() : r, statusBox[0]!];
+}
+
+/** waitpid that gives up after `timeoutNs` (<= 0: no limit, see native/wait.c); returns
+ * [pid, status], pid 0 on timeout, -errno on failure. */
+export function waitTimed(pid: number, options: number, timeoutNs: number): [number, number] {
+  return [waitRaw(pid, options, timeoutNs, statusBox) as number, statusBox[0]!];
+}
+
+const tkillRaw = libc.func('long syscall(long nr, int tid, int sig)');
+
+/** Sends `sig` to thread `tid`. */
+export function tkill(tid: number, sig: number): boolean {
+  return Number(tkillRaw(200, tid, sig)) === 0;
 }
 
 export function kill(pid: number, sig: number): boolean {

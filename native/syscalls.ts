@@ -583,13 +583,14 @@ const TABLE: readonly Entry[] = [
 ];
 
 /** Calls that shape the address space, the signal state, the CPU state or the set of tasks:
- * replay needs their effects, so it runs them again. */
+ * replay needs their effects, so it runs them again. (Signals that kill and tgkill sent are
+ * delivered by replay itself where the recording saw them arrive.) */
 const REAL = new Set([
   'execve', 'execveat', 'brk', 'mmap', 'munmap', 'mprotect', 'pkey_mprotect', 'pkey_alloc',
   'pkey_free', 'mremap', 'madvise', 'remap_file_pages', 'map_shadow_stack', 'mseal',
   'arch_prctl', 'modify_ldt', 'set_thread_area', 'set_tid_address', 'set_robust_list',
   'rt_sigaction', 'rt_sigprocmask', 'rt_sigreturn', 'sigaltstack', 'exit', 'exit_group',
-  'prctl', 'personality', 'kill', 'tkill', 'tgkill', 'clone', 'clone3', 'fork', 'vfork',
+  'prctl', 'personality', 'clone', 'clone3', 'fork', 'vfork',
   'shmat', 'shmdt', 'mlock', 'mlock2', 'munlock', 'mlockall', 'munlockall', 'membarrier',
 ]);
 
@@ -628,7 +629,7 @@ export const NR = {
   read: 0, write: 1, open: 2, close: 3, stat: 4, fstat: 5, lstat: 6, poll: 7, lseek: 8,
   mmap: 9, mprotect: 10, munmap: 11, brk: 12, rt_sigaction: 13, rt_sigprocmask: 14,
   rt_sigreturn: 15, ioctl: 16, pread64: 17, pwrite64: 18, readv: 19, writev: 20, access: 21,
-  pipe: 22, select: 23, mremap: 25, madvise: 28, dup: 32, dup2: 33, nanosleep: 35, getpid: 39,
+  pipe: 22, select: 23, sched_yield: 24, mremap: 25, madvise: 28, dup: 32, dup2: 33, nanosleep: 35, getpid: 39,
   clone: 56, fork: 57, vfork: 58, execve: 59, exit: 60, wait4: 61, kill: 62, fcntl: 72,
   getdents: 78, getcwd: 79, rename: 82, unlink: 87, readlink: 89, gettimeofday: 96,
   getuid: 102, sigaltstack: 131, personality: 135, prctl: 157, arch_prctl: 158, gettid: 186,

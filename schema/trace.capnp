@@ -59,7 +59,35 @@ struct Event {
     cpuid @5 :CpuidRecord;
     exit @6 :Exit;
     interrupted @7 :Void;    # the user stopped the recording here; replay ends here
+    syscallEntry @8 :Int64;  # the task entered this syscall and others ran before it returned;
+                             # its syscall event comes later
+    fork @9 :Fork;           # the task, inside fork/vfork/clone/clone3, created a task; the
+                             # call's syscall event comes later
+    preempt @10 :Snapshot;   # the task ran its whole time slice without a syscall and was
+                             # switched out in this state
   }
+}
+
+struct Fork {
+  child @0 :Int32;           # the new task's tid
+  flags @1 :UInt64;          # clone flags
+  parentTid @2 :UInt64;      # where CLONE_PARENT_SETTID put the tid (0: nowhere)
+  childTid @3 :UInt64;       # where CLONE_CHILD_SETTID put the tid in the child (0: nowhere)
+}
+
+# A task's state somewhere in user code, where replay cannot stop it exactly without a branch
+# counter: replay puts this state into the task instead of running it there.
+struct Snapshot {
+  regs @0 :Data;             # user_regs_struct
+  xstate @1 :Data;           # the xsave area
+  pages @2 :Data;            # (address, hash) as two little-endian UInt64 for every present
+                             # page of a writable mapping of the process
+  contents @3 :List(PageContent);  # the pages whose contents no earlier snapshot held
+}
+
+struct PageContent {
+  hash @0 :UInt64;
+  data @1 :Data;             # 4096 bytes
 }
 
 struct Exec {
@@ -100,7 +128,9 @@ struct MappedFile {
 struct Signal {
   signo @0 :Int32;
   code @1 :Int32;
-  regs @2 :Data;
+  regs @2 :Data;             # at the signal-delivery stop
+  siginfo @3 :Data;          # 128 bytes; replay delivers a signal it did not cause with it
+  snapshot @4 :Snapshot;     # set when the signal interrupted user code
 }
 
 struct Rdtsc {

@@ -292,7 +292,25 @@ export const Event_Which = {
 * the user stopped the recording here; replay ends here
 *
 */
-  INTERRUPTED: 6
+  INTERRUPTED: 6,
+  /**
+* the task entered this syscall and others ran before it returned;
+* its syscall event comes later
+*
+*/
+  SYSCALL_ENTRY: 7,
+  /**
+* the task, inside fork/vfork/clone/clone3, created a task; the
+* call's syscall event comes later
+*
+*/
+  FORK: 8,
+  /**
+* the task ran its whole time slice without a syscall and was
+* switched out in this state
+*
+*/
+  PREEMPT: 9
 } as const;
 export type Event_Which = (typeof Event_Which)[keyof typeof Event_Which];
 export class Event extends $.Struct {
@@ -303,10 +321,13 @@ export class Event extends $.Struct {
   static readonly CPUID = Event_Which.CPUID;
   static readonly EXIT = Event_Which.EXIT;
   static readonly INTERRUPTED = Event_Which.INTERRUPTED;
+  static readonly SYSCALL_ENTRY = Event_Which.SYSCALL_ENTRY;
+  static readonly FORK = Event_Which.FORK;
+  static readonly PREEMPT = Event_Which.PREEMPT;
   static readonly _capnp = {
     displayName: "Event",
     id: "d211aaebb20ab044",
-    size: new $.ObjectSize(8, 1),
+    size: new $.ObjectSize(16, 1),
   };
   get tid(): number {
     return $.utils.getInt32(0, this);
@@ -470,10 +491,268 @@ export class Event extends $.Struct {
   set interrupted(_: true) {
     $.utils.setUint16(4, 6, this);
   }
+  /**
+* the task entered this syscall and others ran before it returned;
+* its syscall event comes later
+*
+*/
+  get syscallEntry(): bigint {
+    $.utils.testWhich("syscallEntry", $.utils.getUint16(4, this), 7, this);
+    return $.utils.getInt64(8, this);
+  }
+  get _isSyscallEntry(): boolean {
+    return $.utils.getUint16(4, this) === 7;
+  }
+  set syscallEntry(value: bigint) {
+    $.utils.setUint16(4, 7, this);
+    $.utils.setInt64(8, value, this);
+  }
+  _adoptFork(value: $.Orphan<Fork>): void {
+    $.utils.setUint16(4, 8, this);
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownFork(): $.Orphan<Fork> {
+    return $.utils.disown(this.fork);
+  }
+  /**
+* the task, inside fork/vfork/clone/clone3, created a task; the
+* call's syscall event comes later
+*
+*/
+  get fork(): Fork {
+    $.utils.testWhich("fork", $.utils.getUint16(4, this), 8, this);
+    return $.utils.getStruct(0, Fork, this);
+  }
+  _hasFork(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initFork(): Fork {
+    $.utils.setUint16(4, 8, this);
+    return $.utils.initStructAt(0, Fork, this);
+  }
+  get _isFork(): boolean {
+    return $.utils.getUint16(4, this) === 8;
+  }
+  set fork(value: Fork) {
+    $.utils.setUint16(4, 8, this);
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  _adoptPreempt(value: $.Orphan<Snapshot>): void {
+    $.utils.setUint16(4, 9, this);
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownPreempt(): $.Orphan<Snapshot> {
+    return $.utils.disown(this.preempt);
+  }
+  /**
+* the task ran its whole time slice without a syscall and was
+* switched out in this state
+*
+*/
+  get preempt(): Snapshot {
+    $.utils.testWhich("preempt", $.utils.getUint16(4, this), 9, this);
+    return $.utils.getStruct(0, Snapshot, this);
+  }
+  _hasPreempt(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initPreempt(): Snapshot {
+    $.utils.setUint16(4, 9, this);
+    return $.utils.initStructAt(0, Snapshot, this);
+  }
+  get _isPreempt(): boolean {
+    return $.utils.getUint16(4, this) === 9;
+  }
+  set preempt(value: Snapshot) {
+    $.utils.setUint16(4, 9, this);
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
   toString(): string { return "Event_" + super.toString(); }
   which(): Event_Which {
     return $.utils.getUint16(4, this) as Event_Which;
   }
+}
+export class Fork extends $.Struct {
+  static readonly _capnp = {
+    displayName: "Fork",
+    id: "a3fcb2a6a8d0024a",
+    size: new $.ObjectSize(32, 0),
+  };
+  /**
+* the new task's tid
+*
+*/
+  get child(): number {
+    return $.utils.getInt32(0, this);
+  }
+  set child(value: number) {
+    $.utils.setInt32(0, value, this);
+  }
+  /**
+* clone flags
+*
+*/
+  get flags(): bigint {
+    return $.utils.getUint64(8, this);
+  }
+  set flags(value: bigint) {
+    $.utils.setUint64(8, value, this);
+  }
+  /**
+* where CLONE_PARENT_SETTID put the tid (0: nowhere)
+*
+*/
+  get parentTid(): bigint {
+    return $.utils.getUint64(16, this);
+  }
+  set parentTid(value: bigint) {
+    $.utils.setUint64(16, value, this);
+  }
+  /**
+* where CLONE_CHILD_SETTID put the tid in the child (0: nowhere)
+*
+*/
+  get childTid(): bigint {
+    return $.utils.getUint64(24, this);
+  }
+  set childTid(value: bigint) {
+    $.utils.setUint64(24, value, this);
+  }
+  toString(): string { return "Fork_" + super.toString(); }
+}
+export class Snapshot extends $.Struct {
+  static readonly _capnp = {
+    displayName: "Snapshot",
+    id: "b0440d52c5280703",
+    size: new $.ObjectSize(0, 4),
+  };
+  static _Contents: $.ListCtor<PageContent>;
+  _adoptRegs(value: $.Orphan<$.Data>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownRegs(): $.Orphan<$.Data> {
+    return $.utils.disown(this.regs);
+  }
+  /**
+* user_regs_struct
+*
+*/
+  get regs(): $.Data {
+    return $.utils.getData(0, this);
+  }
+  _hasRegs(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initRegs(length: number): $.Data {
+    return $.utils.initData(0, length, this);
+  }
+  set regs(value: $.Data) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  _adoptXstate(value: $.Orphan<$.Data>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownXstate(): $.Orphan<$.Data> {
+    return $.utils.disown(this.xstate);
+  }
+  /**
+* the xsave area
+*
+*/
+  get xstate(): $.Data {
+    return $.utils.getData(1, this);
+  }
+  _hasXstate(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initXstate(length: number): $.Data {
+    return $.utils.initData(1, length, this);
+  }
+  set xstate(value: $.Data) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  _adoptPages(value: $.Orphan<$.Data>): void {
+    $.utils.adopt(value, $.utils.getPointer(2, this));
+  }
+  _disownPages(): $.Orphan<$.Data> {
+    return $.utils.disown(this.pages);
+  }
+  /**
+* (address, hash) as two little-endian UInt64 for every present
+* page of a writable mapping of the process
+*
+*/
+  get pages(): $.Data {
+    return $.utils.getData(2, this);
+  }
+  _hasPages(): boolean {
+    return !$.utils.isNull($.utils.getPointer(2, this));
+  }
+  _initPages(length: number): $.Data {
+    return $.utils.initData(2, length, this);
+  }
+  set pages(value: $.Data) {
+    $.utils.copyFrom(value, $.utils.getPointer(2, this));
+  }
+  _adoptContents(value: $.Orphan<$.List<PageContent>>): void {
+    $.utils.adopt(value, $.utils.getPointer(3, this));
+  }
+  _disownContents(): $.Orphan<$.List<PageContent>> {
+    return $.utils.disown(this.contents);
+  }
+  /**
+* the pages whose contents no earlier snapshot held
+*
+*/
+  get contents(): $.List<PageContent> {
+    return $.utils.getList(3, Snapshot._Contents, this);
+  }
+  _hasContents(): boolean {
+    return !$.utils.isNull($.utils.getPointer(3, this));
+  }
+  _initContents(length: number): $.List<PageContent> {
+    return $.utils.initList(3, Snapshot._Contents, length, this);
+  }
+  set contents(value: $.List<PageContent>) {
+    $.utils.copyFrom(value, $.utils.getPointer(3, this));
+  }
+  toString(): string { return "Snapshot_" + super.toString(); }
+}
+export class PageContent extends $.Struct {
+  static readonly _capnp = {
+    displayName: "PageContent",
+    id: "aa4e70f0f4c60201",
+    size: new $.ObjectSize(8, 1),
+  };
+  get hash(): bigint {
+    return $.utils.getUint64(0, this);
+  }
+  set hash(value: bigint) {
+    $.utils.setUint64(0, value, this);
+  }
+  _adoptData(value: $.Orphan<$.Data>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownData(): $.Orphan<$.Data> {
+    return $.utils.disown(this.data);
+  }
+  /**
+* 4096 bytes
+*
+*/
+  get data(): $.Data {
+    return $.utils.getData(0, this);
+  }
+  _hasData(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initData(length: number): $.Data {
+    return $.utils.initData(0, length, this);
+  }
+  set data(value: $.Data) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  toString(): string { return "PageContent_" + super.toString(); }
 }
 export class Exec extends $.Struct {
   static readonly _capnp = {
@@ -766,7 +1045,7 @@ export class Signal extends $.Struct {
   static readonly _capnp = {
     displayName: "Signal",
     id: "b1719bc7da81c8a6",
-    size: new $.ObjectSize(8, 1),
+    size: new $.ObjectSize(8, 3),
   };
   get signo(): number {
     return $.utils.getInt32(0, this);
@@ -786,6 +1065,10 @@ export class Signal extends $.Struct {
   _disownRegs(): $.Orphan<$.Data> {
     return $.utils.disown(this.regs);
   }
+  /**
+* at the signal-delivery stop
+*
+*/
   get regs(): $.Data {
     return $.utils.getData(0, this);
   }
@@ -797,6 +1080,50 @@ export class Signal extends $.Struct {
   }
   set regs(value: $.Data) {
     $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  _adoptSiginfo(value: $.Orphan<$.Data>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownSiginfo(): $.Orphan<$.Data> {
+    return $.utils.disown(this.siginfo);
+  }
+  /**
+* 128 bytes; replay delivers a signal it did not cause with it
+*
+*/
+  get siginfo(): $.Data {
+    return $.utils.getData(1, this);
+  }
+  _hasSiginfo(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initSiginfo(length: number): $.Data {
+    return $.utils.initData(1, length, this);
+  }
+  set siginfo(value: $.Data) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  _adoptSnapshot(value: $.Orphan<Snapshot>): void {
+    $.utils.adopt(value, $.utils.getPointer(2, this));
+  }
+  _disownSnapshot(): $.Orphan<Snapshot> {
+    return $.utils.disown(this.snapshot);
+  }
+  /**
+* set when the signal interrupted user code
+*
+*/
+  get snapshot(): Snapshot {
+    return $.utils.getStruct(2, Snapshot, this);
+  }
+  _hasSnapshot(): boolean {
+    return !$.utils.isNull($.utils.getPointer(2, this));
+  }
+  _initSnapshot(): Snapshot {
+    return $.utils.initStructAt(2, Snapshot, this);
+  }
+  set snapshot(value: Snapshot) {
+    $.utils.copyFrom(value, $.utils.getPointer(2, this));
   }
   toString(): string { return "Signal_" + super.toString(); }
 }
@@ -850,4 +1177,5 @@ export class Exit extends $.Struct {
 }
 Machine._Cpuid = $.CompositeList(CpuidRecord);
 EventBlock._Events = $.CompositeList(Event);
+Snapshot._Contents = $.CompositeList(PageContent);
 Syscall._Writes = $.CompositeList(MemWrite);

@@ -5,7 +5,7 @@ import type { CommandModule } from 'yargs';
 import { Registers } from '../../native/regs.js';
 import { syscallName } from '../../native/syscalls.js';
 import type { CliContext } from '../CliContext.js';
-import type { Event } from '../Event.js';
+import type { Event, Snapshot } from '../Event.js';
 import { resolveTrace } from '../traceDir.js';
 import { TraceReader } from '../TraceReader.js';
 
@@ -23,7 +23,13 @@ export function describeEvent(e: Event): string {
     case 'exec':
       return `${head} ${d.path} (${d.copy}) [${d.argv.join(' ')}] entry ${hex(new Registers(d.regs).rip)}`;
     case 'signal':
-      return `${head} ${d.signo} code ${d.code} at ${hex(new Registers(d.regs).rip)}`;
+      return `${head} ${d.signo} code ${d.code} at ${hex(new Registers(d.regs).rip)}${d.snapshot ? ` ${describeSnapshot(d.snapshot)}` : ''}`;
+    case 'syscallEntry':
+      return `${head} ${syscallName(d.number)}`;
+    case 'fork':
+      return `${head} child ${d.child} flags ${hex(d.flags)}`;
+    case 'preempt':
+      return `${head} ${describeSnapshot(d.snapshot)}`;
     case 'rdtsc':
       return `${head} ${hex(d.value)} at ${hex(d.ip)}`;
     case 'cpuid':
@@ -33,6 +39,10 @@ export function describeEvent(e: Event): string {
     case 'interrupted':
       return head;
   }
+}
+
+function describeSnapshot(s: Snapshot): string {
+  return `at ${hex(new Registers(s.regs).rip)} snapshot of ${s.pages.length / 16} pages (${s.contents.length} new)`;
 }
 
 /** JSON for one event: bigints as decimal strings, memory as hex. */

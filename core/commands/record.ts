@@ -85,11 +85,10 @@ export function recordCommand(ctx: CliContext): CommandModule {
         dir,
         cpu: (argv['bind-to-cpu'] as number | undefined) ?? defaultCpu(),
         interrupted: ctx.control.interrupted,
+        stopSignal: ctx.control.stopSignal,
+        cancelStop: ctx.control.cancelStop,
       });
-      session.hooks.taskCreated.tap('cli', (task) => {
-        ctx.control.setTracee(task.tid);
-        if (isatty(2)) writeAll(2, `tsrr: saving execution to trace directory ${dir}\n`);
-      });
+      if (isatty(2)) writeAll(2, `tsrr: saving execution to trace directory ${dir}\n`);
       ctx.tsrr.hooks.sessionCreated.call(session);
       let code: number;
       try {

@@ -34,7 +34,6 @@ export function replayCommand(ctx: CliContext): CommandModule {
         }
         for (const d of machineDifferences(trace.header.machine)) writeAll(2, `tsrr: warning: this machine differs from the recording one: ${d}\n`);
         const session = new ReplaySession({ trace, cpu: replayCpu(trace.header.machine), goto, interrupted: ctx.control.interrupted });
-        session.hooks.taskCreated.tap('cli', (task) => ctx.control.setTracee(task.tid));
         ctx.tsrr.hooks.sessionCreated.call(session);
         try {
           const end = session.run();

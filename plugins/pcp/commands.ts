@@ -65,7 +65,6 @@ export function createCheckpointsCommand(ctx: CliContext, reg: PcpRegistry): Com
       const end = Math.min(positive('end', argv.end, 1) ?? trace.frameCount, trace.frameCount);
       if (start > end) throw new TsrrError('BAD_ARGUMENT', `--start ${start} is after --end ${end} (the trace has ${trace.frameCount} events)`);
       const session = new ReplaySession({ trace, cpu: replayCpu(trace.header.machine), goto: end, startLimit: start, echo: false, interrupted: ctx.control.interrupted });
-      session.hooks.taskCreated.tap('pcp', (task) => ctx.control.setTracee(task.tid));
       ctx.tsrr.hooks.sessionCreated.call(session);
       const bar = progressBar('checkpoints {bar} {value}/{total} events | {made} made');
       bar?.start(end, 0, { made: 0 });
@@ -73,7 +72,7 @@ export function createCheckpointsCommand(ctx: CliContext, reg: PcpRegistry): Com
       let made = 0;
       session.hooks.eventReplayed.tap('pcp', (e, task) => {
         if ((e.frame & 255) === 0) bar?.update(e.frame, { made });
-        if (e.frame < next || e.frame > end || !e.canCheckpointAt()) return;
+        if (e.frame < next || e.frame > end || !e.canCheckpointAt() || session.tasks.size !== 1) return;
         checkpointReplay(reg, store, session, task, e.frame);
         made++;
         next = e.frame + interval;

@@ -66,7 +66,7 @@ export default class PcpPlugin {
     let next = interval;
     let store: CheckpointStore | undefined; // the trace directory exists once recording runs
     session.hooks.eventRecorded.tap(this.name, (e, task) => {
-      if (e.frame < next || !e.canCheckpointAt()) return;
+      if (e.frame < next || !e.canCheckpointAt() || session.tasks.size !== 1) return;
       checkpointRecording(reg, (store ??= new CheckpointStore(session.trace.dir)), session, task, e.frame);
       next = e.frame + interval;
     });

@@ -47,7 +47,8 @@ export function nearestCheckpoint(store: CheckpointStore, frame: number): Stored
 export function restoreCheckpoint(reg: PcpRegistry, store: CheckpointStore, session: ReplaySession, cp: LoadedCheckpoint): Task {
   reg.hooks.beforeRestore.call(cp, session);
   const exe = session.trace.file(cp.state.executable);
-  const task = session.adoptTask(launch(exe, [basename(exe)], [], session.opts.cpu));
+  // Checkpoints are of a single process, the recording's first (its id is the first event's).
+  const task = session.adoptTask(launch(exe, [basename(exe)], [], session.opts.cpu), session.trace.peek()?.tid);
   session.setUpExec(task, session.trace.header.machine.cpuidFaulting);
   const keep = new Set(['vdso', 'vvar', 'vsyscall', 'stack']);
   for (const m of task.as.mappings()) if (!keep.has(m.kind)) task.remoteSyscall(NR.munmap, m.start, m.end - m.start);

@@ -57,7 +57,7 @@ function header(overrides: Partial<TraceHeader> = {}): TraceHeader {
 function eventAt(f: number): { tid: number; data: EventData } {
   const tid = 1000 + (f % 3);
   if (f % 1000 === 0) return { tid, data: { kind: 'rdtsc', value: BigInt(f) * 1000n, ip: BigInt(f), aux: f } };
-  if (f % 777 === 0) return { tid, data: { kind: 'signal', signo: 10, code: -f, regs: Buffer.alloc(216, f & 0xff) } };
+  if (f % 777 === 0) return { tid, data: { kind: 'signal', signo: 10, code: -f, regs: Buffer.alloc(216, f & 0xff), siginfo: Buffer.alloc(128, f & 0x7f) } };
   return {
     tid,
     data: {

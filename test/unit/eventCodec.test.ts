@@ -69,8 +69,23 @@ const CASES: [name: string, tid: number, data: EventData][] = [
       mappedFile: { path: '/usr/lib/x86_64-linux-gnu/libc.so.6', copy: 'files/2-libc.so.6' },
     },
   ],
-  ['signal', 104, { kind: 'signal', signo: 11, code: 0x80, regs }],
-  ['signal with negative code and no regs', 104, { kind: 'signal', signo: 10, code: -6, regs: Buffer.alloc(0) }],
+  ['signal', 104, { kind: 'signal', signo: 11, code: 0x80, regs, siginfo: Buffer.alloc(128, 3) }],
+  ['signal with negative code and no regs', 104, { kind: 'signal', signo: 10, code: -6, regs: Buffer.alloc(0), siginfo: Buffer.alloc(0) }],
+  [
+    'signal with a snapshot',
+    104,
+    {
+      kind: 'signal',
+      signo: 14,
+      code: 0,
+      regs,
+      siginfo: Buffer.alloc(128, 1),
+      snapshot: { regs, xstate: Buffer.alloc(832, 5), pages: Buffer.alloc(32, 9), contents: [{ hash: U64_MAX, data: Buffer.alloc(4096, 7) }, { hash: 1n, data: Buffer.alloc(4096, 8) }] },
+    },
+  ],
+  ['preempt with no new pages', 109, { kind: 'preempt', snapshot: { regs, xstate: Buffer.alloc(0), pages: Buffer.alloc(16, 1), contents: [] } }],
+  ['syscall entry', 110, { kind: 'syscallEntry', number: 231 }],
+  ['fork', 111, { kind: 'fork', child: 4242, flags: 0x3d0f00n, parentTid: 0x7f00_0000_1000n, childTid: U64_MAX }],
   ['rdtsc', 105, { kind: 'rdtsc', value: 0x0123_4567_89ab_cdefn, ip: 0x401234n, aux: 0 }],
   ['rdtscp with aux and u64 max', 105, { kind: 'rdtsc', value: U64_MAX, ip: U64_MAX, aux: 0xffffffff }],
   ['cpuid', 106, { kind: 'cpuid', leaf: 0xd, subleaf: 1, eax: 0xffffffff, ebx: 0x756e6547, ecx: 0, edx: 0x80000001 }],
@@ -182,7 +197,7 @@ test('blocks larger than the size estimate round-trip (long argv/envp, many sign
   const longPath = '/' + 'deep/'.repeat(2000) + 'file';
   const events: Event[] = [
     new Event(1, 1, { kind: 'exec', path: longPath, copy: 'files/0-file', argv: envp.slice(0, 500), envp, regs, stack: Buffer.alloc(16) }),
-    ...Array.from({ length: 2000 }, (_, i) => new Event(i + 2, 1, { kind: 'signal', signo: 17, code: i, regs })),
+    ...Array.from({ length: 2000 }, (_, i) => new Event(i + 2, 1, { kind: 'signal', signo: 17, code: i, regs, siginfo: Buffer.alloc(128) })),
     new Event(2002, 1, {
       kind: 'syscall',
       number: 9,

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+/** What a fork, vfork, clone or clone3 asked for: its flags and where it puts the new tid. */
+import { NR } from '../native/syscalls.js';
+import type { Task } from './Task.js';
+
+export const CLONE = {
+  VM: 0x100n,
+  FILES: 0x400n,
+  VFORK: 0x4000n,
+  THREAD: 0x10000n,
+  PARENT_SETTID: 0x100000n,
+  CHILD_SETTID: 0x1000000n,
+} as const;
+
+const SIGCHLD = 17n;
+
+export interface CloneArgs {
+  readonly flags: bigint;
+  /** Where CLONE_PARENT_SETTID writes the tid in the parent, 0 for nowhere. */
+  readonly parentTid: bigint;
+  /** Where CLONE_CHILD_SETTID writes the tid in the child, 0 for nowhere. */
+  readonly childTid: bigint;
+}
+
+export function isForkCall(nr: number): boolean {
+  return nr === NR.fork || nr === NR.vfork || nr === NR.clone || nr === NR.clone3;
+}
+
+/** The clone arguments of syscall `nr` called with `args` by `task` (clone3's are in its memory). */
+export function cloneArgs(task: Task, nr: number, args: readonly bigint[]): CloneArgs {
+  const only = (flags: bigint, mask: bigint, addr: bigint) => ((flags & mask) !== 0n ? addr : 0n);
+  if (nr === NR.clone) {
+    const flags = args[0]!;
+    return { flags, parentTid: only(flags, CLONE.PARENT_SETTID, args[2]!), childTid: only(flags, CLONE.CHILD_SETTID, args[3]!) };
+  }
+  if (nr === NR.clone3) {
+    // struct clone_args: flags, pidfd, child_tid, parent_tid, ... (u64 each)
+    const ca = task.readMem(args[0]!, 32);
+    const flags = ca.readBigUInt64LE(0);
+    return { flags, parentTid: only(flags, CLONE.PARENT_SETTID, ca.readBigUInt64LE(24)), childTid: only(flags, CLONE.CHILD_SETTID, ca.readBigUInt64LE(16)) };
+  }
+  return { flags: nr === NR.vfork ? CLONE.VM | CLONE.VFORK | SIGCHLD : SIGCHLD, parentTid: 0n, childTid: 0n };
+}
