@@ -2,7 +2,9 @@
 /**
  * Record and replay overhead against baselines measured in the same run: the native program,
  * `strace -f -o /dev/null`, and strace pinned to one CPU as tsrr pins itself. Prints the median
- * of RUNS runs of each and the ratios. Usage: node dist/bench/record-replay.js [RUNS]
+ * of RUNS runs of each and the ratios; a workload that tsrr fails to record or replay is marked
+ * failed, with the reason under the table, and the exit status is 1.
+ * Usage: node dist/bench/record-replay.js [RUNS]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,23 +19,24 @@ const RUNS = Number(process.argv[2] ?? 3);
 const work = mkdtempSync(join(tmpdir(), 'tsrr-bench-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
-function compile(name: string): string {
+function compile(name: string, flags: string[] = []): string {
   const out = join(work, name);
-  const r = spawnSync('gcc', ['-O2', '-o', out, join(ROOT, 'bench', 'programs', `${name}.c`)], { encoding: 'utf8' });
+  const r = spawnSync('gcc', ['-O2', '-o', out, join(ROOT, 'bench', 'programs', `${name}.c`), ...flags], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
   return out;
 }
 
-/** Median wall time of `argv` in milliseconds; fails loudly if the command fails. */
+/** Median wall time of `argv` in milliseconds; fails loudly if the command fails or runs for
+ * more than 10 minutes (killed then; a tracee dies with its tracer). */
 function time(argv: string[]): number {
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     rmSync(join(work, 'trace'), { recursive: true, force: true });
     rmSync(join(work, 'copy.bin'), { force: true });
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], cwd: work });
+    const r = spawnSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], cwd: work, timeout: 600_000, killSignal: 'SIGKILL' });
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
+    if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.error?.message ?? r.status ?? r.signal}): ${r.stderr}`);
   }
   return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
 }
@@ -46,24 +49,37 @@ const workloads: { name: string; argv: string[] }[] = [
   { name: 'compute-bound', argv: [compile('compute'), '3000000000'] },
   { name: 'syscall-heavy (200k syscalls)', argv: [compile('syscalls'), '100000'] },
   { name: 'file copy 50 MB', argv: ['/bin/cp', big, join(work, 'copy.bin')] },
+  { name: 'fork-heavy (200 processes)', argv: ['/bin/sh', '-c', 'i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done'] },
+  { name: 'multithreaded (4 threads)', argv: [compile('threads', ['-pthread']), '12000'] },
 ];
 
 const rows: string[][] = [['workload', 'native ms', 'strace -f', 'strace pinned', 'record', 'replay', 'record/native', 'record/strace', 'record/strace pinned', 'replay/record']];
+const failures: string[] = [];
 for (const w of workloads) {
   const native = time(w.argv);
   const strace = time(['strace', '-f', '-o', '/dev/null', ...w.argv]);
   const pinned = time(['taskset', '-c', cpu, 'strace', '-f', '-o', '/dev/null', ...w.argv]);
-  // Record into one directory and replay it; the replay timing reuses the last recording.
-  const record = time([process.execPath, CLI, 'record', '-o', join(work, 'trace'), ...w.argv]);
-  const recorded = join(work, 'replayed');
-  rmSync(recorded, { recursive: true, force: true });
-  spawnSync(process.execPath, [CLI, 'record', '-o', recorded, ...w.argv], { stdio: 'ignore', cwd: work });
-  const replay = time([process.execPath, CLI, 'replay', '-a', recorded]);
-  const f = (n: number) => n.toFixed(0);
-  const x = (n: number) => n.toFixed(2) + 'x';
+  // A workload that tsrr fails on gets a row saying so (the reason goes below the table), and the
+  // others are still measured.
+  let record = NaN;
+  let replay = NaN;
+  try {
+    // Record into one directory and replay it; the replay timing reuses the last recording.
+    record = time([process.execPath, CLI, 'record', '-o', join(work, 'trace'), ...w.argv]);
+    const recorded = join(work, 'replayed');
+    rmSync(recorded, { recursive: true, force: true });
+    spawnSync(process.execPath, [CLI, 'record', '-o', recorded, ...w.argv], { stdio: 'ignore', cwd: work });
+    replay = time([process.execPath, CLI, 'replay', '-a', recorded]);
+  } catch (e) {
+    failures.push(`${w.name}: ${(e as Error).message.trim()}`);
+  }
+  const f = (n: number) => (Number.isNaN(n) ? 'failed' : n.toFixed(0));
+  const x = (n: number) => (Number.isNaN(n) ? '-' : n.toFixed(2) + 'x');
   rows.push([w.name, f(native), f(strace), f(pinned), f(record), f(replay), x(record / native), x(record / strace), x(record / pinned), x(replay / record)]);
 }
 
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
 console.log(`(median of ${RUNS} runs each; times in ms are wall clock; tsrr pins tracer and tracee to CPU ${cpu})`);
+for (const failure of failures) console.log(`failed: ${failure}`);
+if (failures.length > 0) process.exitCode = 1;

@@ -101,6 +101,10 @@ export class RecordSession extends Session {
   private readonly interruptPending = new Set<Task>();
   /** Stops of new tasks that came before their parent's fork event. */
   private readonly earlyStops = new Map<number, number>();
+  /** Stops of other tasks that came while the current one was in a syscall: they are
+   * recorded after that call's stop, because replay may need the call to have run first (a
+   * vfork returns when the child's exec has started). */
+  private readonly deferred: [Task, number][] = [];
   /** Hashes of the page contents the trace holds (snapshots). */
   private readonly knownPages = new Set<bigint>();
   private rootStatus = 0;
@@ -148,6 +152,7 @@ export class RecordSession extends Session {
 
   private loop(): number {
     for (;;) {
+      if (!this.midSyscall()) this.drainDeferred();
       if (this.tasks.size === 0) return this.exitCode(this.rootStatus);
       if (!this.current) this.switchTo(this.nextRunnable());
       const [pid, status] = waitTimed(-1, WAIT.WALL | WAIT.WNOTHREAD, this.timeout());
@@ -158,8 +163,20 @@ export class RecordSession extends Session {
         continue;
       }
       const task = this.tasks.get(pid);
-      if (task) this.onStop(task, decodeStatus(status));
-      else this.earlyStops.set(pid, status);
+      if (!task) this.earlyStops.set(pid, status);
+      else if (task !== this.current && this.midSyscall()) this.deferred.push([task, status]);
+      else this.onStop(task, decodeStatus(status));
+    }
+  }
+
+  /** Whether the current task is in a syscall whose entry the trace does not have. */
+  private midSyscall(): boolean {
+    return this.current?.state === 'kernel' && !this.entryRecorded.has(this.current);
+  }
+
+  private drainDeferred(): void {
+    for (let d = this.deferred.shift(); d; d = this.deferred.shift()) {
+      if (this.tasks.has(d[0].rec)) this.onStop(d[0], decodeStatus(d[1]));
     }
   }
 
@@ -305,6 +322,8 @@ export class RecordSession extends Session {
       task.state = 'stopped';
       return;
     }
+    task.state = 'stopped';
+    this.drainDeferred();
     const sliceOver = process.hrtime.bigint() - this.sliceStart >= BigInt(TIME_SLICE_NS);
     if (!task.inSyscall && (yieldTurn || sliceOver) && this.othersWaiting()) {
       task.state = 'stopped';

@@ -145,6 +145,9 @@ export class ReplaySession extends Session {
       // Held at the entry since its syscallEntry event: now it completes.
       this.syscallEntry(task, false);
       this.runTo(task, e.frame);
+    } else if (d.kind === 'exec' && this.held.delete(task)) {
+      this.redirectExec(task, task.getRegs().syscallNumber, d.copy);
+      this.runTo(task, e.frame);
     } else if (d.kind === 'syscall' && this.forks.has(task)) {
       this.finishFork(task);
     } else {

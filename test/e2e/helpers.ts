@@ -2,7 +2,7 @@
 /** Shared by the end-to-end tests: run the tsrr CLI, compile C test programs, temp dirs, find
  * processes left behind, assert clean refusals. */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions, type SpawnSyncOptions } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,9 +104,9 @@ export interface Started {
   closed: Promise<true>;
 }
 
-/** Starts `tsrr ARGS` without waiting for it. */
-export function start(args: string[]): Started {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `tsrr ARGS` (in `opts.cwd`, with `opts.env`, if given) without waiting for it. */
+export function start(args: string[], opts: Pick<SpawnOptions, 'cwd' | 'env'> = {}): Started {
+  const child = spawn(process.execPath, [CLI, ...args], { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   let err = '';
   child.stdout!.on('data', (b: Buffer) => out.push(b));
@@ -123,8 +123,8 @@ export function start(args: string[]): Started {
 
 /** Like `tsrr`, without blocking (so that several commands can run at once); killed after
  * `timeoutMs`. */
-export async function tsrrAsync(args: string[], timeoutMs: number): Promise<Run> {
-  const s = start(args);
+export async function tsrrAsync(args: string[], timeoutMs: number, opts: Pick<SpawnOptions, 'cwd' | 'env'> = {}): Promise<Run> {
+  const s = start(args, opts);
   const timer = setTimeout(() => s.child.kill('SIGKILL'), timeoutMs);
   try {
     const [{ code, signal }] = await Promise.all([s.exited, s.closed]);
