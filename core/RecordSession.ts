@@ -190,7 +190,7 @@ export class RecordSession extends Session {
   }
 
   private othersWaiting(): boolean {
-    return this.runnable().some((t) => t !== this.current);
+    return this.deferred.length > 0 || this.runnable().some((t) => t !== this.current);
   }
 
   private switchTo(task: Task | undefined): void {

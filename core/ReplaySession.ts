@@ -35,6 +35,13 @@ const PR_SET_NAME = 15;
 /** Calls that run again on replay but return a tid, which differs from the recording's. */
 const RETURNS_TID = new Set<number>([NR.set_tid_address, NR.fork, NR.vfork, NR.clone, NR.clone3]);
 const SI_TKILL = -6;
+const EINTR = -4n;
+const ERESTARTNOHAND = -514n;
+const ERESTART_RESTARTBLOCK = -516n;
+/** Results that make the kernel run the call again unless a signal handler runs first. */
+const RESTARTS = new Set([-512n, -513n, ERESTARTNOHAND, ERESTART_RESTARTBLOCK]);
+/** Calls that block with a signal mask of their own (its argument), given when non-zero. */
+const MASK_ARG = new Map<number, number>([[NR.rt_sigsuspend, 0], [NR.ppoll, 3], [NR.pselect6, 5], [NR.epoll_pwait, 4], [NR.epoll_pwait2, 4]]);
 
 export interface ReplayOptions extends SessionOptions {
   readonly trace: TraceReader;
@@ -72,6 +79,11 @@ export class ReplaySession extends Session {
   private readonly forks = new Map<Task, ForkData>();
   /** Page contents of the snapshots replayed so far, by hash. */
   private readonly pages = new Map<bigint, Buffer>();
+  /** Tasks whose last event is a syscall that returned a restart code: the kernel runs it
+   * again (restart_syscall for some) unless a signal is delivered to them next. */
+  private readonly restart = new Set<Task>();
+  /** Each task's syscall, while it is the task's last event. */
+  private readonly lastCall = new Map<Task, SyscallEvent>();
   private lastFrame = 0;
   private rootStatus = 0;
 
@@ -132,13 +144,17 @@ export class ReplaySession extends Session {
   /** Brings `task` to event `e` and reproduces it. */
   private advance(task: Task, e: Event): void {
     const d = e.data;
+    const signalled = d.kind === 'signal' && !isSynchronous(d.signo, d.code);
+    if (this.restart.delete(task) && !signalled) this.restartCall(task);
+    const lastCall = this.lastCall.get(task);
+    this.lastCall.delete(task);
     if (d.kind === 'preempt') {
       this.settle(task);
       applySnapshot(task, d.snapshot, this.pages, e.frame);
       this.trace.next();
       this.replayed(e, task);
     } else if (d.kind === 'signal' && !isSynchronous(d.signo, d.code)) {
-      this.deliverRecorded(task, e as Event & { data: typeof d });
+      this.deliverRecorded(task, e as Event & { data: typeof d }, lastCall);
     } else if (d.kind === 'exit') {
       this.awaitExit(task, e as Event & { data: typeof d });
     } else if (d.kind === 'syscall' && this.held.delete(task)) {
@@ -215,13 +231,25 @@ export class ReplaySession extends Session {
   /** A signal the recording saw arrive from outside the task's own instructions: put the
    * task where it came (its snapshot, if it interrupted user code), send it, and deliver it
    * with the recorded siginfo. */
-  private deliverRecorded(task: Task, e: Event & { data: Extract<EventData, { kind: 'signal' }> }): void {
+  private deliverRecorded(task: Task, e: Event & { data: Extract<EventData, { kind: 'signal' }> }, lastCall: SyscallEvent | undefined): void {
     const d = e.data;
     if (d.snapshot) {
       this.settle(task);
       applySnapshot(task, d.snapshot, this.pages, e.frame);
     }
     tkill(task.tid, d.signo);
+    const maskArg = lastCall && MASK_ARG.get(lastCall.data.number);
+    if (lastCall && maskArg !== undefined && (maskArg === 0 || lastCall.data.args[maskArg] !== 0n) && (lastCall.data.result === EINTR || lastCall.data.result === ERESTARTNOHAND)) {
+      // The signal came during a call that blocked with a mask of its own (sigsuspend, ppoll,
+      // ...): the kernel delivers it with that mask and restores the program's afterwards.
+      // The call runs again for real, returning at once with the signal pending.
+      this.restartCall(task);
+      for (const phase of ['entry', 'exit']) {
+        task.resume(PTRACE.SYSCALL);
+        const st = this.waitFor(task);
+        if (st.kind !== 'syscall') this.diverge(task, `the ${phase} of ${syscallName(lastCall.data.number)}`, JSON.stringify(st), e.frame);
+      }
+    }
     for (;;) {
       this.resume(task);
       const st = this.waitFor(task);
@@ -237,6 +265,18 @@ export class ReplaySession extends Session {
     }
     this.trace.next();
     this.replayed(e, task);
+  }
+
+  /** Makes the task run its last syscall again, as the kernel does after a restart code when
+   * no handler runs. */
+  private restartCall(task: Task): void {
+    if (task.atSysemuEntry) task.leaveSysemuEntry();
+    this.spuriousExit.delete(task);
+    const r = task.getRegs();
+    r.rax = r.result === ERESTART_RESTARTBLOCK ? BigInt(NR.restart_syscall) : r.origRax;
+    r.rip -= 2n;
+    r.origRax = -1n;
+    task.setRegs();
   }
 
   /** The task ends here: by the exit it started, a signal it is delivered, or a SIGKILL. */
@@ -427,6 +467,14 @@ export class ReplaySession extends Session {
       task.setRegs();
       if (d.result > 0n && (d.number === NR.write || d.number === NR.writev)) this.replayWrite(task, d);
     }
+    if (RESTARTS.has(d.result)) {
+      // What the kernel looks at to restart the call: its number and the restart code.
+      r.origRax = BigInt(d.number);
+      r.rax = d.result;
+      task.setRegs();
+      this.restart.add(task);
+    }
+    this.lastCall.set(task, e);
     task.fds.afterSyscall(d.number, d.args, d.result);
     this.hooks.afterSyscall.call(task, e);
     this.replayed(e, task);

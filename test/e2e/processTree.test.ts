@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: MIT
+/**
+ * Process trees, threads and signals. Each case compiles a program from test/programs, runs it
+ * once without tsrr (its own check must pass there, so that a failure below is tsrr's), records
+ * it, replays it on autopilot, and checks that the recording kept the program's exit status and
+ * output, that replay reported success and printed the recorded stdout byte for byte, and that
+ * no process of the program is left afterwards. Then: `tsrr ps` and `replay -f/-p` on a trace
+ * with a child that execs, kill -9 of a whole traced tree from outside, and a storm of signals
+ * sent from outside during record.
+ */
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { assertNoneLeft, compile, describeRun, processesOf, runNative, setUp, start, tsrr, type Run, type Started } from './helpers.js';
+
+/** Each tsrr command of a case must be done within this: spawnSync blocks the test runner's
+ * event loop, so this, not the test's timeout, is what ends a hang. Two of them fit in a test. */
+const COMMAND_MS = 25_000;
+const TEST_MS = 60_000;
+
+/** Compiles test/programs/NAME.c with -pthread and returns a copy of its own (see setUp). */
+function build(name: string): { program: string; dir: string } {
+  compile(name, ['-pthread']);
+  const { program, dir } = setUp(name);
+  return { program, dir };
+}
+
+const lines = (s: string) => s.trimEnd().split('\n');
+
+function record(dir: string, argv: string[]): Run {
+  return tsrr(['record', '-o', dir, ...argv], { timeout: COMMAND_MS, input: '' });
+}
+
+function replay(dir: string, extra: string[] = []): Run {
+  return tsrr(['replay', '-a', ...extra, dir], { timeout: COMMAND_MS, input: '' });
+}
+
+/** Waits for `p` at most `ms`; undefined on timeout. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `cond` every 20 ms for at most `ms`. */
+async function waitFor(what: string, cond: () => boolean, ms: number, info: () => string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}\n${info()}`);
+    await sleep(20);
+  }
+}
+
+/** Ends a run that a failed assertion left behind. */
+function cleanup(s: Started): void {
+  if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
+}
+
+interface Case {
+  program: string;
+  what: string;
+  /** The program's exit status (and so tsrr record's). */
+  status?: number;
+  /** Checks the output of a run (without tsrr, then the recording). */
+  check: (out: string) => void;
+}
+
+const cases: Case[] = [
+  {
+    program: 'fork_pipe',
+    what: 'fork; the child writes lines through a pipe and exits 7; waitpid',
+    check: (out) => {
+      const m = /^parent read \d+ bytes:\n((?:line \d from child \d+\n){5})child pid matches fork's: 1\nchild exited 1 status 7\n$/.exec(out);
+      assert.ok(m, `unexpected output:\n${out}`);
+      const pids = new Set(lines(m[1]!).map((l) => l.split(' ').at(-1)));
+      assert.equal(pids.size, 1, `the child's lines name different pids:\n${out}`);
+    },
+  },
+  {
+    program: 'fork_exec',
+    what: 'fork + execve("/bin/echo"), waitpid',
+    check: (out) => assert.equal(out, 'parent forks\nhello from echo\nchild exited 1 status 0\n'),
+  },
+  {
+    program: 'vfork',
+    what: 'vfork + _exit (memory shared with the parent), vfork + execve, posix_spawn',
+    check: (out) =>
+      assert.equal(
+        out,
+        'vfork child: shared 42, exited 1 status 5\nvfork+execve /bin/true: exited 1 status 0\nposix_spawn /bin/false: exited 1 status 1\n',
+      ),
+  },
+  {
+    program: 'threads_condvar',
+    what: '4 pthreads, a mutex and a condition variable, clock_gettime in each',
+    check: (out) => {
+      const l = lines(out);
+      assert.equal(l.length, 9, `unexpected output:\n${out}`);
+      assert.equal(l[8], 'arrived 4 released 4');
+      let last = 0;
+      for (const [phase, what] of [[0, 'arrived'], [1, 'released']] as const) {
+        const threads = new Set<string>();
+        for (let i = 0; i < 4; i++) {
+          const n = phase * 4 + i;
+          const m = new RegExp(`^${n}: thread ([0-3]) ${what} #${i} at (\\d+)\\.(\\d{9})$`).exec(l[n]!);
+          assert.ok(m, `line ${n} is unexpected:\n${out}`);
+          threads.add(m[1]!);
+          const at = Number(m[2]) * 1e9 + Number(m[3]);
+          assert.ok(at >= last, `CLOCK_MONOTONIC went backwards at line ${n}:\n${out}`);
+          last = at;
+        }
+        assert.equal(threads.size, 4, `a thread ${what} twice:\n${out}`);
+      }
+    },
+  },
+  {
+    program: 'race',
+    what: '4 threads race on a counter without a lock',
+    check: (out) => {
+      const m = /^counter (\d+) of 8000000\n$/.exec(out);
+      assert.ok(m, `unexpected output:\n${out}`);
+      const n = Number(m[1]);
+      assert.ok(n >= 2_000_000 && n <= 8_000_000, `counter ${n}`);
+    },
+  },
+  {
+    program: 'sigalrm_loop',
+    what: 'SIGALRM (setitimer) ends a loop without syscalls, 3 times',
+    check: (out) => {
+      const l = lines(out);
+      assert.equal(l.length, 3, `unexpected output:\n${out}`);
+      l.forEach((line, i) => {
+        const m = new RegExp(`^round ${i}: count (\\d+) handled ${i + 1}$`).exec(line);
+        assert.ok(m, `unexpected output:\n${out}`);
+        assert.ok(Number(m[1]) > 0, `the loop did not run in round ${i}:\n${out}`);
+      });
+    },
+  },
+  {
+    program: 'segv_longjmp',
+    what: 'SIGSEGV on an alternate stack + siglongjmp, raise(SIGUSR1), SIGILL (ud2), SIGTRAP (int3)',
+    check: (out) =>
+      assert.equal(
+        out,
+        [
+          ...[0, 1, 2].map((i) => `segv ${i}: caught, at the address read 1, SEGV_ACCERR 1, on the alternate stack 1`),
+          'SIGSEGV blocked after the jumps 0',
+          'SIGUSR1 handled 2 times',
+          'SIGILL caught, ILL_ILLOPN 1, at a ud2 1',
+          'SIGTRAP handled 2 times',
+          '',
+        ].join('\n'),
+      ),
+  },
+  {
+    program: 'sigchld',
+    what: 'SIGCHLD handler, sigsuspend, 3 children with different exit statuses',
+    check: (out) => {
+      const m = /^child 0: exited 1 status 1\nchild 1: exited 1 status 2\nchild 2: exited 1 status 3\nSIGCHLD handled ([1-3]) times, ([1-3]) wake-ups\n$/.exec(out);
+      assert.ok(m, `unexpected output:\n${out}`);
+      assert.equal(m[1], m[2], `each wake-up of sigsuspend is one handled SIGCHLD:\n${out}`);
+    },
+  },
+  {
+    program: 'sockets',
+    what: 'socketpair, then TCP over 127.0.0.1, between a parent and its child',
+    check: (out) => {
+      const m = new RegExp(
+        '^' +
+          [0, 1, 2].map((i) => `socketpair: sent ping ${i}, got pong ${i}\\n`).join('') +
+          'socketpair child: exited 1 status 0\\n' +
+          'tcp: listening on port (\\d+)\\n' +
+          'tcp: accepted a connection from port (\\d+); it says "hello from port +(\\d+)"\\n' +
+          'tcp child: exited 1 status 0\\n$',
+      ).exec(out);
+      assert.ok(m, `unexpected output:\n${out}`);
+      assert.equal(m[2], m[3], `the client's port as the server saw it and as the client saw it differ:\n${out}`);
+    },
+  },
+  {
+    program: 'epoll',
+    what: 'epoll over an eventfd written by a child, one written by a thread, and a timerfd',
+    check: (out) => {
+      const l = lines(out);
+      assert.equal(l.at(-2), 'child eventfd total 6, thread eventfd total 60, timer expired at least 4 times 1', `unexpected output:\n${out}`);
+      assert.equal(l.at(-1), 'child exited 1 status 0');
+      for (const line of l.slice(0, -2)) assert.match(line, /^wait \d+: (child eventfd|thread eventfd|timerfd) read \d+$/, `unexpected output:\n${out}`);
+    },
+  },
+  {
+    program: 'spin_flag',
+    what: 'a thread spins on a flag without syscalls until the main thread sets it',
+    check: (out) => assert.equal(out, 'done\n'),
+  },
+  {
+    program: 'restart',
+    what: 'a signal interrupts a blocking read, with SA_RESTART (restarted) and without (EINTR)',
+    check: (out) =>
+      assert.equal(
+        out,
+        [
+          'SA_RESTART: read returned 1 (x): restarted; handler ran 1 times',
+          'SA_RESTART: child exited 1 status 0',
+          'no SA_RESTART: read returned -1, EINTR; handler ran 1 times',
+          'no SA_RESTART: read again returned 1 (x)',
+          'no SA_RESTART: child exited 1 status 0',
+          '',
+        ].join('\n'),
+      ),
+  },
+];
+
+describe('record and replay of process trees, threads and signals', () => {
+  for (const c of cases) {
+    test(`${c.program}.c: ${c.what}`, { timeout: TEST_MS }, () => {
+      const { program, dir } = build(c.program);
+      const native = runNative([program], { timeout: COMMAND_MS, input: '' });
+      assert.equal(native.status, c.status ?? 0, describeRun('the program without tsrr', native));
+      c.check(native.stdout.toString());
+
+      const rec = record(dir, [program]);
+      assert.equal(rec.status, c.status ?? 0, describeRun('record', rec));
+      c.check(rec.stdout.toString());
+      assertNoneLeft([program, dir]);
+
+      const rep = replay(dir);
+      assert.equal(rep.status, 0, describeRun('replay -a', rep));
+      assert.ok(
+        rep.stdout.equals(rec.stdout),
+        `replay printed something else than the recording:\n--- record\n${rec.stdout}\n--- replay\n${rep.stdout}`,
+      );
+      assertNoneLeft([program, dir]);
+    });
+  }
+});
+
+interface PsRow {
+  pid: number;
+  ppid: number;
+  exit: string;
+  cmd: string;
+}
+
+/** The rows of `tsrr ps`: a header `PID PPID EXIT CMD`, then one tab-separated row a process. */
+function ps(dir: string): PsRow[] {
+  const r = tsrr(['ps', dir], { timeout: COMMAND_MS });
+  assert.equal(r.status, 0, describeRun('ps', r));
+  const out = r.stdout.toString();
+  const [header, ...rows] = lines(out);
+  assert.deepEqual(header!.split('\t'), ['PID', 'PPID', 'EXIT', 'CMD'], `ps printed:\n${out}`);
+  return rows.map((row) => {
+    const [pid, ppid, exit, ...cmd] = row.split('\t');
+    assert.match(pid ?? '', /^\d+$/, `a PID column is not a number:\n${out}`);
+    assert.match(ppid ?? '', /^\d+$/, `a PPID column is not a number:\n${out}`);
+    assert.ok(exit !== undefined && cmd.length > 0, `a row has fewer than 4 columns:\n${out}`);
+    return { pid: Number(pid), ppid: Number(ppid), exit, cmd: cmd.join('\t') };
+  });
+}
+
+describe('a trace of fork + execve', () => {
+  let program: string;
+  let dir: string;
+  let recorded: string;
+
+  before(() => {
+    ({ program, dir } = build('fork_exec'));
+    const rec = record(dir, [program]);
+    assert.equal(rec.status, 0, describeRun('record', rec));
+    recorded = rec.stdout.toString();
+    assert.equal(recorded, 'parent forks\nhello from echo\nchild exited 1 status 0\n');
+  });
+
+  /** The row of the child that exec'd /bin/echo. */
+  function child(rows: PsRow[]): PsRow {
+    const echo = rows.filter((r) => r.cmd.includes('/bin/echo'));
+    assert.equal(echo.length, 1, `not exactly one process runs /bin/echo:\n${JSON.stringify(rows, null, 1)}`);
+    return echo[0]!;
+  }
+
+  test('tsrr ps lists the parent and the child that exec\'d /bin/echo', { timeout: TEST_MS }, () => {
+    const rows = ps(dir);
+    const info = JSON.stringify(rows, null, 1);
+    assert.ok(rows.length >= 2, `ps lists fewer than 2 processes:\n${info}`);
+    assert.equal(new Set(rows.map((r) => r.pid)).size, rows.length, `a pid is listed twice:\n${info}`);
+    const root = rows.find((r) => r.cmd.includes(program));
+    assert.ok(root, `no process runs ${program}:\n${info}`);
+    assert.equal(root.exit, '0', `the parent's exit status:\n${info}`);
+    const echo = child(rows);
+    assert.notEqual(echo.pid, root.pid);
+    assert.equal(echo.ppid, root.pid, `the child's parent is not the recorded program:\n${info}`);
+    assert.equal(echo.exit, '0', `echo's exit status:\n${info}`);
+    assert.match(echo.cmd, /\/bin\/echo hello from echo/);
+  });
+
+  const reached: Record<string, number> = {};
+  for (const option of ['-f', '-p']) {
+    test(`replay -a ${option} CHILD stops at the child ${option === '-f' ? 'being forked' : 'exec\'ing'}`, { timeout: TEST_MS }, () => {
+      const pid = child(ps(dir)).pid;
+      const r = replay(dir, [option, String(pid)]);
+      assert.equal(r.status, 0, describeRun(`replay -a ${option} ${pid}`, r));
+      const m = /^tsrr: reached event (\d+)\n$/.exec(r.stderr);
+      assert.ok(m, `stderr is not "tsrr: reached event N":\n${r.stderr}`);
+      const event = Number(m[1]);
+      assert.ok(event > 1, `the child appears at event ${event}, before the parent's own exec`);
+      // By then the parent had printed its first line, and echo not yet.
+      assert.equal(r.stdout.toString(), 'parent forks\n', `replay ${option} printed up to the child:\n${r.stdout}`);
+      reached[option] = event;
+      if (reached['-f'] !== undefined && reached['-p'] !== undefined) {
+        assert.ok(reached['-f'] <= reached['-p'], `the child's fork (event ${reached['-f']}) comes after its exec (event ${reached['-p']})`);
+      }
+    });
+  }
+});
+
+test('kill -9 of every process of a traced tree leaves a trace that replays, and no process', { timeout: TEST_MS }, async () => {
+  const { program, dir } = build('fork_sleepers');
+  const rec = start(['record', '-o', dir, program]);
+  try {
+    const out = () => rec.stdout().toString();
+    const info = () => `stdout so far:\n${out()}\nstderr so far:\n${rec.stderr()}`;
+    // Every process has started and ticked a few times.
+    await waitFor('the four processes to run', () => ['parent', 'child 0', 'child 1', 'child 2'].every((w) => out().includes(`${w} tick 3\n`)), 20_000, info);
+    const printed = [...out().matchAll(/^(?:parent|child \d) pid (\d+) started$/gm)].map((m) => Number(m[1])).sort((a, b) => a - b);
+    // tsrr's own command line names the program too.
+    const tracees = processesOf(program)
+      .map((p) => p.pid)
+      .filter((pid) => pid !== rec.child.pid)
+      .sort((a, b) => a - b);
+    assert.deepEqual(tracees, printed, `the processes running ${program} are not those it printed\n${info()}`);
+    for (const pid of tracees) process.kill(pid, 'SIGKILL');
+
+    const end = await within(rec.exited, 10_000);
+    assert.ok(end, `tsrr record did not exit within 10 s of its tracees being killed\n${info()}`);
+    assert.deepEqual({ code: end.code, signal: end.signal }, { code: 128 + 9, signal: null }, `tsrr record, its program killed by SIGKILL\n${info()}`);
+    assert.ok(await within(rec.closed, 2000), `tsrr's stdout stayed open after it exited: something still holds it\n${info()}`);
+    assertNoneLeft([program, dir]);
+
+    const recorded = lines(out());
+    const rep = replay(dir);
+    assert.equal(rep.status, 0, describeRun('replay -a', rep));
+    // A process killed inside a write may have written its line without the recorder seeing the
+    // write end: replay may miss that line (one a process), nothing else, and adds nothing.
+    const replayed = lines(rep.stdout.toString());
+    let at = 0;
+    for (const line of replayed) {
+      while (at < recorded.length && recorded[at] !== line) at++;
+      assert.ok(at < recorded.length, `replay printed a line the recording did not (or out of order): ${line}\n--- replay\n${rep.stdout}`);
+      at++;
+    }
+    assert.ok(recorded.length - replayed.length <= 4, `replay printed ${replayed.length} lines, the recording ${recorded.length}\n--- replay\n${rep.stdout}`);
+    assertNoneLeft([program, dir]);
+  } finally {
+    cleanup(rec);
+  }
+});
+
+test('a storm of 10000 SIGUSR1 sent from outside during record replays the same count', { timeout: TEST_MS }, async () => {
+  const { program, dir } = build('sigstorm');
+  const rec = start(['record', '-o', dir, program]);
+  try {
+    const out = () => rec.stdout().toString();
+    const info = () => `stdout so far:\n${out()}\nstderr so far:\n${rec.stderr()}`;
+    await waitFor('the program to be ready', () => /^pid \d+\nready\n/.test(out()), 20_000, info);
+    const pid = Number(/^pid (\d+)/.exec(out())![1]);
+    assert.ok(processesOf(program).some((p) => p.pid === pid), `pid ${pid}, printed by the program, does not run ${program}\n${info()}`);
+    for (let i = 0; i < 10_000; i++) process.kill(pid, 'SIGUSR1');
+    process.kill(pid, 'SIGUSR2');
+
+    const end = await within(rec.exited, 30_000);
+    assert.ok(end, `tsrr record did not exit within 30 s of SIGUSR2\n${info()}`);
+    assert.deepEqual({ code: end.code, signal: end.signal }, { code: 0, signal: null }, `tsrr record\n${info()}`);
+    await within(rec.closed, 2000);
+    const recorded = rec.stdout();
+    const m = /^pid \d+\nready\nSIGUSR1 handled (\d+) times\n$/.exec(recorded.toString());
+    assert.ok(m, `unexpected output:\n${recorded}`);
+    const count = Number(m[1]);
+    assert.ok(count >= 1 && count <= 10_000, `SIGUSR1 handled ${count} times`);
+    assertNoneLeft([program, dir]);
+
+    const rep = replay(dir);
+    assert.equal(rep.status, 0, describeRun('replay -a', rep));
+    assert.ok(rep.stdout.equals(recorded), `replay printed something else than the recording:\n--- record\n${recorded}\n--- replay\n${rep.stdout}`);
+    assertNoneLeft([program, dir]);
+  } finally {
+    cleanup(rec);
+  }
+});
