@@ -34,7 +34,6 @@ const AT_FDCWD = -100n;
 const PR_SET_NAME = 15;
 /** Calls that run again on replay but return a tid, which differs from the recording's. */
 const RETURNS_TID = new Set<number>([NR.set_tid_address, NR.fork, NR.vfork, NR.clone, NR.clone3]);
-const SI_TKILL = -6;
 const EINTR = -4n;
 const ERESTARTNOHAND = -514n;
 const ERESTART_RESTARTBLOCK = -516n;
@@ -255,10 +254,12 @@ export class ReplaySession extends Session {
       const st = this.waitFor(task);
       if (st.kind === 'syscall' && this.spuriousExit.delete(task)) continue;
       if (st.kind !== 'signal') this.diverge(task, `signal ${d.signo}`, `no signal before ${JSON.stringify(st)}`, e.frame);
-      const info = task.siginfo();
-      const ours = st.signal === d.signo && info.readInt32LE(8) === SI_TKILL && info.readInt32LE(16) === process.pid;
-      if (!ours && isSynchronous(st.signal, info.readInt32LE(8))) this.diverge(task, `signal ${d.signo}`, `signal ${st.signal}`, e.frame);
-      if (!ours) continue; // one the replay itself caused (a real child's SIGCHLD): dropped
+      // A signal of the same number the replay caused itself (a real child's SIGCHLD) merged
+      // with the one sent; any other is dropped.
+      if (st.signal !== d.signo) {
+        if (isSynchronous(st.signal, task.siginfo().readInt32LE(8))) this.diverge(task, `signal ${d.signo}`, `signal ${st.signal}`, e.frame);
+        continue;
+      }
       if (d.siginfo.length === 128) task.setSiginfo(d.siginfo);
       task.deliver = d.signo;
       break;
@@ -454,7 +455,7 @@ export class ReplaySession extends Session {
    * that ran again). `r` holds the task's registers. */
   private complete(task: Task, e: SyscallEvent, r: Registers): void {
     const d = e.data;
-    const real = syscallSpec(d.number)?.policy === 'real' && !d.mappedFile && d.result >= 0n;
+    const real = syscallSpec(d.number)?.policy === 'real' && !d.mappedFile && !failed(d);
     if (real && RETURNS_TID.has(d.number)) {
       r.rax = d.result;
       task.setRegs();
@@ -588,7 +589,13 @@ export class ReplaySession extends Session {
 
 /** A syscall that replay reproduces without running it or anything else in the tracee. */
 function emulatedOnly(d: SyscallEvent['data']): boolean {
-  return !d.mappedFile && (syscallSpec(d.number)?.policy !== 'real' || d.result < 0n);
+  return !d.mappedFile && (syscallSpec(d.number)?.policy !== 'real' || failed(d));
+}
+
+/** Whether the call failed (and so changed nothing). rt_sigreturn returns the interrupted
+ * code's rax, which may look like an error. */
+function failed(d: SyscallEvent['data']): boolean {
+  return d.result < 0n && d.number !== NR.rt_sigreturn;
 }
 
 function describe(e: Event | undefined): string {
