@@ -22,7 +22,7 @@ import { isSynchronous } from './signals.js';
 import { applySnapshot } from './snapshot.js';
 import type { Task } from './Task.js';
 import { StdioMonitor } from './StdioMonitor.js';
-import type { TraceReader } from './TraceReader.js';
+import { TraceReader } from './TraceReader.js';
 import { TsrrError } from './TsrrError.js';
 import { emulateCpuid, emulateRdtsc, trappedInstruction } from './trappedInstruction.js';
 
@@ -149,7 +149,7 @@ export class ReplaySession extends Session {
     this.lastCall.delete(task);
     if (d.kind === 'preempt') {
       this.settle(task);
-      applySnapshot(task, d.snapshot, this.pages, e.frame);
+      applySnapshot(task, d.snapshot, this.pages, e.frame, (hash) => this.earlierPage(hash, e.frame));
       this.trace.next();
       this.replayed(e, task);
     } else if (d.kind === 'signal' && !isSynchronous(d.signo, d.code)) {
@@ -234,7 +234,7 @@ export class ReplaySession extends Session {
     const d = e.data;
     if (d.snapshot) {
       this.settle(task);
-      applySnapshot(task, d.snapshot, this.pages, e.frame);
+      applySnapshot(task, d.snapshot, this.pages, e.frame, (hash) => this.earlierPage(hash, e.frame));
     }
     tkill(task.tid, d.signo);
     const maskArg = lastCall && MASK_ARG.get(lastCall.data.number);
@@ -266,6 +266,21 @@ export class ReplaySession extends Session {
     }
     this.trace.next();
     this.replayed(e, task);
+  }
+
+  /** Page contents from the snapshots before `frame`, for a replay that started after them. */
+  private earlierPage(hash: bigint, frame: number): Buffer | undefined {
+    const reader = TraceReader.open(this.trace.dir);
+    try {
+      for (const e of reader.events()) {
+        if (e.frame >= frame) break;
+        const s = e.data.kind === 'preempt' ? e.data.snapshot : e.data.kind === 'signal' ? e.data.snapshot : undefined;
+        for (const c of s?.contents ?? []) this.pages.set(c.hash, c.data);
+      }
+    } finally {
+      reader.close();
+    }
+    return this.pages.get(hash);
   }
 
   /** Makes the task run its last syscall again, as the kernel does after a restart code when
@@ -434,13 +449,14 @@ export class ReplaySession extends Session {
     const d = e.data as Extract<EventData, { kind: 'syscallEntry' }>;
     if (d.number !== nr) this.diverge(task, `syscall ${syscallName(d.number)}`, `syscall ${syscallName(nr)}`, e.frame);
     this.trace.next();
+    // Hooks see the task at the entry, alive.
+    this.replayed(e, task);
     if (nr === NR.exit || nr === NR.exit_group) {
       this.exiting(task, nr === NR.exit_group);
       task.resume(PTRACE.SYSCALL);
     } else {
       this.held.add(task);
     }
-    this.replayed(e, task);
   }
 
   private syscallExit(task: Task): void {

@@ -69,8 +69,9 @@ export function takeSnapshot(task: Task, xstateSize: number, known: Set<bigint>)
 }
 
 /** Replay: puts snapshot `s` into stopped `task`. `store` holds the page contents of the
- * snapshots replayed so far, and gains this one's. */
-export function applySnapshot(task: Task, s: Snapshot, store: Map<bigint, Buffer>, frame: number): void {
+ * snapshots replayed so far, and gains this one's; `lookup` finds contents it lacks (when
+ * replay started after the snapshot that held them). */
+export function applySnapshot(task: Task, s: Snapshot, store: Map<bigint, Buffer>, frame: number, lookup: (hash: bigint) => Buffer | undefined): void {
   for (const c of s.contents) store.set(c.hash, c.data);
   for (let i = 0; i + 16 <= s.pages.length; ) {
     // A run of consecutive pages is read at once.
@@ -82,7 +83,7 @@ export function applySnapshot(task: Task, s: Snapshot, store: Map<bigint, Buffer
       const want = s.pages.readBigUInt64LE(i + 8);
       const page = mem.subarray(k * PAGE, (k + 1) * PAGE);
       if (page.length === PAGE && hashOf(page) === want) continue;
-      const data = store.get(want);
+      const data = store.get(want) ?? lookup(want);
       if (!data) throw new TsrrError('TRACE_CORRUPT', `frame ${frame}: a snapshot names page contents the trace does not hold`, { frame });
       task.writeMem(start + BigInt(k * PAGE), data);
     }
