@@ -95,7 +95,7 @@ const CASES: [name: string, tid: number, data: EventData][] = [
   ['negative tid', -1, { kind: 'interrupted' }],
 ];
 
-const ALL_KINDS: EventKind[] = ['exec', 'syscall', 'signal', 'rdtsc', 'cpuid', 'exit', 'interrupted'];
+const ALL_KINDS: EventKind[] = ['exec', 'syscall', 'signal', 'rdtsc', 'cpuid', 'exit', 'interrupted', 'syscallEntry', 'fork', 'preempt'];
 
 function roundTrip(firstFrame: number, events: Event[]): { firstFrame: number; events: Event[] } {
   return decodeBlock(encodeBlock(firstFrame, events));
