@@ -16,7 +16,7 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { cpuid, ptrace, ptraceWithBuffer, rdtsc, waitTimed } from '../native/libc.js';
-import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, WAIT, decodeStatus, type WaitStatus } from '../native/ptrace.js';
+import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, WAIT, decodeStatus, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { NR, syscallName, syscallSpec, type Region } from '../native/syscalls.js';
 import { cloneArgs, isForkCall } from './clone.js';
 import type { EventData, MemWrite } from './Event.js';
@@ -311,7 +311,7 @@ export class RecordSession extends Session {
         break;
       case 'exited':
       case 'killed':
-        this.onExit(task, st.kind === 'exited' ? st.code << 8 : st.signal);
+        this.onExit(task, endStatus(st));
         break;
     }
   }
@@ -372,7 +372,7 @@ export class RecordSession extends Session {
       for (;;) {
         const st = this.waitTask(t);
         if (st.kind === 'exited' || st.kind === 'killed') {
-          this.onExit(t, st.kind === 'exited' ? st.code << 8 : st.signal);
+          this.onExit(t, endStatus(st));
           break;
         }
         t.resume(PTRACE.SYSCALL); // an exit-event or group stop on the way out

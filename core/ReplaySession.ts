@@ -11,7 +11,7 @@
  */
 import { basename } from 'node:path';
 import { kill, ptraceWithBuffer, tkill } from '../native/libc.js';
-import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, type WaitStatus } from '../native/ptrace.js';
+import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { Registers } from '../native/regs.js';
 import { NR, syscallName, syscallSpec } from '../native/syscalls.js';
 import { isForkCall } from './clone.js';
@@ -318,7 +318,7 @@ export class ReplaySession extends Session {
       task.continue(PTRACE.SYSCALL);
       st = this.waitFor(task);
     }
-    const status = st.kind === 'exited' ? st.code << 8 : st.signal;
+    const status = endStatus(st);
     this.trace.next();
     if (e.data.status !== status) this.diverge(task, `exit status 0x${e.data.status.toString(16)}`, `exit status 0x${status.toString(16)}`, e.frame);
     this.tasks.delete(task.rec);

@@ -63,6 +63,11 @@ export type WaitStatus =
   | { kind: 'event'; event: number; signal: number }
   | { kind: 'signal'; signal: number };
 
+/** The raw wait status of a task's end. */
+export function endStatus(st: Extract<WaitStatus, { kind: 'exited' | 'killed' }>): number {
+  return st.kind === 'exited' ? st.code << 8 : st.signal;
+}
+
 export function decodeStatus(status: number): WaitStatus {
   const low = status & 0x7f;
   if (low === 0) return { kind: 'exited', code: (status >> 8) & 0xff };

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions, type SpawnSyncOptions } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -214,4 +215,29 @@ export function assertRefused(what: string, r: Run, mentions: (string | RegExp)[
     else assert.match(line, m, info);
   }
   return line;
+}
+
+/** Waits for `p` at most `ms`; undefined on timeout. */
+export async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `cond` every 20 ms for at most `ms`. */
+export async function waitFor(what: string, cond: () => boolean, ms: number, info: () => string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}\n${info()}`);
+    await sleep(20);
+  }
+}
+
+/** Ends a run that a failed assertion left behind. */
+export function cleanup(s: Started): void {
+  if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
 }

@@ -10,32 +10,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { assertNoneLeft, describeRun, processesOf, setUp, start, tsrr, type Started } from './helpers.js';
+import { assertNoneLeft, cleanup, describeRun, processesOf, setUp, start, tsrr, waitFor, within, type Started } from './helpers.js';
 
-/** Waits for `p` (a promise) at most `ms`; undefined on timeout. */
-async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Polls `cond` every 20 ms for at most `ms`. */
-async function waitFor(what: string, cond: () => boolean, ms: number, info: () => string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}\n${info()}`);
-    await sleep(20);
-  }
-}
-
-/** Ends a run that a failed assertion left behind. */
-function cleanup(s: Started): void {
-  if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
-}
 
 /** kill -9 of tsrr: it must die of it and, half a second later, have left no tracee. */
 async function killNine(s: Started, needles: string[]): Promise<void> {

@@ -10,8 +10,7 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { assertNoneLeft, compile, describeRun, processesOf, runNative, setUp, start, tsrr, type Run, type Started } from './helpers.js';
+import { assertNoneLeft, cleanup, compile, describeRun, processesOf, runNative, setUp, start, tsrr, waitFor, within, type Run } from './helpers.js';
 
 /** Each tsrr command of a case must be done within this: spawnSync blocks the test runner's
  * event loop, so this, not the test's timeout, is what ends a hang. Two of them fit in a test. */
@@ -35,30 +34,6 @@ function replay(dir: string, extra: string[] = []): Run {
   return tsrr(['replay', '-a', ...extra, dir], { timeout: COMMAND_MS, input: '' });
 }
 
-/** Waits for `p` at most `ms`; undefined on timeout. */
-async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Polls `cond` every 20 ms for at most `ms`. */
-async function waitFor(what: string, cond: () => boolean, ms: number, info: () => string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}\n${info()}`);
-    await sleep(20);
-  }
-}
-
-/** Ends a run that a failed assertion left behind. */
-function cleanup(s: Started): void {
-  if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
-}
 
 interface Case {
   program: string;
