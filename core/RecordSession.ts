@@ -180,17 +180,16 @@ export class RecordSession extends Session {
     }
   }
 
-  /** Tasks stopped by tsrr that could run, in turn order. */
-  private runnable(): Task[] {
-    return [...this.tasks.values()].filter((t) => t.state === 'stopped');
-  }
-
+  /** The first task in turn order that tsrr stopped and could run. */
   private nextRunnable(): Task | undefined {
-    return this.runnable()[0];
+    for (const t of this.tasks.values()) if (t.state === 'stopped') return t;
+    return undefined;
   }
 
   private othersWaiting(): boolean {
-    return this.deferred.length > 0 || this.runnable().some((t) => t !== this.current);
+    if (this.deferred.length > 0) return true;
+    for (const t of this.tasks.values()) if (t.state === 'stopped' && t !== this.current) return true;
+    return false;
   }
 
   private switchTo(task: Task | undefined): void {
@@ -209,9 +208,13 @@ export class RecordSession extends Session {
       task.state = 'kernel';
     } else {
       task.state = 'user';
-      this.resumedCrc.set(task, crc32(task.getRegs().buf));
+      this.resumedCrc.set(task, crc32((task.regsValid ? task.regs : task.getRegs()).buf));
     }
     task.continue(PTRACE.SYSCALL);
+  }
+
+  private sliceOver(): boolean {
+    return process.hrtime.bigint() - this.sliceStart >= BigInt(TIME_SLICE_NS);
   }
 
   private timeout(): number {
@@ -232,7 +235,7 @@ export class RecordSession extends Session {
         this.entryRecorded.add(cur);
       }
       this.current = undefined;
-    } else if (cur.state === 'user' && process.hrtime.bigint() - this.sliceStart >= BigInt(TIME_SLICE_NS)) {
+    } else if (cur.state === 'user' && this.sliceOver()) {
       this.preempt(cur);
     }
   }
@@ -324,9 +327,7 @@ export class RecordSession extends Session {
     }
     task.state = 'stopped';
     this.drainDeferred();
-    const sliceOver = process.hrtime.bigint() - this.sliceStart >= BigInt(TIME_SLICE_NS);
-    if (!task.inSyscall && (yieldTurn || sliceOver) && this.othersWaiting()) {
-      task.state = 'stopped';
+    if (!task.inSyscall && this.othersWaiting() && (yieldTurn || this.sliceOver())) {
       this.current = undefined;
       return;
     }

@@ -28,6 +28,8 @@ export class Task {
   state: TaskState = 'stopped';
   /** The signal to deliver when the task is next resumed. */
   deliver = 0;
+  /** Whether `regs` holds the registers of the current stop. */
+  regsValid = false;
   private memFd = -1;
 
   constructor(
@@ -43,12 +45,14 @@ export class Task {
 
   getRegs(): Registers {
     ptraceWithBuffer(PTRACE.GETREGS, this.tid, 0, this.regs.buf);
+    this.regsValid = true;
     return this.regs;
   }
 
   setRegs(r: Registers = this.regs): void {
     if (r !== this.regs) r.buf.copy(this.regs.buf);
     ptraceWithBuffer(PTRACE.SETREGS, this.tid, 0, this.regs.buf);
+    this.regsValid = true;
   }
 
   /** crc32 of the register file, for cheap divergence checks. */
@@ -77,6 +81,7 @@ export class Task {
   }
 
   resume(request: number = PTRACE.SYSCALL, signal = 0): void {
+    this.regsValid = false;
     ptrace(request, this.tid, 0, signal);
   }
 
