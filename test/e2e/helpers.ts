@@ -106,7 +106,7 @@ export interface Started {
 }
 
 /** Starts `tsrr ARGS` (in `opts.cwd`, with `opts.env`, if given) without waiting for it. */
-export function start(args: string[], opts: Pick<SpawnOptions, 'cwd' | 'env'> = {}): Started {
+export function start(args: string[], opts: Pick<SpawnOptions, 'cwd' | 'env' | 'detached'> = {}): Started {
   const child = spawn(process.execPath, [CLI, ...args], { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   let err = '';

@@ -375,3 +375,23 @@ test('a storm of 10000 SIGUSR1 sent from outside during record replays the same 
     cleanup(rec);
   }
 });
+
+test('Ctrl-C at the terminal reaches the program, which handles it; the trace replays it', { timeout: 60_000 }, async () => {
+  const { program, dir } = setUp('ctrl_c');
+  // Its own process group, as a terminal's foreground job: SIGINT goes to tsrr and the tracee.
+  const rec = start(['record', '-o', dir, program], { detached: true });
+  try {
+    const info = () => `stdout:\n${rec.stdout()}\nstderr:\n${rec.stderr()}`;
+    await waitFor('the program to start', () => rec.stdout().toString() === 'ready\n', 15_000, info);
+    process.kill(-rec.child.pid!, 'SIGINT');
+    const end = await within(rec.exited, 15_000);
+    assert.ok(end, `tsrr record did not exit\n${info()}`);
+    assert.deepEqual({ code: end.code, out: rec.stdout().toString() }, { code: 0, out: 'ready\ngot SIGINT\n' }, info());
+    const rep = tsrr(['replay', '-a', dir], { timeout: 30_000, input: '' });
+    assert.equal(rep.status, 0, describeRun('replay -a', rep));
+    assert.equal(rep.stdout.toString(), 'ready\ngot SIGINT\n');
+    assertNoneLeft([program, dir]);
+  } finally {
+    cleanup(rec);
+  }
+});
