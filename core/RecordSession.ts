@@ -33,6 +33,7 @@ import { TSRR_VERSION } from './version.js';
 import { emulateCpuid, emulateRdtsc, trappedInstruction } from './trappedInstruction.js';
 
 const MAP_ANONYMOUS = 0x20n;
+const ESRCH = 3;
 /** Largest single region a syscall description may claim; anything bigger is a bad table entry. */
 const MAX_REGION = 1 << 30;
 /** How long a task may run while others wait to. */
@@ -70,6 +71,17 @@ function sleeping(tid: number): boolean {
     return state === 'S' || state === 'D';
   } catch {
     return false;
+  }
+}
+
+/** Whether `tid` has ended (and waits to be reaped). */
+function zombie(tid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${tid}/stat`, 'latin1');
+    const state = stat[stat.lastIndexOf(')') + 2];
+    return state === 'Z' || state === 'X';
+  } catch {
+    return true;
   }
 }
 
@@ -152,20 +164,35 @@ export class RecordSession extends Session {
 
   private loop(): number {
     for (;;) {
-      if (!this.midSyscall()) this.drainDeferred();
       if (this.tasks.size === 0) return this.exitCode(this.rootStatus);
-      if (!this.current) this.switchTo(this.nextRunnable());
-      const [pid, status] = waitTimed(-1, WAIT.WALL | WAIT.WNOTHREAD, this.timeout());
+      const [pid, status] = this.survive(() => {
+        if (!this.midSyscall()) this.drainDeferred();
+        if (!this.current) this.switchTo(this.nextRunnable());
+        return waitTimed(-1, WAIT.WALL | WAIT.WNOTHREAD, this.timeout());
+      }) ?? [0, 0];
       if (this.stopRequested()) return this.interrupt();
       if (pid < 0) throw new TsrrError('TRACEE_FAILED', `waiting for the tracees failed (errno ${-pid})`, {});
       if (pid === 0) {
-        this.onTimeout();
+        this.survive(() => this.onTimeout());
         continue;
       }
       const task = this.tasks.get(pid);
       if (!task) this.earlyStops.set(pid, status);
       else if (task !== this.current && this.midSyscall()) this.deferred.push([task, status]);
-      else this.onStop(task, decodeStatus(status));
+      else this.survive(() => this.onStop(task, decodeStatus(status)));
+    }
+  }
+
+  /** Runs `fn`; a task killed from outside in the meantime (SIGKILL) makes ptrace fail with
+   * ESRCH: it is then left to report its end, which is recorded. */
+  private survive<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (e) {
+      if (!(e instanceof TsrrError && e.context.errno === ESRCH)) throw e;
+      for (const t of this.tasks.values()) if (zombie(t.tid)) t.state = 'exiting';
+      if (this.current?.state === 'exiting') this.current = undefined;
+      return undefined;
     }
   }
 
