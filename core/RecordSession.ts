@@ -34,6 +34,7 @@ import { emulateCpuid, emulateRdtsc, trappedInstruction } from './trappedInstruc
 
 const MAP_ANONYMOUS = 0x20n;
 const ESRCH = 3;
+const ECHILD = 10;
 /** Largest single region a syscall description may claim; anything bigger is a bad table entry. */
 const MAX_REGION = 1 << 30;
 /** How long a task may run while others wait to. */
@@ -171,6 +172,11 @@ export class RecordSession extends Session {
         return waitTimed(-1, WAIT.WALL | WAIT.WNOTHREAD, this.timeout());
       }) ?? [0, 0];
       if (this.stopRequested()) return this.interrupt();
+      if (pid === -ECHILD) {
+        // Gone without a status tsrr saw (killed from outside while it handled them).
+        for (const t of [...this.tasks.values()]) this.onExit(t, SIG.KILL);
+        continue;
+      }
       if (pid < 0) throw new TsrrError('TRACEE_FAILED', `waiting for the tracees failed (errno ${-pid})`, {});
       if (pid === 0) {
         this.survive(() => this.onTimeout());
