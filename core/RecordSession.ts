@@ -64,27 +64,21 @@ interface PendingSyscall {
   regsCrc: number;
 }
 
-/** Whether `tid` sleeps in the kernel (blocked in a syscall). */
-function sleeping(tid: number): boolean {
+/** The state letter of `tid` in /proc (R, S, D, t, Z, ...); undefined once it is gone. */
+function procState(tid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${tid}/stat`, 'latin1');
-    const state = stat[stat.lastIndexOf(')') + 2];
-    return state === 'S' || state === 'D';
+    return stat[stat.lastIndexOf(')') + 2];
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-/** Whether `tid` has ended (and waits to be reaped). */
-function zombie(tid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${tid}/stat`, 'latin1');
-    const state = stat[stat.lastIndexOf(')') + 2];
-    return state === 'Z' || state === 'X';
-  } catch {
-    return true;
-  }
-}
+/** Whether `tid` sleeps in the kernel (blocked in a syscall). */
+const sleeping = (tid: number) => ['S', 'D'].includes(procState(tid) ?? '');
+
+/** Whether `tid` has ended (or is waiting to be reaped). */
+const ended = (tid: number) => ['Z', 'X', undefined].includes(procState(tid));
 
 /** Whether signal `signo` is pending for `tid` or its process. */
 function pending(tid: number, signo: number): boolean {
@@ -196,7 +190,7 @@ export class RecordSession extends Session {
       return fn();
     } catch (e) {
       if (!(e instanceof TsrrError && e.context.errno === ESRCH)) throw e;
-      for (const t of this.tasks.values()) if (zombie(t.tid)) t.state = 'exiting';
+      for (const t of this.tasks.values()) if (ended(t.tid)) t.state = 'exiting';
       if (this.current?.state === 'exiting') this.current = undefined;
       return undefined;
     }
@@ -276,7 +270,7 @@ export class RecordSession extends Session {
   /** Interrupts `task`, which used up its time slice in user code, and switches it out. */
   private preempt(task: Task): void {
     ptrace(PTRACE.INTERRUPT, task.tid);
-    const st = this.waitTask(task);
+    const st = this.waitFor(task, false);
     if (st.kind === 'event' && st.event === PTRACE_EVENT.STOP) {
       task.state = 'stopped';
       this.current = undefined;
@@ -294,7 +288,7 @@ export class RecordSession extends Session {
       task.setRegs();
       for (const expected of ['syscall', 'event']) {
         task.resume(PTRACE.SYSCALL);
-        const s = this.waitTask(task);
+        const s = this.waitFor(task, false);
         if (s.kind !== expected) throw new TsrrError('TRACEE_FAILED', `task ${task.tid}: expected a ${expected} stop while taking back an interrupt, got ${JSON.stringify(s)}`, { tid: task.tid });
       }
       entry.rip -= 2n;
@@ -302,20 +296,11 @@ export class RecordSession extends Session {
       entry.origRax = -1n;
       task.setRegs(entry);
       task.resume(PTRACE.SYSCALL);
-      this.onStop(task, this.waitTask(task));
+      this.onStop(task, this.waitFor(task, false));
       return;
     }
     this.interruptPending.add(task);
     this.onStop(task, st);
-  }
-
-  /** Waits for a stop `task` is about to make (stop requests are looked at in the loop). */
-  private waitTask(task: Task): WaitStatus {
-    for (;;) {
-      const [pid, status] = waitTimed(task.tid, WAIT.WALL, POLL_NS);
-      if (pid > 0) return decodeStatus(status);
-      if (pid < 0) throw new TsrrError('TRACEE_FAILED', `waiting for task ${task.tid} failed (errno ${-pid})`, { tid: task.tid });
-    }
   }
 
   /** Whether the user asked to stop the recording. A Ctrl-C that the tracees got as well is
@@ -404,7 +389,7 @@ export class RecordSession extends Session {
     for (const t of leaderLast) {
       if (t.tid === t.tgid && group.some((g) => g !== t && !ending.includes(g))) continue;
       for (;;) {
-        const st = this.waitTask(t);
+        const st = this.waitFor(t, false);
         if (st.kind === 'exited' || st.kind === 'killed') {
           this.onExit(t, endStatus(st));
           break;
@@ -491,7 +476,7 @@ export class RecordSession extends Session {
     const child = this.adoptChild(task, tid, tid, args.flags);
     const early = this.earlyStops.get(tid);
     this.earlyStops.delete(tid);
-    const first = early !== undefined ? decodeStatus(early) : this.waitTask(child);
+    const first = early !== undefined ? decodeStatus(early) : this.waitFor(child, false);
     if (first.kind !== 'event' && first.kind !== 'signal') {
       throw new TsrrError('TRACEE_FAILED', `new task ${tid}: expected its first stop, got ${JSON.stringify(first)}`, { tid });
     }
@@ -547,13 +532,10 @@ export class RecordSession extends Session {
 
   private onExit(task: Task, status: number): void {
     this.record(task, { kind: 'exit', status });
-    this.tasks.delete(task.rec);
+    this.removeTask(task);
     this.pending.delete(task.tid);
     this.entryRecorded.delete(task);
     this.resumedCrc.delete(task);
-    task.closeMem();
-    const heir = [...this.tasks.values()].find((t) => t.as === task.as);
-    if (heir) task.as.pid = heir.tid;
     if (task.tid === this.rootTgid) this.rootStatus = status;
     if (this.current === task) this.current = undefined;
     this.hooks.taskExited.call(task, status);

@@ -321,13 +321,10 @@ export class ReplaySession extends Session {
     const status = endStatus(st);
     this.trace.next();
     if (e.data.status !== status) this.diverge(task, `exit status 0x${e.data.status.toString(16)}`, `exit status 0x${status.toString(16)}`, e.frame);
-    this.tasks.delete(task.rec);
+    this.removeTask(task);
     this.current.delete(task);
     this.held.delete(task);
     this.forks.delete(task);
-    task.closeMem();
-    const heir = [...this.tasks.values()].find((t) => t.as === task.as);
-    if (heir) task.as.pid = heir.tid;
     if (task.rec === task.tgid && this.rootStatus === 0 && this.tasks.size === 0) this.rootStatus = status;
     this.hooks.taskExited.call(task, status);
     this.replayed(e, task);

@@ -104,14 +104,23 @@ export abstract class Session {
     return task;
   }
 
-  /** Waits for `task` to stop or end, looking at stop requests while it runs. */
-  waitFor(task: Task): WaitStatus {
+  /** Waits for `task` to stop or end; a stop request ends the wait with an INTERRUPTED
+   * error unless `interruptible` is false (a stop the task is about to make). */
+  waitFor(task: Task, interruptible = true): WaitStatus {
     for (;;) {
       const [pid, status] = waitTimed(task.tid, WAIT.WALL, POLL_NS);
       if (pid > 0) return decodeStatus(status);
       if (pid < 0) throw new TsrrError('TRACEE_FAILED', `waiting for task ${task.tid} failed (errno ${-pid})`, { tid: task.tid });
-      if (this.options.interrupted()) throw new TsrrError('INTERRUPTED', `${this.mode} interrupted`);
+      if (interruptible && this.options.interrupted()) throw new TsrrError('INTERRUPTED', `${this.mode} interrupted`);
     }
+  }
+
+  /** Forgets `task`, which ended; its address space is then described by a live task. */
+  protected removeTask(task: Task): void {
+    this.tasks.delete(task.rec);
+    task.closeMem();
+    const heir = [...this.tasks.values()].find((t) => t.as === task.as);
+    if (heir) task.as.pid = heir.tid;
   }
 
   /** At a PTRACE_EVENT_EXEC stop: patches the vDSO, runs the task to the exit of execve and
