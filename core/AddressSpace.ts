@@ -15,6 +15,8 @@ export interface Mapping {
   readonly offset: bigint;
   readonly path: string;
   readonly kind: MappingKind;
+  /** The mapped object, "major:minor inode": the same in every process that shares it. */
+  readonly object: string;
 }
 
 export class AddressSpace {
@@ -49,9 +51,9 @@ export class AddressSpace {
 export function parseMaps(text: string): Mapping[] {
   const out: Mapping[] = [];
   for (const line of text.split('\n')) {
-    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) \S+ \d+\s*(.*)$/.exec(line);
+    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) (\S+ \d+)\s*(.*)$/.exec(line);
     if (!m) continue;
-    const path = m[5]!;
+    const path = m[6]!;
     const prot = m[3]!;
     out.push({
       start: BigInt('0x' + m[1]),
@@ -60,6 +62,7 @@ export function parseMaps(text: string): Mapping[] {
       offset: BigInt('0x' + m[4]),
       path,
       kind: kindOf(path, prot),
+      object: m[5]!,
     });
   }
   return out;

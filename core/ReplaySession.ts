@@ -105,6 +105,45 @@ export class ReplaySession extends Session {
     this.lastFrame = frame;
   }
 
+  /** How a checkpoint can hold `task` now, between events: 'ready' (its registers and memory
+   * say everything), 'held' (at the entry of a syscall a later event completes), or undefined
+   * while replay keeps state of its own for it (a signal or restart pending, an exit, a fork
+   * or a real syscall under way). */
+  checkpointPhase(task: Task): 'ready' | 'held' | undefined {
+    if (task.deliver || task.state === 'exiting' || this.forks.has(task) || this.restart.has(task) || this.current.has(task)) return undefined;
+    const last = this.lastCall.get(task);
+    if (last && interruptedMaskCall(last)) return undefined;
+    return this.held.has(task) ? 'held' : 'ready';
+  }
+
+  /** Takes a held task out of its syscall for a while (to read or write its state): it stops
+   * before the syscall instruction, with the call's number in rax; hold() enters it again. */
+  release(task: Task): void {
+    const r = task.getRegs();
+    const before = r.clone();
+    before.rax = before.origRax;
+    before.rip -= 2n;
+    before.origRax = -1n;
+    r.origRax = -1n; // skipped: the kernel goes straight to the exit stop
+    task.setRegs();
+    task.resume(PTRACE.SYSCALL);
+    const st = this.waitFor(task, false);
+    if (st.kind !== 'syscall') this.diverge(task, 'the exit of a skipped syscall', JSON.stringify(st));
+    task.setRegs(before);
+    task.inSyscall = false;
+  }
+
+  /** Runs `task`, stopped before a syscall instruction (by release() or a restored checkpoint),
+   * into that call's entry and holds it there until the event that completes it. */
+  hold(task: Task): void {
+    const nr = Number(task.getRegs().rax);
+    task.resume(PTRACE.SYSCALL);
+    const st = this.waitFor(task, false);
+    if (st.kind !== 'syscall' || task.getRegs().syscallNumber !== nr) this.diverge(task, `the entry of ${syscallName(nr)}`, JSON.stringify(st));
+    task.inSyscall = true;
+    this.held.add(task);
+  }
+
   /** Replays to the end of the trace (or to `goto`) and returns how it ended. Throws a
    * DIVERGENCE error when the tracee stops matching the trace. */
   run(): ReplayEnd {
@@ -237,8 +276,7 @@ export class ReplaySession extends Session {
       applySnapshot(task, d.snapshot, this.pages, e.frame, (hash) => this.earlierPage(hash, e.frame));
     }
     tkill(task.tid, d.signo);
-    const maskArg = lastCall && MASK_ARG.get(lastCall.data.number);
-    if (lastCall && maskArg !== undefined && (maskArg === 0 || lastCall.data.args[maskArg] !== 0n) && (lastCall.data.result === EINTR || lastCall.data.result === ERESTARTNOHAND)) {
+    if (lastCall && interruptedMaskCall(lastCall)) {
       // The signal came during a call that blocked with a mask of its own (sigsuspend, ppoll,
       // ...): the kernel delivers it with that mask and restores the program's afterwards.
       // The call runs again for real, returning at once with the signal pending.
@@ -598,6 +636,13 @@ export class ReplaySession extends Session {
   private corrupt(frame: number, why: string): TsrrError {
     return new TsrrError('TRACE_CORRUPT', `${this.trace.dir}: frame ${frame}: ${why}`, { frame });
   }
+}
+
+/** Whether the call blocked with a signal mask of its own (sigsuspend, ppoll, ...) and a
+ * signal ended it: the kernel delivers that signal with the call's mask. */
+function interruptedMaskCall(e: SyscallEvent): boolean {
+  const maskArg = MASK_ARG.get(e.data.number);
+  return maskArg !== undefined && (maskArg === 0 || e.data.args[maskArg] !== 0n) && (e.data.result === EINTR || e.data.result === ERESTARTNOHAND);
 }
 
 /** A syscall that replay reproduces without running it or anything else in the tracee. */

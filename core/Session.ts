@@ -81,10 +81,10 @@ export abstract class Session {
     this.fileMonitors.register(StdioMonitor.KIND, (_task, fd) => new StdioMonitor(fd));
   }
 
-  /** Takes the stopped tracee `tid` into the session as its first task, known in the trace
-   * as `rec`, with stdout and stderr monitored. */
-  adoptTask(tid: number, rec = tid): Task {
-    const task = new Task(tid, new AddressSpace(tid), new FdTable(), rec);
+  /** Takes the stopped tracee `tid` into the session as the first task of a process (`tgid`
+   * in the trace), known in the trace as `rec`, with stdout and stderr monitored. */
+  adoptTask(tid: number, rec = tid, tgid = rec): Task {
+    const task = new Task(tid, new AddressSpace(tid), new FdTable(), rec, tgid);
     for (const fd of [1, 2]) task.fds.set(fd, this.fileMonitors.get(StdioMonitor.KIND)(task, fd));
     return this.added(task);
   }

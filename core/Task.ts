@@ -152,8 +152,11 @@ export class Task {
     args.forEach((a, i) => r.setArg(i, BigInt(a)));
     this.setRegs(r);
     for (const phase of ['entry', 'exit']) {
-      this.resume(PTRACE.SYSCALL);
-      const st = this.wait();
+      let st: WaitStatus;
+      do {
+        this.resume(PTRACE.SYSCALL);
+        st = this.wait();
+      } while (st.kind === 'event'); // a remote clone's PTRACE_EVENT_CLONE stop, before its exit
       if (st.kind !== 'syscall') {
         throw new TsrrError('TRACEE_FAILED', `remote syscall ${nr} in task ${this.tid}: expected its ${phase} stop, got ${JSON.stringify(st)}`, { tid: this.tid });
       }

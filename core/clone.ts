@@ -5,9 +5,12 @@ import type { Task } from './Task.js';
 
 export const CLONE = {
   VM: 0x100n,
+  FS: 0x200n,
   FILES: 0x400n,
+  SIGHAND: 0x800n,
   VFORK: 0x4000n,
   THREAD: 0x10000n,
+  SYSVSEM: 0x40000n,
   PARENT_SETTID: 0x100000n,
   CHILD_SETTID: 0x1000000n,
 } as const;

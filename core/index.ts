@@ -18,6 +18,7 @@ export { Registry } from './Registry.js';
 export type { CliContext } from './CliContext.js';
 export { defineHooks } from './hooks.js';
 export { launch } from './launch.js';
+export { CLONE } from './clone.js';
 export { resolveTrace } from './traceDir.js';
 export { writeAll } from './writeAll.js';
 export { progressBar } from './progressBar.js';

@@ -636,7 +636,7 @@ export const NR = {
   tkill: 200, time: 201, futex: 202, getdents64: 217, set_tid_address: 218,
   restart_syscall: 219, clock_gettime: 228, clock_getres: 229, clock_nanosleep: 230,
   exit_group: 231, tgkill: 234, openat: 257, mkdirat: 258, newfstatat: 262, unlinkat: 263,
-  renameat: 264, readlinkat: 267, pselect6: 270, ppoll: 271, set_robust_list: 273,
+  renameat: 264, readlinkat: 267, pselect6: 270, ppoll: 271, set_robust_list: 273, get_robust_list: 274,
   epoll_pwait: 281, epoll_pwait2: 441, rt_sigsuspend: 130,
   dup3: 292, pipe2: 293, prlimit64: 302, getcpu: 309, getrandom: 318, execveat: 322,
   pkey_mprotect: 329, statx: 332, rseq: 334, clone3: 435, close_range: 436,

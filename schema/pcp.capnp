@@ -39,6 +39,7 @@ struct KindUse {
 }
 
 struct State {
+  # Format 1 held one process in fields 0-4; format 2 writes `processes` and leaves them empty.
   executable @0 :Text;       # the program the process runs, relative to the trace directory
   mappings @1 :List(Envelope);
   fileMonitors @2 :List(Envelope);
@@ -46,6 +47,23 @@ struct State {
   tasks @4 :List(Envelope);
   trace @5 :List(Envelope);
   extensions @6 :List(Envelope);  # data plugins save once per checkpoint
+  processes @7 :List(Process);    # format 2: every process of the replay
+}
+
+struct Process {
+  tgid @0 :Int32;            # its id in the trace
+  executable @1 :Text;       # the program it runs, relative to the trace directory
+  mappings @2 :List(Envelope);
+  fileMonitors @3 :List(Envelope);
+  syscallBuffers @4 :List(Envelope);
+  tasks @5 :List(Envelope);  # one per thread, in `threads` order
+  threads @6 :List(Thread);
+}
+
+struct Thread {
+  tid @0 :Int32;             # its id in the trace
+  held @1 :Bool;             # stopped at the entry of a syscall a later event completes; its
+                             # registers are those before the syscall instruction
 }
 
 struct Envelope {
@@ -82,6 +100,9 @@ struct TaskPayload {         # core/task
   altstackFlags @6 :Int32;
   altstackSize @7 :UInt64;
   brk @8 :UInt64;            # the program break
+  clearChildTid @9 :UInt64;  # version 2: set_tid_address
+  robustList @10 :UInt64;    # version 2: set_robust_list head and length
+  robustListLen @11 :UInt64;
 }
 
 struct SigAction {

@@ -120,11 +120,15 @@ export class KindUse extends $.Struct {
   }
   toString(): string { return "KindUse_" + super.toString(); }
 }
+/**
+* Format 1 held one process in fields 0-4; format 2 writes `processes` and leaves them empty.
+*
+*/
 export class State extends $.Struct {
   static readonly _capnp = {
     displayName: "State",
     id: "e6f60fa59f9f5e65",
-    size: new $.ObjectSize(0, 7),
+    size: new $.ObjectSize(0, 8),
   };
   static _Mappings: $.ListCtor<Envelope>;
   static _FileMonitors: $.ListCtor<Envelope>;
@@ -132,6 +136,7 @@ export class State extends $.Struct {
   static _Tasks: $.ListCtor<Envelope>;
   static _Trace: $.ListCtor<Envelope>;
   static _Extensions: $.ListCtor<Envelope>;
+  static _Processes: $.ListCtor<Process>;
   /**
 * the program the process runs, relative to the trace directory
 *
@@ -254,7 +259,185 @@ export class State extends $.Struct {
   set extensions(value: $.List<Envelope>) {
     $.utils.copyFrom(value, $.utils.getPointer(6, this));
   }
+  _adoptProcesses(value: $.Orphan<$.List<Process>>): void {
+    $.utils.adopt(value, $.utils.getPointer(7, this));
+  }
+  _disownProcesses(): $.Orphan<$.List<Process>> {
+    return $.utils.disown(this.processes);
+  }
+  /**
+* format 2: every process of the replay
+*
+*/
+  get processes(): $.List<Process> {
+    return $.utils.getList(7, State._Processes, this);
+  }
+  _hasProcesses(): boolean {
+    return !$.utils.isNull($.utils.getPointer(7, this));
+  }
+  _initProcesses(length: number): $.List<Process> {
+    return $.utils.initList(7, State._Processes, length, this);
+  }
+  set processes(value: $.List<Process>) {
+    $.utils.copyFrom(value, $.utils.getPointer(7, this));
+  }
   toString(): string { return "State_" + super.toString(); }
+}
+export class Process extends $.Struct {
+  static readonly _capnp = {
+    displayName: "Process",
+    id: "f7dc32fc47274c73",
+    size: new $.ObjectSize(8, 6),
+  };
+  static _Mappings: $.ListCtor<Envelope>;
+  static _FileMonitors: $.ListCtor<Envelope>;
+  static _SyscallBuffers: $.ListCtor<Envelope>;
+  static _Tasks: $.ListCtor<Envelope>;
+  static _Threads: $.ListCtor<Thread>;
+  /**
+* its id in the trace
+*
+*/
+  get tgid(): number {
+    return $.utils.getInt32(0, this);
+  }
+  set tgid(value: number) {
+    $.utils.setInt32(0, value, this);
+  }
+  /**
+* the program it runs, relative to the trace directory
+*
+*/
+  get executable(): string {
+    return $.utils.getText(0, this);
+  }
+  set executable(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  _adoptMappings(value: $.Orphan<$.List<Envelope>>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownMappings(): $.Orphan<$.List<Envelope>> {
+    return $.utils.disown(this.mappings);
+  }
+  get mappings(): $.List<Envelope> {
+    return $.utils.getList(1, Process._Mappings, this);
+  }
+  _hasMappings(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initMappings(length: number): $.List<Envelope> {
+    return $.utils.initList(1, Process._Mappings, length, this);
+  }
+  set mappings(value: $.List<Envelope>) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  _adoptFileMonitors(value: $.Orphan<$.List<Envelope>>): void {
+    $.utils.adopt(value, $.utils.getPointer(2, this));
+  }
+  _disownFileMonitors(): $.Orphan<$.List<Envelope>> {
+    return $.utils.disown(this.fileMonitors);
+  }
+  get fileMonitors(): $.List<Envelope> {
+    return $.utils.getList(2, Process._FileMonitors, this);
+  }
+  _hasFileMonitors(): boolean {
+    return !$.utils.isNull($.utils.getPointer(2, this));
+  }
+  _initFileMonitors(length: number): $.List<Envelope> {
+    return $.utils.initList(2, Process._FileMonitors, length, this);
+  }
+  set fileMonitors(value: $.List<Envelope>) {
+    $.utils.copyFrom(value, $.utils.getPointer(2, this));
+  }
+  _adoptSyscallBuffers(value: $.Orphan<$.List<Envelope>>): void {
+    $.utils.adopt(value, $.utils.getPointer(3, this));
+  }
+  _disownSyscallBuffers(): $.Orphan<$.List<Envelope>> {
+    return $.utils.disown(this.syscallBuffers);
+  }
+  get syscallBuffers(): $.List<Envelope> {
+    return $.utils.getList(3, Process._SyscallBuffers, this);
+  }
+  _hasSyscallBuffers(): boolean {
+    return !$.utils.isNull($.utils.getPointer(3, this));
+  }
+  _initSyscallBuffers(length: number): $.List<Envelope> {
+    return $.utils.initList(3, Process._SyscallBuffers, length, this);
+  }
+  set syscallBuffers(value: $.List<Envelope>) {
+    $.utils.copyFrom(value, $.utils.getPointer(3, this));
+  }
+  _adoptTasks(value: $.Orphan<$.List<Envelope>>): void {
+    $.utils.adopt(value, $.utils.getPointer(4, this));
+  }
+  _disownTasks(): $.Orphan<$.List<Envelope>> {
+    return $.utils.disown(this.tasks);
+  }
+  /**
+* one per thread, in `threads` order
+*
+*/
+  get tasks(): $.List<Envelope> {
+    return $.utils.getList(4, Process._Tasks, this);
+  }
+  _hasTasks(): boolean {
+    return !$.utils.isNull($.utils.getPointer(4, this));
+  }
+  _initTasks(length: number): $.List<Envelope> {
+    return $.utils.initList(4, Process._Tasks, length, this);
+  }
+  set tasks(value: $.List<Envelope>) {
+    $.utils.copyFrom(value, $.utils.getPointer(4, this));
+  }
+  _adoptThreads(value: $.Orphan<$.List<Thread>>): void {
+    $.utils.adopt(value, $.utils.getPointer(5, this));
+  }
+  _disownThreads(): $.Orphan<$.List<Thread>> {
+    return $.utils.disown(this.threads);
+  }
+  get threads(): $.List<Thread> {
+    return $.utils.getList(5, Process._Threads, this);
+  }
+  _hasThreads(): boolean {
+    return !$.utils.isNull($.utils.getPointer(5, this));
+  }
+  _initThreads(length: number): $.List<Thread> {
+    return $.utils.initList(5, Process._Threads, length, this);
+  }
+  set threads(value: $.List<Thread>) {
+    $.utils.copyFrom(value, $.utils.getPointer(5, this));
+  }
+  toString(): string { return "Process_" + super.toString(); }
+}
+export class Thread extends $.Struct {
+  static readonly _capnp = {
+    displayName: "Thread",
+    id: "b05418bd6cf6c1ee",
+    size: new $.ObjectSize(8, 0),
+  };
+  /**
+* its id in the trace
+*
+*/
+  get tid(): number {
+    return $.utils.getInt32(0, this);
+  }
+  set tid(value: number) {
+    $.utils.setInt32(0, value, this);
+  }
+  /**
+* stopped at the entry of a syscall a later event completes; its
+* registers are those before the syscall instruction
+*
+*/
+  get held(): boolean {
+    return $.utils.getBit(32, this);
+  }
+  set held(value: boolean) {
+    $.utils.setBit(32, value, this);
+  }
+  toString(): string { return "Thread_" + super.toString(); }
 }
 export class Envelope extends $.Struct {
   static readonly _capnp = {
@@ -431,7 +614,7 @@ export class TaskPayload extends $.Struct {
   static readonly _capnp = {
     displayName: "TaskPayload",
     id: "843270a94a335c29",
-    size: new $.ObjectSize(40, 4),
+    size: new $.ObjectSize(64, 4),
   };
   static _Sigactions: $.ListCtor<SigAction>;
   _adoptRegs(value: $.Orphan<$.Data>): void {
@@ -540,6 +723,32 @@ export class TaskPayload extends $.Struct {
   set brk(value: bigint) {
     $.utils.setUint64(32, value, this);
   }
+  /**
+* version 2: set_tid_address
+*
+*/
+  get clearChildTid(): bigint {
+    return $.utils.getUint64(40, this);
+  }
+  set clearChildTid(value: bigint) {
+    $.utils.setUint64(40, value, this);
+  }
+  /**
+* version 2: set_robust_list head and length
+*
+*/
+  get robustList(): bigint {
+    return $.utils.getUint64(48, this);
+  }
+  set robustList(value: bigint) {
+    $.utils.setUint64(48, value, this);
+  }
+  get robustListLen(): bigint {
+    return $.utils.getUint64(56, this);
+  }
+  set robustListLen(value: bigint) {
+    $.utils.setUint64(56, value, this);
+  }
   toString(): string { return "TaskPayload_" + super.toString(); }
 }
 export class SigAction extends $.Struct {
@@ -633,5 +842,11 @@ State._SyscallBuffers = $.CompositeList(Envelope);
 State._Tasks = $.CompositeList(Envelope);
 State._Trace = $.CompositeList(Envelope);
 State._Extensions = $.CompositeList(Envelope);
+State._Processes = $.CompositeList(Process);
+Process._Mappings = $.CompositeList(Envelope);
+Process._FileMonitors = $.CompositeList(Envelope);
+Process._SyscallBuffers = $.CompositeList(Envelope);
+Process._Tasks = $.CompositeList(Envelope);
+Process._Threads = $.CompositeList(Thread);
 MappingPayload._Chunks = $.CompositeList(ChunkRef);
 TaskPayload._Sigactions = $.CompositeList(SigAction);

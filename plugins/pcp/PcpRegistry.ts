@@ -74,8 +74,13 @@ export function createPcpHooks() {
   });
 }
 
-/** Sections in save and restore order (restore: mappings before the task's registers). */
-export const SECTIONS = ['mappings', 'fileMonitors', 'syscallBuffers', 'tasks', 'trace', 'extensions'] as const;
+/** Sections each process has, in save and restore order (mappings before registers). */
+export const PROCESS_SECTIONS = ['mappings', 'fileMonitors', 'syscallBuffers', 'tasks'] as const;
+/** Sections of the whole replay, restored after every process. */
+export const SESSION_SECTIONS = ['trace', 'extensions'] as const;
+export const SECTIONS = [...PROCESS_SECTIONS, ...SESSION_SECTIONS] as const;
+export type ProcessSection = (typeof PROCESS_SECTIONS)[number];
+export type SessionSection = (typeof SESSION_SECTIONS)[number];
 export type SectionName = (typeof SECTIONS)[number];
 
 export interface PcpRegistry {

@@ -4,9 +4,10 @@ import * as capnp from 'capnp-es';
 import { existsSync, readFileSync } from 'node:fs';
 import { TsrrError, framed, framedMessage, readMessage } from '../../core/index.js';
 import { Manifest as CManifest, State as CState, type Envelope as CEnvelope } from '../../schema/pcp.js';
-import { SECTIONS, type SectionName } from './PcpRegistry.js';
+import { PROCESS_SECTIONS, SESSION_SECTIONS, type ProcessSection, type SectionName, type SessionSection } from './PcpRegistry.js';
 
-export const PCP_FORMAT_VERSION = 1;
+/** 2: every process and thread (format 1 held the first process's one task). */
+export const PCP_FORMAT_VERSION = 2;
 const MANIFEST_MAGIC = 0x4d504354; // "TCPM"
 const STATE_MAGIC = 0x53504354; // "TCPS"
 
@@ -33,9 +34,27 @@ export interface Manifest {
   storedBytes: bigint;
 }
 
-export interface State {
+export interface ThreadState {
+  /** Its id in the trace; 0 in format 1, where it is the id of the trace's first event. */
+  tid: number;
+  /** Held at the entry of a syscall a later event completes (its registers are those before
+   * the syscall instruction). */
+  held: boolean;
+}
+
+export interface ProcessState {
+  /** Its id in the trace; 0 in format 1 (the first event's). */
+  tgid: number;
+  /** The program it runs, relative to the trace directory. */
   executable: string;
-  sections: Record<SectionName, Envelope[]>;
+  /** Its tasks, in the order of the tasks section's envelopes. */
+  threads: ThreadState[];
+  sections: Record<ProcessSection, Envelope[]>;
+}
+
+export interface State {
+  processes: ProcessState[];
+  sections: Record<SessionSection, Envelope[]>;
 }
 
 export function encodeManifest(m: Manifest): Buffer {
@@ -52,19 +71,40 @@ export function encodeManifest(m: Manifest): Buffer {
   return framed(MANIFEST_MAGIC, 0, new Uint8Array(msg.toArrayBuffer()));
 }
 
+type EnvelopeLists = { [K in SectionName as `_init${Capitalize<K>}`]: (n: number) => capnp.List<CEnvelope> };
+
+function putEnvelopes(into: EnvelopeLists, section: SectionName, envs: readonly Envelope[]): void {
+  const list = into[`_init${section[0]!.toUpperCase()}${section.slice(1)}` as `_init${Capitalize<SectionName>}`].call(into, envs.length);
+  envs.forEach((e, i) => {
+    const ce = list.get(i);
+    ce.kind = e.kind;
+    ce.version = e.version;
+    if (e.payload.length > 0) ce._initPayload(e.payload.length).copyBuffer(e.payload);
+  });
+}
+
+function getEnvelopes(list: capnp.List<CEnvelope>): Envelope[] {
+  const out: Envelope[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const e = list.get(i);
+    out.push({ kind: e.kind, version: e.version, payload: e._hasPayload() ? Buffer.from(e.payload.toUint8Array()) : Buffer.alloc(0) });
+  }
+  return out;
+}
+
 export function encodeState(s: State): Buffer {
   const msg = new capnp.Message();
   const c = msg.initRoot(CState);
-  c.executable = s.executable;
-  for (const section of SECTIONS) {
-    const list = (c[`_init${section[0]!.toUpperCase()}${section.slice(1)}` as '_initMappings'] as (n: number) => capnp.List<CEnvelope>).call(c, s.sections[section].length);
-    s.sections[section].forEach((e, i) => {
-      const ce = list.get(i);
-      ce.kind = e.kind;
-      ce.version = e.version;
-      if (e.payload.length > 0) ce._initPayload(e.payload.length).copyBuffer(e.payload);
-    });
-  }
+  for (const section of SESSION_SECTIONS) putEnvelopes(c as unknown as EnvelopeLists, section, s.sections[section]);
+  const processes = c._initProcesses(s.processes.length);
+  s.processes.forEach((p, i) => {
+    const cp = processes.get(i);
+    cp.tgid = p.tgid;
+    cp.executable = p.executable;
+    for (const section of PROCESS_SECTIONS) putEnvelopes(cp as unknown as EnvelopeLists, section, p.sections[section]);
+    const threads = cp._initThreads(p.threads.length);
+    p.threads.forEach((t, j) => Object.assign(threads.get(j), t));
+  });
   return framed(STATE_MAGIC, 0, new Uint8Array(msg.toArrayBuffer()));
 }
 
@@ -97,16 +137,24 @@ export function readState(file: string): State {
   const message = readFramed(file, STATE_MAGIC);
   try {
     const c = readMessage(message).getRoot(CState);
-    const sections = {} as Record<SectionName, Envelope[]>;
-    for (const section of SECTIONS) {
-      const list = c[section] as capnp.List<CEnvelope>;
-      sections[section] = [];
-      for (let i = 0; i < list.length; i++) {
-        const e = list.get(i);
-        sections[section].push({ kind: e.kind, version: e.version, payload: e._hasPayload() ? Buffer.from(e.payload.toUint8Array()) : Buffer.alloc(0) });
-      }
+    const sectionsOf = <S extends SectionName>(from: object, names: readonly S[]) =>
+      Object.fromEntries(names.map((name) => [name, getEnvelopes((from as Record<S, capnp.List<CEnvelope>>)[name])])) as Record<S, Envelope[]>;
+    const processes: ProcessState[] = [];
+    for (let i = 0; i < c.processes.length; i++) {
+      const p = c.processes.get(i);
+      const threads: ThreadState[] = [];
+      for (let j = 0; j < p.threads.length; j++) threads.push({ tid: p.threads.get(j).tid, held: p.threads.get(j).held });
+      processes.push({ tgid: p.tgid, executable: p.executable, threads, sections: sectionsOf(p, PROCESS_SECTIONS) });
     }
-    return { executable: c.executable, sections };
+    if (c.processes.length === 0 && c.executable !== '') {
+      // Format 1: the one task of the recording's first process.
+      const sections = sectionsOf(c, PROCESS_SECTIONS);
+      processes.push({ tgid: 0, executable: c.executable, threads: sections.tasks.map(() => ({ tid: 0, held: false })), sections });
+    }
+    for (const p of processes) {
+      if (p.threads.length !== p.sections.tasks.length) throw new Error(`process ${p.tgid} has ${p.threads.length} threads but ${p.sections.tasks.length} saved tasks`);
+    }
+    return { processes, sections: sectionsOf(c, SESSION_SECTIONS) };
   } catch (e) {
     throw new TsrrError('CHECKPOINT_CORRUPT', `${file} is corrupt: ${(e as Error).message}`, { file });
   }

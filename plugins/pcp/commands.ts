@@ -3,37 +3,48 @@
 import { readlinkSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { ReplaySession, TraceReader, TsrrError, progressBar, replayCpu, resolveTrace, writeAll, type CliContext, type RecordSession, type Task } from '../../core/index.js';
-import { captureCheckpoint, replayCopyOf } from './capture.js';
-import { CheckpointStore } from './CheckpointStore.js';
+import { captureCheckpoint, processesOf, replayCopyOf, unsharedMemoryProblem } from './capture.js';
+import { CheckpointStore, type StoredCheckpoint } from './CheckpointStore.js';
 import type { PcpRegistry } from './PcpRegistry.js';
 
 const mib = (n: number | bigint) => (Number(n) / 1048576).toFixed(1) + ' MiB';
 
-/** Checkpoints `task` of a recording at `frame`: mapped files are the originals, each with
- * its copy in the trace (found through /proc/PID/map_files). */
+/** Checkpoints `task`, a recording's only task, at `frame`: mapped files are the originals,
+ * each with its copy in the trace (found through /proc/PID/map_files). */
 export function checkpointRecording(reg: PcpRegistry, store: CheckpointStore, session: RecordSession, task: Task, frame: number) {
   const writer = session.trace;
   return captureCheckpoint(reg, store, {
     session,
-    task,
     frame,
     traceUuid: writer.header.uuid,
-    traceCopyOf: (m) => writer.copyOf(`/proc/${task.tid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`),
-    executable: programCopy(task, writer.copyOf(`/proc/${task.tid}/exe`)),
+    processes: [{ tasks: [{ task, held: false }] }],
+    traceCopyOf: (t, m) => writer.copyOf(`/proc/${t.tid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`),
+    executableOf: (t) => programCopy(t, writer.copyOf(`/proc/${t.tid}/exe`)),
   });
 }
 
-/** Checkpoints `task` of a replay at `frame`. */
-export function checkpointReplay(reg: PcpRegistry, store: CheckpointStore, session: ReplaySession, task: Task, frame: number) {
+/** Checkpoints every task of a replay after event `frame`, or says why it cannot now. */
+export function checkpointReplay(reg: PcpRegistry, store: CheckpointStore, session: ReplaySession, frame: number): StoredCheckpoint | string {
+  const phases = new Map([...session.tasks.values()].map((t) => [t, session.checkpointPhase(t)]));
+  for (const [t, phase] of phases) if (!phase) return `task ${t.rec} is in the middle of a signal delivery, an exit, a fork or a restarted call`;
+  const processes = processesOf(phases.keys());
+  const shared = unsharedMemoryProblem(processes);
+  if (shared) return shared;
   const copyOf = replayCopyOf(store.traceDir);
-  return captureCheckpoint(reg, store, {
-    session,
-    task,
-    frame,
-    traceUuid: session.trace.header.uuid,
-    traceCopyOf: (m) => copyOf(m.path),
-    executable: programCopy(task, copyOf(readlinkSync(`/proc/${task.tid}/exe`))),
-  });
+  const held = [...phases].filter(([, phase]) => phase === 'held').map(([t]) => t);
+  for (const t of held) session.release(t);
+  try {
+    return captureCheckpoint(reg, store, {
+      session,
+      frame,
+      traceUuid: session.trace.header.uuid,
+      processes: processes.map((tasks) => ({ tasks: tasks.map((task) => ({ task, held: phases.get(task) === 'held' })) })),
+      traceCopyOf: (_t, m) => copyOf(m.path),
+      executableOf: (t) => programCopy(t, copyOf(readlinkSync(`/proc/${t.tid}/exe`))),
+    });
+  } finally {
+    for (const t of held) session.hold(t);
+  }
 }
 
 function programCopy(task: Task, copy: string | undefined): string {
@@ -70,10 +81,17 @@ export function createCheckpointsCommand(ctx: CliContext, reg: PcpRegistry): Com
       bar?.start(end, 0, { made: 0 });
       let next = start;
       let made = 0;
-      session.hooks.eventReplayed.tap('pcp', (e, task) => {
+      /** Why the last frame due a checkpoint got none. */
+      let obstacle: string | undefined;
+      session.hooks.eventReplayed.tap('pcp', (e) => {
         if ((e.frame & 255) === 0) bar?.update(e.frame, { made });
-        if (e.frame < next || e.frame > end || !e.canCheckpointAt() || session.tasks.size !== 1) return;
-        checkpointReplay(reg, store, session, task, e.frame);
+        if (e.frame < next || e.frame > end || !e.canCheckpointAt()) return;
+        const cp = checkpointReplay(reg, store, session, e.frame);
+        if (typeof cp === 'string') {
+          obstacle = `event ${e.frame}: ${cp}`;
+          return;
+        }
+        obstacle = undefined;
         made++;
         next = e.frame + interval;
       });
@@ -86,6 +104,7 @@ export function createCheckpointsCommand(ctx: CliContext, reg: PcpRegistry): Com
         trace.close();
       }
       writeAll(2, `tsrr: created ${made} checkpoint${made === 1 ? '' : 's'} in ${store.dir}\n`);
+      if (obstacle) writeAll(2, `tsrr: no checkpoint could be made after the last one: ${obstacle}\n`);
       if (made === 0) ctx.exit(2);
     },
   };

@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: MIT
 /**
- * Restoring a checkpoint: a fresh process of the checkpointed program is launched, everything
- * but the kernel's mappings and the stack is unmapped, and each section's items are handed to
- * the serializer of their kind, in section order and by stage. Everything that can be checked
- * without a tracee (format, trace identity, needed kinds) is checked first.
+ * Restoring a checkpoint: for each process a fresh process of its program is launched,
+ * everything but the kernel's mappings and the stack is unmapped, its threads are created, and
+ * each section's items are handed to the serializer of their kind, in section order and by
+ * stage. Everything that can be checked without a tracee (format, trace identity, needed
+ * kinds) is checked first.
  */
 import { basename } from 'node:path';
-import { NR, TsrrError, launch, type ReplaySession, type Task } from '../../core/index.js';
+import { CLONE, NR, TsrrError, launch, type ReplaySession, type Task } from '../../core/index.js';
 import type { CheckpointStore, StoredCheckpoint } from './CheckpointStore.js';
-import type { Manifest, State } from './checkpointFormat.js';
+import type { Envelope, Manifest, State } from './checkpointFormat.js';
 import { loadMemory } from './memory.js';
-import { SECTIONS, type LoadContext, type PcpRegistry, type SerializerRegistry } from './PcpRegistry.js';
+import { PROCESS_SECTIONS, SESSION_SECTIONS, type LoadContext, type PcpRegistry, type SectionName, type SerializerRegistry } from './PcpRegistry.js';
+
+const THREAD_FLAGS = CLONE.VM | CLONE.FS | CLONE.FILES | CLONE.SIGHAND | CLONE.THREAD | CLONE.SYSVSEM;
 
 export interface LoadedCheckpoint extends StoredCheckpoint {
   readonly manifest: Manifest;
@@ -46,27 +49,53 @@ export function nearestCheckpoint(store: CheckpointStore, frame: number): Stored
 
 export function restoreCheckpoint(reg: PcpRegistry, store: CheckpointStore, session: ReplaySession, cp: LoadedCheckpoint): Task {
   reg.hooks.beforeRestore.call(cp, session);
-  const exe = session.trace.file(cp.state.executable);
-  // Checkpoints are of a single process, the recording's first (its id is the first event's).
-  const task = session.adoptTask(launch(exe, [basename(exe)], [], session.opts.cpu), session.trace.peek()?.tid);
-  session.setUpExec(task, session.trace.header.machine.cpuidFaulting);
-  const keep = new Set(['vdso', 'vvar', 'vsyscall', 'stack']);
-  for (const m of task.as.mappings()) if (!keep.has(m.kind)) task.remoteSyscall(NR.munmap, m.start, m.end - m.start);
-  task.fds.monitors.clear();
-  const ctx: LoadContext = {
+  // Format 1 saved the recording's first process, whose ids are the first event's.
+  const firstTid = session.trace.peek()?.tid ?? 0;
+  const contextOf = (task: Task): LoadContext => ({
     session,
     task,
     traceDir: store.traceDir,
     chunks: store.chunks,
     loadMemory: (start, refs) => loadMemory(task, store.chunks, start, refs),
-  };
-  for (const section of SECTIONS) {
+  });
+  const load = (section: SectionName, envs: readonly Envelope[], ctx: LoadContext) => {
     const registry = reg[section] as SerializerRegistry<unknown>;
-    const items = cp.state.sections[section].map((env) => ({ env, s: registry.get(env.kind) }));
+    const items = envs.map((env) => ({ env, s: registry.get(env.kind) }));
     items.sort((a, b) => (a.s.stage ?? 0) - (b.s.stage ?? 0));
     for (const { env, s } of items) s.load(env.payload, env.version, ctx);
+  };
+  let first: Task | undefined;
+  for (const p of cp.state.processes) {
+    const exe = session.trace.file(p.executable);
+    const ids = p.threads.map((t) => t.tid || firstTid);
+    const main = session.adoptTask(launch(exe, [basename(exe)], [], session.opts.cpu), ids[0], p.tgid || firstTid);
+    first ??= main;
+    session.setUpExec(main, session.trace.header.machine.cpuidFaulting);
+    const keep = new Set(['vdso', 'vvar', 'vsyscall', 'stack']);
+    for (const m of main.as.mappings()) if (!keep.has(m.kind)) main.remoteSyscall(NR.munmap, m.start, m.end - m.start);
+    main.fds.monitors.clear();
+    const ctx = contextOf(main);
+    for (const section of PROCESS_SECTIONS) if (section !== 'tasks') load(section, p.sections[section], ctx);
+    p.threads.forEach((t, i) => {
+      const task = i === 0 ? main : spawnThread(session, main, ids[i]!);
+      load('tasks', [p.sections.tasks[i]!], contextOf(task));
+      if (t.held) session.hold(task);
+    });
   }
+  if (!first) throw new TsrrError('CHECKPOINT_CORRUPT', `${cp.dir} holds no process`, { dir: cp.dir });
+  for (const section of SESSION_SECTIONS) load(section, cp.state.sections[section], contextOf(first));
   store.chunks.close();
-  reg.hooks.restored.call(cp, session, task);
+  reg.hooks.restored.call(cp, session, first);
+  return first;
+}
+
+/** A new thread in `main`'s process, known in the trace as `rec`: `main` runs clone, and the
+ * thread waits at its first stop for its state to be put in. */
+function spawnThread(session: ReplaySession, main: Task, rec: number): Task {
+  const tid = main.remoteSyscall(NR.clone, THREAD_FLAGS, 0, 0, 0, 0);
+  if (tid <= 0n) throw new TsrrError('TRACEE_FAILED', `creating thread ${rec} in task ${main.tid} failed (${tid})`, { tid: main.tid });
+  const task = session.adoptChild(main, Number(tid), rec, THREAD_FLAGS);
+  const st = session.waitFor(task, false);
+  if (st.kind !== 'event' && st.kind !== 'signal') throw new TsrrError('TRACEE_FAILED', `thread ${tid} did not start: ${JSON.stringify(st)}`, { tid: Number(tid) });
   return task;
 }

@@ -290,7 +290,7 @@ describe('persistent checkpoints (pcp)', () => {
     // any string the program handled, its absolute arguments included).
     for (const f of frames) {
       const state = readState(join(trace, 'checkpoints', String(f), 'state'));
-      const paths = [state.executable, ...state.sections.mappings.map((e) => decodeMapping(e.payload).file).filter(Boolean)];
+      const paths = state.processes.flatMap((p) => [p.executable, ...p.sections.mappings.map((e) => decodeMapping(e.payload).file).filter(Boolean)]);
       for (const p of paths) assert.ok(p.startsWith('files/'), `checkpoints/${f}/state names ${p}, not a path inside the trace`);
     }
     const moved = join(tmp, 'moved', 'elsewhere');

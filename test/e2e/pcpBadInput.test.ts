@@ -363,14 +363,14 @@ describe('damaged persistent checkpoints', () => {
 
   /** The file copies the latest checkpoint maps (core/file mappings), besides its program. */
   function mappedCopies(dir: string): { executable: string; files: string[] } {
-    const state = readState(join(cpDir(dir), 'state'));
+    const [state] = readState(join(cpDir(dir), 'state')).processes;
     const files = new Set<string>();
-    for (const e of state.sections.mappings) {
+    for (const e of state!.sections.mappings) {
       if (e.kind !== 'core/file') continue;
       const f = decodeMapping(e.payload).file;
-      if (f && f !== state.executable) files.add(f);
+      if (f && f !== state!.executable) files.add(f);
     }
-    return { executable: state.executable, files: [...files] };
+    return { executable: state!.executable, files: [...files] };
   }
 
   test('the copy of a file the checkpoint maps is missing from the trace', () => {
@@ -405,9 +405,10 @@ describe('damaged persistent checkpoints', () => {
     const dir = copyTrace();
     const file = join(cpDir(dir), 'state');
     const state = readState(file);
-    const { executable } = state;
+    const [proc] = state.processes;
+    const { executable } = proc!;
     let changed = 0;
-    const mappings = state.sections.mappings.map((e) => {
+    const mappings = proc!.sections.mappings.map((e) => {
       if (e.kind !== 'core/file') return e;
       const p = decodeMapping(e.payload);
       if (!p.file || p.file === executable || changed > 0) return e;
@@ -415,7 +416,7 @@ describe('damaged persistent checkpoints', () => {
       return { ...e, payload: encodeMapping({ ...p, file: 'files/99-missing.so' }) };
     });
     assert.equal(changed, 1, 'the checkpoint maps no file copy of the trace but the program');
-    writeFileSync(file, encodeState({ ...state, sections: { ...state.sections, mappings } }));
+    writeFileSync(file, encodeState({ ...state, processes: [{ ...proc!, sections: { ...proc!.sections, mappings } }] }));
     assertDamageHandled(dir, [join(dir, 'files/99-missing.so')]);
   });
 

@@ -36,7 +36,8 @@ test('parseMaps: a realistic /proc/PID/maps', () => {
   assert.equal(parsed.length, MAPS.length);
   parsed.forEach((m, i) => {
     const [line, start, end, prot, offset, path, kind] = MAPS[i]!;
-    assert.deepEqual(m, { start, end, prot, offset, path, kind }, line);
+    const object = /^\S+ \S+ \S+ (\S+ \d+)/.exec(line)![1];
+    assert.deepEqual(m, { start, end, prot, offset, path, kind, object }, line);
   });
 });
 

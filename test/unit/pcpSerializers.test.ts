@@ -31,9 +31,10 @@ import {
   readState,
   type Envelope,
   type Manifest,
+  type ProcessState,
   type State,
 } from '../../plugins/pcp/checkpointFormat.js';
-import { SECTIONS, pcpRegistry, serializerFor, type LoadContext, type PcpRegistry, type SaveContext, type Serializer } from '../../plugins/pcp/PcpRegistry.js';
+import { PROCESS_SECTIONS, SECTIONS, SESSION_SECTIONS, pcpRegistry, serializerFor, type LoadContext, type PcpRegistry, type SaveContext, type Serializer } from '../../plugins/pcp/PcpRegistry.js';
 import { loadCheckpoint } from '../../plugins/pcp/restore.js';
 import { registerMappingSerializers } from '../../plugins/pcp/serializers/mappings.js';
 import { registerStdioSerializer } from '../../plugins/pcp/serializers/stdio.js';
@@ -148,6 +149,9 @@ interface TaskValue {
   altstackFlags: number;
   altstackSize: bigint;
   brk: bigint;
+  clearChildTid: bigint;
+  robustList: bigint;
+  robustListLen: bigint;
 }
 
 const taskCodec: PayloadCodec<TaskPayload, TaskValue> = {
@@ -163,6 +167,9 @@ const taskCodec: PayloadCodec<TaskPayload, TaskValue> = {
     p.altstackFlags = v.altstackFlags;
     p.altstackSize = v.altstackSize;
     p.brk = v.brk;
+    p.clearChildTid = v.clearChildTid;
+    p.robustList = v.robustList;
+    p.robustListLen = v.robustListLen;
   },
   read(p) {
     const sigactions: SigActionValue[] = [];
@@ -180,6 +187,9 @@ const taskCodec: PayloadCodec<TaskPayload, TaskValue> = {
       altstackFlags: p.altstackFlags,
       altstackSize: p.altstackSize,
       brk: p.brk,
+      clearChildTid: p.clearChildTid,
+      robustList: p.robustList,
+      robustListLen: p.robustListLen,
     };
   },
 };
@@ -190,20 +200,27 @@ const allSignals: SigActionValue[] = Array.from({ length: 64 }, (_, i) => i + 1)
   .filter((s) => s !== 9 && s !== 19)
   .map((signo) => ({ signo, handler: 0x401000n + BigInt(signo) * 16n, flags: 0x4000000n | BigInt(signo), restorer: 0x7ffff7e00000n, mask: 1n << BigInt(signo - 1) }));
 
+/** The version-2 fields of a task that never set them. */
+const NO_THREAD = { clearChildTid: 0n, robustList: 0n, robustListLen: 0n };
+
 roundTripCases('TaskPayload', taskCodec, [
-  { name: 'all zero and empty', value: { regs: Buffer.alloc(0), xstate: Buffer.alloc(0), name: '', sigmask: 0n, sigactions: [], altstackSp: 0n, altstackFlags: 0, altstackSize: 0n, brk: 0n } },
+  { name: 'all zero and empty', value: { regs: Buffer.alloc(0), xstate: Buffer.alloc(0), name: '', sigmask: 0n, sigactions: [], altstackSp: 0n, altstackFlags: 0, altstackSize: 0n, brk: 0n, ...NO_THREAD } },
   {
     name: 'a typical task',
-    value: { regs: counting(USER_REGS_BYTES), xstate: counting(2688), name: 'time', sigmask: 0n, sigactions: [{ signo: 2, handler: 0x401136n, flags: 0x4000000n, restorer: 0x7ffff7e00000n, mask: 0n }], altstackSp: 0n, altstackFlags: 2, altstackSize: 0n, brk: 0x555555579000n },
+    value: { regs: counting(USER_REGS_BYTES), xstate: counting(2688), name: 'time', sigmask: 0n, sigactions: [{ signo: 2, handler: 0x401136n, flags: 0x4000000n, restorer: 0x7ffff7e00000n, mask: 0n }], altstackSp: 0n, altstackFlags: 2, altstackSize: 0n, brk: 0x555555579000n, ...NO_THREAD },
   },
   {
     name: 'max values',
-    value: { regs: Buffer.alloc(USER_REGS_BYTES, 0xff), xstate: Buffer.alloc(1 << 14, 0xff), name: 'x'.repeat(15), sigmask: U64_MAX, sigactions: [{ signo: U32_MAX, handler: U64_MAX, flags: U64_MAX, restorer: U64_MAX, mask: U64_MAX }], altstackSp: U64_MAX, altstackFlags: I32_MAX, altstackSize: U64_MAX, brk: U64_MAX },
+    value: { regs: Buffer.alloc(USER_REGS_BYTES, 0xff), xstate: Buffer.alloc(1 << 14, 0xff), name: 'x'.repeat(15), sigmask: U64_MAX, sigactions: [{ signo: U32_MAX, handler: U64_MAX, flags: U64_MAX, restorer: U64_MAX, mask: U64_MAX }], altstackSp: U64_MAX, altstackFlags: I32_MAX, altstackSize: U64_MAX, brk: U64_MAX, clearChildTid: U64_MAX, robustList: U64_MAX, robustListLen: U64_MAX },
   },
-  { name: 'negative altstack flags (int32 min)', value: { regs: counting(USER_REGS_BYTES), xstate: Buffer.alloc(0), name: 'neg', sigmask: 1n, sigactions: [], altstackSp: 0x7fff0000n, altstackFlags: I32_MIN, altstackSize: 8192n, brk: 0n } },
-  { name: 'altstack flags -1', value: { regs: counting(USER_REGS_BYTES), xstate: Buffer.alloc(0), name: 'neg1', sigmask: 1n, sigactions: [], altstackSp: 0x7fff0000n, altstackFlags: -1, altstackSize: 8192n, brk: 0n } },
-  { name: 'a non-ASCII name', value: { regs: counting(USER_REGS_BYTES), xstate: counting(64), name: 'ĉu-✓', sigmask: 0n, sigactions: [], altstackSp: 0n, altstackFlags: 0, altstackSize: 0n, brk: 0n } },
-  { name: `every catchable signal handled (${allSignals.length})`, value: { regs: counting(USER_REGS_BYTES), xstate: counting(832), name: 'handlers', sigmask: 0xfffffffe_fffbfeffn, sigactions: allSignals, altstackSp: 0x7ffff0000000n, altstackFlags: 0, altstackSize: 65536n, brk: 0x555555559000n } },
+  { name: 'negative altstack flags (int32 min)', value: { regs: counting(USER_REGS_BYTES), xstate: Buffer.alloc(0), name: 'neg', sigmask: 1n, sigactions: [], altstackSp: 0x7fff0000n, altstackFlags: I32_MIN, altstackSize: 8192n, brk: 0n, ...NO_THREAD } },
+  { name: 'altstack flags -1', value: { regs: counting(USER_REGS_BYTES), xstate: Buffer.alloc(0), name: 'neg1', sigmask: 1n, sigactions: [], altstackSp: 0x7fff0000n, altstackFlags: -1, altstackSize: 8192n, brk: 0n, ...NO_THREAD } },
+  { name: 'a non-ASCII name', value: { regs: counting(USER_REGS_BYTES), xstate: counting(64), name: 'ĉu-✓', sigmask: 0n, sigactions: [], altstackSp: 0n, altstackFlags: 0, altstackSize: 0n, brk: 0n, ...NO_THREAD } },
+  { name: `every catchable signal handled (${allSignals.length})`, value: { regs: counting(USER_REGS_BYTES), xstate: counting(832), name: 'handlers', sigmask: 0xfffffffe_fffbfeffn, sigactions: allSignals, altstackSp: 0x7ffff0000000n, altstackFlags: 0, altstackSize: 65536n, brk: 0x555555559000n, ...NO_THREAD } },
+  {
+    name: 'a second thread (version 2: clear-tid address and robust list)',
+    value: { regs: counting(USER_REGS_BYTES), xstate: counting(832), name: 'worker', sigmask: 0n, sigactions: [], altstackSp: 0n, altstackFlags: 2, altstackSize: 0n, brk: 0x555555559000n, clearChildTid: 0x7ffff7d8e910n, robustList: 0x7ffff7d8e920n, robustListLen: 24n },
+  },
 ]);
 
 // StdioPayload --------------------------------------------------------------------------------
@@ -246,7 +263,7 @@ roundTripCases('TracePositionPayload', traceCodec, [
 
 test('an empty payload decodes as all defaults', () => {
   const empty = encodePayload(TaskPayload, () => {});
-  assert.deepEqual(taskCodec.read(decodePayload(TaskPayload, empty)), { regs: Buffer.alloc(0), xstate: Buffer.alloc(0), name: '', sigmask: 0n, sigactions: [], altstackSp: 0n, altstackFlags: 0, altstackSize: 0n, brk: 0n });
+  assert.deepEqual(taskCodec.read(decodePayload(TaskPayload, empty)), { regs: Buffer.alloc(0), xstate: Buffer.alloc(0), name: '', sigmask: 0n, sigactions: [], altstackSp: 0n, altstackFlags: 0, altstackSize: 0n, brk: 0n, ...NO_THREAD });
   assert.deepEqual(mappingCodec.read(decodePayload(MappingPayload, encodePayload(MappingPayload, () => {}))), { start: 0n, end: 0n, prot: 0, shared: false, file: '', offset: 0n, chunks: [] });
 });
 
@@ -274,7 +291,7 @@ function fakeSaveContext(refs: ChunkRef[], copy: string | undefined, calls: [big
   } as unknown as SaveContext;
 }
 
-const mapping = (kind: MappingKind, over: Partial<Mapping> = {}): Mapping => ({ start: 0x7f0000000000n, end: 0x7f0000004000n, prot: 'rw-p', offset: 0n, path: '', kind, ...over });
+const mapping = (kind: MappingKind, over: Partial<Mapping> = {}): Mapping => ({ start: 0x7f0000000000n, end: 0x7f0000004000n, prot: 'rw-p', offset: 0n, path: '', kind, object: '00:00 0', ...over });
 
 describe('mapping serializers: save', () => {
   const reg = builtins();
@@ -394,9 +411,8 @@ const dir = tempDir('tsrr-pcp-serializers-');
 let files = 0;
 const tempFile = () => join(dir, `f${files++}`);
 
-function emptySections(): State['sections'] {
-  return Object.fromEntries(SECTIONS.map((s) => [s, []])) as unknown as State['sections'];
-}
+const noSessionSections = (): State['sections'] => ({ trace: [], extensions: [] });
+const noProcessSections = (): ProcessState['sections'] => ({ mappings: [], fileMonitors: [], syscallBuffers: [], tasks: [] });
 
 const allBuiltinNeeds: Manifest['needs'] = [
   { section: 'mappings', kind: 'core/anonymous', version: 1, plugin: 'pcp' },
@@ -435,29 +451,49 @@ describe('manifest files round trip', () => {
 });
 
 const bigPayload = Buffer.from(Array.from({ length: 1 << 20 }, (_, i) => (i * 31) & 255));
+const taskEnvelope = (name: string): Envelope => ({ kind: 'core/task', version: 2, payload: encodePayload(TaskPayload, (p) => taskCodec.write(p, { regs: counting(USER_REGS_BYTES), xstate: counting(64), name, sigmask: 0n, sigactions: [], altstackSp: 0n, altstackFlags: 2, altstackSize: 0n, brk: 0x555555579000n, ...NO_THREAD })) });
 const stateCases: { name: string; s: State }[] = [
-  { name: 'empty', s: { executable: '', sections: emptySections() } },
+  { name: 'empty', s: { processes: [], sections: noSessionSections() } },
   {
     name: 'one envelope per section',
     s: {
-      executable: 'files/0-time',
+      processes: [
+        {
+          tgid: 4242,
+          executable: 'files/0-time',
+          threads: [{ tid: 4242, held: false }],
+          sections: {
+            mappings: [{ kind: 'core/anonymous', version: 1, payload: encodePayload(MappingPayload, (p) => mappingCodec.write(p, { start: 0x1000n, end: 0x2000n, prot: 3, shared: false, file: '', offset: 0n, chunks: [{ offset: 0n, length: 4096, hash: sha('x') }] })) }],
+            fileMonitors: [{ kind: 'core/stdio', version: 1, payload: encodePayload(StdioPayload, (p) => stdioCodec.write(p, { fd: 1, target: 1 })) }],
+            syscallBuffers: [{ kind: 'core/syscall-buffer', version: 2, payload: Buffer.from([1, 2, 3]) }],
+            tasks: [taskEnvelope('time')],
+          },
+        },
+      ],
       sections: {
-        mappings: [{ kind: 'core/anonymous', version: 1, payload: encodePayload(MappingPayload, (p) => mappingCodec.write(p, { start: 0x1000n, end: 0x2000n, prot: 3, shared: false, file: '', offset: 0n, chunks: [{ offset: 0n, length: 4096, hash: sha('x') }] })) }],
-        fileMonitors: [{ kind: 'core/stdio', version: 1, payload: encodePayload(StdioPayload, (p) => stdioCodec.write(p, { fd: 1, target: 1 })) }],
-        syscallBuffers: [{ kind: 'core/syscall-buffer', version: 2, payload: Buffer.from([1, 2, 3]) }],
-        tasks: [{ kind: 'core/task', version: 1, payload: encodePayload(TaskPayload, (p) => taskCodec.write(p, { regs: counting(USER_REGS_BYTES), xstate: counting(64), name: 'time', sigmask: 0n, sigactions: [], altstackSp: 0n, altstackFlags: 2, altstackSize: 0n, brk: 0x555555579000n })) }],
         trace: [{ kind: 'core/trace-position', version: 1, payload: encodePayload(TracePositionPayload, (p) => traceCodec.write(p, { frame: 40n })) }],
         extensions: [{ kind: 'acme/socket', version: U32_MAX, payload: Buffer.from('hello\0\xff', 'latin1') }],
       },
     },
   },
   {
-    name: 'empty payloads, a 1 MiB payload, many envelopes',
+    name: 'processes with threads, some held; empty payloads, a 1 MiB payload, many envelopes',
     s: {
-      executable: 'files/0-ünïcødé prog',
+      processes: [
+        {
+          tgid: 100,
+          executable: 'files/0-ünïcødé prog',
+          threads: [{ tid: 100, held: true }, { tid: 101, held: false }, { tid: I32_MAX, held: true }],
+          sections: {
+            ...noProcessSections(),
+            mappings: Array.from({ length: 2000 }, (_, i): Envelope => ({ kind: i % 2 ? 'core/anonymous' : 'core/vvar', version: 1, payload: i % 3 ? Buffer.from(`m${i}`) : Buffer.alloc(0) })),
+            tasks: [taskEnvelope('main'), taskEnvelope('worker'), taskEnvelope('last')],
+          },
+        },
+        { tgid: 102, executable: 'files/1-echo', threads: [{ tid: 103, held: false }], sections: { ...noProcessSections(), tasks: [taskEnvelope('child')] } },
+      ],
       sections: {
-        ...emptySections(),
-        mappings: Array.from({ length: 2000 }, (_, i): Envelope => ({ kind: i % 2 ? 'core/anonymous' : 'core/vvar', version: 1, payload: i % 3 ? Buffer.from(`m${i}`) : Buffer.alloc(0) })),
+        trace: [],
         extensions: [
           { kind: 'acme/empty', version: 0, payload: Buffer.alloc(0) },
           { kind: 'acme/big', version: 1, payload: bigPayload },
@@ -467,19 +503,22 @@ const stateCases: { name: string; s: State }[] = [
   },
 ];
 
+const plain = (envs: readonly Envelope[]) => envs.map((e) => ({ kind: e.kind, version: e.version, payload: Buffer.from(e.payload) }));
+
 describe('state files round trip', () => {
   for (const c of stateCases) {
     test(c.name, () => {
       const file = tempFile();
       writeFileSync(file, encodeState(c.s));
       const got = readState(file);
-      assert.equal(got.executable, c.s.executable);
-      assert.deepEqual(Object.keys(got.sections).sort(), [...SECTIONS].sort());
-      for (const section of SECTIONS) {
-        const want = c.s.sections[section].map((e) => ({ kind: e.kind, version: e.version, payload: Buffer.from(e.payload) }));
-        const have = got.sections[section].map((e) => ({ kind: e.kind, version: e.version, payload: Buffer.from(e.payload) }));
-        assert.deepEqual(have, want, section);
-      }
+      assert.deepEqual(Object.keys(got.sections).sort(), [...SESSION_SECTIONS].sort());
+      for (const section of SESSION_SECTIONS) assert.deepEqual(plain(got.sections[section]), plain(c.s.sections[section]), section);
+      assert.equal(got.processes.length, c.s.processes.length);
+      got.processes.forEach((p, i) => {
+        const want = c.s.processes[i]!;
+        assert.deepEqual({ tgid: p.tgid, executable: p.executable, threads: p.threads }, { tgid: want.tgid, executable: want.executable, threads: want.threads });
+        for (const section of PROCESS_SECTIONS) assert.deepEqual(plain(p.sections[section]), plain(want.sections[section]), `process ${i} ${section}`);
+      });
     });
   }
 
@@ -487,10 +526,18 @@ describe('state files round trip', () => {
     const file = tempFile();
     const s = stateCases[1]!.s;
     writeFileSync(file, encodeState(s));
-    const got = readState(file);
-    assert.deepEqual(taskCodec.read(decodePayload(TaskPayload, got.sections.tasks[0]!.payload)), taskCodec.read(decodePayload(TaskPayload, s.sections.tasks[0]!.payload)));
-    assert.deepEqual(traceCodec.read(decodePayload(TracePositionPayload, got.sections.trace[0]!.payload)), { frame: 40n });
-    assert.deepEqual(stdioCodec.read(decodePayload(StdioPayload, got.sections.fileMonitors[0]!.payload)), { fd: 1, target: 1 });
+    const [got] = readState(file).processes;
+    const [want] = s.processes;
+    assert.deepEqual(taskCodec.read(decodePayload(TaskPayload, got!.sections.tasks[0]!.payload)), taskCodec.read(decodePayload(TaskPayload, want!.sections.tasks[0]!.payload)));
+    assert.deepEqual(traceCodec.read(decodePayload(TracePositionPayload, readState(file).sections.trace[0]!.payload)), { frame: 40n });
+    assert.deepEqual(stdioCodec.read(decodePayload(StdioPayload, got!.sections.fileMonitors[0]!.payload)), { fd: 1, target: 1 });
+  });
+
+  test('a process whose threads and saved tasks differ in number is corrupt', () => {
+    const file = tempFile();
+    const [p] = stateCases[1]!.s.processes;
+    writeFileSync(file, encodeState({ processes: [{ ...p!, threads: [] }], sections: noSessionSections() }));
+    assert.throws(() => readState(file), (e: unknown) => e instanceof TsrrError && e.code === 'CHECKPOINT_CORRUPT' && /4242 has 0 threads but 1 saved tasks/.test(e.message));
   });
 });
 
@@ -635,7 +682,7 @@ describe('loadCheckpoint', () => {
     mkdirSync(traceDir);
     const store = new CheckpointStore(traceDir);
     const manifest: Manifest = { formatVersion: PCP_FORMAT_VERSION, traceUuid: UUID, frame: 40, createdNs: 1n, needs, memoryBytes: 0n, storedBytes: 0n, ...over };
-    const state: State = { executable: 'files/0-prog', sections: { ...emptySections(), trace: [{ kind: 'core/trace-position', version: 1, payload: encodePayload(TracePositionPayload, (p) => (p.frame = 40n)) }] } };
+    const state: State = { processes: [{ tgid: 7, executable: 'files/0-prog', threads: [], sections: noProcessSections() }], sections: { extensions: [], trace: [{ kind: 'core/trace-position', version: 1, payload: encodePayload(TracePositionPayload, (p) => (p.frame = 40n)) }] } };
     const cp = store.write(manifest, state, new Set());
     return { store, cp, manifest, state };
   }
@@ -647,12 +694,12 @@ describe('loadCheckpoint', () => {
   }
 
   test('a checkpoint it can restore loads, with its manifest and state', () => {
-    const { store, cp, manifest, state } = checkpointDir([...allBuiltinNeeds, { section: 'extensions', kind: 'acme/socket', version: 2, plugin: 'acme-plugin' }]);
+    const { store, cp, manifest } = checkpointDir([...allBuiltinNeeds, { section: 'extensions', kind: 'acme/socket', version: 2, plugin: 'acme-plugin' }]);
     const loaded = loadCheckpoint(withAcme(2), store, cp, UUID);
     assert.equal(loaded.frame, 40);
     assert.equal(loaded.dir, cp.dir);
     assert.deepEqual(loaded.manifest, manifest);
-    assert.equal(loaded.state.executable, state.executable);
+    assert.equal(loaded.state.processes[0]!.executable, 'files/0-prog');
     assert.deepEqual(traceCodec.read(decodePayload(TracePositionPayload, loaded.state.sections.trace[0]!.payload)), { frame: 40n });
     // An older version of a kind is fine: the serializer reads it.
     const older = checkpointDir([{ section: 'extensions', kind: 'acme/socket', version: 1, plugin: 'acme-plugin' }]);
@@ -699,7 +746,7 @@ describe('loadCheckpoint', () => {
       },
     );
     // A built-in kind too.
-    const core = checkpointDir([{ section: 'tasks', kind: 'core/task', version: 2, plugin: 'pcp' }]);
+    const core = checkpointDir([{ section: 'tasks', kind: 'core/task', version: 3, plugin: 'pcp' }]);
     assert.throws(() => loadCheckpoint(builtins(), core.store, core.cp, UUID), (e: unknown) => e instanceof TsrrError && e.code === 'CHECKPOINT_TOO_NEW' && e.message.includes('core/task'));
   });
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /**
- * Where persistent checkpoints are kept: the committed v1 files in test/fixtures/pcp-format/
+ * Where persistent checkpoints are kept: the committed v1 and v2 files in test/fixtures/pcp-format/
  * still read as what was written (a format change that breaks old checkpoints fails here);
  * ChunkStore stores each distinct chunk once, compressed when that helps, and refuses missing
  * or damaged chunks; CheckpointStore writes atomically, lists in frame order, and removing
@@ -19,7 +19,8 @@ import { zstdAvailable, zstdDecompress } from '../../native/zstd.js';
 import { CheckpointStore } from '../../plugins/pcp/CheckpointStore.js';
 import { ChunkStore } from '../../plugins/pcp/ChunkStore.js';
 import { PCP_FORMAT_VERSION, decodePayload, encodePayload, readManifest, readState, type Manifest, type State } from '../../plugins/pcp/checkpointFormat.js';
-import { SECTIONS } from '../../plugins/pcp/PcpRegistry.js';
+import { PROCESS_SECTIONS, SECTIONS } from '../../plugins/pcp/PcpRegistry.js';
+import { Registers } from '../../native/regs.js';
 import { MappingPayload, StdioPayload, TaskPayload, TracePositionPayload } from '../../schema/pcp.js';
 import { tempDir } from '../e2e/helpers.js';
 
@@ -81,8 +82,12 @@ describe('format fixture v1', () => {
   });
 
   test('the state reads as written, and its payloads decode', () => {
-    const s = readState(join(v1, 'state'));
-    assert.equal(s.executable, 'files/0-prog');
+    const state = readState(join(v1, 'state'));
+    // Format 1 held one process, whose ids are those of the trace's first event (0 here).
+    assert.equal(state.processes.length, 1);
+    const [p] = state.processes;
+    assert.deepEqual([p!.tgid, p!.executable, p!.threads], [0, 'files/0-prog', [{ tid: 0, held: false }]]);
+    const s = { sections: { ...p!.sections, ...state.sections } };
     const kinds = Object.fromEntries(SECTIONS.map((sec) => [sec, s.sections[sec].map((e) => `${e.kind}@${e.version}`)]));
     assert.deepEqual(kinds, {
       mappings: ['core/anonymous@1', 'core/file@1', 'core/vvar@1'],
@@ -149,6 +154,39 @@ describe('format fixture v1', () => {
 
   test('the fixture directory holds exactly these files', () => {
     assert.deepEqual(filesUnder(v1), ['manifest', join('packs', '12345.idx'), join('packs', '12345.pack'), 'state']);
+  });
+});
+
+describe('format fixture v2', () => {
+  const v2 = join(FIXTURES, 'v2');
+
+  test('the manifest reads as written', () => {
+    const m = readManifest(join(v2, 'manifest'));
+    assert.deepEqual([m.formatVersion, m.traceUuid, m.frame, m.createdNs], [2, '0b7e6a5d-2c1f-4e3d-8a9b-fedcba987654', 777, 1800000000000000000n]);
+    assert.deepEqual(m.needs.map((n) => `${n.section}:${n.kind}@${n.version}`), ['mappings:core/anonymous@1', 'fileMonitors:core/stdio@1', 'tasks:core/task@2', 'trace:core/trace-position@1']);
+    assert.ok(PCP_FORMAT_VERSION >= 2, 'this tsrr must still read format version 2');
+  });
+
+  test('the state reads as written: two processes, one with a held main thread and a worker', () => {
+    const s = readState(join(v2, 'state'));
+    assert.deepEqual(
+      s.processes.map((p) => ({ tgid: p.tgid, executable: p.executable, threads: p.threads, kinds: PROCESS_SECTIONS.map((sec) => p.sections[sec].length) })),
+      [
+        { tgid: 1000, executable: 'files/0-server', threads: [{ tid: 1000, held: true }, { tid: 1001, held: false }], kinds: [1, 2, 0, 2] },
+        { tgid: 1002, executable: 'files/3-echo', threads: [{ tid: 1002, held: false }], kinds: [0, 1, 0, 1] },
+      ],
+    );
+    const tasks = s.processes.flatMap((p) => p.sections.tasks.map((e) => decodePayload(TaskPayload, e.payload)));
+    assert.deepEqual(
+      tasks.map((t) => [t.name, new Registers(Buffer.from(t.regs.toUint8Array())).rsp, t.clearChildTid, t.robustList, t.robustListLen]),
+      [
+        ['server', 0x7ffffffde000n, 0n, 0x7ffff7d8a0a0n, 24n],
+        ['worker', 0x7ffff7d89e00n, 0x7ffff7d8a910n, 0x7ffff7d8a920n, 24n],
+        ['echo', 0x7ffffffde800n, 0x7ffff7d8ba10n, 0n, 0n],
+      ],
+    );
+    assert.equal(decodePayload(TracePositionPayload, s.sections.trace[0]!.payload).frame, 777n);
+    assert.deepEqual(s.sections.extensions, []);
   });
 });
 
@@ -490,9 +528,9 @@ function manifestAt(frame: number, over: Partial<Manifest> = {}): Manifest {
 }
 
 function stateAt(frame: number): State {
-  const sections = Object.fromEntries(SECTIONS.map((s) => [s, []])) as unknown as State['sections'];
-  sections.trace = [{ kind: 'core/trace-position', version: 1, payload: encodePayload(TracePositionPayload, (p) => (p.frame = BigInt(frame))) }];
-  return { executable: 'files/0-prog', sections };
+  const trace = [{ kind: 'core/trace-position', version: 1, payload: encodePayload(TracePositionPayload, (p) => (p.frame = BigInt(frame))) }];
+  const none = { mappings: [], fileMonitors: [], syscallBuffers: [], tasks: [] };
+  return { processes: [{ tgid: 7, executable: 'files/0-prog', threads: [], sections: none }], sections: { trace, extensions: [] } };
 }
 
 /** Writes a checkpoint at `frame` whose memory is `chunks` (put into a pack of its own first,
@@ -522,7 +560,7 @@ describe('CheckpointStore', () => {
     assert.deepEqual(readdirSync(cp.dir).sort(), ['chunks', 'manifest', 'state']);
     assert.deepEqual(store.manifest(cp), manifestAt(40));
     const state = store.state(cp);
-    assert.equal(state.executable, 'files/0-prog');
+    assert.equal(state.processes[0]!.executable, 'files/0-prog');
     assert.equal(decodePayload(TracePositionPayload, state.sections.trace[0]!.payload).frame, 40n);
     assert.deepEqual(readFileSync(join(cp.dir, 'chunks'), 'utf8').split('\n').sort(), [hex(a), hex(b)].sort());
     assert.deepEqual(readdirSync(store.dir).sort(), ['40', basename(store.chunks.dir)]);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /**
  * core/task: the kernel state of a task that replay does not re-create by running syscalls:
- * registers (general and xsave), signal handlers, mask and alternate stack, name and program
- * break. Saved by asking the task itself (remote syscalls whose output goes to scratch stack
+ * registers (general and xsave), signal handlers, mask and alternate stack, name, program
+ * break, and where the kernel clears the tid when the thread ends (set_tid_address) and finds
+ * its robust futexes (set_robust_list). Handlers and break belong to the process: every thread
+ * saves them, and restoring them again is harmless. Saved by asking the task itself (remote syscalls whose output goes to scratch stack
  * memory), restored the same way; registers last, since remote syscalls use them.
  */
 import { readFileSync } from 'node:fs';
@@ -13,6 +15,7 @@ import type { PcpRegistry } from '../PcpRegistry.js';
 
 const SIG_SETMASK = 2;
 const PR_SET_NAME = 15;
+const PR_GET_TID_ADDRESS = 40;
 const SIGKILL = 9;
 const SIGSTOP = 19;
 const XSTATE_MAX = 1 << 14;
@@ -50,13 +53,16 @@ function query(task: Task, nr: number, size: number, args: (addr: bigint) => (bi
 }
 
 function put(task: Task, nr: number, bytes: Buffer, args: (addr: bigint) => (bigint | number)[]): void {
-  const r = task.withScratch(bytes, (addr) => task.remoteSyscall(nr, ...args(addr)));
+  check(task, nr, task.withScratch(bytes, (addr) => task.remoteSyscall(nr, ...args(addr))));
+}
+
+function check(task: Task, nr: number, r: bigint): void {
   if (r < 0n) throw new TsrrError('TRACEE_FAILED', `task ${task.tid}: restoring its state failed (syscall ${nr}: ${r})`, { tid: task.tid });
 }
 
 export function registerTaskSerializer(reg: PcpRegistry): void {
   reg.tasks.register('core/task', {
-    version: 1,
+    version: 2,
     plugin: 'pcp',
     save(task) {
       const regs = Buffer.from(task.getRegs().buf);
@@ -66,6 +72,8 @@ export function registerTaskSerializer(reg: PcpRegistry): void {
       const alt = query(task, NR.sigaltstack, 24, (a) => [0, a]);
       const actions = sigactions(task);
       const brk = task.remoteSyscall(NR.brk, 0);
+      const clearChildTid = query(task, NR.prctl, 8, (a) => [PR_GET_TID_ADDRESS, a]).readBigUInt64LE(0);
+      const robust = query(task, NR.get_robust_list, 16, (a) => [0, a, a + 8n]);
       return encodePayload(TaskPayload, (p) => {
         p._initRegs(regs.length).copyBuffer(regs);
         p._initXstate(xstate.length).copyBuffer(xstate);
@@ -75,6 +83,9 @@ export function registerTaskSerializer(reg: PcpRegistry): void {
         p.altstackFlags = alt.readInt32LE(8);
         p.altstackSize = alt.readBigUInt64LE(16);
         p.brk = brk;
+        p.clearChildTid = clearChildTid;
+        p.robustList = robust.readBigUInt64LE(0);
+        p.robustListLen = robust.readBigUInt64LE(8);
         const list = p._initSigactions(actions.length);
         actions.forEach((a, i) => Object.assign(list.get(i), a));
       });
@@ -100,6 +111,9 @@ export function registerTaskSerializer(reg: PcpRegistry): void {
       put(task, NR.rt_sigprocmask, mask, (addr) => [SIG_SETMASK, addr, 0, 8]);
       put(task, NR.prctl, Buffer.from(p.name.slice(0, 15) + '\0'), (addr) => [PR_SET_NAME, addr]);
       if (p.brk !== 0n) task.remoteSyscall(NR.brk, p.brk);
+      // Both 0 in version 1 payloads: that version saved single-threaded processes only.
+      if (p.clearChildTid !== 0n) task.remoteSyscall(NR.set_tid_address, p.clearChildTid);
+      if (p.robustList !== 0n) check(task, NR.set_robust_list, task.remoteSyscall(NR.set_robust_list, p.robustList, p.robustListLen));
       if (p._hasXstate()) task.setXstate(Buffer.from(p.xstate.toUint8Array()));
       task.setRegs(new Registers(Buffer.from(p.regs.toUint8Array())));
     },
