@@ -61,7 +61,6 @@ export type ReplayEnd =
   | { kind: 'reached'; frame: number };
 
 type SyscallEvent = Event & { data: Extract<EventData, { kind: 'syscall' }> };
-type ForkData = Extract<EventData, { kind: 'fork' }>;
 
 const fmtArgs = (args: readonly bigint[]) => args.map((a) => '0x' + a.toString(16)).join(', ');
 
@@ -74,8 +73,8 @@ export class ReplaySession extends Session {
   private readonly spuriousExit = new Set<Task>();
   /** Tasks held at a syscall entry that the recording saw block (a syscallEntry event). */
   private readonly held = new Set<Task>();
-  /** Tasks inside a fork call whose fork event is replayed, with what it created. */
-  private readonly forks = new Map<Task, ForkData>();
+  /** Tasks inside a fork call whose fork event is replayed. */
+  private readonly forks = new Set<Task>();
   /** Page contents of the snapshots replayed so far, by hash. */
   private readonly pages = new Map<bigint, Buffer>();
   /** Tasks whose last event is a syscall that returned a restart code: the kernel runs it
@@ -374,7 +373,8 @@ export class ReplaySession extends Session {
   }
 
   /** At the PTRACE_EVENT stop of a fork call: the new task joins the session as the trace
-   * knows it, with the tid the recording saw where the program reads it. */
+   * knows it, with the tid the recording saw where the program reads it (CLONE_PARENT_SETTID
+   * and CLONE_CHILD_SETTID). */
   private replayFork(task: Task): void {
     const e = this.expect(task, 'fork');
     const d = e.data;
@@ -383,16 +383,17 @@ export class ReplaySession extends Session {
     const child = this.adoptChild(task, Number(msg.readBigUInt64LE(0)), d.child, d.flags);
     const first = this.waitFor(child);
     if (first.kind !== 'event' && first.kind !== 'signal') this.diverge(child, 'a new task', JSON.stringify(first), e.frame);
+    // The kernel wrote the new task's real tid at both places already.
     const tid = Buffer.alloc(4);
     tid.writeInt32LE(d.child);
     if (d.childTid !== 0n) child.writeMem(d.childTid, tid);
-    this.forks.set(task, d);
+    if (d.parentTid !== 0n) task.writeMem(d.parentTid, tid);
+    this.forks.add(task);
     this.replayed(e, task);
   }
 
   /** The fork call of `task`, past its fork event, returns. */
   private finishFork(task: Task): void {
-    const d = this.forks.get(task)!;
     this.forks.delete(task);
     for (;;) {
       task.continue(PTRACE.SYSCALL);
@@ -403,11 +404,6 @@ export class ReplaySession extends Session {
     const r = task.getRegs();
     const e = this.expect(task, 'syscall', `the end of ${syscallName(r.syscallNumber)}`);
     if (e.data.number !== r.syscallNumber) this.diverge(task, describe(e), `the end of ${syscallName(r.syscallNumber)}`, e.frame);
-    if (d.parentTid !== 0n) {
-      const tid = Buffer.alloc(4);
-      tid.writeInt32LE(d.child);
-      task.writeMem(d.parentTid, tid);
-    }
     task.inSyscall = false;
     this.complete(task, e as SyscallEvent, r);
   }

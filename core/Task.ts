@@ -181,7 +181,8 @@ export class Task {
 
   /** Runs `fn` with `bytes` placed on the stack below the red zone, then puts the old bytes back. */
   withScratch<T>(bytes: Buffer, fn: (addr: bigint) => T): T {
-    const addr = (this.regs.rsp - 128n - BigInt(bytes.length)) & ~15n;
+    const rsp = (this.regsValid ? this.regs : this.getRegs()).rsp;
+    const addr = (rsp - 128n - BigInt(bytes.length)) & ~15n;
     const old = this.readMem(addr, bytes.length);
     this.writeMem(addr, bytes);
     try {

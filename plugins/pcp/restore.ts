@@ -76,11 +76,10 @@ export function restoreCheckpoint(reg: PcpRegistry, store: CheckpointStore, sess
     main.fds.monitors.clear();
     const ctx = contextOf(main);
     for (const section of PROCESS_SECTIONS) if (section !== 'tasks') load(section, p.sections[section], ctx);
-    p.threads.forEach((t, i) => {
-      const task = i === 0 ? main : spawnThread(session, main, ids[i]!);
-      load('tasks', [p.sections.tasks[i]!], contextOf(task));
-      if (t.held) session.hold(task);
-    });
+    // Threads are made while `main` can still run remote syscalls (before it is held).
+    const tasks = ids.map((rec, i) => (i === 0 ? main : spawnThread(session, main, rec)));
+    tasks.forEach((task, i) => load('tasks', [p.sections.tasks[i]!], contextOf(task)));
+    tasks.forEach((task, i) => p.threads[i]!.held && session.hold(task));
   }
   if (!first) throw new TsrrError('CHECKPOINT_CORRUPT', `${cp.dir} holds no process`, { dir: cp.dir });
   for (const section of SESSION_SECTIONS) load(section, cp.state.sections[section], contextOf(first));

@@ -321,6 +321,13 @@ describe('mapping serializers: save', () => {
       extent: 'touched',
     },
     {
+      name: 'core/file, shared read-only, with a trace copy (nothing: the file holds it)',
+      kind: 'core/file',
+      m: mapping('file', { prot: 'r--s', offset: 0n, path: '/usr/lib/x86_64-linux-gnu/gconv/gconv-modules.cache' }),
+      copy: 'files/5-gconv-modules.cache',
+      expect: { start: 0x7f0000000000n, end: 0x7f0000004000n, prot: 1, shared: true, file: 'files/5-gconv-modules.cache', offset: 0n, chunks: [] },
+    },
+    {
       name: 'core/file without a trace copy (all of it)',
       kind: 'core/file',
       m: mapping('file', { prot: 'r--p', offset: 0x1000n, path: '/etc/hosts' }),
@@ -340,7 +347,7 @@ describe('mapping serializers: save', () => {
       const calls: [bigint, bigint, Extent][] = [];
       const payload = s.save(c.m, fakeSaveContext(refs, c.copy, calls));
       assert.deepEqual(mappingCodec.read(decodePayload(MappingPayload, payload)), c.expect);
-      if (c.extent === undefined) assert.deepEqual(calls, [], 'a kernel mapping stores no memory');
+      if (c.extent === undefined) assert.deepEqual(calls, [], 'no memory stored');
       else assert.deepEqual(calls, [[c.m.start, c.m.end, c.extent]]);
     });
   }

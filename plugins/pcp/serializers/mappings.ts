@@ -63,10 +63,12 @@ export function decodeMapping(payload: Uint8Array): SavedMapping {
 }
 
 function save(m: Mapping, ctx: SaveContext, file: string | undefined): Uint8Array {
-  // Without a copy of its file, all of a file mapping is saved, touched or not; a shared one's
-  // written pages are file pages too, so all it touched is.
-  const extent = m.kind !== 'file' ? 'touched' : file === undefined ? 'all' : m.prot[3] === 's' ? 'touched' : 'wrote';
-  const chunks = ctx.storeMemory(m.start, m.end, extent);
+  // Without a copy of its file, all of a file mapping is saved, touched or not; a shared
+  // writable one's written pages are file pages too, so all it touched is; a shared read-only
+  // one holds its file's bytes only.
+  const shared = m.prot[3] === 's';
+  const extent = m.kind !== 'file' ? 'touched' : file === undefined ? 'all' : !shared ? 'wrote' : m.prot[1] === 'w' ? 'touched' : undefined;
+  const chunks = extent ? ctx.storeMemory(m.start, m.end, extent) : [];
   return encodeMapping({ start: m.start, end: m.end, prot: protOf(m), shared: m.prot[3] === 's', file: file ?? '', offset: m.offset, chunks });
 }
 
@@ -130,7 +132,9 @@ export function registerMappingSerializers(reg: PcpRegistry): void {
         const path = Buffer.from(`${ctx.traceDir}/${s.file}\0`);
         const fd = task.withScratch(path, (addr) => task.remoteSyscall(NR.openat, AT_FDCWD, addr, 0));
         if (fd < 0n) throw new TsrrError('CHECKPOINT_CORRUPT', `cannot open ${ctx.traceDir}/${s.file}, which the checkpoint maps (errno ${-fd})`, { file: s.file });
-        const got = task.remoteSyscall(NR.mmap, s.start, s.end - s.start, s.prot, MAP_PRIVATE | MAP_FIXED, fd, s.offset);
+        // Shared as replay maps it: only a writable one is private, to leave the copy alone.
+        const sharing = s.shared && (s.prot & PROT.w) === 0 ? MAP_SHARED : MAP_PRIVATE;
+        const got = task.remoteSyscall(NR.mmap, s.start, s.end - s.start, s.prot, sharing | MAP_FIXED, fd, s.offset);
         task.remoteSyscall(NR.close, fd);
         check(task, s, got);
       }
