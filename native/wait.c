@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // waitpid with a time limit, for the tracer's scheduler: it must notice a tracee that blocks
-// in the kernel or runs too long without a stop, while waiting for any tracee to stop. A
-// one-shot timer signals this thread only; its handler does nothing and is installed without
-// SA_RESTART, so the signal makes waitpid fail with EINTR. The timer runs only during the
-// wait, so no other call of the thread is ever interrupted.
+// in the kernel or runs too long without a stop, while waiting for any tracee to stop. A timer
+// signals this thread only; its handler does nothing and is installed without SA_RESTART, so
+// the signal makes waitpid fail with EINTR. The timer runs only during the wait, so no other
+// call of the thread is ever interrupted. It repeats: an expiry that lands after the timer is
+// armed but before waitpid blocks only runs the handler, and the next one ends the wait.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -45,11 +46,15 @@ static void arm(long ns) {
   memset(&its, 0, sizeof its);
   its.it_value.tv_sec = ns / 1000000000L;
   its.it_value.tv_nsec = ns % 1000000000L;
+  // Not shorter than 1 ms: a storm of expiries would leave the thread no time to wait.
+  long every = ns < 1000000L ? 1000000L : ns;
+  its.it_interval.tv_sec = every / 1000000000L;
+  its.it_interval.tv_nsec = every % 1000000000L;
   timer_settime(timer, 0, &its, NULL);
 }
 
-// Returns the pid that changed state, 0 when `timeout_ns` passed first (or with WNOHANG and
-// nothing ready), -errno on failure. timeout_ns <= 0 waits without a limit.
+// Returns the pid that changed state, 0 when `timeout_ns` passed first (rarely up to 1 ms or
+// twice that later, or with WNOHANG and nothing ready), -errno on failure. timeout_ns <= 0 waits without a limit.
 int tsrr_wait(int pid, int options, long timeout_ns, int *status) {
   if (timeout_ns > 0 && !timer_ready && prepare() != 0) return -errno;
   if (timeout_ns > 0) arm(timeout_ns);
