@@ -95,6 +95,36 @@ export function countEvents(dir: string): number {
   return d.stdout.toString().trimEnd().split('\n').length;
 }
 
+/** One line of `tsrr dump --json` (the fields tests use). */
+export interface DumpEvent {
+  frame: number;
+  kind: string;
+  number?: number;
+  args?: string[];
+  result?: string;
+}
+
+/** The events of the trace in `dir`, as `tsrr dump --json` gives them. */
+export function dumpEvents(dir: string): DumpEvent[] {
+  const d = tsrr(['dump', '--json', dir]);
+  assert.equal(d.status, 0, describeRun('dump --json', d));
+  return d.stdout.toString().trim().split('\n').map((l) => JSON.parse(l) as DumpEvent);
+}
+
+const NR_WRITE = 1;
+const NR_WRITEV = 20;
+
+/** Bytes the events in (from, to] wrote to `fd` with write and writev (their results are what
+ * was written), by any task. */
+export function bytesWritten(events: readonly DumpEvent[], fd: number, from: number, to: number): number {
+  let n = 0;
+  for (const e of events) {
+    if (e.frame <= from || e.frame > to || e.kind !== 'syscall') continue;
+    if ((e.number === NR_WRITE || e.number === NR_WRITEV) && Number(e.args![0]) === fd && BigInt(e.result!) > 0n) n += Number(e.result);
+  }
+  return n;
+}
+
 export interface Started {
   child: ChildProcess;
   stdout: () => Buffer;

@@ -14,7 +14,7 @@ import { cpSync, existsSync, readFileSync, readdirSync, realpathSync, renameSync
 import { join } from 'node:path';
 import { readState } from '../../plugins/pcp/checkpointFormat.js';
 import { decodeMapping } from '../../plugins/pcp/serializers/mappings.js';
-import { ROOT, compile, describeRun, tempDir, tsrr, type Run } from './helpers.js';
+import { ROOT, bytesWritten, compile, describeRun, dumpEvents, tempDir, tsrr, type DumpEvent, type Run } from './helpers.js';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'pcp');
 const DUMPER = join(FIXTURES, 'state-dumper.mjs');
@@ -24,20 +24,9 @@ const INTERVAL = 80;
 /** How far past a checkpoint the short replays go. */
 const PAST = 3;
 const PCP = ['--plugin', 'pcp'];
-const NR_WRITE = 1;
-const NR_WRITEV = 20;
 const NR_OPENAT = 257;
 const NR_CLOSE = 3;
 const O_WRONLY = 1;
-
-/** One line of `tsrr dump --json` (the fields used here). */
-interface DumpEvent {
-  frame: number;
-  kind: string;
-  number?: number;
-  args?: string[];
-  result?: string;
-}
 
 /** One row of `tsrr checkpoints --json`. */
 interface CheckpointRow {
@@ -67,14 +56,7 @@ let created: Run;
 let frames: number[];
 
 /** Bytes frames in (from, to] wrote to `fd` (write and writev; their results are what was written). */
-function written(fd: number, from: number, to: number): number {
-  let n = 0;
-  for (const e of events) {
-    if (e.frame <= from || e.frame > to || e.kind !== 'syscall') continue;
-    if ((e.number === NR_WRITE || e.number === NR_WRITEV) && Number(e.args![0]) === fd && BigInt(e.result!) > 0n) n += Number(e.result);
-  }
-  return n;
-}
+const written = (fd: number, from: number, to: number): number => bytesWritten(events, fd, from, to);
 
 /** The stdout a replay that starts after frame `from` and stops after `to` prints. */
 const stdoutBetween = (from: number, to: number): Buffer => fullOut.subarray(written(1, 0, from), written(1, 0, to));
@@ -171,9 +153,7 @@ describe('persistent checkpoints (pcp)', () => {
     assert.equal(rep.status, 0, describeRun('replay from the start', rep));
     assert.ok(rep.stdout.equals(rec.stdout), 'the replay prints what the recording printed');
     fullOut = rep.stdout;
-    const dump = tsrr(['dump', '--json', trace]);
-    assert.equal(dump.status, 0, describeRun('dump --json', dump));
-    events = dump.stdout.toString().trim().split('\n').map((l) => JSON.parse(l) as DumpEvent);
+    events = dumpEvents(trace);
     last = events[events.length - 1]!.frame;
     assert.equal(events[events.length - 1]!.kind, 'exit');
     assert.equal(written(1, 0, last), fullOut.length, 'the writes to fd 1 in the trace add up to the output');

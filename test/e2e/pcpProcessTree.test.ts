@@ -12,23 +12,13 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readState } from '../../plugins/pcp/checkpointFormat.js';
-import { ROOT, assertNoneLeft, compile, describeRun, tempDir, tsrr, type Run } from './helpers.js';
+import { ROOT, assertNoneLeft, bytesWritten, compile, describeRun, dumpEvents, tempDir, tsrr, type DumpEvent, type Run } from './helpers.js';
 
 const PCP = ['--plugin', 'pcp'];
 const DUMPER = join(ROOT, 'test', 'fixtures', 'pcp', 'state-dumper.mjs');
-const NR_WRITE = 1;
-const NR_WRITEV = 20;
 /** Checkpoints per trace, about. */
 const CHECKPOINTS = 5;
 const PAST = 2;
-
-interface DumpEvent {
-  frame: number;
-  kind: string;
-  number?: number;
-  args?: string[];
-  result?: string;
-}
 
 interface Case {
   program: string;
@@ -63,8 +53,7 @@ describe('persistent checkpoints of process trees and threads', () => {
       let frames: number[];
 
       /** Bytes written to fd 1 by events in (0, frame]: what the replay printed by then. */
-      const printedBy = (frame: number) =>
-        events.reduce((n, e) => (e.frame <= frame && e.kind === 'syscall' && (e.number === NR_WRITE || e.number === NR_WRITEV) && Number(e.args![0]) === 1 && BigInt(e.result!) > 0n ? n + Number(e.result) : n), 0);
+      const printedBy = (frame: number) => bytesWritten(events, 1, 0, frame);
 
       before(() => {
         const program = compile(c.program, ['-pthread']);
@@ -75,8 +64,7 @@ describe('persistent checkpoints of process trees and threads', () => {
         assert.equal(full.status, 0, describeRun('replay from the start', full));
         assert.ok(full.stdout.equals(rec.stdout), 'the replay prints what the recording printed');
         fullOut = full.stdout;
-        const dump = tsrr(['dump', '--json', trace]);
-        events = dump.stdout.toString().trim().split('\n').map((l) => JSON.parse(l) as DumpEvent);
+        events = dumpEvents(trace);
         last = events.at(-1)!.frame;
         assert.equal(printedBy(last), fullOut.length, 'the writes to fd 1 in the trace add up to the output');
         const interval = Math.max(1, Math.floor(last / (CHECKPOINTS + 1)));
