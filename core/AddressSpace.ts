@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 /**
  * An AddressSpace is the memory map of one process, shared by its threads: its mappings (read
- * from the kernel, classified by kind) and the syscall instruction tsrr uses to make the
- * tracee run syscalls of tsrr's choosing.
+ * from the kernel, classified by kind), the syscall instruction tsrr uses to make the tracee
+ * run syscalls of tsrr's choosing, and a debugger's breakpoints.
  */
 import { readFileSync } from 'node:fs';
+import type { Task } from './Task.js';
+
+const INT3 = Buffer.of(0xcc);
 
 export type MappingKind = 'file' | 'anonymous' | 'heap' | 'stack' | 'vdso' | 'vvar' | 'vsyscall' | 'shared-anonymous';
 
@@ -22,6 +25,8 @@ export interface Mapping {
 export class AddressSpace {
   /** Address of a `syscall` instruction in the patched vDSO, set after each exec. */
   syscallInsn = 0n;
+  /** Software breakpoints a debugger put in: address → the byte their int3 replaced. */
+  readonly breakpoints = new Map<bigint, number>();
 
   /** A live task of the process, whose /proc entries describe it. */
   constructor(public pid: number) {}
@@ -40,6 +45,27 @@ export class AddressSpace {
 
   find(kind: MappingKind): Mapping | undefined {
     return this.mappings().find((m) => m.kind === kind);
+  }
+
+  /** Puts an int3 at `addr` (through `task`, one of the process's tasks). */
+  addBreakpoint(task: Task, addr: bigint): void {
+    if (this.breakpoints.has(addr)) return;
+    const [orig] = task.readMem(addr, 1);
+    task.writeMem(addr, INT3);
+    this.breakpoints.set(addr, orig!);
+  }
+
+  removeBreakpoint(task: Task, addr: bigint): void {
+    const orig = this.breakpoints.get(addr);
+    if (orig === undefined) return;
+    task.writeMem(addr, Buffer.of(orig));
+    this.breakpoints.delete(addr);
+  }
+
+  /** `bytes`, read at `addr`, as they are without the breakpoints. */
+  withoutBreakpoints(addr: bigint, bytes: Buffer): Buffer {
+    for (const [at, orig] of this.breakpoints) if (at >= addr && at < addr + BigInt(bytes.length)) bytes[Number(at - addr)] = orig;
+    return bytes;
   }
 
   /** The mapping that contains `addr`. */

@@ -10,7 +10,7 @@
  * (syscall number, arguments, registers); any difference stops replay with a divergence report.
  */
 import { basename } from 'node:path';
-import { kill, ptraceWithBuffer, tkill } from '../native/libc.js';
+import { kill, ptrace, ptraceWithBuffer, tkill } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { Registers } from '../native/regs.js';
 import { NR, syscallName, syscallSpec } from '../native/syscalls.js';
@@ -60,6 +60,24 @@ export type ReplayEnd =
   | { kind: 'interrupted-recording'; frame: number }
   | { kind: 'reached'; frame: number };
 
+/** What a debugger asks for when it lets replay go on. */
+export interface DebugResume {
+  /** Step this task by one instruction; a syscall instruction steps until its call is
+   * replayed, and a task whose next event puts a recorded state in steps to that state. */
+  readonly step?: Task;
+  /** Stop once this frame has been replayed. */
+  readonly until?: number;
+  /** Polled while tasks run: true once the debugger wants replay stopped (gdb's Ctrl-C). */
+  readonly interrupted?: () => boolean;
+}
+
+/** Where replay stopped for a debugger: a breakpoint (the task's rip is at it), the end of a
+ * step, an interruption, a signal about to be delivered, or the end of replay. */
+export type ReplayStop =
+  | ReplayEnd
+  | { kind: 'breakpoint' | 'step' | 'interrupt'; frame: number; task: Task }
+  | { kind: 'signal'; frame: number; task: Task; signo: number };
+
 type SyscallEvent = Event & { data: Extract<EventData, { kind: 'syscall' }> };
 
 const fmtArgs = (args: readonly bigint[]) => args.map((a) => '0x' + a.toString(16)).join(', ');
@@ -84,9 +102,20 @@ export class ReplaySession extends Session {
   private readonly lastCall = new Map<Task, SyscallEvent>();
   private lastFrame = 0;
   private rootStatus = 0;
+  /** The frame to stop after (run: opts.goto; a debugger: its `until`). */
+  private goal: number | undefined;
+  /** What the debugger asked for, while it lets replay go on. */
+  private debug: DebugResume | undefined;
+  /** A task stopped for the debugger on its way to `frame`, to be taken on from there. */
+  private paused: { task: Task; frame: number } | undefined;
+  /** A stop to report to the debugger once the current stop or event is handled. */
+  private report: ReplayStop | undefined;
+  /** Whether the running task was asked to stop because the debugger interrupted. */
+  private interrupting = false;
 
   constructor(readonly opts: ReplayOptions) {
     super(opts);
+    this.goal = opts.goto;
   }
 
   get trace(): TraceReader {
@@ -146,31 +175,56 @@ export class ReplaySession extends Session {
   /** Replays to the end of the trace (or to `goto`) and returns how it ended. Throws a
    * DIVERGENCE error when the tracee stops matching the trace. */
   run(): ReplayEnd {
-    if (!this.hooks.beforeLaunch.call(this)) {
-      const first = this.trace.next();
-      if (!first) throw new TsrrError('TRACE_TRUNCATED', `${this.trace.dir} has no events (the recording was cut off before any was written)`, { dir: this.trace.dir });
-      if (first.data.kind !== 'exec') throw this.corrupt(1, 'the trace does not start with an exec event');
-      const tid = launch(this.trace.file(first.data.copy), first.data.argv, first.data.envp, this.opts.cpu);
-      this.replayExec(this.adoptTask(tid, first.tid), first);
-    }
-    return this.loop();
+    this.start();
+    const end = this.replay() as ReplayEnd; // without a debugger only an end stops it
+    this.killAll();
+    return end;
   }
 
-  private loop(): ReplayEnd {
+  /** Starts the program at frame 1, or lets a plugin put a later state in (beforeLaunch). */
+  start(): void {
+    if (this.hooks.beforeLaunch.call(this)) return;
+    const first = this.trace.next();
+    if (!first) throw new TsrrError('TRACE_TRUNCATED', `${this.trace.dir} has no events (the recording was cut off before any was written)`, { dir: this.trace.dir });
+    if (first.data.kind !== 'exec') throw this.corrupt(1, 'the trace does not start with an exec event');
+    const tid = launch(this.trace.file(first.data.copy), first.data.argv, first.data.envp, this.opts.cpu);
+    this.replayExec(this.adoptTask(tid, first.tid), first);
+  }
+
+  /** Debugger: replays on, after start(), until a breakpoint, the end of a step, a signal, an
+   * interruption, `until` or the end. Breakpoints are the address spaces'. */
+  debugContinue(how: DebugResume): ReplayStop {
+    this.debug = how;
+    this.goal = how.until;
+    try {
+      return this.replay();
+    } finally {
+      this.debug = undefined;
+      this.interrupting = false;
+    }
+  }
+
+  private replay(): ReplayStop {
     for (;;) {
       const end = this.checkEnd();
-      if (end) {
-        this.killAll();
-        return end;
-      }
+      if (end) return end;
       const e = this.trace.peek();
       if (!e) {
         if (this.tasks.size === 0) return { kind: 'exited', frame: this.lastFrame, status: this.rootStatus };
         throw new TsrrError('TRACE_TRUNCATED', `the trace ends at frame ${this.trace.frameCount} but the program went on`, { frame: this.trace.frameCount });
       }
-      const task = this.tasks.get(e.tid);
-      if (!task) throw this.corrupt(e.frame, `an event of task ${e.tid}, which does not exist at that point`);
-      this.advance(task, e);
+      if (this.paused) {
+        const { task, frame } = this.paused;
+        this.paused = undefined;
+        this.runTo(task, frame);
+      } else {
+        const task = this.tasks.get(e.tid);
+        if (!task) throw this.corrupt(e.frame, `an event of task ${e.tid}, which does not exist at that point`);
+        this.advance(task, e);
+      }
+      const stop = this.report;
+      this.report = undefined;
+      if (stop) return stop;
       if (this.options.interrupted()) {
         this.killAll();
         throw new TsrrError('INTERRUPTED', `replay interrupted at frame ${this.lastFrame}`, { frame: this.lastFrame });
@@ -208,12 +262,36 @@ export class ReplaySession extends Session {
     }
   }
 
-  /** Runs `task` alone until `frame` is replayed. */
+  /** Runs `task` alone until `frame` is replayed, or until a stop the debugger is told of. */
   private runTo(task: Task, frame: number): void {
     while (this.lastFrame < frame) {
-      this.resume(task);
-      this.onStop(task, this.waitFor(task));
+      const stepping = this.debug?.step === task && !task.inSyscall && !this.atSyscallInsn(task);
+      if (stepping) task.continue(PTRACE.SINGLESTEP);
+      else this.resume(task);
+      const st = this.waitFor(task);
+      if (stepping && st.kind === 'signal' && st.signal === SIG.TRAP) this.report = { kind: 'step', frame: this.lastFrame, task };
+      else this.onStop(task, st);
+      if (!this.report && this.interrupting) this.report = { kind: 'interrupt', frame: this.lastFrame, task };
+      if (this.report) {
+        this.interrupting = false;
+        if (this.lastFrame < frame) this.paused = { task, frame };
+        return;
+      }
     }
+  }
+
+  /** Whether `task`'s next instruction is `syscall` (a step over it replays the call). */
+  private atSyscallInsn(task: Task): boolean {
+    if (task.deliver) return false; // the step goes into the handler
+    const insn = task.readMemPartial(task.getRegs().rip, 2);
+    return insn.length === 2 && insn[0] === 0x0f && insn[1] === 0x05;
+  }
+
+  /** While a debugger lets tasks run: its interruption stops the running task. */
+  protected override polled(task: Task): void {
+    if (this.interrupting || !this.debug?.interrupted?.()) return;
+    this.interrupting = true;
+    ptrace(PTRACE.INTERRUPT, task.tid);
   }
 
   private onStop(task: Task, st: WaitStatus): void {
@@ -410,7 +488,7 @@ export class ReplaySession extends Session {
 
   /** Whether replay should stop before running further: the goal or a recording cut short. */
   private checkEnd(): ReplayEnd | undefined {
-    if (this.opts.goto !== undefined && this.lastFrame >= this.opts.goto) return { kind: 'reached', frame: this.lastFrame };
+    if (this.goal !== undefined && this.lastFrame >= this.goal) return { kind: 'reached', frame: this.lastFrame };
     const next = this.trace.peek();
     if (next?.data.kind === 'interrupted') {
       this.trace.next();
@@ -423,6 +501,9 @@ export class ReplaySession extends Session {
   private replayed(e: Event, task: Task): void {
     this.lastFrame = e.frame;
     this.hooks.eventReplayed.call(e, task);
+    if (!this.debug) return;
+    if (e.data.kind === 'signal') this.report = { kind: 'signal', frame: e.frame, task, signo: e.data.signo };
+    else if (this.debug.step === task) this.report = { kind: 'step', frame: e.frame, task };
   }
 
   /** The next event, which must be of `kind`; anything else is a divergence. */
@@ -597,6 +678,13 @@ export class ReplaySession extends Session {
   private onSignal(task: Task, signo: number): void {
     const code = task.siginfo().readInt32LE(8);
     const r = task.getRegs();
+    if (signo === SIG.TRAP && task.as.breakpoints.has(r.rip - 1n)) {
+      // A breakpoint the debugger put in: back to its address, and not delivered.
+      r.rip -= 1n;
+      task.setRegs();
+      this.report = { kind: 'breakpoint', frame: this.lastFrame, task };
+      return;
+    }
     if (signo === SIG.SEGV && code === SI_KERNEL) {
       const insn = trappedInstruction(task);
       if (insn === 'rdtsc' || insn === 'rdtscp') {

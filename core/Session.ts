@@ -95,7 +95,10 @@ export abstract class Session {
   adoptChild(parent: Task, tid: number, rec: number, flags: bigint): Task {
     const as = (flags & CLONE.VM) !== 0n ? parent.as : parent.as.forked(tid);
     const fds = (flags & CLONE.FILES) !== 0n ? parent.fds : parent.fds.clone();
-    return this.added(new Task(tid, as, fds, rec, (flags & CLONE.THREAD) !== 0n ? parent.tgid : rec));
+    const child = new Task(tid, as, fds, rec, (flags & CLONE.THREAD) !== 0n ? parent.tgid : rec);
+    // A debugger's breakpoints stay with the process it debugs.
+    if (as !== parent.as) for (const [addr, orig] of parent.as.breakpoints) child.writeMem(addr, Buffer.of(orig));
+    return this.added(child);
   }
 
   private added(task: Task): Task {
@@ -111,9 +114,14 @@ export abstract class Session {
       const [pid, status] = waitTimed(task.tid, WAIT.WALL, POLL_NS);
       if (pid > 0) return decodeStatus(status);
       if (pid < 0) throw new TsrrError('TRACEE_FAILED', `waiting for task ${task.tid} failed (errno ${-pid})`, { tid: task.tid });
-      if (interruptible && this.options.interrupted()) throw new TsrrError('INTERRUPTED', `${this.mode} interrupted`);
+      if (!interruptible) continue;
+      if (this.options.interrupted()) throw new TsrrError('INTERRUPTED', `${this.mode} interrupted`);
+      this.polled(task);
     }
   }
+
+  /** Called every POLL_NS while an interruptible wait for `task` goes on. */
+  protected polled(_task: Task): void {}
 
   /** Forgets `task`, which ended; its address space is then described by a live task. */
   protected removeTask(task: Task): void {

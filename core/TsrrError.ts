@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'PLUGIN_ERROR'
   | 'PLUGIN_NOT_FOUND'
   | 'PROGRAM_NOT_FOUND'
+  | 'SOCKET_FAILED'
   | 'TRACE_CORRUPT'
   | 'TRACE_TOO_NEW'
   | 'TRACE_TRUNCATED'
