@@ -60,6 +60,17 @@ export type ReplayEnd =
   | { kind: 'interrupted-recording'; frame: number }
   | { kind: 'reached'; frame: number };
 
+/** How `tsrr replay` without -a wants a debugger to serve a replay. */
+export interface DebuggerOptions {
+  /** Serve on this port and wait for a debugger to connect; without it, start gdb. */
+  readonly port?: number;
+  readonly host: string;
+  /** Arguments for the debugger tsrr starts. */
+  readonly debuggerArgs: readonly string[];
+  /** True once tsrr should stop serving (SIGTERM, or Ctrl-C with no debugger in front). */
+  readonly stop: () => boolean;
+}
+
 /** What a debugger asks for when it lets replay go on. */
 export interface DebugResume {
   /** Step this task by one instruction; a syscall instruction steps until its call is

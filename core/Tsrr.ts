@@ -3,10 +3,11 @@
  * The root object, one per tsrr process: the plugins that were applied and the hooks through
  * which they reach every session and the command line.
  */
-import { SyncHook } from 'tapable';
+import { SyncBailHook, SyncHook } from 'tapable';
 import type { Argv } from 'yargs';
 import type { CliContext } from './CliContext.js';
 import { defineHooks } from './hooks.js';
+import type { DebuggerOptions, ReplaySession } from './ReplaySession.js';
 import type { Session } from './Session.js';
 import { TsrrError } from './TsrrError.js';
 
@@ -22,6 +23,9 @@ export function createRootHooks() {
     /** The command line is being built: add commands and options to the yargs instance; the
      * context is what core's commands get too. */
     cliCommands: new SyncHook<[Argv, CliContext]>(['yargs', 'context']),
+    /** `tsrr replay` without -a: a debugger plugin serves the session (created, not started)
+     * until the debugger is done; a tap that does returns true. */
+    debugReplay: new SyncBailHook<[ReplaySession, DebuggerOptions], true | undefined>(['session', 'options']),
   });
 }
 

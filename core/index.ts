@@ -5,7 +5,7 @@ export { Tsrr, type Plugin } from './Tsrr.js';
 export { TsrrError, isTsrrError, type ErrorCode } from './TsrrError.js';
 export { Session, type Divergence, type SessionHooks } from './Session.js';
 export { RecordSession } from './RecordSession.js';
-export { ReplaySession } from './ReplaySession.js';
+export { ReplaySession, type DebugResume, type DebuggerOptions, type ReplayEnd, type ReplayStop } from './ReplaySession.js';
 export { Task } from './Task.js';
 export { AddressSpace, type Mapping, type MappingKind } from './AddressSpace.js';
 export { FdTable } from './FdTable.js';

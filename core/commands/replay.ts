@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/** `tsrr replay [-a] [-g EVENT | -f PID | -p PID] [TRACE]` */
+/** `tsrr replay [-a] [-g EVENT | -f PID | -p PID] [-s PORT] [TRACE] [-- DEBUGGER ARGS]` */
 import { writeAll } from '../writeAll.js';
 import type { CommandModule } from 'yargs';
 import type { CliContext } from '../CliContext.js';
@@ -20,11 +20,17 @@ export function replayCommand(ctx: CliContext): CommandModule {
         .option('goto', { alias: 'g', type: 'number', describe: 'stop at this event (frame)' })
         .option('onfork', { alias: 'f', type: 'number', describe: 'stop where process PID starts' })
         .option('onprocess', { alias: 'p', type: 'number', describe: 'stop where process PID execs' })
-        .conflicts('goto', ['onfork', 'onprocess']),
+        .option('dbgport', { alias: 's', type: 'number', describe: 'serve the debugger protocol on this port and wait for a debugger (no gdb is started)' })
+        .option('dbghost', { type: 'string', default: '127.0.0.1', describe: 'address to serve the debugger protocol on' })
+        .conflicts('goto', ['onfork', 'onprocess'])
+        .conflicts('autopilot', 'dbgport'),
     handler: (argv) => {
-      if (!argv.autopilot) {
+      const debug = !argv.autopilot;
+      if (debug && !ctx.tsrr.hooks.debugReplay.isUsed()) {
         throw new TsrrError('BAD_ARGUMENT', 'replay without -a needs a debugger plugin (tsrr --plugin gdbserver replay); use -a to replay on autopilot');
       }
+      const port = argv.dbgport as number | undefined;
+      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new TsrrError('BAD_ARGUMENT', `-s ${port}: not a TCP port`);
       const dir = resolveTrace(argv.trace as string | undefined);
       const trace = TraceReader.open(dir);
       try {
@@ -33,9 +39,18 @@ export function replayCommand(ctx: CliContext): CommandModule {
           throw new TsrrError('BAD_ARGUMENT', `-g ${goto}: the trace has events 1-${trace.frameCount}`, { frame: goto });
         }
         for (const d of machineDifferences(trace.header.machine)) writeAll(2, `tsrr: warning: this machine differs from the recording one: ${d}\n`);
-        const session = new ReplaySession({ trace, cpu: replayCpu(trace.header.machine), goto, interrupted: ctx.control.interrupted });
+        // With a debugger started in this terminal, Ctrl-C is the debugger's (it interrupts
+        // the replay through the protocol); other stop requests still end tsrr.
+        const debuggerInFront = debug && port === undefined;
+        const stop = debuggerInFront ? () => ![0, 2].includes(ctx.control.stopSignal()) : ctx.control.interrupted;
+        const session = new ReplaySession({ trace, cpu: replayCpu(trace.header.machine), goto, interrupted: stop });
         ctx.tsrr.hooks.sessionCreated.call(session);
         try {
+          if (debug) {
+            const debuggerArgs = ((argv['--'] as unknown[] | undefined) ?? []).map(String);
+            ctx.tsrr.hooks.debugReplay.call(session, { port, host: argv.dbghost as string, debuggerArgs, stop });
+            return;
+          }
           const end = session.run();
           if (end.kind === 'reached') writeAll(2, `tsrr: reached event ${end.frame}\n`);
           if (end.kind === 'interrupted-recording') writeAll(2, `tsrr: replayed to event ${end.frame}, where the recording was interrupted\n`);

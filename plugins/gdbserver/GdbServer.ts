@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+/**
+ * A gdb remote-protocol server on a replay: gdb reads registers and memory of the replayed
+ * tasks, sets breakpoints, and continues or steps, which replays the trace on until a
+ * breakpoint, the end of a step, a recorded signal or the end. Threads are the recording's
+ * tids (`pTGID.TID`). Memory and registers are read-only: the replay must stay the recording.
+ */
+import { readFileSync, readlinkSync } from 'node:fs';
+import type { ReplaySession, ReplayStop, Task } from '../../core/index.js';
+import { GdbConnection, INTERRUPT } from './GdbConnection.js';
+import type { GdbHooks } from './hooks.js';
+import { RegisterFile } from './registers.js';
+import { gdbSignal } from './signals.js';
+
+const XSAVE_MAX = 1 << 14;
+const PACKET_SIZE = 0x4000;
+const hex = (n: number | bigint) => n.toString(16);
+
+export class GdbServer {
+  private readonly regs: RegisterFile;
+  /** The thread gdb reads registers and memory of (Hg). */
+  private selected: Task | undefined;
+  private last: ReplayStop | undefined;
+  private done = false;
+
+  constructor(
+    readonly session: ReplaySession,
+    private readonly conn: GdbConnection,
+    private readonly hooks: GdbHooks,
+  ) {
+    const first = [...session.tasks.values()][0];
+    this.selected = first;
+    this.regs = new RegisterFile(first !== undefined && first.getXstate(XSAVE_MAX).length > 576 + 256);
+  }
+
+  /** Answers gdb until it detaches, kills, goes away, or `stop()` says so. */
+  serve(stop: () => boolean): void {
+    while (!this.done) {
+      const packet = this.conn.read(stop);
+      if (packet === undefined) return;
+      if (packet === INTERRUPT) continue; // gdb interrupts only a running replay
+      const reply = this.handle(packet);
+      if (reply !== undefined && !this.conn.write(reply)) return;
+      if (packet === 'QStartNoAckMode') this.conn.noAcks();
+    }
+  }
+
+  /** The reply to one packet ('' for packets this server does not know). */
+  handle(p: string): string | undefined {
+    const custom = this.hooks.packet.call(p, this);
+    if (custom !== undefined) return custom;
+    if (p === '?') return this.stopReply(this.last);
+    if (p.startsWith('qSupported')) return `PacketSize=${hex(PACKET_SIZE)};QStartNoAckMode+;multiprocess+;swbreak+;vContSupported+;qXfer:features:read+;qXfer:exec-file:read+;qXfer:auxv:read+`;
+    if (p === 'QStartNoAckMode' || p.startsWith('qSymbol')) return 'OK';
+    if (p.startsWith('qAttached')) return '1';
+    if (p === 'qfThreadInfo') return 'm' + this.liveTasks().map(threadId).join(',');
+    if (p === 'qsThreadInfo') return 'l';
+    if (p === 'qC') return this.selected ? `QC${threadId(this.selected)}` : 'E01';
+    if (p[0] === 'H') return this.select(p.slice(2));
+    if (p[0] === 'T') return this.taskOf(p.slice(1)) ? 'OK' : 'E01';
+    if (p === 'g') return this.withTask((t) => this.regs.all(t, t.getXstate(XSAVE_MAX)).toString('hex'));
+    if (p[0] === 'p') return this.withTask((t) => this.regs.one(t, t.getXstate(XSAVE_MAX), parseInt(p.slice(1), 16))?.toString('hex') ?? 'E01');
+    if (p[0] === 'm') return this.readMemory(p.slice(1));
+    if (p[0] === 'G' || p[0] === 'P' || p[0] === 'M' || p[0] === 'X') return 'E01'; // a replay cannot change
+    if (p.startsWith('Z0,') || p.startsWith('z0,')) return this.breakpoint(p[0] === 'Z', p.slice(3));
+    if (p === 'vCont?') return 'vCont;c;C;s;S';
+    if (p.startsWith('vCont;')) return this.resume(p.slice(6).split(';'));
+    if (p[0] === 'c' || p[0] === 'C') return this.resume(['c']);
+    if (p[0] === 's' || p[0] === 'S') return this.resume(['s']);
+    if (p.startsWith('qXfer:')) return this.transfer(p.slice(6));
+    if (p.startsWith('qRcmd,')) return this.monitor(Buffer.from(p.slice(6), 'hex').toString());
+    if (p === 'D' || p.startsWith('D;') || p.startsWith('vKill')) {
+      this.done = true;
+      return 'OK';
+    }
+    if (p === 'k') {
+      this.done = true;
+      return undefined;
+    }
+    return '';
+  }
+
+  /** Writes text to gdb's console (an `O` packet), while a monitor command runs. */
+  console(text: string): void {
+    this.conn.write('O' + Buffer.from(text).toString('hex'));
+  }
+
+  private liveTasks(): Task[] {
+    return [...this.session.tasks.values()].filter((t) => t.state !== 'exiting');
+  }
+
+  private taskOf(id: string): Task | undefined {
+    const m = /^(?:p(-?[0-9a-f]+)\.)?(-?[0-9a-f]+)$/.exec(id);
+    if (!m) return undefined;
+    const tid = parseInt(m[2]!, 16);
+    if (tid <= 0) return this.selected ?? this.liveTasks()[0]; // 0: any, -1: all
+    return this.session.tasks.get(tid);
+  }
+
+  private select(id: string): string {
+    const task = this.taskOf(id);
+    if (!task) return 'E01';
+    this.selected = task;
+    return 'OK';
+  }
+
+  private withTask(fn: (t: Task) => string): string {
+    const t = this.selected;
+    if (!t || t.state === 'exiting' || !this.session.tasks.has(t.rec)) return 'E01';
+    return fn(t);
+  }
+
+  private readMemory(args: string): string {
+    const [a, l] = args.split(',');
+    const addr = BigInt('0x' + a);
+    const len = Math.min(parseInt(l ?? '0', 16), PACKET_SIZE / 2);
+    return this.withTask((t) => {
+      const bytes = t.readMemPartial(addr, len);
+      return bytes.length === 0 && len > 0 ? 'E14' : t.as.withoutBreakpoints(addr, bytes).toString('hex');
+    });
+  }
+
+  private breakpoint(insert: boolean, args: string): string {
+    const addr = BigInt('0x' + args.split(',')[0]);
+    return this.withTask((t) => {
+      try {
+        if (insert) t.as.addBreakpoint(t, addr);
+        else t.as.removeBreakpoint(t, addr);
+        return 'OK';
+      } catch {
+        return 'E01';
+      }
+    });
+  }
+
+  /** vCont actions (`s:TID`, `c`, ...): steps the thread an `s` names (the selected one if it
+   * names none) while the others go on; `c` alone continues. Signals gdb passes are the
+   * recorded ones, which replay delivers by itself. */
+  private resume(actions: string[]): string {
+    if (this.last && isEnd(this.last)) return this.stopReply(this.last);
+    let step: Task | undefined;
+    for (const a of actions) {
+      if (a[0] !== 's' && a[0] !== 'S') continue;
+      const colon = a.indexOf(':');
+      step = colon < 0 ? this.selected : this.taskOf(a.slice(colon + 1));
+      break;
+    }
+    this.last = this.session.debugContinue({ step, interrupted: () => this.conn.interrupted() });
+    if ('task' in this.last) this.selected = this.last.task;
+    return this.stopReply(this.last);
+  }
+
+  private stopReply(stop: ReplayStop | undefined): string {
+    if (!stop) return this.selected ? `T05thread:${threadId(this.selected)};` : 'W00';
+    switch (stop.kind) {
+      case 'exited': {
+        const signal = stop.status & 0x7f;
+        return signal ? `X${hex2(gdbSignal(signal))}` : `W${hex2((stop.status >> 8) & 0xff)}`;
+      }
+      case 'interrupted-recording':
+        return `X${hex2(gdbSignal(9))}`;
+      case 'reached':
+        return this.selected ? `T05thread:${threadId(this.selected)};` : 'W00';
+      case 'breakpoint':
+        return `T05thread:${threadId(stop.task)};swbreak:;`;
+      case 'step':
+        return `T05thread:${threadId(stop.task)};`;
+      case 'interrupt':
+        return `T02thread:${threadId(stop.task)};`;
+      case 'signal':
+        return `T${hex2(gdbSignal(stop.signo))}thread:${threadId(stop.task)};`;
+    }
+  }
+
+  /** qXfer:OBJECT:read:ANNEX:OFFSET,LENGTH */
+  private transfer(args: string): string {
+    const m = /^([a-z-]+):read:([^:]*):([0-9a-f]+),([0-9a-f]+)$/.exec(args);
+    if (!m) return '';
+    const [, object, annex, off, len] = m;
+    let data: Buffer;
+    if (object === 'features' && annex === 'target.xml') data = Buffer.from(this.regs.targetXml);
+    else if (object === 'exec-file' || object === 'auxv') {
+      const task = annex ? this.session.tasks.get(parseInt(annex, 16)) : this.selected;
+      if (!task) return 'E01';
+      data = object === 'auxv' ? readFileSync(`/proc/${task.tid}/auxv`) : Buffer.from(readlinkSync(`/proc/${task.tid}/exe`));
+    } else return '';
+    const start = parseInt(off!, 16);
+    const part = data.subarray(start, start + Math.min(parseInt(len!, 16), PACKET_SIZE - 16));
+    return (start + part.length >= data.length ? 'l' : 'm') + part.toString('latin1');
+  }
+
+  private monitor(command: string): string {
+    const words = command.trim().split(/\s+/);
+    const out = this.hooks.monitorCommand.call(words, this);
+    if (out === undefined) return Buffer.from(`tsrr: unknown monitor command "${command.trim()}"\n`).toString('hex');
+    return out === '' ? 'OK' : Buffer.from(out).toString('hex');
+  }
+}
+
+const hex2 = (n: number) => n.toString(16).padStart(2, '0');
+const threadId = (t: Task) => `p${hex(t.tgid)}.${hex(t.rec)}`;
+const isEnd = (s: ReplayStop) => s.kind === 'exited' || s.kind === 'interrupted-recording';
