@@ -2,7 +2,7 @@
 /**
  * An AddressSpace is the memory map of one process, shared by its threads: its mappings (read
  * from the kernel, classified by kind), the syscall instruction tsrr uses to make the tracee
- * run syscalls of tsrr's choosing, and a debugger's breakpoints.
+ * run syscalls of tsrr's choosing, and a debugger's breakpoints and watchpoints.
  */
 import { readFileSync } from 'node:fs';
 import type { Task } from './Task.js';
@@ -22,11 +22,24 @@ export interface Mapping {
   readonly object: string;
 }
 
+/** A hardware watchpoint: an aligned piece of 1, 2, 4 or 8 bytes (x86 debug registers). */
+export interface Watchpoint {
+  readonly addr: bigint;
+  readonly len: 1 | 2 | 4 | 8;
+  readonly access: 'write' | 'read' | 'access';
+}
+
+/** Debug registers of an x86-64 CPU: at most this many watchpoints at once. */
+export const WATCHPOINT_SLOTS = 4;
+
 export class AddressSpace {
   /** Address of a `syscall` instruction in the patched vDSO, set after each exec. */
   syscallInsn = 0n;
   /** Software breakpoints a debugger put in: address → the byte their int3 replaced. */
   readonly breakpoints = new Map<bigint, number>();
+  /** Hardware watchpoints a debugger set, by debug register slot; every task of the
+   * process has them programmed (Task.programWatchpoints). */
+  readonly watchpoints: Watchpoint[] = [];
 
   /** A live task of the process, whose /proc entries describe it. */
   constructor(public pid: number) {}

@@ -20,6 +20,7 @@ import { launch } from './launch.js';
 import { Session, type Divergence, type SessionOptions } from './Session.js';
 import { isSynchronous } from './signals.js';
 import { applySnapshot } from './snapshot.js';
+import type { Watchpoint } from './AddressSpace.js';
 import type { Task } from './Task.js';
 import { StdioMonitor } from './StdioMonitor.js';
 import { TraceReader } from './TraceReader.js';
@@ -87,7 +88,8 @@ export interface DebugResume {
 export type ReplayStop =
   | ReplayEnd
   | { kind: 'breakpoint' | 'step' | 'interrupt'; frame: number; task: Task }
-  | { kind: 'signal'; frame: number; task: Task; signo: number };
+  | { kind: 'signal'; frame: number; task: Task; signo: number }
+  | { kind: 'watchpoint'; frame: number; task: Task; watchpoint: Watchpoint };
 
 type SyscallEvent = Event & { data: Extract<EventData, { kind: 'syscall' }> };
 
@@ -472,6 +474,7 @@ export class ReplaySession extends Session {
     const child = this.adoptChild(task, Number(msg.readBigUInt64LE(0)), d.child, d.flags);
     const first = this.waitFor(child);
     if (first.kind !== 'event' && first.kind !== 'signal') this.diverge(child, 'a new task', JSON.stringify(first), e.frame);
+    if (child.as === task.as && task.as.watchpoints.length > 0) child.programWatchpoints();
     // The kernel wrote the new task's real tid at both places already.
     const tid = Buffer.alloc(4);
     tid.writeInt32LE(d.child);
@@ -689,6 +692,11 @@ export class ReplaySession extends Session {
   private onSignal(task: Task, signo: number): void {
     const code = task.siginfo().readInt32LE(8);
     const r = task.getRegs();
+    const watchpoint = signo === SIG.TRAP && task.as.watchpoints.length > 0 ? task.triggeredWatchpoint() : undefined;
+    if (watchpoint) {
+      this.report = { kind: 'watchpoint', frame: this.lastFrame, task, watchpoint };
+      return;
+    }
     if (signo === SIG.TRAP && task.as.breakpoints.has(r.rip - 1n)) {
       // A breakpoint the debugger put in: back to its address, and not delivered.
       r.rip -= 1n;

@@ -10,13 +10,16 @@ import { crc32 } from 'node:zlib';
 import { PTRACE, decodeStatus, type WaitStatus, WAIT, NT_X86_XSTATE } from '../native/ptrace.js';
 import { ptrace, ptraceRegset, ptraceWithBuffer, readProcessMemory, waitpid } from '../native/libc.js';
 import { Registers } from '../native/regs.js';
-import type { AddressSpace } from './AddressSpace.js';
+import type { AddressSpace, Watchpoint } from './AddressSpace.js';
 import type { FdTable } from './FdTable.js';
 import { TsrrError } from './TsrrError.js';
 
 /** Where a task is, for the scheduler: stopped by tsrr and runnable ('stopped'), running user
  * code ('user'), inside a syscall that has not returned ('kernel'), or on its way out. */
 export type TaskState = 'stopped' | 'user' | 'kernel' | 'exiting';
+
+/** offsetof(struct user, u_debugreg): DR0-DR7 for PTRACE_PEEKUSER/POKEUSER. */
+const DEBUG_REGS = 848;
 
 export class Task {
   /** Registers as last read or written; valid while the task is stopped. */
@@ -190,6 +193,29 @@ export class Task {
     } finally {
       this.writeMem(addr, old);
     }
+  }
+
+  /** Puts the address space's watchpoints into this task's debug registers. */
+  programWatchpoints(): void {
+    ptrace(PTRACE.POKEUSER, this.tid, DEBUG_REGS + 7 * 8, 0);
+    let dr7 = 0n;
+    this.as.watchpoints.forEach((w, i) => {
+      ptrace(PTRACE.POKEUSER, this.tid, DEBUG_REGS + i * 8, w.addr);
+      const rw = w.access === 'write' ? 1n : 3n; // x86 cannot watch reads alone
+      const len = { 1: 0n, 2: 1n, 4: 3n, 8: 2n }[w.len];
+      dr7 |= (1n << BigInt(2 * i)) | (rw << BigInt(16 + 4 * i)) | (len << BigInt(18 + 4 * i));
+    });
+    if (dr7 !== 0n) ptrace(PTRACE.POKEUSER, this.tid, DEBUG_REGS + 7 * 8, dr7);
+  }
+
+  /** The watchpoint whose access stopped the task (with a SIGTRAP), if one did; the debug
+   * status is cleared for the next. */
+  triggeredWatchpoint(): Watchpoint | undefined {
+    const dr6 = ptrace(PTRACE.PEEKUSER, this.tid, DEBUG_REGS + 6 * 8);
+    const slot = [0, 1, 2, 3].find((i) => (dr6 & (1 << i)) !== 0);
+    if (slot === undefined) return undefined;
+    ptrace(PTRACE.POKEUSER, this.tid, DEBUG_REGS + 6 * 8, 0);
+    return this.as.watchpoints[slot];
   }
 
   /** Forgets the memory file: after exec it refers to the old address space. */

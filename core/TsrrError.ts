@@ -6,6 +6,7 @@
  */
 export type ErrorCode =
   | 'BAD_ARGUMENT'
+  | 'BAD_PACKET'
   | 'CHECKPOINT_CORRUPT'
   | 'CHECKPOINT_MISMATCH'
   | 'CHECKPOINT_NEEDS_KIND'

@@ -7,7 +7,7 @@ export { Session, type Divergence, type SessionHooks } from './Session.js';
 export { RecordSession } from './RecordSession.js';
 export { ReplaySession, type DebugResume, type DebuggerOptions, type ReplayEnd, type ReplayStop } from './ReplaySession.js';
 export { Task } from './Task.js';
-export { AddressSpace, type Mapping, type MappingKind } from './AddressSpace.js';
+export { AddressSpace, WATCHPOINT_SLOTS, type Mapping, type MappingKind, type Watchpoint } from './AddressSpace.js';
 export { FdTable } from './FdTable.js';
 export type { FileMonitor } from './FileMonitor.js';
 export { StdioMonitor } from './StdioMonitor.js';

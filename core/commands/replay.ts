@@ -22,14 +22,14 @@ export function replayCommand(ctx: CliContext): CommandModule {
         .option('onprocess', { alias: 'p', type: 'number', describe: 'stop where process PID execs' })
         .option('dbgport', { alias: 's', type: 'number', describe: 'serve the debugger protocol on this port and wait for a debugger (no gdb is started)' })
         .option('dbghost', { type: 'string', default: '127.0.0.1', describe: 'address to serve the debugger protocol on' })
-        .conflicts('goto', ['onfork', 'onprocess'])
-        .conflicts('autopilot', 'dbgport'),
+        .conflicts('goto', ['onfork', 'onprocess']),
     handler: (argv) => {
       const debug = !argv.autopilot;
       if (debug && !ctx.tsrr.hooks.debugReplay.isUsed()) {
         throw new TsrrError('BAD_ARGUMENT', 'replay without -a needs a debugger plugin (tsrr --plugin gdbserver replay); use -a to replay on autopilot');
       }
       const port = argv.dbgport as number | undefined;
+      if (!debug && port !== undefined) throw new TsrrError('BAD_ARGUMENT', '-s serves a debugger; it does not go with -a');
       if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new TsrrError('BAD_ARGUMENT', `-s ${port}: not a TCP port`);
       const dir = resolveTrace(argv.trace as string | undefined);
       const trace = TraceReader.open(dir);

@@ -6,7 +6,7 @@
  * tids (`pTGID.TID`). Memory and registers are read-only: the replay must stay the recording.
  */
 import { readFileSync, readlinkSync } from 'node:fs';
-import type { ReplaySession, ReplayStop, Task } from '../../core/index.js';
+import { TsrrError, WATCHPOINT_SLOTS, isTsrrError, type ReplaySession, type ReplayStop, type Task, type Watchpoint } from '../../core/index.js';
 import { GdbConnection, INTERRUPT } from './GdbConnection.js';
 import type { GdbHooks } from './hooks.js';
 import { RegisterFile } from './registers.js';
@@ -39,7 +39,13 @@ export class GdbServer {
       const packet = this.conn.read(stop);
       if (packet === undefined) return;
       if (packet === INTERRUPT) continue; // gdb interrupts only a running replay
-      const reply = this.handle(packet);
+      let reply: string | undefined;
+      try {
+        reply = this.handle(packet);
+      } catch (e) {
+        if (!isTsrrError(e) || e.code !== 'BAD_PACKET') throw e;
+        reply = 'E01';
+      }
       if (reply !== undefined && !this.conn.write(reply)) return;
       if (packet === 'QStartNoAckMode') this.conn.noAcks();
     }
@@ -59,10 +65,11 @@ export class GdbServer {
     if (p[0] === 'H') return this.select(p.slice(2));
     if (p[0] === 'T') return this.taskOf(p.slice(1)) ? 'OK' : 'E01';
     if (p === 'g') return this.withTask((t) => this.regs.all(t, t.getXstate(XSAVE_MAX)).toString('hex'));
-    if (p[0] === 'p') return this.withTask((t) => this.regs.one(t, t.getXstate(XSAVE_MAX), parseInt(p.slice(1), 16))?.toString('hex') ?? 'E01');
+    if (p[0] === 'p') return this.withTask((t) => this.regs.one(t, t.getXstate(XSAVE_MAX), Number(hexArg(p.slice(1))))?.toString('hex') ?? 'E01');
     if (p[0] === 'm') return this.readMemory(p.slice(1));
     if (p[0] === 'G' || p[0] === 'P' || p[0] === 'M' || p[0] === 'X') return 'E01'; // a replay cannot change
     if (p.startsWith('Z0,') || p.startsWith('z0,')) return this.breakpoint(p[0] === 'Z', p.slice(3));
+    if (/^[Zz][234],/.test(p)) return this.watchpoint(p[0] === 'Z', WATCH_KINDS[Number(p[1]) - 2]!, p.slice(3));
     if (p === 'vCont?') return 'vCont;c;C;s;S';
     if (p.startsWith('vCont;')) return this.resume(p.slice(6).split(';'));
     if (p[0] === 'c' || p[0] === 'C') return this.resume(['c']);
@@ -112,8 +119,8 @@ export class GdbServer {
 
   private readMemory(args: string): string {
     const [a, l] = args.split(',');
-    const addr = BigInt('0x' + a);
-    const len = Math.min(parseInt(l ?? '0', 16), PACKET_SIZE / 2);
+    const addr = hexArg(a);
+    const len = Math.min(Number(hexArg(l)), PACKET_SIZE / 2);
     return this.withTask((t) => {
       const bytes = t.readMemPartial(addr, len);
       return bytes.length === 0 && len > 0 ? 'E14' : t.as.withoutBreakpoints(addr, bytes).toString('hex');
@@ -121,7 +128,7 @@ export class GdbServer {
   }
 
   private breakpoint(insert: boolean, args: string): string {
-    const addr = BigInt('0x' + args.split(',')[0]);
+    const addr = hexArg(args.split(',')[0]);
     return this.withTask((t) => {
       try {
         if (insert) t.as.addBreakpoint(t, addr);
@@ -130,6 +137,29 @@ export class GdbServer {
       } catch {
         return 'E01';
       }
+    });
+  }
+
+  /** Z2/Z3/Z4 (write, read, access watchpoints): the range goes into aligned pieces of up to
+   * 8 bytes, one debug register each, programmed into every task of the process. */
+  private watchpoint(insert: boolean, access: Watchpoint['access'], args: string): string {
+    const [a, l] = args.split(',');
+    const len = Number(hexArg(l));
+    if (len > 64) return 'E01';
+    const pieces = alignedPieces(hexArg(a), len).map((p) => ({ ...p, access }));
+    return this.withTask((t) => {
+      const list = t.as.watchpoints;
+      if (insert) {
+        if (pieces.length === 0 || list.length + pieces.length > WATCHPOINT_SLOTS) return 'E01';
+        list.push(...pieces);
+      } else {
+        for (const p of pieces) {
+          const i = list.findIndex((w) => w.addr === p.addr && w.len === p.len && w.access === p.access);
+          if (i >= 0) list.splice(i, 1);
+        }
+      }
+      for (const other of this.liveTasks()) if (other.as === t.as) other.programWatchpoints();
+      return 'OK';
     });
   }
 
@@ -169,6 +199,10 @@ export class GdbServer {
         return `T02thread:${threadId(stop.task)};`;
       case 'signal':
         return `T${hex2(gdbSignal(stop.signo))}thread:${threadId(stop.task)};`;
+      case 'watchpoint': {
+        const name = { write: 'watch', read: 'rwatch', access: 'awatch' }[stop.watchpoint.access];
+        return `T05thread:${threadId(stop.task)};${name}:${hex(stop.watchpoint.addr)};`;
+      }
     }
   }
 
@@ -198,5 +232,24 @@ export class GdbServer {
 }
 
 const hex2 = (n: number) => n.toString(16).padStart(2, '0');
+
+/** A hex number in a packet; anything else makes the packet malformed (an E01 reply). */
+function hexArg(s: string | undefined): bigint {
+  if (!s || !/^[0-9a-fA-F]{1,16}$/.test(s)) throw new TsrrError('BAD_PACKET', `not a hex number: ${s}`);
+  return BigInt('0x' + s);
+}
+const WATCH_KINDS: Watchpoint['access'][] = ['write', 'read', 'access'];
+
+/** [addr, addr+len) as naturally aligned pieces of 8, 4, 2 or 1 bytes. */
+function alignedPieces(addr: bigint, len: number): { addr: bigint; len: 1 | 2 | 4 | 8 }[] {
+  const out: { addr: bigint; len: 1 | 2 | 4 | 8 }[] = [];
+  const end = addr + BigInt(len);
+  while (addr < end) {
+    const size = ([8, 4, 2, 1] as const).find((n) => addr % BigInt(n) === 0n && addr + BigInt(n) <= end)!;
+    out.push({ addr, len: size });
+    addr += BigInt(size);
+  }
+  return out;
+}
 const threadId = (t: Task) => `p${hex(t.tgid)}.${hex(t.rec)}`;
 const isEnd = (s: ReplayStop) => s.kind === 'exited' || s.kind === 'interrupted-recording';

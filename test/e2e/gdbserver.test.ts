@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: MIT
+/**
+ * Debugging replays with real gdb (the gdbserver plugin). debugme.c is recorded once; gdb
+ * scripts run in batch mode against `tsrr replay` (which starts gdb) or against `tsrr replay
+ * -s PORT` (which waits for one), and what gdb prints is checked: breakpoints, locals and
+ * globals, backtraces, next and finish, registers, memory, threads, watchpoints, the end of
+ * the program. A raw client sends bad packets and drops the connection: tsrr answers or ends
+ * cleanly and leaves no tracee behind.
+ */
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { assertNoneLeft, compile, describeRun, start, tempDir, tsrr, tsrrAsync, type Run, type Started } from './helpers.js';
+
+const GDB = ['--plugin', 'gdbserver'];
+const TIMEOUT = 120_000;
+const hasGdb = spawnSync('gdb', ['--version']).status === 0;
+
+let tmp: string;
+let trace: string;
+let program: string;
+let scripts = 0;
+
+/** Replays the trace under gdb running `commands` in batch mode; returns what gdb printed. */
+async function underGdb(commands: string[], extra: string[] = []): Promise<Run & { out: string }> {
+  const script = join(tmp, `script${scripts++}.gdb`);
+  writeFileSync(script, commands.join('\n') + '\n');
+  const r = await tsrrAsync([...GDB, 'replay', ...extra, trace, '--', '-batch', '-nx', '-x', script], TIMEOUT);
+  return { ...r, out: r.stdout.toString() + r.stderr };
+}
+
+function assertLines(out: string, patterns: RegExp[]): void {
+  let at = 0;
+  for (const p of patterns) {
+    const rest = out.slice(at);
+    const m = p.exec(rest);
+    assert.ok(m, `gdb's output lacks ${p} (in order) after:\n${rest}\n--- all of it:\n${out}`);
+    at += m.index + m[0].length;
+  }
+}
+
+describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is not installed' }, () => {
+  before(() => {
+    tmp = tempDir('tsrr-gdb-');
+    program = compile('debugme', ['-pthread', '-O0']);
+    trace = join(tmp, 'trace');
+    const rec = tsrr(['record', '-o', trace, program]);
+    assert.equal(rec.status, 0, describeRun('record', rec));
+    assert.equal(rec.stdout.toString(), 'total 285 counter 10\nchecksum 1498500\n');
+  });
+
+  test('break, continue, bt, print, next, finish, info registers, x, and the end', async () => {
+    const r = await underGdb([
+      'break square',
+      'continue',
+      'bt',
+      'print x',
+      'print counter',
+      'next',
+      'next',
+      'print y',
+      'finish',
+      'continue',
+      'print x',
+      'info registers rip',
+      'x/4xw &counter',
+      'delete',
+      'continue',
+    ]);
+    assert.equal(r.status, 0, describeRun('replay under gdb', r));
+    assertLines(r.out, [
+      /Breakpoint 1 at 0x[0-9a-f]+: file .*debugme\.c, line 12\./,
+      /Breakpoint 1, square \(x=0\) at .*debugme\.c:12/,
+      /#0  square \(x=0\) at .*debugme\.c:12\n#1  0x[0-9a-f]+ in main \(\) at .*debugme\.c:25/,
+      /\$1 = 0/,
+      /\$2 = 0/,
+      /13\t  return y;/,
+      /\$3 = 0/,
+      /Run till exit|Value returned is \$4 = 0/,
+      /Breakpoint 1, square \(x=1\)/,
+      /\$5 = 1/,
+      /rip +0x[0-9a-f]+ +0x[0-9a-f]+ <square\+\d+>/,
+      /<counter>:\t0x00000001\t/,
+      /total 285 counter 10\nchecksum 1498500\n/,
+      /\[Inferior 1 \(process \d+\) exited normally\]/,
+    ]);
+    assertNoneLeft([trace]);
+  });
+
+  test('threads: info threads, thread N, a breakpoint in a thread', async () => {
+    const r = await underGdb(['break worker', 'continue', 'info threads', 'thread 1', 'bt 1', 'thread 2', 'print counter', 'continue', 'continue', 'delete', 'continue']);
+    assert.equal(r.status, 0, describeRun('replay under gdb', r));
+    assertLines(r.out, [
+      /Thread 2 hit Breakpoint 1, worker \(arg=0x1\)/,
+      /\n  1 +Thread \d+\.\d+ .*\n\* 2 +Thread \d+\.\d+ +worker \(arg=0x1\)/,
+      /Switching to thread 1/,
+      /#0 /,
+      /Switching to thread 2/,
+      /\$1 = 10/,
+      /hit Breakpoint 1, worker \(arg=0x2\)/,
+      /exited normally/,
+    ]);
+  });
+
+  test('a watchpoint on a global stops at each change, also in a thread made later', async () => {
+    const r = await underGdb(['break main', 'continue', 'watch counter', 'continue', 'continue', 'print counter', 'delete', 'watch checksum', 'continue', 'print checksum', 'delete', 'continue']);
+    assert.equal(r.status, 0, describeRun('replay under gdb', r));
+    assertLines(r.out, [
+      /Hardware watchpoint 2: counter/,
+      /Old value = 0\nNew value = 1/,
+      /Old value = 1\nNew value = 2/,
+      /\$1 = 2/,
+      /Hardware watchpoint 3: checksum/,
+      /Thread 2 hit Hardware watchpoint 3: checksum\n\nOld value = 0\nNew value = 1\n.*in worker/,
+      /\$2 = 1/,
+      /exited normally/,
+    ]);
+  });
+
+  test('replay -g N starts gdb at event N', async () => {
+    const r = await underGdb(['monitor when', 'continue'], ['-g', '40']);
+    assert.equal(r.status, 0, describeRun('replay -g 40 under gdb', r));
+    assert.match(r.out, /Current event: 40\n/);
+    assert.match(r.out, /exited normally/);
+  });
+
+  describe('tsrr replay -s PORT', () => {
+    /** Starts a server on a free port; resolves with it and the port once it listens. */
+    async function serve(): Promise<{ s: Started; port: number }> {
+      const s = start([...GDB, 'replay', '-s', '0', trace]);
+      for (let i = 0; i < 600; i++) {
+        const m = /listening on 127\.0\.0\.1:(\d+)/.exec(s.stderr());
+        if (m) return { s, port: Number(m[1]) };
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      s.child.kill('SIGKILL');
+      throw new Error(`the server did not start: ${s.stderr()}`);
+    }
+
+    test('gdb connects with the command tsrr prints', async () => {
+      const { s, port } = await serve();
+      assert.match(s.stderr(), new RegExp(`gdb -ex 'target extended-remote 127\\.0\\.0\\.1:${port}'`));
+      const script = join(tmp, 'connect.gdb');
+      writeFileSync(script, ['break square', 'continue', 'print x', 'delete', 'continue'].join('\n') + '\n');
+      const g = spawnSync('gdb', ['-batch', '-nx', '-ex', `target extended-remote 127.0.0.1:${port}`, '-x', script], { encoding: 'utf8', timeout: TIMEOUT });
+      assertLines(g.stdout + g.stderr, [/Breakpoint 1, square \(x=0\)/, /\$1 = 0/, /exited normally/]);
+      const end = await s.exited;
+      assert.equal(end.code, 0, s.stderr());
+      assertNoneLeft([trace]);
+    });
+
+    /** A raw protocol client. */
+    function client(port: number): Promise<{ sock: Socket; next: () => Promise<string> }> {
+      return new Promise((resolve, reject) => {
+        const sock = connect(port, '127.0.0.1', () => {
+          let buf = '';
+          const waiters: (() => void)[] = [];
+          sock.on('data', (d) => {
+            buf += d.toString('latin1');
+            waiters.splice(0).forEach((w) => w());
+          });
+          /** The next packet's payload (acks skipped). */
+          const next = async (): Promise<string> => {
+            for (;;) {
+              buf = buf.replace(/^[+-]+/, '');
+              const m = /^\$([^#]*)#[0-9a-f]{2}/.exec(buf);
+              if (m) {
+                buf = buf.slice(m[0].length);
+                return m[1]!;
+              }
+              await new Promise<void>((r) => waiters.push(r));
+            }
+          };
+          resolve({ sock, next });
+        });
+        sock.on('error', reject);
+      });
+    }
+
+    const frame = (p: string) => `$${p}#${(Buffer.from(p).reduce((a, b) => a + b, 0) & 0xff).toString(16).padStart(2, '0')}`;
+
+    test('bad packets get answers, a dropped connection ends tsrr cleanly, a second client does no harm', async () => {
+      const { s, port } = await serve();
+      const c = await client(port);
+      c.sock.write('garbage without a frame');
+      c.sock.write('$qSupported#00'); // wrong checksum: '-' and ignored
+      c.sock.write(frame('qTotallyUnknownPacket'));
+      assert.equal(await c.next(), '', 'an unknown packet gets the empty reply');
+      c.sock.write(frame('m0,8'));
+      assert.match(await c.next(), /^E/, 'unreadable memory is an error reply');
+      c.sock.write(frame('g'));
+      assert.match(await c.next(), /^[0-9a-f]{100,}$/, 'registers');
+      c.sock.write(frame('Z0,zz'));
+      assert.match(await c.next(), /^(E\d\d|OK)$/);
+      // A second client meanwhile: it is not served, and nothing breaks.
+      const second = connect(port, '127.0.0.1');
+      second.on('error', () => {});
+      c.sock.write(frame('vCont;s'));
+      assert.match(await c.next(), /^T05thread:p[0-9a-f]+\.[0-9a-f]+;$/, 'a step stops with SIGTRAP');
+      c.sock.destroy();
+      const end = await s.exited;
+      second.destroy();
+      assert.equal(end.signal, null, s.stderr());
+      assert.doesNotMatch(s.stderr(), /internal error|    at /, 'no stack trace');
+      assertNoneLeft([trace]);
+    });
+  });
+});
