@@ -129,8 +129,8 @@ describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is 
 
   describe('tsrr replay -s PORT', () => {
     /** Starts a server on a free port; resolves with it and the port once it listens. */
-    async function serve(): Promise<{ s: Started; port: number }> {
-      const s = start([...GDB, 'replay', '-s', '0', trace]);
+    async function serve(dir = trace): Promise<{ s: Started; port: number }> {
+      const s = start([...GDB, 'replay', '-s', '0', dir]);
       for (let i = 0; i < 600; i++) {
         const m = /listening on 127\.0\.0\.1:(\d+)/.exec(s.stderr());
         if (m) return { s, port: Number(m[1]) };
@@ -181,6 +181,29 @@ describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is 
     }
 
     const frame = (p: string) => `$${p}#${(Buffer.from(p).reduce((a, b) => a + b, 0) & 0xff).toString(16).padStart(2, '0')}`;
+
+    test("gdb's interrupt (0x03) stops a replay running user code, and kill ends it", async () => {
+      const spin = compile('spin');
+      const spinTrace = join(tmp, 'spin-trace');
+      const rec = tsrr(['record', '-o', spinTrace, spin, '2000000000']);
+      assert.equal(rec.status, 0, describeRun('record spin', rec));
+      const { s, port } = await serve(spinTrace);
+      const c = await client(port);
+      c.sock.write(frame('vCont;c'));
+      await new Promise((r) => setTimeout(r, 300));
+      const asked = Date.now();
+      c.sock.write('\x03');
+      assert.match(await c.next(), /^T02thread:p[0-9a-f]+\.[0-9a-f]+;$/, 'an interrupt stops with SIGINT');
+      assert.ok(Date.now() - asked < 2000, `the interrupt took ${Date.now() - asked} ms`);
+      c.sock.write(frame('g'));
+      assert.match(await c.next(), /^[0-9a-f]{100,}$/, 'registers after the interrupt');
+      c.sock.write(frame('k'));
+      const end = await s.exited;
+      c.sock.destroy();
+      assert.equal(end.code, 0, s.stderr());
+      assert.equal(s.stdout().length, 0, 'the replay did not run on to the end');
+      assertNoneLeft([spinTrace]);
+    });
 
     test('bad packets get answers, a dropped connection ends tsrr cleanly, a second client does no harm', async () => {
       const { s, port } = await serve();
