@@ -70,6 +70,9 @@ export interface DebuggerOptions {
   readonly debuggerArgs: readonly string[];
   /** True once tsrr should stop serving (SIGTERM, or Ctrl-C with no debugger in front). */
   readonly stop: () => boolean;
+  /** A new replay of the same trace, started at its beginning (to go backwards); the caller
+   * kills its tasks when done with it. */
+  readonly fresh: () => ReplaySession;
 }
 
 /** What a debugger asks for when it lets replay go on. */

@@ -48,7 +48,20 @@ export function replayCommand(ctx: CliContext): CommandModule {
         try {
           if (debug) {
             const debuggerArgs = ((argv['--'] as unknown[] | undefined) ?? []).map(String);
-            ctx.tsrr.hooks.debugReplay.call(session, { port, host: argv.dbghost as string, debuggerArgs, stop });
+            let again: TraceReader | undefined;
+            const fresh = () => {
+              again?.close();
+              again = TraceReader.open(dir);
+              const s = new ReplaySession({ trace: again, cpu: replayCpu(trace.header.machine), interrupted: stop });
+              ctx.tsrr.hooks.sessionCreated.call(s);
+              s.start();
+              return s;
+            };
+            try {
+              ctx.tsrr.hooks.debugReplay.call(session, { port, host: argv.dbghost as string, debuggerArgs, stop, fresh });
+            } finally {
+              again?.close();
+            }
             return;
           }
           const end = session.run();

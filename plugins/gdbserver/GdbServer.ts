@@ -6,7 +6,7 @@
  * tids (`pTGID.TID`). Memory and registers are read-only: the replay must stay the recording.
  */
 import { readFileSync, readlinkSync } from 'node:fs';
-import { TsrrError, WATCHPOINT_SLOTS, isTsrrError, type ReplaySession, type ReplayStop, type Task, type Watchpoint } from '../../core/index.js';
+import { Registers, TsrrError, WATCHPOINT_SLOTS, isTsrrError, type ReplaySession, type ReplayStop, type Task, type Watchpoint } from '../../core/index.js';
 import { GdbConnection, INTERRUPT } from './GdbConnection.js';
 import type { GdbHooks } from './hooks.js';
 import { RegisterFile } from './registers.js';
@@ -16,17 +16,44 @@ const XSAVE_MAX = 1 << 14;
 const PACKET_SIZE = 0x4000;
 const hex = (n: number | bigint) => n.toString(16);
 
+/** A place in the replay, found again in a replay from the start: the frame, the task that
+ * stopped, and its registers. */
+interface Position {
+  readonly frame: number;
+  readonly rec: number;
+  readonly regs: Buffer;
+}
+
+const EFLAGS = 144;
+/** The trap and resume flags say how the task was last resumed, not where it is. */
+const HOW_RESUMED = 0x100 | 0x10000;
+
+/** Whether two register files are the same place in a task's run. */
+function samePlace(a: Buffer, b: Buffer): boolean {
+  if ((a.readUInt32LE(EFLAGS) & ~HOW_RESUMED) !== (b.readUInt32LE(EFLAGS) & ~HOW_RESUMED)) return false;
+  return a.subarray(0, EFLAGS).equals(b.subarray(0, EFLAGS)) && a.subarray(EFLAGS + 8).equals(b.subarray(EFLAGS + 8));
+}
+
+/** Most single steps a reverse step replays through inside one stretch of a task's code. */
+const MAX_STEPS = 200_000;
+
 export class GdbServer {
   private readonly regs: RegisterFile;
   /** The thread gdb reads registers and memory of (Hg). */
   private selected: Task | undefined;
   private last: ReplayStop | undefined;
+  /** Where the last stop left the replay. */
+  private position: Position | undefined;
+  /** gdb's breakpoints, put into every replay made to go back. */
+  private readonly breakpoints = new Set<bigint>();
   private done = false;
 
   constructor(
-    readonly session: ReplaySession,
+    public session: ReplaySession,
     private readonly conn: GdbConnection,
     private readonly hooks: GdbHooks,
+    /** A replay started from the beginning again, for going backwards. */
+    private readonly fresh: () => ReplaySession,
   ) {
     const first = [...session.tasks.values()][0];
     this.selected = first;
@@ -56,7 +83,7 @@ export class GdbServer {
     const custom = this.hooks.packet.call(p, this);
     if (custom !== undefined) return custom;
     if (p === '?') return this.stopReply(this.last);
-    if (p.startsWith('qSupported')) return `PacketSize=${hex(PACKET_SIZE)};QStartNoAckMode+;multiprocess+;swbreak+;vContSupported+;qXfer:features:read+;qXfer:exec-file:read+;qXfer:auxv:read+`;
+    if (p.startsWith('qSupported')) return `PacketSize=${hex(PACKET_SIZE)};QStartNoAckMode+;multiprocess+;swbreak+;vContSupported+;qXfer:features:read+;qXfer:exec-file:read+;qXfer:auxv:read+;ReverseStep+;ReverseContinue+`;
     if (p === 'QStartNoAckMode' || p.startsWith('qSymbol')) return 'OK';
     if (p.startsWith('qAttached')) return '1';
     if (p === 'qfThreadInfo') return 'm' + this.liveTasks().map(threadId).join(',');
@@ -74,6 +101,8 @@ export class GdbServer {
     if (p.startsWith('vCont;')) return this.resume(p.slice(6).split(';'));
     if (p[0] === 'c' || p[0] === 'C') return this.resume(['c']);
     if (p[0] === 's' || p[0] === 'S') return this.resume(['s']);
+    if (p === 'bc') return this.reverseContinue();
+    if (p === 'bs') return this.reverseStep();
     if (p.startsWith('qXfer:')) return this.transfer(p.slice(6));
     if (p.startsWith('qRcmd,')) return this.monitor(Buffer.from(p.slice(6), 'hex').toString());
     if (p === 'D' || p.startsWith('D;') || p.startsWith('vKill')) {
@@ -133,6 +162,8 @@ export class GdbServer {
       try {
         if (insert) t.as.addBreakpoint(t, addr);
         else t.as.removeBreakpoint(t, addr);
+        if (insert) this.breakpoints.add(addr);
+        else this.breakpoints.delete(addr);
         return 'OK';
       } catch {
         return 'E01';
@@ -175,9 +206,128 @@ export class GdbServer {
       step = colon < 0 ? this.selected : this.taskOf(a.slice(colon + 1));
       break;
     }
-    this.last = this.session.debugContinue({ step, interrupted: () => this.conn.interrupted() });
-    if ('task' in this.last) this.selected = this.last.task;
-    return this.stopReply(this.last);
+    return this.stopped(this.session.debugContinue({ step, interrupted: () => this.conn.interrupted() }));
+  }
+
+  private stopped(stop: ReplayStop): string {
+    this.last = stop;
+    if ('task' in stop) {
+      this.selected = stop.task;
+      this.position = { frame: stop.frame, rec: stop.task.rec, regs: Buffer.from(stop.task.getRegs().buf) };
+    }
+    return this.stopReply(stop);
+  }
+
+  /** A replay from the start, its first process with gdb's breakpoints (and `extra`) if asked
+   * for, and its tasks' watchpoints: the same set the first replay had. */
+  private restart(withBreakpoints: boolean, extra?: bigint): void {
+    const watchpoints = this.selected?.as.watchpoints ?? [];
+    this.session.killAll();
+    this.session = this.fresh();
+    const first = [...this.session.tasks.values()][0]!;
+    this.selected = first;
+    // Breakpoints in libraries not mapped yet go in after the syscalls that map them.
+    const pending = new Set(withBreakpoints ? this.breakpoints : []);
+    if (extra !== undefined) pending.add(extra);
+    const place = (task: Task) => {
+      for (const addr of pending) {
+        if (!task.as.at(addr)) continue;
+        task.as.addBreakpoint(task, addr);
+        pending.delete(addr);
+      }
+    };
+    place(first);
+    this.session.hooks.afterSyscall.tap('gdbserver', (task) => pending.size > 0 && task.as === first.as && place(task));
+    first.as.watchpoints.push(...watchpoints);
+    if (watchpoints.length > 0) first.programWatchpoints();
+  }
+
+  private at(stop: ReplayStop, p: Position): boolean {
+    return 'task' in stop && stop.frame === p.frame && stop.task.rec === p.rec && samePlace(stop.task.getRegs().buf, p.regs);
+  }
+
+  /** bc: back to the latest breakpoint hit or watchpoint trigger before here, found by
+   * replaying from the start with a breakpoint here too, then replaying to it. */
+  private reverseContinue(): string {
+    const here = this.position;
+    if (!here) return 'E01';
+    const rip = new Registers(Buffer.from(here.regs)).rip;
+    const extra = this.breakpoints.has(rip) ? undefined : rip;
+    this.restart(true, extra);
+    let latest = -1;
+    let s: ReplayStop | undefined;
+    for (let i = 0; ; i++) {
+      s = this.onward(s);
+      if (this.at(s, here)) break;
+      if (!('task' in s)) throw new TsrrError('INTERNAL', `going back from event ${here.frame}: a replay from the start did not get there`);
+      if (s.kind === 'watchpoint' || (s.kind === 'breakpoint' && this.breakpoints.has(s.task.getRegs().rip))) latest = i;
+    }
+    this.restart(true, extra);
+    if (latest < 0) return this.beginning(extra);
+    let stop: ReplayStop | undefined;
+    for (let i = 0; i <= latest; i++) stop = this.onward(stop);
+    if (extra !== undefined) this.selected!.as.removeBreakpoint(this.selected!, extra);
+    return this.stopped(stop!);
+  }
+
+  /** Lets a replay made to go back run on from `prev`, first stepping over the breakpoint it
+   * stands on, as gdb does. */
+  private onward(prev: ReplayStop | undefined): ReplayStop {
+    if (prev?.kind === 'breakpoint') {
+      const t = prev.task;
+      const rip = t.getRegs().rip;
+      t.as.removeBreakpoint(t, rip);
+      const s = this.session.debugContinue({ step: t });
+      t.as.addBreakpoint(t, rip);
+      if (s.kind !== 'step' || s.task !== t) return s;
+    }
+    return this.session.debugContinue({});
+  }
+
+  /** bs: back one instruction of the stopped task: from the event before here, the task is
+   * single-stepped to here, counting; a replay from the start then takes one step fewer. */
+  private reverseStep(): string {
+    const here = this.position;
+    if (!here) return 'E01';
+    for (let from = here.frame; from >= 1; from--) {
+      const steps = this.stepsTo(here, from);
+      if (steps === undefined) break;
+      if (steps === 0) continue; // here is where event `from` left the task: look earlier
+      this.restart(false);
+      let stop = this.session.debugContinue({ until: from });
+      for (let i = 0; i < steps - 1; i++) stop = this.session.debugContinue({ step: this.session.tasks.get(here.rec) });
+      // With no step taken, the stop is `until`'s: report it as the task's step.
+      if (!('task' in stop)) stop = { kind: 'step', frame: this.session.frame, task: this.session.tasks.get(here.rec)! };
+      for (const addr of this.breakpoints) this.selected!.as.addBreakpoint(this.selected!, addr);
+      return this.stopped(stop);
+    }
+    this.restart(true);
+    return this.beginning();
+  }
+
+  /** Single steps of task `p.rec` from event `from` to `p`, in a replay from the start;
+   * undefined if the task does not get there. */
+  private stepsTo(p: Position, from: number): number | undefined {
+    this.restart(false);
+    const reached = this.session.debugContinue({ until: from });
+    const task = this.session.tasks.get(p.rec);
+    if (reached.kind !== 'reached' || !task) return undefined;
+    if (this.session.frame === p.frame && samePlace(task.getRegs().buf, p.regs)) return 0;
+    for (let n = 1; n <= MAX_STEPS; n++) {
+      const s = this.session.debugContinue({ step: task });
+      if (this.at(s, p)) return n;
+      if (!('task' in s) || this.session.frame > p.frame) return undefined;
+    }
+    return undefined;
+  }
+
+  /** Going back reached the start of the replay. */
+  private beginning(extra?: bigint): string {
+    const first = this.selected!;
+    if (extra !== undefined) first.as.removeBreakpoint(first, extra);
+    this.last = undefined;
+    this.position = { frame: this.session.frame, rec: first.rec, regs: Buffer.from(first.getRegs().buf) };
+    return `T05thread:${threadId(first)};replaylog:begin;`;
   }
 
   private stopReply(stop: ReplayStop | undefined): string {

@@ -31,10 +31,12 @@ export function serveReplay(session: ReplaySession, opts: DebuggerOptions, hooks
     const socket = accept(listener, opts, gdb);
     if (!socket) return;
     const conn = new GdbConnection(socket);
+    const server = new GdbServer(session, conn, hooks, opts.fresh);
     try {
-      new GdbServer(session, conn, hooks).serve(() => opts.stop() || (gdb !== undefined && (gdbEnded ||= ended(gdb))));
+      server.serve(() => opts.stop() || (gdb !== undefined && (gdbEnded ||= ended(gdb))));
     } finally {
       conn.close();
+      server.session.killAll(); // a replay made to go back, if there is one
     }
   } finally {
     listener.close();

@@ -120,6 +120,63 @@ describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is 
     ]);
   });
 
+  test('reverse-continue, reverse-finish, reverse-stepi and reverse-next go back exactly', async () => {
+    const r = await underGdb([
+      'break square',
+      'continue',
+      'continue',
+      'continue',
+      'print x',
+      'reverse-continue',
+      'print x',
+      'reverse-continue',
+      'print x',
+      'print counter',
+      'continue',
+      'reverse-finish',
+      'print counter',
+      'print $pc',
+      'reverse-stepi',
+      'print $pc',
+      'stepi',
+      'print $pc',
+      'delete',
+      'break debugme.c:26',
+      'continue',
+      'print counter',
+      'reverse-next',
+      'print counter',
+      'delete',
+      'continue',
+    ]);
+    assert.equal(r.status, 0, describeRun('replay under gdb', r));
+    assertLines(r.out, [
+      /Breakpoint 1, square \(x=2\)/,
+      /\$1 = 2/,
+      /Breakpoint 1, square \(x=1\)/,
+      /\$2 = 1/,
+      /Breakpoint 1, square \(x=0\)/,
+      /\$3 = 0/,
+      /\$4 = 0/,
+      /Breakpoint 1, square \(x=1\)/,
+      /in main \(\) at .*debugme\.c:25/,
+      /\$5 = 1/,
+      /\$6 = \(void \(\*\)\(\)\) (0x[0-9a-f]+) <main\+\d+>/,
+      /\$7 = \(void \(\*\)\(\)\) (0x[0-9a-f]+) <main\+\d+>/,
+      /\$8 = \(void \(\*\)\(\)\) (0x[0-9a-f]+) <main\+\d+>/,
+      /Breakpoint 2, main \(\) at .*debugme\.c:26/,
+      /\$9 = 1/,
+      /25\t    total \+= square\(i\);/,
+      /\$10 = 1/,
+      /exited normally/,
+    ]);
+    // reverse-stepi went back one instruction, stepi came forward to the same place.
+    const pcs = [...r.out.matchAll(/\$[678] = \(void \(\*\)\(\)\) (0x[0-9a-f]+)/g)].map((m) => BigInt(m[1]!));
+    assert.equal(pcs.length, 3);
+    assert.ok(pcs[1]! < pcs[0]! && pcs[0]! - pcs[1]! <= 15n, `reverse-stepi from ${pcs[0]} went to ${pcs[1]}`);
+    assert.equal(pcs[2], pcs[0], 'stepi comes back to where reverse-stepi started');
+  });
+
   test('replay -g N starts gdb at event N', async () => {
     const r = await underGdb(['monitor when', 'continue'], ['-g', '40']);
     assert.equal(r.status, 0, describeRun('replay -g 40 under gdb', r));
