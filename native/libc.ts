@@ -8,7 +8,8 @@ import koffi from 'koffi';
 import { fileURLToPath } from 'node:url';
 import { TsrrError } from '../core/TsrrError.js';
 
-const libc = koffi.load('libc.so.6');
+/** The C library, for bindings elsewhere in native/. */
+export const libc = koffi.load('libc.so.6');
 
 const ptraceInt = libc.func('long ptrace(int req, int pid, uint64_t addr, uint64_t data)');
 const ptraceBuf = libc.func('long ptrace(int req, int pid, uint64_t addr, void *data)');

@@ -6,9 +6,8 @@
  */
 import koffi from 'koffi';
 import { TsrrError } from '../core/TsrrError.js';
-import { strerror } from './libc.js';
+import { libc, strerror } from './libc.js';
 
-const libc = koffi.load('libc.so.6');
 const socketRaw = libc.func('int socket(int domain, int type, int protocol)');
 const setsockopt = libc.func('int setsockopt(int fd, int level, int name, void *value, uint32_t len)');
 const bindRaw = libc.func('int bind(int fd, void *addr, uint32_t len)');
