@@ -282,8 +282,12 @@ export class ReplaySession extends Session {
   private runTo(task: Task, frame: number): void {
     while (this.lastFrame < frame) {
       const stepping = this.debug?.step === task && !task.inSyscall && !this.atSyscallInsn(task);
-      if (stepping) task.continue(PTRACE.SINGLESTEP);
-      else this.resume(task);
+      if (stepping) {
+        // Out of a SYSEMU entry first: a step from there would trap at the skipped call's exit.
+        if (task.atSysemuEntry) task.leaveSysemuEntry();
+        this.spuriousExit.delete(task);
+        task.continue(PTRACE.SINGLESTEP);
+      } else this.resume(task);
       const st = this.waitFor(task);
       if (stepping && st.kind === 'signal' && st.signal === SIG.TRAP) this.report = { kind: 'step', frame: this.lastFrame, task };
       else this.onStop(task, st);
