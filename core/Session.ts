@@ -150,13 +150,23 @@ export abstract class Session {
 
   /** Kills every task and reaps every tracee, so that none outlives the session. */
   killAll(): void {
+    const pending = new Set<number>();
     for (const task of this.tasks.values()) {
       kill(task.tid, SIG.KILL);
       task.closeMem();
+      pending.add(task.tid);
     }
     this.tasks.clear();
-    // Threads must be reaped before their leader reports; tracees tsrr had not met yet too.
-    while (waitTimed(-1, WAIT.WALL | WAIT.WNOTHREAD, 1_000_000_000)[0] > 0);
+    // Reaped in the order the kernel reports them (a leader only after its threads), with
+    // tracees tsrr had not met yet. Other children (a debugger, a checkpoint's frozen process)
+    // report nothing: the wait ends when the session's own tasks are gone.
+    while (pending.size > 0) {
+      const [pid, status] = waitTimed(-1, WAIT.WALL | WAIT.WNOTHREAD, 1_000_000_000);
+      if (pid <= 0) break;
+      const kind = decodeStatus(status).kind;
+      if (kind === 'exited' || kind === 'killed') pending.delete(pid);
+    }
+    while (waitTimed(-1, WAIT.WALL | WAIT.WNOTHREAD | WAIT.WNOHANG, 0)[0] > 0);
   }
 
   protected exitCode(status: number): number {
