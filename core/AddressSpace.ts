@@ -75,6 +75,16 @@ export class AddressSpace {
     this.breakpoints.delete(addr);
   }
 
+  /** Runs `fn` with the original bytes back under every breakpoint (to copy or save memory). */
+  withBreakpointsLifted<T>(task: Task, fn: () => T): T {
+    for (const [addr, orig] of this.breakpoints) task.writeMem(addr, Buffer.of(orig));
+    try {
+      return fn();
+    } finally {
+      for (const addr of this.breakpoints.keys()) task.writeMem(addr, INT3);
+    }
+  }
+
   /** `bytes`, read at `addr`, as they are without the breakpoints. */
   withoutBreakpoints(addr: bigint, bytes: Buffer): Buffer {
     for (const [at, orig] of this.breakpoints) if (at >= addr && at < addr + BigInt(bytes.length)) bytes[Number(at - addr)] = orig;

@@ -70,8 +70,9 @@ export interface DebuggerOptions {
   readonly debuggerArgs: readonly string[];
   /** True once tsrr should stop serving (SIGTERM, or Ctrl-C with no debugger in front). */
   readonly stop: () => boolean;
-  /** A new replay of the same trace, started at its beginning (to go backwards); the caller
-   * kills its tasks when done with it. */
+  /** A new replay of the same trace, not started yet (to go backwards): start() begins it at
+   * the beginning, or a plugin's beforeLaunch puts a saved state in. The caller kills its
+   * tasks when done with it. */
   readonly fresh: () => ReplaySession;
 }
 
@@ -128,10 +129,14 @@ export class ReplaySession extends Session {
   private report: ReplayStop | undefined;
   /** Whether the running task was asked to stop because the debugger interrupted. */
   private interrupting = false;
+  /** Whether the tracee's stdout and stderr output is reproduced now (a debugger turns it off
+   * while it replays only to find its way back). */
+  echo: boolean;
 
   constructor(readonly opts: ReplayOptions) {
     super(opts);
     this.goal = opts.goto;
+    this.echo = opts.echo !== false;
   }
 
   get trace(): TraceReader {
@@ -633,7 +638,7 @@ export class ReplaySession extends Session {
   /** Output the tracee wrote to a monitored fd (stdout, stderr) is reproduced from its memory. */
   private replayWrite(task: Task, d: SyscallEvent['data']): void {
     const monitor = task.fds.get(Number(BigInt.asIntN(32, d.args[0]!)));
-    if (!monitor?.replayedWrite || (monitor.kind === StdioMonitor.KIND && this.opts.echo === false)) return;
+    if (!monitor?.replayedWrite || (monitor.kind === StdioMonitor.KIND && !this.echo)) return;
     let left = Number(d.result);
     if (d.number === NR.write) {
       monitor.replayedWrite(task, task.readMem(d.args[1]!, left));

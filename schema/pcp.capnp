@@ -29,6 +29,8 @@ struct Manifest {
   needs @4 :List(KindUse);
   memoryBytes @5 :UInt64;    # bytes of non-zero memory the checkpoint describes
   storedBytes @6 :UInt64;    # bytes this checkpoint added to the packs when it was written
+  partWay @7 :Bool;          # the state is part way to the event after `frame` (where a debugger
+                             # stopped), not right after `frame`
 }
 
 struct KindUse {

@@ -78,6 +78,17 @@ export class Manifest extends $.Struct {
   set storedBytes(value: bigint) {
     $.utils.setUint64(32, value, this);
   }
+  /**
+* the state is part way to the event after `frame` (where a debugger
+* stopped), not right after `frame`
+*
+*/
+  get partWay(): boolean {
+    return $.utils.getBit(32, this);
+  }
+  set partWay(value: boolean) {
+    $.utils.setBit(32, value, this);
+  }
   toString(): string { return "Manifest_" + super.toString(); }
 }
 export class KindUse extends $.Struct {

@@ -54,7 +54,6 @@ export function replayCommand(ctx: CliContext): CommandModule {
               again = TraceReader.open(dir);
               const s = new ReplaySession({ trace: again, cpu: replayCpu(trace.header.machine), interrupted: stop });
               ctx.tsrr.hooks.sessionCreated.call(s);
-              s.start();
               return s;
             };
             try {

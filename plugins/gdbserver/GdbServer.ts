@@ -4,6 +4,8 @@
  * tasks, sets breakpoints, and continues or steps, which replays the trace on until a
  * breakpoint, the end of a step, a recorded signal or the end. Threads are the recording's
  * tids (`pTGID.TID`). Memory and registers are read-only: the replay must stay the recording.
+ * Going back restores a checkpoint (or starts again) and replays forward to the last stop
+ * before where it was.
  */
 import { readFileSync, readlinkSync } from 'node:fs';
 import { Registers, TsrrError, WATCHPOINT_SLOTS, isTsrrError, type ReplaySession, type ReplayStop, type Task, type Watchpoint } from '../../core/index.js';
@@ -11,18 +13,17 @@ import { GdbConnection, INTERRUPT } from './GdbConnection.js';
 import type { GdbHooks } from './hooks.js';
 import { RegisterFile } from './registers.js';
 import { gdbSignal } from './signals.js';
+import { Timeline, atEvent, type Checkpoint, type Position, type SavedState } from './Timeline.js';
 
+const NAME = 'gdbserver';
 const XSAVE_MAX = 1 << 14;
 const PACKET_SIZE = 0x4000;
 const hex = (n: number | bigint) => n.toString(16);
-
-/** A place in the replay, found again in a replay from the start: the frame, the task that
- * stopped, and its registers. */
-interface Position {
-  readonly frame: number;
-  readonly rec: number;
-  readonly regs: Buffer;
-}
+const NO_REGS = Buffer.alloc(0);
+/** Replay time between automatic checkpoints. */
+const AUTO_INTERVAL_MS = 250;
+/** The fewest steps before its end a walk to a step keeps a checkpoint at. */
+const STEP_CHECKPOINT_MIN = 16;
 
 const EFLAGS = 144;
 /** The trap and resume flags say how the task was last resumed, not where it is. */
@@ -44,20 +45,28 @@ export class GdbServer {
   private last: ReplayStop | undefined;
   /** Where the last stop left the replay. */
   private position: Position | undefined;
-  /** gdb's breakpoints, put into every replay made to go back. */
+  /** gdb's breakpoints and watchpoints, put into every replay made to go back. */
   private readonly breakpoints = new Set<bigint>();
+  private watchpoints: Watchpoint[] = [];
+  /** Breakpoints of a replay made to go back whose code is not mapped yet. */
+  private readonly pending = new Set<bigint>();
+  readonly timeline = new Timeline();
+  /** When the last checkpoint was taken (performance.now()). */
+  private lastSaved = performance.now();
   private done = false;
 
   constructor(
     public session: ReplaySession,
     private readonly conn: GdbConnection,
     private readonly hooks: GdbHooks,
-    /** A replay started from the beginning again, for going backwards. */
+    /** A new replay of the trace, not started, for going backwards. */
     private readonly fresh: () => ReplaySession,
   ) {
     const first = [...session.tasks.values()][0];
     this.selected = first;
     this.regs = new RegisterFile(first !== undefined && first.getXstate(XSAVE_MAX).length > 576 + 256);
+    this.position = this.atEventPosition();
+    this.instrument(session);
   }
 
   /** Answers gdb until it detaches, kills, goes away, or `stop()` says so. */
@@ -190,6 +199,7 @@ export class GdbServer {
         }
       }
       for (const other of this.liveTasks()) if (other.as === t.as) other.programWatchpoints();
+      this.watchpoints = [...list];
       return 'OK';
     });
   }
@@ -206,112 +216,182 @@ export class GdbServer {
       step = colon < 0 ? this.selected : this.taskOf(a.slice(colon + 1));
       break;
     }
-    return this.stopped(this.session.debugContinue({ step, interrupted: () => this.conn.interrupted() }));
+    const before = this.position;
+    this.session.echo = true;
+    const stop = this.session.debugContinue({ step, interrupted: () => this.conn.interrupted() });
+    // A step of the task that stopped last takes its walk from the last event one step on.
+    const walk = step && stop.kind === 'step' && stop.task === step && before?.walk && before.rec === step.rec ? { from: before.walk.from, steps: before.walk.steps + 1 } : undefined;
+    return this.stopped(stop, walk);
   }
 
-  private stopped(stop: ReplayStop): string {
+  private stopped(stop: ReplayStop, walk?: Position['walk']): string {
     this.last = stop;
     if ('task' in stop) {
       this.selected = stop.task;
-      this.position = { frame: stop.frame, rec: stop.task.rec, regs: Buffer.from(stop.task.getRegs().buf) };
+      this.position = { frame: this.session.frame, rec: stop.task.rec, regs: Buffer.from(stop.task.getRegs().buf), walk };
     }
     return this.stopReply(stop);
   }
 
-  /** A replay from the start, its first process with gdb's breakpoints (and `extra`) if asked
-   * for, and its tasks' watchpoints: the same set the first replay had. */
-  private restart(withBreakpoints: boolean, extra?: bigint): void {
-    const watchpoints = this.selected?.as.watchpoints ?? [];
+  /** Where the replay is now, right after its last event (at the start or after -g). */
+  private atEventPosition(): Position | undefined {
+    const t = this.selected;
+    if (!t || !this.session.tasks.has(t.rec)) return undefined;
+    const frame = this.session.frame;
+    return { frame, rec: t.rec, regs: Buffer.from(t.getRegs().buf), walk: { from: frame, steps: 0 } };
+  }
+
+  /** Takes automatic checkpoints as `session` replays, at events some time apart. */
+  private instrument(session: ReplaySession): void {
+    session.hooks.eventReplayed.tap(NAME, (e, task) => {
+      if (!e.canCheckpointAt() || performance.now() - this.lastSaved < AUTO_INTERVAL_MS || this.timeline.hasEvent(e.frame)) return;
+      this.save({ frame: e.frame, rec: task.rec, regs: NO_REGS, walk: { from: e.frame, steps: 0 } }, false);
+    });
+  }
+
+  /** Keeps the replay's state as a checkpoint at `place`, or says why it cannot. */
+  save(place: Position, user: boolean): Checkpoint | string {
+    this.lastSaved = performance.now();
+    const saved = this.hooks.saveState.call(this.session, !atEvent(place));
+    if (saved === undefined) return 'no plugin saves replay states (add --plugin pcp)';
+    if (typeof saved === 'string') return saved;
+    return this.timeline.add(place, saved, user);
+  }
+
+  /** Adds a saved state from after event `frame` (right after it, or part way to the next)
+   * as a checkpoint; a user one is numbered for gdb. */
+  addCheckpoint(saved: SavedState, frame: number, how: { user: boolean; partWay: boolean }): Checkpoint {
+    return this.timeline.add({ frame, rec: 0, regs: NO_REGS, walk: how.partWay ? undefined : { from: frame, steps: 0 } }, saved, how.user);
+  }
+
+  /** A new replay from `cp` (or the start), with gdb's watchpoints in its first process and,
+   * if asked for, its breakpoints (and `extra`); the old one is ended. */
+  private restoreTo(cp: Checkpoint | undefined, withBreakpoints: boolean, extra?: bigint): void {
     this.session.killAll();
-    this.session = this.fresh();
-    const first = [...this.session.tasks.values()][0]!;
-    this.selected = first;
+    const session = this.fresh();
+    if (cp) session.hooks.beforeLaunch.tap({ name: NAME, stage: -100 }, () => cp.saved.restore(session));
+    session.echo = false;
+    this.session = session;
+    this.instrument(session);
+    session.start();
+    const first = [...session.tasks.values()][0]!;
+    this.selected = session.tasks.get(cp?.place.rec ?? -1) ?? first;
+    this.pending.clear();
     // Breakpoints in libraries not mapped yet go in after the syscalls that map them.
-    const pending = new Set(withBreakpoints ? this.breakpoints : []);
-    if (extra !== undefined) pending.add(extra);
-    const place = (task: Task) => {
-      for (const addr of pending) {
-        if (!task.as.at(addr)) continue;
-        task.as.addBreakpoint(task, addr);
-        pending.delete(addr);
-      }
-    };
-    place(first);
-    this.session.hooks.afterSyscall.tap('gdbserver', (task) => pending.size > 0 && task.as === first.as && place(task));
-    first.as.watchpoints.push(...watchpoints);
-    if (watchpoints.length > 0) first.programWatchpoints();
+    session.hooks.afterSyscall.tap(NAME, (task) => this.pending.size > 0 && task.as === first.as && this.placePending(task));
+    if (withBreakpoints) this.armBreakpoints();
+    if (extra !== undefined) this.pending.add(extra);
+    this.placePending(first);
+    first.as.watchpoints.push(...this.watchpoints);
+    for (const t of session.tasks.values()) if (t.as === first.as) t.programWatchpoints();
+  }
+
+  /** Puts gdb's breakpoints into the first process of a replay made to go back. */
+  private armBreakpoints(): void {
+    for (const addr of this.breakpoints) this.pending.add(addr);
+    this.placePending([...this.session.tasks.values()][0]!);
+  }
+
+  private placePending(task: Task): void {
+    for (const addr of this.pending) {
+      if (!task.as.at(addr)) continue;
+      task.as.addBreakpoint(task, addr);
+      this.pending.delete(addr);
+    }
   }
 
   private at(stop: ReplayStop, p: Position): boolean {
-    return 'task' in stop && stop.frame === p.frame && stop.task.rec === p.rec && samePlace(stop.task.getRegs().buf, p.regs);
+    return 'task' in stop && this.session.frame === p.frame && stop.task.rec === p.rec && samePlace(stop.task.getRegs().buf, p.regs);
   }
 
-  /** bc: back to the latest breakpoint hit or watchpoint trigger before here, found by
-   * replaying from the start with a breakpoint here too, then replaying to it. */
+  /** bc: back to the latest breakpoint hit or watchpoint trigger before here. Each stretch
+   * between checkpoints (the latest first) is replayed with a breakpoint here too, listing
+   * its stops; the stretch that has one is replayed again to the last. */
   private reverseContinue(): string {
-    const here = this.position;
+    const here = this.position ?? this.atEventPosition();
     if (!here) return 'E01';
     const rip = new Registers(Buffer.from(here.regs)).rip;
-    const extra = this.breakpoints.has(rip) ? undefined : rip;
-    this.restart(true, extra);
+    const extra = atEvent(here) || this.breakpoints.has(rip) ? undefined : rip;
+    let end = here;
+    for (const start of [...this.timeline.eventsBefore(here), undefined]) {
+      const until = atEvent(end) ? end.frame : end.frame + 1;
+      this.restoreTo(start, true, extra);
+      const latest = this.lastStopBefore(end, until);
+      if (latest >= 0) {
+        this.restoreTo(start, true, extra);
+        let stop: ReplayStop | undefined;
+        for (let i = 0; i <= latest; i++) stop = this.onward(stop, until);
+        if (extra !== undefined) this.selected!.as.removeBreakpoint(this.selected!, extra);
+        if (stop!.kind !== 'watchpoint') return this.stopped(stop!);
+        // Going back, a watchpoint stops before the instruction that wrote, as gdb expects.
+        this.stopped(stop!);
+        const back = this.stepBack(this.position!);
+        if (!back) return this.beginning();
+        return this.stopped({ ...stop!, frame: back.stop.frame, task: back.stop.task }, back.walk);
+      }
+      if (!start) break;
+      end = start.place;
+    }
+    return this.beginning();
+  }
+
+  /** Replays on from the start of a stretch to `end` (stopping at `until` at the latest):
+   * the index of the last breakpoint hit or watchpoint trigger on the way, -1 if none. */
+  private lastStopBefore(end: Position, until: number): number {
     let latest = -1;
     let s: ReplayStop | undefined;
     for (let i = 0; ; i++) {
-      s = this.onward(s);
-      if (this.at(s, here)) break;
-      if (!('task' in s)) throw new TsrrError('INTERNAL', `going back from event ${here.frame}: a replay from the start did not get there`);
+      if (atEvent(end) && this.session.frame >= end.frame) return latest;
+      s = this.onward(s, until);
+      if (atEvent(end) ? s.kind === 'reached' : this.at(s, end)) return latest;
+      if (!('task' in s)) throw new TsrrError('INTERNAL', `going back from event ${end.frame}: a replay did not get there again (${s.kind} at event ${s.frame})`);
       if (s.kind === 'watchpoint' || (s.kind === 'breakpoint' && this.breakpoints.has(s.task.getRegs().rip))) latest = i;
     }
-    this.restart(true, extra);
-    if (latest < 0) return this.beginning(extra);
-    let stop: ReplayStop | undefined;
-    for (let i = 0; i <= latest; i++) stop = this.onward(stop);
-    if (extra !== undefined) this.selected!.as.removeBreakpoint(this.selected!, extra);
-    return this.stopped(stop!);
   }
 
   /** Lets a replay made to go back run on from `prev`, first stepping over the breakpoint it
    * stands on, as gdb does. */
-  private onward(prev: ReplayStop | undefined): ReplayStop {
+  private onward(prev: ReplayStop | undefined, until: number): ReplayStop {
     if (prev?.kind === 'breakpoint') {
       const t = prev.task;
       const rip = t.getRegs().rip;
       t.as.removeBreakpoint(t, rip);
-      const s = this.session.debugContinue({ step: t });
+      const s = this.session.debugContinue({ step: t, until });
       t.as.addBreakpoint(t, rip);
       if (s.kind !== 'step' || s.task !== t) return s;
     }
-    return this.session.debugContinue({});
+    return this.session.debugContinue({ until });
   }
 
-  /** bs: back one instruction of the stopped task: from the event before here, the task is
-   * single-stepped to here, counting; a replay from the start then takes one step fewer. */
+  /** bs: back one instruction of the task that stopped. */
   private reverseStep(): string {
-    const here = this.position;
+    const here = this.position ?? this.atEventPosition();
     if (!here) return 'E01';
-    for (let from = here.frame; from >= 1; from--) {
-      const steps = this.stepsTo(here, from);
-      if (steps === undefined) break;
-      if (steps === 0) continue; // here is where event `from` left the task: look earlier
-      this.restart(false);
-      let stop = this.session.debugContinue({ until: from });
-      for (let i = 0; i < steps - 1; i++) stop = this.session.debugContinue({ step: this.session.tasks.get(here.rec) });
-      // With no step taken, the stop is `until`'s: report it as the task's step.
-      if (!('task' in stop)) stop = { kind: 'step', frame: this.session.frame, task: this.session.tasks.get(here.rec)! };
-      for (const addr of this.breakpoints) this.selected!.as.addBreakpoint(this.selected!, addr);
-      return this.stopped(stop);
-    }
-    this.restart(true);
-    return this.beginning();
+    const back = this.stepBack(here);
+    if (!back) return this.beginning();
+    this.armBreakpoints();
+    return this.stopped(back.stop, back.walk);
   }
 
-  /** Single steps of task `p.rec` from event `from` to `p`, in a replay from the start;
-   * undefined if the task does not get there. */
-  private stepsTo(p: Position, from: number): number | undefined {
-    this.restart(false);
-    const reached = this.session.debugContinue({ until: from });
-    const task = this.session.tasks.get(p.rec);
-    if (reached.kind !== 'reached' || !task) return undefined;
+  /** Puts the replay one step of `p`'s task before `p`, found as the number of single steps
+   * from an event before it; undefined if `p` is the first place of the task replay knows. */
+  private stepBack(p: Position): { stop: ReplayStop & { task: Task }; walk: NonNullable<Position['walk']> } | undefined {
+    for (let from = p.walk?.from ?? p.frame; from >= 1; from--) {
+      const steps = p.walk?.from === from ? p.walk.steps : this.countSteps(p, from);
+      if (steps === undefined) return undefined;
+      if (steps === 0) continue; // p is where event `from` left the task: look earlier
+      const walk = { from, steps: steps - 1 };
+      const stop = this.goTo(p.rec, walk);
+      return stop && { stop, walk };
+    }
+    return undefined;
+  }
+
+  /** Single steps of `p`'s task from right after event `from` to `p`; undefined if they do
+   * not get there. */
+  private countSteps(p: Position, from: number): number | undefined {
+    const task = this.goTo(p.rec, { from, steps: 0 })?.task;
+    if (!task) return undefined;
     if (this.session.frame === p.frame && samePlace(task.getRegs().buf, p.regs)) return 0;
     for (let n = 1; n <= MAX_STEPS; n++) {
       const s = this.session.debugContinue({ step: task });
@@ -321,13 +401,94 @@ export class GdbServer {
     return undefined;
   }
 
-  /** Going back reached the start of the replay. */
-  private beginning(extra?: bigint): string {
-    const first = this.selected!;
-    if (extra !== undefined) first.as.removeBreakpoint(first, extra);
+  /** Replays (without breakpoints) to `walk`: `steps` single steps of task `rec` from right
+   * after event `from`, starting from the latest checkpoint before it and keeping new ones
+   * on the way, at 16, 32, 64, ... steps before the end, for the next steps back. Returns the
+   * stop there; undefined if the task does not exist then. */
+  private goTo(rec: number, walk: NonNullable<Position['walk']>): (ReplayStop & { task: Task }) | undefined {
+    const target: Position = { frame: walk.from, rec, regs: NO_REGS, walk };
+    const cp = this.timeline.latest(target, false);
+    this.restoreTo(cp, false);
+    const w = cp?.place.walk;
+    let done = w && w.from === walk.from && (w.steps === 0 || cp!.place.rec === rec) ? w.steps : 0;
+    if (this.session.frame < walk.from) this.session.debugContinue({ until: walk.from });
+    const task = this.session.tasks.get(rec);
+    if (!task || this.session.frame !== walk.from && done === 0) return undefined;
+    let stop: ReplayStop & { task: Task } = { kind: 'step', frame: this.session.frame, task };
+    for (; done < walk.steps; done++) {
+      const left = walk.steps - done;
+      if (left >= STEP_CHECKPOINT_MIN && (left & (left - 1)) === 0) {
+        this.save({ frame: this.session.frame, rec, regs: Buffer.from(task.getRegs().buf), walk: { from: walk.from, steps: done } }, false);
+      }
+      const s = this.session.debugContinue({ step: task });
+      if (!('task' in s)) return undefined;
+      stop = s;
+    }
+    return stop;
+  }
+
+  /** `checkpoint`: a numbered checkpoint where the replay is. */
+  checkpoint(): string {
+    const here = this.position ?? this.atEventPosition();
+    if (!here || (this.last && isEnd(this.last))) return 'The program is not being run.\n';
+    const cp = this.save(here, true);
+    if (typeof cp === 'string') return `tsrr: cannot checkpoint here: ${cp}\n`;
+    return `Checkpoint ${cp.id} at event ${here.frame}.\n`;
+  }
+
+  /** `restart N`: back (or on) to checkpoint N. */
+  restart(id: number): string {
+    const cp = this.timeline.byId(id);
+    if (!cp) return `tsrr: no checkpoint ${id} (info checkpoints lists them)\n`;
+    this.restoreTo(cp, true);
     this.last = undefined;
-    this.position = { frame: this.session.frame, rec: first.rec, regs: Buffer.from(first.getRegs().buf) };
-    return `T05thread:${threadId(first)};replaylog:begin;`;
+    const t = this.selected!;
+    // A checkpoint from disk knows its event only.
+    this.position = cp.place.regs.length > 0 ? cp.place : { ...cp.place, frame: this.session.frame, rec: t.rec, regs: Buffer.from(t.getRegs().buf) };
+    return '';
+  }
+
+  /** `seek-frame N`: to the state right after event N. */
+  seekFrame(frame: number): string {
+    const count = this.session.trace.frameCount;
+    if (!Number.isInteger(frame) || frame < 1 || frame > count) return `tsrr: seek-frame takes an event from 1 to ${count}\n`;
+    this.restoreTo(this.timeline.latest({ frame, rec: 0, regs: NO_REGS, walk: { from: frame, steps: 0 } }, false), false);
+    const stop = this.session.frame < frame ? this.session.debugContinue({ until: frame }) : undefined;
+    if (stop && stop.kind !== 'reached') {
+      this.last = stop;
+      return `tsrr: the replay ended at event ${stop.frame}, before event ${frame}\n`;
+    }
+    this.armBreakpoints();
+    if (!this.selected || !this.session.tasks.has(this.selected.rec)) this.selected = [...this.session.tasks.values()][0];
+    this.last = undefined;
+    this.position = this.atEventPosition();
+    return '';
+  }
+
+  /** `info checkpoints` */
+  describeCheckpoints(): string {
+    const rows = this.timeline.numbered().map((cp) => {
+      const p = cp.place;
+      const where = atEvent(p) ? 'right after it' : `thread ${hex(p.rec)}, pc 0x${hex(new Registers(Buffer.from(p.regs)).rip)}`;
+      return `${cp.id}\tevent ${p.frame}\t${where}\n`;
+    });
+    return rows.length === 0 ? 'No checkpoints.\n' : rows.join('');
+  }
+
+  /** `delete checkpoint N` */
+  deleteCheckpoint(id: number): string {
+    const cp = this.timeline.byId(id);
+    if (!cp) return `tsrr: no checkpoint ${id}\n`;
+    this.timeline.remove(cp);
+    return '';
+  }
+
+  /** Going back reached the start of the replay. */
+  private beginning(): string {
+    this.restoreTo(undefined, true);
+    this.last = undefined;
+    this.position = this.atEventPosition();
+    return `T05thread:${threadId(this.selected!)};replaylog:begin;`;
   }
 
   private stopReply(stop: ReplayStop | undefined): string {

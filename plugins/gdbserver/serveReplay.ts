@@ -4,11 +4,15 @@
  * and gdb is started attached to it in this terminal, or, with -s PORT, tsrr waits for one
  * to connect. tsrr ends when gdb does.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TsrrError, writeAll, type DebuggerOptions, type ReplaySession } from '../../core/index.js';
 import { findProgram } from '../../core/commands/record.js';
 import { spawn, waitTimed } from '../../native/libc.js';
 import { WAIT } from '../../native/ptrace.js';
 import { TcpListener, type TcpConnection } from '../../native/socket.js';
+import { initScript } from './commands.js';
 import { GdbConnection } from './GdbConnection.js';
 import { GdbServer } from './GdbServer.js';
 import type { GdbHooks } from './hooks.js';
@@ -19,27 +23,33 @@ const POLL_NS = POLL_MS * 1_000_000;
 export function serveReplay(session: ReplaySession, opts: DebuggerOptions, hooks: GdbHooks): void {
   const listener = TcpListener.listen(opts.host, opts.port ?? 0);
   const target = `target extended-remote ${opts.host}:${listener.port}`;
+  const scriptDir = mkdtempSync(join(tmpdir(), 'tsrr-gdb-'));
+  const script = join(scriptDir, 'tsrr.gdb');
+  writeFileSync(script, initScript(hooks.gdbCommands.call([])));
   // gdb is started before any tracee: this thread then pins itself and traps rdtsc, which
   // children it starts would inherit. gdb asks the server for the program's file.
-  const gdb = opts.port === undefined ? startGdb(['-q', '-l', '10000', '-ex', 'set sysroot /', '-ex', target, ...opts.debuggerArgs]) : undefined;
+  const gdb = opts.port === undefined ? startGdb(['-q', '-l', '10000', '-ix', script, '-ex', 'set sysroot /', '-ex', target, ...opts.debuggerArgs]) : undefined;
   let gdbEnded = false;
   try {
     session.start();
     if (session.opts.goto !== undefined) session.debugContinue({ until: session.opts.goto });
     if (session.tasks.size === 0) throw new TsrrError('BAD_ARGUMENT', `the program has ended by event ${session.frame}: nothing to debug there`);
-    if (gdb === undefined) writeAll(2, `tsrr: listening on ${opts.host}:${listener.port}; connect with:\n  gdb -ex '${target}'\n`);
+    if (gdb === undefined) writeAll(2, `tsrr: listening on ${opts.host}:${listener.port}; connect with:\n  gdb -ix ${script} -ex '${target}'\n`);
     const socket = accept(listener, opts, gdb);
     if (!socket) return;
     const conn = new GdbConnection(socket);
     const server = new GdbServer(session, conn, hooks, opts.fresh);
     try {
+      hooks.serverStarted.call(server);
       server.serve(() => opts.stop() || (gdb !== undefined && (gdbEnded ||= ended(gdb))));
     } finally {
       conn.close();
       server.session.killAll(); // a replay made to go back, if there is one
+      server.timeline.dropAll();
     }
   } finally {
     listener.close();
+    rmSync(scriptDir, { recursive: true, force: true });
     if (gdb !== undefined && !gdbEnded) while (!ended(gdb, POLL_NS) && !opts.stop());
   }
 }

@@ -8,11 +8,11 @@
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { relative } from 'node:path';
-import type { Mapping, Session, Task } from '../../core/index.js';
+import { TsrrError, type Mapping, type ReplaySession, type Session, type Task } from '../../core/index.js';
 import type { CheckpointStore, StoredCheckpoint } from './CheckpointStore.js';
 import { PCP_FORMAT_VERSION, type Envelope, type KindUse, type ProcessState, type State } from './checkpointFormat.js';
 import { storeMemory } from './memory.js';
-import { PROCESS_SECTIONS, serializerFor, type PcpRegistry, type ProcessSection, type SaveContext, type SectionName, type SerializerRegistry } from './PcpRegistry.js';
+import { serializerFor, type PcpRegistry, type ProcessSection, type SaveContext, type SectionName, type SerializerRegistry } from './PcpRegistry.js';
 
 /** One process to save: its tasks, the first of which describes the process. */
 export interface CaptureProcess {
@@ -58,6 +58,24 @@ export function unsharedMemoryProblem(processes: readonly Task[][]): string | un
   return undefined;
 }
 
+/** Runs `fn` on the replay's tasks by process, with held tasks taken out of their calls and
+ * breakpoints lifted; or says why they cannot be checkpointed now. */
+export function whileCheckpointable<T>(session: ReplaySession, fn: (processes: CaptureProcess[]) => T): T | string {
+  const phases = new Map([...session.tasks.values()].map((t) => [t, session.checkpointPhase(t)]));
+  for (const [t, phase] of phases) if (!phase) return `task ${t.rec} is in the middle of a signal delivery, an exit, a fork or a restarted call`;
+  const processes = processesOf(phases.keys());
+  const shared = unsharedMemoryProblem(processes);
+  if (shared) return shared;
+  const held = [...phases].filter(([, phase]) => phase === 'held').map(([t]) => t);
+  for (const t of held) session.release(t);
+  try {
+    const lifted = processes.reduce((inner, [main]) => () => main!.as.withBreakpointsLifted(main!, inner), () => fn(processes.map((tasks) => ({ tasks: tasks.map((task) => ({ task, held: phases.get(task) === 'held' })) }))));
+    return lifted();
+  } finally {
+    for (const t of held) session.hold(t);
+  }
+}
+
 /** During replay, mapped and executed files are the trace's copies themselves: a path's copy
  * is the path, relative to the trace. */
 export function replayCopyOf(traceDir: string): (path: string) => string | undefined {
@@ -68,70 +86,116 @@ export function replayCopyOf(traceDir: string): (path: string) => string | undef
   };
 }
 
-export function captureCheckpoint(reg: PcpRegistry, store: CheckpointStore, src: CaptureSource): StoredCheckpoint {
-  reg.hooks.beforeCheckpointWrite.call(src.session, src.frame);
+/** Saves items section by section through the serializers of their kinds, noting the kinds
+ * (and chunks) used. Without memory (an in-memory checkpoint, whose frozen processes hold it)
+ * mappings are not saved. */
+export class Capture {
+  readonly needs: Map<string, KindUse>;
+  readonly used = new Set<string>();
+  memoryBytes = 0n;
+
+  constructor(
+    private readonly reg: PcpRegistry,
+    private readonly store: CheckpointStore,
+    readonly src: CaptureSource,
+    readonly withMemory: boolean,
+    needs: ReadonlyMap<string, KindUse> = new Map(),
+  ) {
+    this.needs = new Map(needs);
+  }
+
+  contextOf(task: Task): SaveContext {
+    return {
+      session: this.src.session,
+      task,
+      traceDir: this.store.traceDir,
+      chunks: this.store.chunks,
+      traceCopyOf: (m) => this.src.traceCopyOf(task, m),
+      storeMemory: (start, end, extent) => {
+        if (!this.withMemory) throw new TsrrError('INTERNAL', 'an in-memory checkpoint keeps memory in its frozen processes, not in chunks');
+        const refs = storeMemory(task, this.store.chunks, start, end, extent);
+        for (const r of refs) {
+          this.used.add(r.hash.toString('hex'));
+          this.memoryBytes += BigInt(r.length);
+        }
+        return refs;
+      },
+    };
+  }
+
+  save<S extends SectionName>(section: S, items: readonly unknown[], ctx: SaveContext, kindOf?: string): Envelope[] {
+    return items.map((item) => {
+      const registry = this.reg[section] as SerializerRegistry<unknown>;
+      const kind = kindOf ?? registry.kindOf(item, ctx);
+      const s = serializerFor(registry, kind);
+      this.needs.set(`${section}\0${kind}`, { section, kind, version: s.version, plugin: s.plugin ?? 'unknown' });
+      return { kind, version: s.version, payload: s.save(item, ctx) };
+    });
+  }
+
+  /** The mappings of `task`'s process, with their memory. */
+  mappings(task: Task): Envelope[] {
+    return this.save('mappings', task.as.mappings(), this.contextOf(task));
+  }
+
+  /** The state of the source's processes. */
+  state(): State {
+    const src = this.src;
+    const processes: ProcessState[] = src.processes.map(({ tasks }) => {
+      const main = tasks[0]!.task;
+      const ctx = this.contextOf(main);
+      const items: Record<Exclude<ProcessSection, 'mappings' | 'tasks'>, unknown[]> = {
+        fileMonitors: [...main.fds.monitors].map(([fd, monitor]) => ({ fd, monitor })),
+        syscallBuffers: this.reg.syscallBuffers.kinds().length > 0 ? [main] : [],
+      };
+      const sections = {
+        mappings: this.withMemory ? this.mappings(main) : [],
+        fileMonitors: this.save('fileMonitors', items.fileMonitors, ctx),
+        syscallBuffers: this.save('syscallBuffers', items.syscallBuffers, ctx),
+        tasks: tasks.flatMap(({ task }) => this.save('tasks', [task], this.contextOf(task))),
+      };
+      return { tgid: main.tgid, executable: src.executableOf(main), threads: tasks.map(({ task, held }) => ({ tid: task.rec, held })), sections };
+    });
+    const first = this.contextOf(src.processes[0]!.tasks[0]!.task);
+    return {
+      processes,
+      sections: {
+        trace: this.save('trace', [{ frame: src.frame }], first),
+        extensions: this.reg.extensions.kinds().flatMap((kind) => this.save('extensions', [src.session], first, kind)),
+      },
+    };
+  }
+}
+
+/** Writes a checkpoint at `frame` whose state `fill` makes with a capture that stores memory
+ * in a pack of its own. */
+export function writeCheckpoint(reg: PcpRegistry, store: CheckpointStore, capture: Capture, frame: number, traceUuid: string, partWay: boolean, fill: () => State): StoredCheckpoint {
   const before = store.chunks.storedBytes;
   // A pack name of its own: a checkpoint made again at the same frame must not replace the
   // pack whose chunks the earlier ones refer to.
-  store.chunks.begin(`${src.frame}-${randomBytes(4).toString('hex')}`);
-  const used = new Set<string>();
-  let memoryBytes = 0n;
-  const needs = new Map<string, KindUse>();
-  const contextOf = (task: Task): SaveContext => ({
-    session: src.session,
-    task,
-    traceDir: store.traceDir,
-    chunks: store.chunks,
-    traceCopyOf: (m) => src.traceCopyOf(task, m),
-    storeMemory(start, end, extent) {
-      const refs = storeMemory(task, store.chunks, start, end, extent);
-      for (const r of refs) {
-        used.add(r.hash.toString('hex'));
-        memoryBytes += BigInt(r.length);
-      }
-      return refs;
-    },
-  });
-  const save = <S extends SectionName>(section: S, items: readonly unknown[], ctx: SaveContext, kindOf?: string): Envelope[] =>
-    items.map((item) => {
-      const registry = reg[section] as SerializerRegistry<unknown>;
-      const kind = kindOf ?? registry.kindOf(item, ctx);
-      const s = serializerFor(registry, kind);
-      needs.set(`${section}\0${kind}`, { section, kind, version: s.version, plugin: s.plugin ?? 'unknown' });
-      return { kind, version: s.version, payload: s.save(item, ctx) };
-    });
-  const processes: ProcessState[] = src.processes.map(({ tasks }) => {
-    const main = tasks[0]!.task;
-    const ctx = contextOf(main);
-    const items: Record<ProcessSection, unknown[]> = {
-      mappings: main.as.mappings(),
-      fileMonitors: [...main.fds.monitors].map(([fd, monitor]) => ({ fd, monitor })),
-      syscallBuffers: reg.syscallBuffers.kinds().length > 0 ? [main] : [],
-      tasks: [],
-    };
-    const sections = Object.fromEntries(PROCESS_SECTIONS.map((section) => [section, save(section, items[section], ctx)])) as ProcessState['sections'];
-    sections.tasks = tasks.flatMap(({ task }) => save('tasks', [task], contextOf(task)));
-    return { tgid: main.tgid, executable: src.executableOf(main), threads: tasks.map(({ task, held }) => ({ tid: task.rec, held })), sections };
-  });
-  const first = contextOf(src.processes[0]!.tasks[0]!.task);
-  const sections: State['sections'] = {
-    trace: save('trace', [{ frame: src.frame }], first),
-    extensions: reg.extensions.kinds().flatMap((kind) => save('extensions', [src.session], first, kind)),
-  };
+  store.chunks.begin(`${frame}-${randomBytes(4).toString('hex')}`);
+  const state = fill();
   store.chunks.commit();
   const cp = store.write(
     {
       formatVersion: PCP_FORMAT_VERSION,
-      traceUuid: src.traceUuid,
-      frame: src.frame,
+      traceUuid,
+      frame,
       createdNs: BigInt(Date.now()) * 1_000_000n,
-      needs: [...needs.values()],
-      memoryBytes,
+      needs: [...capture.needs.values()],
+      memoryBytes: capture.memoryBytes,
       storedBytes: BigInt(store.chunks.storedBytes - before),
+      partWay,
     },
-    { processes, sections },
-    used,
+    state,
+    capture.used,
   );
   reg.hooks.checkpointWritten.call(cp);
   return cp;
+}
+
+export function captureCheckpoint(reg: PcpRegistry, store: CheckpointStore, src: CaptureSource): StoredCheckpoint {
+  reg.hooks.beforeCheckpointWrite.call(src.session, src.frame);
+  const capture = new Capture(reg, store, src, true);
+  return writeCheckpoint(reg, store, capture, src.frame, src.traceUuid, false, () => capture.state());
 }

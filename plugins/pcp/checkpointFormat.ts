@@ -32,6 +32,8 @@ export interface Manifest {
   needs: KindUse[];
   memoryBytes: bigint;
   storedBytes: bigint;
+  /** The state is part way to the event after `frame` (a debugger's stop), not right after it. */
+  partWay: boolean;
 }
 
 export interface ThreadState {
@@ -66,6 +68,7 @@ export function encodeManifest(m: Manifest): Buffer {
   c.createdNs = m.createdNs;
   c.memoryBytes = m.memoryBytes;
   c.storedBytes = m.storedBytes;
+  c.partWay = m.partWay;
   const needs = c._initNeeds(m.needs.length);
   m.needs.forEach((n, i) => Object.assign(needs.get(i), n));
   return framed(MANIFEST_MAGIC, 0, new Uint8Array(msg.toArrayBuffer()));
@@ -126,7 +129,7 @@ export function readManifest(file: string): Manifest {
       const n = c.needs.get(i);
       needs.push({ section: n.section as SectionName, kind: n.kind, version: n.version, plugin: n.plugin });
     }
-    return { formatVersion: c.formatVersion, traceUuid: c.traceUuid, frame: Number(c.frame), createdNs: c.createdNs, needs, memoryBytes: c.memoryBytes, storedBytes: c.storedBytes };
+    return { formatVersion: c.formatVersion, traceUuid: c.traceUuid, frame: Number(c.frame), createdNs: c.createdNs, needs, memoryBytes: c.memoryBytes, storedBytes: c.storedBytes, partWay: c.partWay };
   } catch (e) {
     if (e instanceof TsrrError) throw e;
     throw new TsrrError('CHECKPOINT_CORRUPT', `${file} is corrupt: ${(e as Error).message}`, { file });

@@ -3,7 +3,7 @@
 import { readlinkSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { ReplaySession, TraceReader, TsrrError, progressBar, replayCpu, resolveTrace, writeAll, type CliContext, type RecordSession, type Task } from '../../core/index.js';
-import { captureCheckpoint, processesOf, replayCopyOf, unsharedMemoryProblem } from './capture.js';
+import { captureCheckpoint, replayCopyOf, whileCheckpointable } from './capture.js';
 import { CheckpointStore, type StoredCheckpoint } from './CheckpointStore.js';
 import type { PcpRegistry } from './PcpRegistry.js';
 
@@ -25,26 +25,22 @@ export function checkpointRecording(reg: PcpRegistry, store: CheckpointStore, se
 
 /** Checkpoints every task of a replay after event `frame`, or says why it cannot now. */
 export function checkpointReplay(reg: PcpRegistry, store: CheckpointStore, session: ReplaySession, frame: number): StoredCheckpoint | string {
-  const phases = new Map([...session.tasks.values()].map((t) => [t, session.checkpointPhase(t)]));
-  for (const [t, phase] of phases) if (!phase) return `task ${t.rec} is in the middle of a signal delivery, an exit, a fork or a restarted call`;
-  const processes = processesOf(phases.keys());
-  const shared = unsharedMemoryProblem(processes);
-  if (shared) return shared;
   const copyOf = replayCopyOf(store.traceDir);
-  const held = [...phases].filter(([, phase]) => phase === 'held').map(([t]) => t);
-  for (const t of held) session.release(t);
-  try {
-    return captureCheckpoint(reg, store, {
+  return whileCheckpointable(session, (processes) =>
+    captureCheckpoint(reg, store, {
       session,
       frame,
       traceUuid: session.trace.header.uuid,
-      processes: processes.map((tasks) => ({ tasks: tasks.map((task) => ({ task, held: phases.get(task) === 'held' })) })),
+      processes,
       traceCopyOf: (_t, m) => copyOf(m.path),
-      executableOf: (t) => programCopy(t, copyOf(readlinkSync(`/proc/${t.tid}/exe`))),
-    });
-  } finally {
-    for (const t of held) session.hold(t);
-  }
+      executableOf: (t) => replayProgram(t, copyOf),
+    }),
+  );
+}
+
+/** The trace's copy of the program a replayed task runs. */
+export function replayProgram(task: Task, copyOf: (path: string) => string | undefined): string {
+  return programCopy(task, copyOf(readlinkSync(`/proc/${task.tid}/exe`)));
 }
 
 function programCopy(task: Task, copy: string | undefined): string {

@@ -7,6 +7,7 @@
  */
 import { TsrrError, writeAll, type RecordSession, type ReplaySession, type Tsrr } from '../../core/index.js';
 import { CheckpointStore } from './CheckpointStore.js';
+import { serveCheckpoints } from './debugger.js';
 import { checkpointRecording, checkpointsCommand, createCheckpointsCommand, rmCheckpointsCommand } from './commands.js';
 import { pcpRegistry, type PcpRegistry } from './PcpRegistry.js';
 import { loadCheckpoint, nearestCheckpoint, restoreCheckpoint } from './restore.js';
@@ -29,6 +30,7 @@ export default class PcpPlugin {
     registerStdioSerializer(reg);
     registerTaskSerializer(reg);
     registerTracePositionSerializer(reg);
+    serveCheckpoints(tsrr, reg, () => this.ignore);
     tsrr.hooks.cliCommands.tap(this.name, (y, ctx) => {
       y.option('ignore-pcp', { type: 'boolean', default: false, global: true, describe: 'replay without persistent checkpoints' })
         .option('checkpoint-interval', { type: 'number', global: true, describe: 'record: also save a checkpoint every N events' })

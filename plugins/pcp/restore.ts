@@ -9,9 +9,9 @@
 import { basename } from 'node:path';
 import { CLONE, NR, TsrrError, launch, type ReplaySession, type Task } from '../../core/index.js';
 import type { CheckpointStore, StoredCheckpoint } from './CheckpointStore.js';
-import type { Envelope, Manifest, State } from './checkpointFormat.js';
+import type { Envelope, Manifest, ProcessState, State } from './checkpointFormat.js';
 import { loadMemory } from './memory.js';
-import { PROCESS_SECTIONS, SESSION_SECTIONS, type LoadContext, type PcpRegistry, type SectionName, type SerializerRegistry } from './PcpRegistry.js';
+import { SESSION_SECTIONS, type LoadContext, type PcpRegistry, type SectionName, type SerializerRegistry } from './PcpRegistry.js';
 
 const THREAD_FLAGS = CLONE.VM | CLONE.FS | CLONE.FILES | CLONE.SIGHAND | CLONE.THREAD | CLONE.SYSVSEM;
 
@@ -42,13 +42,40 @@ export function loadCheckpoint(reg: PcpRegistry, store: CheckpointStore, cp: Sto
   return { ...cp, manifest, state: store.state(cp) };
 }
 
-/** The latest checkpoint at or before `frame`. */
+/** The latest checkpoint of the state right after `frame` or before. */
 export function nearestCheckpoint(store: CheckpointStore, frame: number): StoredCheckpoint | undefined {
-  return store.list().filter((c) => c.frame <= frame).pop();
+  return store
+    .list()
+    .filter((c) => c.frame <= frame)
+    .reverse()
+    .find((c) => c.frame < frame || !store.manifest(c).partWay);
 }
+
+/** Loads a section's items into the context's task, by stage. */
+export type SectionLoader = (section: SectionName, envs: readonly Envelope[], task: Task) => void;
+
+/** Makes the main thread of a saved process, `rec` in the trace, with its memory in place. */
+export type ProcessMaker = (p: ProcessState, index: number, rec: number, tgid: number, load: SectionLoader) => Task;
 
 export function restoreCheckpoint(reg: PcpRegistry, store: CheckpointStore, session: ReplaySession, cp: LoadedCheckpoint): Task {
   reg.hooks.beforeRestore.call(cp, session);
+  const first = restoreState(reg, store, session, cp.state, cp.dir, (p, _i, rec, tgid, load) => {
+    const exe = session.trace.file(p.executable);
+    const main = session.adoptTask(launch(exe, [basename(exe)], [], session.opts.cpu), rec, tgid);
+    session.setUpExec(main, session.trace.header.machine.cpuidFaulting);
+    const keep = new Set(['vdso', 'vvar', 'vsyscall', 'stack']);
+    for (const m of main.as.mappings()) if (!keep.has(m.kind)) main.remoteSyscall(NR.munmap, m.start, m.end - m.start);
+    load('mappings', p.sections.mappings, main);
+    return main;
+  });
+  store.chunks.close();
+  reg.hooks.restored.call(cp, session, first);
+  return first;
+}
+
+/** Puts a saved state into `session`: each process made by `makeProcess`, then its file
+ * monitors, buffers and threads, then the sections of the whole replay. */
+export function restoreState(reg: PcpRegistry, store: CheckpointStore, session: ReplaySession, state: State, where: string, makeProcess: ProcessMaker): Task {
   // Format 1 saved the recording's first process, whose ids are the first event's.
   const firstTid = session.trace.peek()?.tid ?? 0;
   const contextOf = (task: Task): LoadContext => ({
@@ -58,33 +85,28 @@ export function restoreCheckpoint(reg: PcpRegistry, store: CheckpointStore, sess
     chunks: store.chunks,
     loadMemory: (start, refs) => loadMemory(task, store.chunks, start, refs),
   });
-  const load = (section: SectionName, envs: readonly Envelope[], ctx: LoadContext) => {
+  const load: SectionLoader = (section, envs, task) => {
     const registry = reg[section] as SerializerRegistry<unknown>;
     const items = envs.map((env) => ({ env, s: registry.get(env.kind) }));
     items.sort((a, b) => (a.s.stage ?? 0) - (b.s.stage ?? 0));
+    const ctx = contextOf(task);
     for (const { env, s } of items) s.load(env.payload, env.version, ctx);
   };
   let first: Task | undefined;
-  for (const p of cp.state.processes) {
-    const exe = session.trace.file(p.executable);
+  state.processes.forEach((p, index) => {
     const ids = p.threads.map((t) => t.tid || firstTid);
-    const main = session.adoptTask(launch(exe, [basename(exe)], [], session.opts.cpu), ids[0], p.tgid || firstTid);
+    const main = makeProcess(p, index, ids[0]!, p.tgid || firstTid, load);
     first ??= main;
-    session.setUpExec(main, session.trace.header.machine.cpuidFaulting);
-    const keep = new Set(['vdso', 'vvar', 'vsyscall', 'stack']);
-    for (const m of main.as.mappings()) if (!keep.has(m.kind)) main.remoteSyscall(NR.munmap, m.start, m.end - m.start);
     main.fds.monitors.clear();
-    const ctx = contextOf(main);
-    for (const section of PROCESS_SECTIONS) if (section !== 'tasks') load(section, p.sections[section], ctx);
+    load('fileMonitors', p.sections.fileMonitors, main);
+    load('syscallBuffers', p.sections.syscallBuffers, main);
     // Threads are made while `main` can still run remote syscalls (before it is held).
     const tasks = ids.map((rec, i) => (i === 0 ? main : spawnThread(session, main, rec)));
-    tasks.forEach((task, i) => load('tasks', [p.sections.tasks[i]!], contextOf(task)));
+    tasks.forEach((task, i) => load('tasks', [p.sections.tasks[i]!], task));
     tasks.forEach((task, i) => p.threads[i]!.held && session.hold(task));
-  }
-  if (!first) throw new TsrrError('CHECKPOINT_CORRUPT', `${cp.dir} holds no process`, { dir: cp.dir });
-  for (const section of SESSION_SECTIONS) load(section, cp.state.sections[section], contextOf(first));
-  store.chunks.close();
-  reg.hooks.restored.call(cp, session, first);
+  });
+  if (!first) throw new TsrrError('CHECKPOINT_CORRUPT', `${where} holds no process`, { dir: where });
+  for (const section of SESSION_SECTIONS) load(section, state.sections[section], first);
   return first;
 }
 

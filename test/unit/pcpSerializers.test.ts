@@ -435,15 +435,15 @@ const allBuiltinNeeds: Manifest['needs'] = [
 ];
 
 const manifestCases: { name: string; m: Manifest }[] = [
-  { name: 'all zero, no needs', m: { formatVersion: 0, traceUuid: '', frame: 0, createdNs: 0n, needs: [], memoryBytes: 0n, storedBytes: 0n } },
-  { name: 'a typical manifest', m: { formatVersion: PCP_FORMAT_VERSION, traceUuid: '6f1c2b9e-4d3a-4e8b-9a7c-0123456789ab', frame: 40, createdNs: 1_700_000_000_123_456_789n, needs: allBuiltinNeeds, memoryBytes: 286720n, storedBytes: 15741n } },
+  { name: 'all zero, no needs', m: { formatVersion: 0, traceUuid: '', frame: 0, createdNs: 0n, needs: [], memoryBytes: 0n, storedBytes: 0n, partWay: false } },
+  { name: 'a typical manifest', m: { formatVersion: PCP_FORMAT_VERSION, traceUuid: '6f1c2b9e-4d3a-4e8b-9a7c-0123456789ab', frame: 40, createdNs: 1_700_000_000_123_456_789n, needs: allBuiltinNeeds, memoryBytes: 286720n, storedBytes: 15741n, partWay: true } },
   {
     name: 'max values',
-    m: { formatVersion: PCP_FORMAT_VERSION, traceUuid: 'u'.repeat(1000), frame: Number.MAX_SAFE_INTEGER, createdNs: U64_MAX, needs: [{ section: 'extensions', kind: 'acme/socket', version: U32_MAX, plugin: '@acme/tsrr-plugin-socket' }], memoryBytes: U64_MAX, storedBytes: U64_MAX },
+    m: { formatVersion: PCP_FORMAT_VERSION, traceUuid: 'u'.repeat(1000), frame: Number.MAX_SAFE_INTEGER, createdNs: U64_MAX, needs: [{ section: 'extensions', kind: 'acme/socket', version: U32_MAX, plugin: '@acme/tsrr-plugin-socket' }], memoryBytes: U64_MAX, storedBytes: U64_MAX, partWay: false },
   },
   {
     name: 'many needs, non-ASCII names',
-    m: { formatVersion: 1, traceUuid: 'ünïcødé', frame: 7, createdNs: 1n, needs: Array.from({ length: 300 }, (_, i) => ({ section: SECTIONS[i % SECTIONS.length]!, kind: `plugin${i}/kind-✓`, version: i, plugin: `plugin${i}` })), memoryBytes: 1n, storedBytes: 1n },
+    m: { formatVersion: 1, traceUuid: 'ünïcødé', frame: 7, createdNs: 1n, needs: Array.from({ length: 300 }, (_, i) => ({ section: SECTIONS[i % SECTIONS.length]!, kind: `plugin${i}/kind-✓`, version: i, plugin: `plugin${i}` })), memoryBytes: 1n, storedBytes: 1n, partWay: false },
   },
 ];
 
@@ -688,7 +688,7 @@ describe('loadCheckpoint', () => {
     const traceDir = join(dir, `trace${files++}`);
     mkdirSync(traceDir);
     const store = new CheckpointStore(traceDir);
-    const manifest: Manifest = { formatVersion: PCP_FORMAT_VERSION, traceUuid: UUID, frame: 40, createdNs: 1n, needs, memoryBytes: 0n, storedBytes: 0n, ...over };
+    const manifest: Manifest = { formatVersion: PCP_FORMAT_VERSION, traceUuid: UUID, frame: 40, createdNs: 1n, needs, memoryBytes: 0n, storedBytes: 0n, partWay: false, ...over };
     const state: State = { processes: [{ tgid: 7, executable: 'files/0-prog', threads: [], sections: noProcessSections() }], sections: { extensions: [], trace: [{ kind: 'core/trace-position', version: 1, payload: encodePayload(TracePositionPayload, (p) => (p.frame = 40n)) }] } };
     const cp = store.write(manifest, state, new Set());
     return { store, cp, manifest, state };

@@ -77,6 +77,7 @@ describe('format fixture v1', () => {
       ],
       memoryBytes: 1048576n,
       storedBytes: 65536n,
+      partWay: false,
     } satisfies Manifest);
     assert.ok(PCP_FORMAT_VERSION >= 1, 'this tsrr must still read format version 1');
   });
@@ -524,7 +525,7 @@ function writeHandMadePack(dir: string, name: string, datas: Buffer[], bodies: B
 const UUID = '11111111-2222-4333-8444-555555555555';
 
 function manifestAt(frame: number, over: Partial<Manifest> = {}): Manifest {
-  return { formatVersion: PCP_FORMAT_VERSION, traceUuid: UUID, frame, createdNs: BigInt(frame) * 1000n, needs: [{ section: 'trace', kind: 'core/trace-position', version: 1, plugin: 'pcp' }], memoryBytes: 0n, storedBytes: 0n, ...over };
+  return { formatVersion: PCP_FORMAT_VERSION, traceUuid: UUID, frame, createdNs: BigInt(frame) * 1000n, needs: [{ section: 'trace', kind: 'core/trace-position', version: 1, plugin: 'pcp' }], memoryBytes: 0n, storedBytes: 0n, partWay: false, ...over };
 }
 
 function stateAt(frame: number): State {
