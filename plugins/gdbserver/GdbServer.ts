@@ -8,7 +8,7 @@
  * before where it was.
  */
 import { readFileSync, readlinkSync } from 'node:fs';
-import { Registers, TsrrError, WATCHPOINT_SLOTS, isTsrrError, type ReplaySession, type ReplayStop, type Task, type Watchpoint } from '../../core/index.js';
+import { Registers, TsrrError, WATCHPOINT_SLOTS, isTsrrError, writeAll, type ReplaySession, type ReplayStop, type Task, type Watchpoint } from '../../core/index.js';
 import { GdbConnection, INTERRUPT } from './GdbConnection.js';
 import type { GdbHooks } from './hooks.js';
 import { RegisterFile } from './registers.js';
@@ -51,6 +51,10 @@ export class GdbServer {
   /** Breakpoints of a replay made to go back whose code is not mapped yet. */
   private readonly pending = new Set<bigint>();
   readonly timeline = new Timeline();
+  /** The event the replay started at (-g), where `run` goes back to. */
+  private readonly startFrame: number;
+  /** A `run` put the replay in place: the resume gdb sends next stops at once. */
+  private justRun = false;
   /** When the last checkpoint was taken (performance.now()). */
   private lastSaved = performance.now();
   private done = false;
@@ -66,6 +70,7 @@ export class GdbServer {
     this.selected = first;
     this.regs = new RegisterFile(first !== undefined && first.getXstate(XSAVE_MAX).length > 576 + 256);
     this.position = this.atEventPosition();
+    this.startFrame = session.frame;
     this.instrument(session);
   }
 
@@ -103,7 +108,8 @@ export class GdbServer {
     if (p === 'g') return this.withTask((t) => this.regs.all(t, t.getXstate(XSAVE_MAX)).toString('hex'));
     if (p[0] === 'p') return this.withTask((t) => this.regs.one(t, t.getXstate(XSAVE_MAX), Number(hexArg(p.slice(1))))?.toString('hex') ?? 'E01');
     if (p[0] === 'm') return this.readMemory(p.slice(1));
-    if (p[0] === 'G' || p[0] === 'P' || p[0] === 'M' || p[0] === 'X') return 'E01'; // a replay cannot change
+    if (p[0] === 'P') return this.writeRegister(p.slice(1));
+    if (p[0] === 'G' || p[0] === 'M' || p[0] === 'X') return 'E01'; // a replay cannot change
     if (p.startsWith('Z0,') || p.startsWith('z0,')) return this.breakpoint(p[0] === 'Z', p.slice(3));
     if (/^[Zz][234],/.test(p)) return this.watchpoint(p[0] === 'Z', WATCH_KINDS[Number(p[1]) - 2]!, p.slice(3));
     if (p === 'vCont?') return 'vCont;c;C;s;S';
@@ -114,7 +120,9 @@ export class GdbServer {
     if (p === 'bs') return this.reverseStep();
     if (p.startsWith('qXfer:')) return this.transfer(p.slice(6));
     if (p.startsWith('qRcmd,')) return this.monitor(Buffer.from(p.slice(6), 'hex').toString());
-    if (p === 'D' || p.startsWith('D;') || p.startsWith('vKill')) {
+    if (p.startsWith('vRun;')) return this.run(p.split(';').slice(2));
+    if (p.startsWith('vKill')) return 'OK'; // before a `run`: the replay stays for it to move
+    if (p === 'D' || p.startsWith('D;')) {
       this.done = true;
       return 'OK';
     }
@@ -153,6 +161,15 @@ export class GdbServer {
     const t = this.selected;
     if (!t || t.state === 'exiting' || !this.session.tasks.has(t.rec)) return 'E01';
     return fn(t);
+  }
+
+  /** P: a replay's registers cannot change; gdb writing a value they have (its `run` writes
+   * the pc) is fine, and orig_rax is the kernel's, which replay keeps itself. */
+  private writeRegister(args: string): string {
+    const [n, value] = args.split('=');
+    const r = Number(hexArg(n));
+    if (this.regs.registers[r]?.name === 'orig_rax') return 'OK';
+    return this.withTask((t) => (this.regs.one(t, t.getXstate(XSAVE_MAX), r)?.toString('hex') === value?.toLowerCase() ? 'OK' : 'E01'));
   }
 
   private readMemory(args: string): string {
@@ -209,6 +226,11 @@ export class GdbServer {
    * recorded ones, which replay delivers by itself. */
   private resume(actions: string[]): string {
     if (this.last && isEnd(this.last)) return this.stopReply(this.last);
+    // gdb's `run` continues the program it started: the replay stays where `run` put it.
+    if (this.justRun) {
+      this.justRun = false;
+      return `T00thread:${threadId(this.selected!)};`;
+    }
     let step: Task | undefined;
     for (const a of actions) {
       if (a[0] !== 's' && a[0] !== 'S') continue;
@@ -425,6 +447,17 @@ export class GdbServer {
       stop = s;
     }
     return stop;
+  }
+
+  /** vRun (gdb's `run ARG`): to checkpoint N for `cN`, right after event N for `fN`, else
+   * back to where the replay started; a problem is told on stderr and the replay stays. */
+  private run(args: string[]): string {
+    const arg = args[0] ? Buffer.from(args[0], 'hex').toString('latin1') : '';
+    const m = /^([cf])(\d+)$/.exec(arg);
+    const problem = m?.[1] === 'c' ? this.restart(Number(m[2])) : this.seekFrame(m ? Number(m[2]) : this.startFrame);
+    if (problem) writeAll(2, problem);
+    this.justRun = this.last === undefined;
+    return this.stopReply(this.last);
   }
 
   /** `checkpoint`: a numbered checkpoint where the replay is. */

@@ -1,26 +1,28 @@
 // SPDX-License-Identifier: MIT
 /**
  * The gdb commands tsrr adds to gdb (checkpoint, restart, delete checkpoint, info checkpoints,
- * when, seek-frame, and what plugins add), and the init script that defines them: each runs
- * the monitor command of its name; one that moves the replay then has gdb read registers and
- * the stack again.
+ * when, seek-frame, and what plugins add), and the init script that defines them: most run
+ * the monitor command of their name; those that move the replay run gdb's `run`.
  */
 import type { GdbServer } from './GdbServer.js';
 import type { GdbCommand } from './hooks.js';
 
 export const BUILTIN_COMMANDS: readonly GdbCommand[] = [
-  { name: 'checkpoint', arg: false, moves: false, help: 'Keep the state of the replay here; restart N comes back to it.' },
-  { name: 'restart', arg: true, moves: true, help: 'Go to checkpoint N (back or forward).' },
-  { name: 'delete checkpoint', arg: true, moves: false, help: 'Forget checkpoint N.' },
-  { name: 'info checkpoints', arg: false, moves: false, help: 'List the checkpoints.' },
-  { name: 'when', arg: false, moves: false, help: 'Print the last event replay has completed.' },
-  { name: 'seek-frame', arg: true, moves: true, help: 'Go to the state right after event N.' },
+  { name: 'checkpoint', arg: false, help: 'Keep the state of the replay here; restart N comes back to it.' },
+  { name: 'delete checkpoint', arg: true, help: 'Forget checkpoint N.' },
+  { name: 'info checkpoints', arg: false, help: 'List the checkpoints.' },
+  { name: 'when', arg: false, help: 'Print the last event replay has completed.' },
+];
+
+/** Commands that move the replay: gdb's `run` with an argument the server reads (vRun), so
+ * gdb takes the replay as a new start, even after the program ended. */
+const MOVES = [
+  { name: 'restart', run: 'c', help: 'Go to checkpoint N (back or forward).' },
+  { name: 'seek-frame', run: 'f', help: 'Go to the state right after event N.' },
 ];
 
 /** The monitor command of a built-in gdb command; undefined for other words. */
 export function builtinMonitor(words: string[], server: GdbServer): string | undefined {
-  const command = words.slice(0, -1).join(' ');
-  const n = Number(words[words.length - 1]);
   switch (words.join(' ')) {
     case 'checkpoint':
       return server.checkpoint();
@@ -29,21 +31,21 @@ export function builtinMonitor(words: string[], server: GdbServer): string | und
     case 'when':
       return `Current event: ${server.session.frame}\n`;
   }
-  if (words.length < 2) return undefined;
-  if (!Number.isInteger(n)) return ['restart', 'delete checkpoint', 'seek-frame'].includes(command) ? `tsrr: ${command} takes a number\n` : undefined;
-  if (command === 'restart') return server.restart(n);
-  if (command === 'delete checkpoint') return server.deleteCheckpoint(n);
-  if (command === 'seek-frame') return server.seekFrame(n);
-  return undefined;
+  if (words.length !== 3 || words[0] !== 'delete' || words[1] !== 'checkpoint') return undefined;
+  const n = Number(words[2]);
+  return Number.isInteger(n) ? server.deleteCheckpoint(n) : 'tsrr: delete checkpoint takes a number\n';
 }
 
 /** A gdb script defining `commands` (queries about redefining gdb's own are answered yes). */
 export function initScript(commands: readonly GdbCommand[]): string {
   const lines = ['set confirm off'];
-  for (const c of commands) {
-    const run = c.arg ? ['  if $argc != 1', `    echo usage: ${c.name} N\\n`, '  else', `    monitor ${c.name} $arg0`, '  end'] : [`  monitor ${c.name}`];
-    const reread = c.moves ? ['  maintenance flush register-cache', '  frame'] : [];
-    lines.push(`define ${c.name}`, ...run, ...reread, 'end', `document ${c.name}`, c.help, 'end');
+  const define = (name: string, body: string[], help: string) => lines.push(`define ${name}`, ...body, 'end', `document ${name}`, help, 'end');
+  const withArg = (name: string, run: string[]) => ['  if $argc != 1', `    echo usage: ${name} N\\n`, '  else', ...run.map((l) => '    ' + l), '  end'];
+  for (const c of commands) define(c.name, c.arg ? withArg(c.name, [`monitor ${c.name} $arg0`]) : [`  monitor ${c.name}`], c.help);
+  for (const m of MOVES) {
+    // `run` asks before it starts the program again, and keeps its argument for the next run.
+    const run = ['set $tsrr_confirm = $_gdb_setting_str("confirm")', 'set confirm off', `run ${m.run}$arg0`, 'set args', 'eval "set confirm %s", $tsrr_confirm'];
+    define(m.name, withArg(m.name, run), m.help);
   }
   lines.push('set confirm on');
   return lines.join('\n') + '\n';

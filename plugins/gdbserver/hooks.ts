@@ -11,8 +11,6 @@ export interface GdbCommand {
   readonly name: string;
   /** Whether it takes one argument. */
   readonly arg: boolean;
-  /** Whether it can move the replay (gdb then reads registers and the stack again). */
-  readonly moves: boolean;
   readonly help: string;
 }
 

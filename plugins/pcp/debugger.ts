@@ -45,8 +45,8 @@ export function serveCheckpoints(tsrr: Tsrr, reg: PcpRegistry, ignorePcp: () => 
   });
   hooks.gdbCommands.tap('pcp', (list) => [
     ...list,
-    { name: 'write-checkpoints', arg: false, moves: false, help: "Save the checkpoints made in this session to the trace's persistent checkpoints." },
-    { name: 'load-checkpoints', arg: false, moves: false, help: "Add the trace's persistent checkpoints to the checkpoints (restart N goes to them)." },
+    { name: 'write-checkpoints', arg: false, help: "Save the checkpoints made in this session to the trace's persistent checkpoints." },
+    { name: 'load-checkpoints', arg: false, help: "Add the trace's persistent checkpoints to the checkpoints (restart N goes to them)." },
   ]);
   hooks.monitorCommand.tap('pcp', (words, server) => {
     const command = words.join(' ');
