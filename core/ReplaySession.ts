@@ -294,7 +294,7 @@ export class ReplaySession extends Session {
         task.continue(PTRACE.SINGLESTEP);
       } else this.resume(task);
       const st = this.waitFor(task);
-      if (stepping && st.kind === 'signal' && st.signal === SIG.TRAP) this.report = { kind: 'step', frame: this.lastFrame, task };
+      if (stepping && st.kind === 'signal' && st.signal === SIG.TRAP) this.report = this.stepped(task);
       else this.onStop(task, st);
       if (!this.report && this.interrupting) this.report = { kind: 'interrupt', frame: this.lastFrame, task };
       if (this.report) {
@@ -303,6 +303,13 @@ export class ReplaySession extends Session {
         return;
       }
     }
+  }
+
+  /** The end of a single step: the step, or the watchpoint its instruction triggered (whose
+   * debug status is then cleared, so it is not taken for the next trap's). */
+  private stepped(task: Task): ReplayStop {
+    const watchpoint = task.as.watchpoints.length > 0 ? task.triggeredWatchpoint() : undefined;
+    return watchpoint ? { kind: 'watchpoint', frame: this.lastFrame, task, watchpoint } : { kind: 'step', frame: this.lastFrame, task };
   }
 
   /** Whether `task`'s next instruction is `syscall` (a step over it replays the call). */

@@ -242,7 +242,8 @@ export class GdbServer {
     this.session.echo = true;
     const stop = this.session.debugContinue({ step, interrupted: () => this.conn.interrupted() });
     // A step of the task that stopped last takes its walk from the last event one step on.
-    const walk = step && stop.kind === 'step' && stop.task === step && before?.walk && before.rec === step.rec ? { from: before.walk.from, steps: before.walk.steps + 1 } : undefined;
+    const stepped = (stop.kind === 'step' || stop.kind === 'watchpoint') && stop.task === step;
+    const walk = stepped && before?.walk && before.rec === stop.task.rec ? { from: before.walk.from, steps: before.walk.steps + 1 } : undefined;
     return this.stopped(stop, walk);
   }
 
@@ -433,7 +434,7 @@ export class GdbServer {
     this.restoreTo(cp, false);
     const w = cp?.place.walk;
     let done = w && w.from === walk.from && (w.steps === 0 || cp!.place.rec === rec) ? w.steps : 0;
-    if (this.session.frame < walk.from) this.session.debugContinue({ until: walk.from });
+    if (this.replayTo(walk.from).kind !== 'reached') return undefined;
     const task = this.session.tasks.get(rec);
     if (!task || this.session.frame !== walk.from && done === 0) return undefined;
     let stop: ReplayStop & { task: Task } = { kind: 'step', frame: this.session.frame, task };
@@ -486,8 +487,8 @@ export class GdbServer {
     const count = this.session.trace.frameCount;
     if (!Number.isInteger(frame) || frame < 1 || frame > count) return `tsrr: seek-frame takes an event from 1 to ${count}\n`;
     this.restoreTo(this.timeline.latest({ frame, rec: 0, regs: NO_REGS, walk: { from: frame, steps: 0 } }, false), false);
-    const stop = this.session.frame < frame ? this.session.debugContinue({ until: frame }) : undefined;
-    if (stop && stop.kind !== 'reached') {
+    const stop = this.replayTo(frame);
+    if (stop.kind !== 'reached') {
       this.last = stop;
       return `tsrr: the replay ended at event ${stop.frame}, before event ${frame}\n`;
     }
@@ -502,7 +503,7 @@ export class GdbServer {
   describeCheckpoints(): string {
     const rows = this.timeline.numbered().map((cp) => {
       const p = cp.place;
-      const where = atEvent(p) ? 'right after it' : `thread ${hex(p.rec)}, pc 0x${hex(new Registers(Buffer.from(p.regs)).rip)}`;
+      const where = atEvent(p) ? 'right after it' : p.regs.length === 0 ? 'part way to the next' : `thread ${hex(p.rec)}, pc 0x${hex(new Registers(Buffer.from(p.regs)).rip)}`;
       return `${cp.id}\tevent ${p.frame}\t${where}\n`;
     });
     return rows.length === 0 ? 'No checkpoints.\n' : rows.join('');
@@ -514,6 +515,13 @@ export class GdbServer {
     if (!cp) return `tsrr: no checkpoint ${id}\n`;
     this.timeline.remove(cp);
     return '';
+  }
+
+  /** Replays on to right after event `frame`, through watchpoint and signal stops. */
+  private replayTo(frame: number): ReplayStop {
+    let stop: ReplayStop = { kind: 'reached', frame: this.session.frame };
+    while (this.session.frame < frame && (stop = this.session.debugContinue({ until: frame })) && 'task' in stop);
+    return stop;
   }
 
   /** Going back reached the start of the replay. */
