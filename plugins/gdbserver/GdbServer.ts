@@ -58,6 +58,8 @@ export class GdbServer {
   /** When the last checkpoint was taken (performance.now()). */
   private lastSaved = performance.now();
   private done = false;
+  /** The process gdb debugs (the first one): other processes replay along unseen. */
+  private readonly tgid: number;
 
   constructor(
     public session: ReplaySession,
@@ -67,6 +69,7 @@ export class GdbServer {
     private readonly fresh: () => ReplaySession,
   ) {
     const first = [...session.tasks.values()][0];
+    this.tgid = first?.tgid ?? 0;
     this.selected = first;
     this.regs = new RegisterFile(first !== undefined && first.getXstate(XSAVE_MAX).length > 576 + 256);
     this.position = this.atEventPosition();
@@ -139,7 +142,12 @@ export class GdbServer {
   }
 
   private liveTasks(): Task[] {
-    return [...this.session.tasks.values()].filter((t) => t.state !== 'exiting');
+    return [...this.session.tasks.values()].filter((t) => t.state !== 'exiting' && t.tgid === this.tgid);
+  }
+
+  /** A task of the debugged process: its main thread while it lives. */
+  private mainTask(): Task | undefined {
+    return this.session.tasks.get(this.tgid) ?? this.liveTasks()[0];
   }
 
   private taskOf(id: string): Task | undefined {
@@ -147,7 +155,8 @@ export class GdbServer {
     if (!m) return undefined;
     const tid = parseInt(m[2]!, 16);
     if (tid <= 0) return this.selected ?? this.liveTasks()[0]; // 0: any, -1: all
-    return this.session.tasks.get(tid);
+    const task = this.session.tasks.get(tid);
+    return task?.tgid === this.tgid ? task : undefined;
   }
 
   private select(id: string): string {
@@ -240,10 +249,12 @@ export class GdbServer {
     }
     const before = this.position;
     this.session.echo = true;
-    const stop = this.session.debugContinue({ step, interrupted: () => this.conn.interrupted() });
+    let stop: ReplayStop;
+    do stop = this.session.debugContinue({ step, interrupted: () => this.conn.interrupted() });
+    while ('task' in stop && stop.task.tgid !== this.tgid);
     // A step of the task that stopped last takes its walk from the last event one step on.
     const stepped = (stop.kind === 'step' || stop.kind === 'watchpoint') && stop.task === step;
-    const walk = stepped && before?.walk && before.rec === stop.task.rec ? { from: before.walk.from, steps: before.walk.steps + 1 } : undefined;
+    const walk = stepped && before?.walk && before.rec === step?.rec ? { from: before.walk.from, steps: before.walk.steps + 1 } : undefined;
     return this.stopped(stop, walk);
   }
 
@@ -297,8 +308,9 @@ export class GdbServer {
     this.session = session;
     this.instrument(session);
     session.start();
-    const first = [...session.tasks.values()][0]!;
-    this.selected = session.tasks.get(cp?.place.rec ?? -1) ?? first;
+    const mine = session.tasks.get(cp?.place.rec ?? -1);
+    this.selected = mine?.tgid === this.tgid ? mine : this.mainTask();
+    const first = this.mainTask()!;
     this.pending.clear();
     // Breakpoints in libraries not mapped yet go in after the syscalls that map them.
     session.hooks.afterSyscall.tap(NAME, (task) => this.pending.size > 0 && task.as === first.as && this.placePending(task));
@@ -312,7 +324,7 @@ export class GdbServer {
   /** Puts gdb's breakpoints into the first process of a replay made to go back. */
   private armBreakpoints(): void {
     for (const addr of this.breakpoints) this.pending.add(addr);
-    this.placePending([...this.session.tasks.values()][0]!);
+    this.placePending(this.mainTask()!);
   }
 
   private placePending(task: Task): void {
@@ -493,7 +505,7 @@ export class GdbServer {
       return `tsrr: the replay ended at event ${stop.frame}, before event ${frame}\n`;
     }
     this.armBreakpoints();
-    if (!this.selected || !this.session.tasks.has(this.selected.rec)) this.selected = [...this.session.tasks.values()][0];
+    if (!this.selected || !this.session.tasks.has(this.selected.rec)) this.selected = this.mainTask();
     this.last = undefined;
     this.position = this.atEventPosition();
     return '';

@@ -13,34 +13,17 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { assertNoneLeft, compile, describeRun, start, tempDir, tsrr, tsrrAsync, type Run, type Started } from './helpers.js';
+import { GDB_TIMEOUT, assertLines, hasGdb, underGdb as runGdb } from './gdb.js';
+import { assertNoneLeft, compile, describeRun, start, tempDir, tsrr, type Started } from './helpers.js';
 
 const GDB = ['--plugin', 'gdbserver'];
-const TIMEOUT = 120_000;
-const hasGdb = spawnSync('gdb', ['--version']).status === 0;
+const TIMEOUT = GDB_TIMEOUT;
 
 let tmp: string;
 let trace: string;
 let program: string;
-let scripts = 0;
 
-/** Replays the trace under gdb running `commands` in batch mode; returns what gdb printed. */
-async function underGdb(commands: string[], extra: string[] = []): Promise<Run & { out: string }> {
-  const script = join(tmp, `script${scripts++}.gdb`);
-  writeFileSync(script, commands.join('\n') + '\n');
-  const r = await tsrrAsync([...GDB, 'replay', ...extra, trace, '--', '-batch', '-nx', '-x', script], TIMEOUT);
-  return { ...r, out: r.stdout.toString() + r.stderr };
-}
-
-function assertLines(out: string, patterns: RegExp[]): void {
-  let at = 0;
-  for (const p of patterns) {
-    const rest = out.slice(at);
-    const m = p.exec(rest);
-    assert.ok(m, `gdb's output lacks ${p} (in order) after:\n${rest}\n--- all of it:\n${out}`);
-    at += m.index + m[0].length;
-  }
-}
+const underGdb = (commands: string[], extra: string[] = []) => runGdb(trace, commands, { replayArgs: extra, dir: tmp });
 
 describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is not installed' }, () => {
   before(() => {
@@ -199,11 +182,14 @@ describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is 
 
     test('gdb connects with the command tsrr prints', async () => {
       const { s, port } = await serve();
-      assert.match(s.stderr(), new RegExp(`gdb -ex 'target extended-remote 127\\.0\\.0\\.1:${port}'`));
+      // The line defines tsrr's gdb commands too (-ix SCRIPT): `when` is one.
+      const line = new RegExp(`gdb -ix (\\S+) -ex 'target extended-remote 127\\.0\\.0\\.1:${port}'`).exec(s.stderr());
+      assert.ok(line, s.stderr());
       const script = join(tmp, 'connect.gdb');
-      writeFileSync(script, ['break square', 'continue', 'print x', 'delete', 'continue'].join('\n') + '\n');
-      const g = spawnSync('gdb', ['-batch', '-nx', '-ex', `target extended-remote 127.0.0.1:${port}`, '-x', script], { encoding: 'utf8', timeout: TIMEOUT });
-      assertLines(g.stdout + g.stderr, [/Breakpoint 1, square \(x=0\)/, /\$1 = 0/, /exited normally/]);
+      writeFileSync(script, ['break square', 'continue', 'print x', 'when', 'delete', 'continue'].join('\n') + '\n');
+      const g = spawnSync('gdb', ['-batch', '-nx', '-ix', line[1]!, '-ex', `target extended-remote 127.0.0.1:${port}`, '-x', script], { encoding: 'utf8', timeout: TIMEOUT });
+      assertLines(g.stdout, [/Breakpoint 1, square \(x=0\)/, /\$1 = 0/, /exited normally/]);
+      assert.match(g.stderr, /Current event: \d+/); // gdb prints monitor output there
       const end = await s.exited;
       assert.equal(end.code, 0, s.stderr());
       assertNoneLeft([trace]);
