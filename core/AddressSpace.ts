@@ -22,11 +22,12 @@ export interface Mapping {
   readonly object: string;
 }
 
-/** A hardware watchpoint: an aligned piece of 1, 2, 4 or 8 bytes (x86 debug registers). */
+/** A hardware watchpoint: an aligned piece of 1, 2, 4 or 8 bytes (x86 debug registers); with
+ * `execute`, a hardware breakpoint at `addr` (len 1). */
 export interface Watchpoint {
   readonly addr: bigint;
   readonly len: 1 | 2 | 4 | 8;
-  readonly access: 'write' | 'read' | 'access';
+  readonly access: 'write' | 'read' | 'access' | 'execute';
 }
 
 /** Debug registers of an x86-64 CPU: at most this many watchpoints at once. */

@@ -201,8 +201,8 @@ export class Task {
     let dr7 = 0n;
     this.as.watchpoints.forEach((w, i) => {
       ptrace(PTRACE.POKEUSER, this.tid, DEBUG_REGS + i * 8, w.addr);
-      const rw = w.access === 'write' ? 1n : 3n; // x86 cannot watch reads alone
-      const len = { 1: 0n, 2: 1n, 4: 3n, 8: 2n }[w.len];
+      const rw = w.access === 'execute' ? 0n : w.access === 'write' ? 1n : 3n; // x86 cannot watch reads alone
+      const len = w.access === 'execute' ? 0n : { 1: 0n, 2: 1n, 4: 3n, 8: 2n }[w.len];
       dr7 |= (1n << BigInt(2 * i)) | (rw << BigInt(16 + 4 * i)) | (len << BigInt(18 + 4 * i));
     });
     if (dr7 !== 0n) ptrace(PTRACE.POKEUSER, this.tid, DEBUG_REGS + 7 * 8, dr7);

@@ -100,7 +100,7 @@ export class GdbServer {
     const custom = this.hooks.packet.call(p, this);
     if (custom !== undefined) return custom;
     if (p === '?') return this.stopReply(this.last);
-    if (p.startsWith('qSupported')) return `PacketSize=${hex(PACKET_SIZE)};QStartNoAckMode+;multiprocess+;swbreak+;vContSupported+;qXfer:features:read+;qXfer:exec-file:read+;qXfer:auxv:read+;ReverseStep+;ReverseContinue+`;
+    if (p.startsWith('qSupported')) return `PacketSize=${hex(PACKET_SIZE)};QStartNoAckMode+;multiprocess+;swbreak+;hwbreak+;vContSupported+;qXfer:features:read+;qXfer:exec-file:read+;qXfer:auxv:read+;ReverseStep+;ReverseContinue+`;
     if (p === 'QStartNoAckMode' || p.startsWith('qSymbol')) return 'OK';
     if (p.startsWith('qAttached')) return '1';
     if (p === 'qfThreadInfo') return 'm' + this.liveTasks().map(threadId).join(',');
@@ -114,7 +114,7 @@ export class GdbServer {
     if (p[0] === 'P') return this.writeRegister(p.slice(1));
     if (p[0] === 'G' || p[0] === 'M' || p[0] === 'X') return 'E01'; // a replay cannot change
     if (p.startsWith('Z0,') || p.startsWith('z0,')) return this.breakpoint(p[0] === 'Z', p.slice(3));
-    if (/^[Zz][234],/.test(p)) return this.watchpoint(p[0] === 'Z', WATCH_KINDS[Number(p[1]) - 2]!, p.slice(3));
+    if (/^[Zz][1234],/.test(p)) return this.watchpoint(p[0] === 'Z', WATCH_KINDS[Number(p[1]) - 1]!, p.slice(3));
     if (p === 'vCont?') return 'vCont;c;C;s;S';
     if (p.startsWith('vCont;')) return this.resume(p.slice(6).split(';'));
     if (p[0] === 'c' || p[0] === 'C') return this.resume(['c']);
@@ -206,13 +206,14 @@ export class GdbServer {
     });
   }
 
-  /** Z2/Z3/Z4 (write, read, access watchpoints): the range goes into aligned pieces of up to
-   * 8 bytes, one debug register each, programmed into every task of the process. */
+  /** Z1 (hardware breakpoints) and Z2/Z3/Z4 (write, read, access watchpoints): a watched range
+   * goes into aligned pieces of up to 8 bytes; each piece or breakpoint takes a debug register
+   * in every task of the process. */
   private watchpoint(insert: boolean, access: Watchpoint['access'], args: string): string {
     const [a, l] = args.split(',');
     const len = Number(hexArg(l));
     if (len > 64) return 'E01';
-    const pieces = alignedPieces(hexArg(a), len).map((p) => ({ ...p, access }));
+    const pieces = access === 'execute' ? [{ addr: hexArg(a), len: 1 as const, access }] : alignedPieces(hexArg(a), len).map((p) => ({ ...p, access }));
     return this.withTask((t) => {
       const list = t.as.watchpoints;
       if (insert) {
@@ -317,7 +318,8 @@ export class GdbServer {
     if (withBreakpoints) this.armBreakpoints();
     if (extra !== undefined) this.pending.add(extra);
     this.placePending(first);
-    first.as.watchpoints.push(...this.watchpoints);
+    // Hardware breakpoints are breakpoints: not there while walking by single steps.
+    first.as.watchpoints.push(...this.watchpoints.filter((w) => withBreakpoints || w.access !== 'execute'));
     for (const t of session.tasks.values()) if (t.as === first.as) t.programWatchpoints();
   }
 
@@ -357,7 +359,7 @@ export class GdbServer {
         let stop: ReplayStop | undefined;
         for (let i = 0; i <= latest; i++) stop = this.onward(stop, until);
         if (extra !== undefined) this.selected!.as.removeBreakpoint(this.selected!, extra);
-        if (stop!.kind !== 'watchpoint') return this.stopped(stop!);
+        if (stop!.kind !== 'watchpoint' || stop!.watchpoint.access === 'execute') return this.stopped(stop!);
         // Going back, a watchpoint stops before the instruction that wrote, as gdb expects.
         this.stopped(stop!);
         const back = this.stepBack(this.position!);
@@ -564,8 +566,9 @@ export class GdbServer {
       case 'signal':
         return `T${hex2(gdbSignal(stop.signo))}thread:${threadId(stop.task)};`;
       case 'watchpoint': {
-        const name = { write: 'watch', read: 'rwatch', access: 'awatch' }[stop.watchpoint.access];
-        return `T05thread:${threadId(stop.task)};${name}:${hex(stop.watchpoint.addr)};`;
+        const w = stop.watchpoint;
+        if (w.access === 'execute') return `T05thread:${threadId(stop.task)};hwbreak:;`;
+        return `T05thread:${threadId(stop.task)};${{ write: 'watch', read: 'rwatch', access: 'awatch' }[w.access]}:${hex(w.addr)};`;
       }
     }
   }
@@ -602,7 +605,7 @@ function hexArg(s: string | undefined): bigint {
   if (!s || !/^[0-9a-fA-F]{1,16}$/.test(s)) throw new TsrrError('BAD_PACKET', `not a hex number: ${s}`);
   return BigInt('0x' + s);
 }
-const WATCH_KINDS: Watchpoint['access'][] = ['write', 'read', 'access'];
+const WATCH_KINDS: Watchpoint['access'][] = ['execute', 'write', 'read', 'access'];
 
 /** [addr, addr+len) as naturally aligned pieces of 8, 4, 2 or 1 bytes. */
 function alignedPieces(addr: bigint, len: number): { addr: bigint; len: 1 | 2 | 4 | 8 }[] {

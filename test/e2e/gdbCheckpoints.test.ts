@@ -127,6 +127,27 @@ describe('gdb checkpoints (pcp + gdbserver)', { skip: hasGdb ? false : 'gdb is n
     ]);
   });
 
+  test('reverse-step into a function; hardware breakpoints forwards and backwards', async () => {
+    const r = await gdb(['break debugme.c:26', 'continue', 'continue', 'reverse-step', 'bt 1', 'reverse-step', 'reverse-step', 'print x', 'delete', 'hbreak square', 'continue', 'continue', 'print x', 'reverse-continue', 'print x', 'delete', 'continue']);
+    assert.equal(r.status, 0, describeRun('gdb', r));
+    assertLines(r.out, [
+      /Breakpoint 1, main \(\) at .*debugme\.c:26/,
+      /Breakpoint 1, main \(\) at .*debugme\.c:26/,
+      /square \(x=1\) at .*debugme\.c:14\n14\t\}/, // back into the call just made
+      /#0  square \(x=1\)/,
+      /13\t  return y;/,
+      /12\t  int y = x \* x;/,
+      /\$1 = 1/,
+      /Hardware assisted breakpoint 2 at/,
+      /Breakpoint 2, square \(x=2\)/,
+      /Breakpoint 2, square \(x=3\)/,
+      /\$2 = 3/,
+      /Breakpoint 2, square \(x=2\)/,
+      /\$3 = 2/,
+      /exited normally/,
+    ]);
+  });
+
   test('write-checkpoints, then load-checkpoints and restart in a new gdb', async () => {
     const t = record('persisted', debugme);
     const first = await gdb(['break square', 'continue', 'continue', 'next', 'checkpoint', 'write-checkpoints', 'write-checkpoints', 'continue'], PCP_GDB, t);
