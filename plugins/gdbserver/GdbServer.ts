@@ -26,8 +26,9 @@ const AUTO_INTERVAL_MS = 250;
 const STEP_CHECKPOINT_MIN = 16;
 
 const EFLAGS = 144;
+const RF = 0x10000;
 /** The trap and resume flags say how the task was last resumed, not where it is. */
-const HOW_RESUMED = 0x100 | 0x10000;
+const HOW_RESUMED = 0x100 | RF;
 
 /** Whether two register files are the same place in a task's run. */
 function samePlace(a: Buffer, b: Buffer): boolean {
@@ -348,7 +349,8 @@ export class GdbServer {
     const here = this.position ?? this.atEventPosition();
     if (!here) return 'E01';
     const rip = new Registers(Buffer.from(here.regs)).rip;
-    const extra = atEvent(here) || this.breakpoints.has(rip) ? undefined : rip;
+    const hardware = this.watchpoints.some((w) => w.access === 'execute' && w.addr === rip);
+    const extra = atEvent(here) || hardware || this.breakpoints.has(rip) ? undefined : rip;
     let end = here;
     for (const start of [...this.timeline.eventsBefore(here), undefined]) {
       const until = atEvent(end) ? end.frame : end.frame + 1;
@@ -389,15 +391,25 @@ export class GdbServer {
   /** Lets a replay made to go back run on from `prev`, first stepping over the breakpoint it
    * stands on, as gdb does. */
   private onward(prev: ReplayStop | undefined, until: number): ReplayStop {
-    if (prev?.kind === 'breakpoint') {
+    this.checkStop();
+    if (prev?.kind === 'breakpoint' || (prev?.kind === 'watchpoint' && prev.watchpoint.access === 'execute')) {
+      // Its int3 out, and the resume flag set, which lets a hardware breakpoint there pass.
       const t = prev.task;
-      const rip = t.getRegs().rip;
-      t.as.removeBreakpoint(t, rip);
+      const r = t.getRegs();
+      const soft = t.as.breakpoints.has(r.rip);
+      if (soft) t.as.removeBreakpoint(t, r.rip);
+      r.buf.writeUInt32LE(r.buf.readUInt32LE(EFLAGS) | RF, EFLAGS);
+      t.setRegs();
       const s = this.session.debugContinue({ step: t, until });
-      t.as.addBreakpoint(t, rip);
+      if (soft) t.as.addBreakpoint(t, r.rip);
       if (s.kind !== 'step' || s.task !== t) return s;
     }
     return this.session.debugContinue({ until });
+  }
+
+  /** Going back can take long: a request to stop tsrr (SIGTERM) ends it. */
+  private checkStop(): void {
+    if (this.session.opts.interrupted()) throw new TsrrError('INTERRUPTED', `going back interrupted at event ${this.session.frame}`);
   }
 
   /** bs: back one instruction of the task that stopped. */
@@ -431,6 +443,7 @@ export class GdbServer {
     if (!task) return undefined;
     if (this.session.frame === p.frame && samePlace(task.getRegs().buf, p.regs)) return 0;
     for (let n = 1; n <= MAX_STEPS; n++) {
+      this.checkStop();
       const s = this.session.debugContinue({ step: task });
       if (this.at(s, p)) return n;
       if (!('task' in s) || this.session.frame > p.frame) return undefined;
@@ -457,6 +470,7 @@ export class GdbServer {
       if (left >= STEP_CHECKPOINT_MIN && (left & (left - 1)) === 0) {
         this.save({ frame: this.session.frame, rec, regs: Buffer.from(task.getRegs().buf), walk: { from: walk.from, steps: done } }, false);
       }
+      this.checkStop();
       const s = this.session.debugContinue({ step: task });
       if (!('task' in s)) return undefined;
       stop = s;

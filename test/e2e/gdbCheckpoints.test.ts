@@ -172,6 +172,11 @@ describe('gdb checkpoints (pcp + gdbserver)', { skip: hasGdb ? false : 'gdb is n
     const after = tsrr(['--plugin', 'pcp', 'replay', '-a', '-g', String(Number(made[1]) + 1), t]);
     assert.equal(after.status, 0, describeRun('replay -g', after));
     assert.match(after.stderr.toString(), new RegExp(`starting from the checkpoint at event ${made[1]}`));
+    // So does gdb with -g.
+    const next = Number(made[1]) + 1;
+    const third = await underGdb(t, ['when', 'continue'], { tsrrArgs: PCP_GDB, replayArgs: ['-g', String(next)], dir: tmp });
+    assert.equal(third.status, 0, describeRun('gdb -g', third));
+    assertLines(third.out, [new RegExp(`starting from the checkpoint at event ${made[1]}`), new RegExp(`Current event: ${next}\n`), /exited normally/]);
   });
 
   test('without pcp, checkpoint says what it needs', async () => {
