@@ -288,7 +288,13 @@ export class GdbServer {
   /** Keeps the replay's state as a checkpoint at `place`, or says why it cannot. */
   save(place: Position, user: boolean): Checkpoint | string {
     this.lastSaved = performance.now();
-    const saved = this.hooks.saveState.call(this.session, !atEvent(place));
+    let saved: SavedState | string | undefined;
+    try {
+      saved = this.hooks.saveState.call(this.session, !atEvent(place));
+    } catch (e) {
+      if (!isTsrrError(e) || e.code === 'INTERRUPTED') throw e;
+      return e.message; // the replay goes on without it
+    }
     if (saved === undefined) return 'no plugin saves replay states (add --plugin pcp)';
     if (typeof saved === 'string') return saved;
     return this.timeline.add(place, saved, user);
