@@ -2,12 +2,14 @@
 /**
  * Record and replay overhead against baselines measured in the same run: the native program,
  * `strace -f -o /dev/null`, and strace pinned to one CPU as tsrr pins itself. Prints the median
- * of RUNS runs of each and the ratios; a workload that tsrr fails to record or replay is marked
- * failed, with the reason under the table, and the exit status is 1.
+ * of RUNS runs of each and the ratios, the trace's size and how fast it grows per second of
+ * recording, and tsrr's peak memory while recording (with /usr/bin/time, where there is one);
+ * a workload that tsrr fails to record or replay is marked failed, with the reason under the
+ * table, and the exit status is 1. Workloads are picked by name with ONLY=substring.
  * Usage: node dist/bench/record-replay.js [RUNS]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -42,18 +44,41 @@ function time(argv: string[]): number {
 }
 
 const big = join(work, 'big.bin');
-writeFileSync(big, randomBytes(50 << 20));
+writeFileSync(big, randomBytes(200 << 20));
 const cpu = String(cpus().length - 1);
+const source = join(work, 'unit.c');
+writeFileSync(source, readFileSync(join(ROOT, 'bench', 'programs', 'syscalls.c')));
+const TIME = '/usr/bin/time';
+
+/** Bytes of the files under `dir`. */
+function sizeOf(dir: string): number {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .reduce((n, d) => n + statSync(join(d.parentPath ?? d.path, d.name)).size, 0);
+}
+
+/** tsrr's peak resident memory (MiB) recording `argv`, if /usr/bin/time can tell. */
+function peakMiB(argv: string[]): number {
+  if (!existsSync(TIME)) return NaN;
+  rmSync(join(work, 'trace'), { recursive: true, force: true });
+  const r = spawnSync(TIME, ['-f', 'peak %M', process.execPath, CLI, 'record', '-o', join(work, 'trace'), ...argv], { stdio: ['ignore', 'ignore', 'pipe'], cwd: work, encoding: 'utf8' });
+  const m = /peak (\d+)/.exec(r.stderr);
+  return m ? Number(m[1]) / 1024 : NaN;
+}
 
 const workloads: { name: string; argv: string[] }[] = [
   { name: 'compute-bound', argv: [compile('compute'), '3000000000'] },
   { name: 'syscall-heavy (200k syscalls)', argv: [compile('syscalls'), '100000'] },
-  { name: 'file copy 50 MB', argv: ['/bin/cp', big, join(work, 'copy.bin')] },
+  { name: 'file copy 200 MB', argv: ['/bin/cp', big, join(work, 'copy.bin')] },
   { name: 'fork-heavy (200 processes)', argv: ['/bin/sh', '-c', 'i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done'] },
   { name: 'multithreaded (4 threads)', argv: [compile('threads', ['-pthread']), '12000'] },
-];
+  { name: 'ls -lR /usr', argv: ['/bin/ls', '-lR', '/usr'] },
+  { name: 'gcc -c', argv: ['/usr/bin/gcc', '-O2', '-c', '-o', join(work, 'unit.o'), source] },
+  { name: 'python3 -c startup', argv: ['/usr/bin/python3', '-c', 'import json, os; print(json.dumps(dict(os.environ))[:10])'] },
+  { name: 'sh -c pipeline', argv: ['/bin/sh', '-c', 'seq 200000 | sort -r | gzip -c | wc -c'] },
+].filter((w) => !process.env.ONLY || w.name.includes(process.env.ONLY));
 
-const rows: string[][] = [['workload', 'native ms', 'strace -f', 'strace pinned', 'record', 'replay', 'record/native', 'record/strace', 'record/strace pinned', 'replay/record']];
+const rows: string[][] = [['workload', 'native ms', 'strace -f', 'strace pinned', 'record', 'replay', 'record/native', 'replay/native', 'record/strace', 'record/strace pinned', 'trace MiB', 'MiB/s recorded', 'tsrr peak MiB']];
 const failures: string[] = [];
 for (const w of workloads) {
   const native = time(w.argv);
@@ -63,6 +88,8 @@ for (const w of workloads) {
   // others are still measured.
   let record = NaN;
   let replay = NaN;
+  let traceMiB = NaN;
+  let peak = NaN;
   try {
     // Record into one directory and replay it; the replay timing reuses the last recording.
     record = time([process.execPath, CLI, 'record', '-o', join(work, 'trace'), ...w.argv]);
@@ -70,12 +97,15 @@ for (const w of workloads) {
     rmSync(recorded, { recursive: true, force: true });
     spawnSync(process.execPath, [CLI, 'record', '-o', recorded, ...w.argv], { stdio: 'ignore', cwd: work });
     replay = time([process.execPath, CLI, 'replay', '-a', recorded]);
+    traceMiB = sizeOf(recorded) / 1048576;
+    peak = peakMiB(w.argv);
   } catch (e) {
     failures.push(`${w.name}: ${(e as Error).message.trim()}`);
   }
   const f = (n: number) => (Number.isNaN(n) ? 'failed' : n.toFixed(0));
   const x = (n: number) => (Number.isNaN(n) ? '-' : n.toFixed(2) + 'x');
-  rows.push([w.name, f(native), f(strace), f(pinned), f(record), f(replay), x(record / native), x(record / strace), x(record / pinned), x(replay / record)]);
+  const mib = (n: number) => (Number.isNaN(n) ? '-' : n.toFixed(1));
+  rows.push([w.name, f(native), f(strace), f(pinned), f(record), f(replay), x(record / native), x(replay / native), x(record / strace), x(record / pinned), mib(traceMiB), mib(traceMiB / (record / 1000)), mib(peak)]);
 }
 
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

@@ -56,6 +56,7 @@ export type EventData =
   | { kind: 'syscallEntry'; number: number }
   | { kind: 'fork'; child: number; flags: bigint; parentTid: bigint; childTid: bigint }
   | { kind: 'preempt'; snapshot: Snapshot }
+  | { kind: 'buffered'; records: Buffer }
   | { kind: 'rdtsc'; value: bigint; ip: bigint; aux: number }
   | ({ kind: 'cpuid' } & CpuidResult)
   | { kind: 'exit'; status: number }

@@ -15,16 +15,17 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { cpuid, ptrace, ptraceWithBuffer, rdtsc, waitTimed } from '../native/libc.js';
+import { cpuid, ptrace, ptraceWithBuffer, rdtsc, tkill, waitTimed } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, WAIT, decodeStatus, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { NR, syscallName, syscallSpec, type Region } from '../native/syscalls.js';
-import { cloneArgs, isForkCall } from './clone.js';
+import { CLONE, cloneArgs, isForkCall } from './clone.js';
 import type { EventData, MemWrite } from './Event.js';
 import { machineInfo } from './machine.js';
 import { launch } from './launch.js';
 import { POLL_NS, Session, type SessionOptions } from './Session.js';
 import { isSynchronous } from './signals.js';
 import { takeSnapshot } from './snapshot.js';
+import { PRCTL_REGISTER, askForUnlock, installFilter, isBufferCall, readHeader, takeRecords } from './syscallBuffer.js';
 import type { Task } from './Task.js';
 import { TraceWriter } from './TraceWriter.js';
 import { TRACE_FORMAT_VERSION } from './traceFile.js';
@@ -54,6 +55,9 @@ export interface RecordOptions extends SessionOptions {
   readonly envp: string[];
   readonly dir: string;
   readonly cpu: number;
+  /** Whether the preload library's buffered calls run without stops (the program must have
+   * it preloaded: LD_PRELOAD). */
+  readonly syscallBuffer: boolean;
 }
 
 interface PendingSyscall {
@@ -116,6 +120,11 @@ export class RecordSession extends Session {
   private readonly knownPages = new Set<bigint>();
   private rootStatus = 0;
   private rootTgid = 0;
+  /** Whether the seccomp filter that lets buffered calls through is on (tasks then run with
+   * PTRACE_CONT and stop at the filter's SECCOMP_RET_TRACE instead of every syscall). */
+  private filtered = false;
+  /** Signals held back while their task was inside a buffered call. */
+  private readonly heldSignals = new Map<Task, number[]>();
   private sigintSeen = 0;
   private sigintDeadline = 0;
 
@@ -135,6 +144,8 @@ export class RecordSession extends Session {
     const task = this.adoptTask(tid);
     this.rootTgid = task.tgid;
     this.cpuidFaulting = this.setUpExec(task, true);
+    // Inherited by every process the program starts, across exec.
+    this.filtered = opts.syscallBuffer && installFilter(task);
     const machine = machineInfo(opts.cpu, this.cpuidFaulting);
     this.xsaveSize = machine.xsaveSize;
     this.writer = TraceWriter.create(opts.dir, {
@@ -237,7 +248,16 @@ export class RecordSession extends Session {
       task.state = 'user';
       this.resumedCrc.set(task, crc32((task.regsValid ? task.regs : task.getRegs()).buf));
     }
-    task.continue(PTRACE.SYSCALL);
+    task.continue(this.filtered && !task.inSyscall ? PTRACE.CONT : PTRACE.SYSCALL);
+  }
+
+  /** Moves the records of the task's buffered calls into the trace, unless a buffered call is
+   * under way (it adds its record when it ends). */
+  private flush(task: Task): void {
+    const buffer = this.syscallBuffers.get(task.rec);
+    if (buffer === undefined || readHeader(task, buffer).locked) return;
+    const records = takeRecords(task, buffer);
+    if (records.length > 0) this.record(task, { kind: 'buffered', records });
   }
 
   private sliceOver(): boolean {
@@ -272,6 +292,13 @@ export class RecordSession extends Session {
     ptrace(PTRACE.INTERRUPT, task.tid);
     const st = this.waitFor(task, false);
     if (st.kind === 'event' && st.event === PTRACE_EVENT.STOP) {
+      const buffer = this.syscallBuffers.get(task.rec);
+      if (buffer !== undefined && readHeader(task, buffer).locked) {
+        // Inside a buffered call, whose replay must not start from a snapshot: a little later.
+        this.resume(task);
+        return;
+      }
+      this.flush(task);
       task.state = 'stopped';
       this.current = undefined;
       task.getRegs();
@@ -280,7 +307,7 @@ export class RecordSession extends Session {
       }
       return;
     }
-    if (st.kind === 'syscall') {
+    if (st.kind === 'syscall' || (st.kind === 'event' && st.event === PTRACE_EVENT.SECCOMP)) {
       // It entered a syscall just before: the interrupt would cut that call short. It is
       // spent on a skipped call instead and the syscall instruction runs again.
       const entry = task.getRegs().clone();
@@ -319,6 +346,8 @@ export class RecordSession extends Session {
   }
 
   private onStop(task: Task, st: WaitStatus): void {
+    // At an exec stop the buffer went with the old program (flushed at the execve's entry).
+    if (st.kind !== 'exited' && st.kind !== 'killed' && !(st.kind === 'event' && st.event === PTRACE_EVENT.EXEC)) this.flush(task);
     switch (st.kind) {
       case 'syscall':
         if (task.inSyscall) this.syscallExit(task);
@@ -363,7 +392,8 @@ export class RecordSession extends Session {
     const nr = r.syscallNumber;
     this.hooks.beforeSyscall.call(task, nr);
     this.pending.set(task.tid, { number: nr, args: r.args(), ip: r.rip, sp: r.rsp, regsCrc: task.regsCrc() });
-    if (syscallSpec(nr)?.policy === 'deny') {
+    if (isBufferCall(nr, r.args())) this.bufferCall(task, r.args());
+    if (syscallSpec(nr)?.policy === 'deny' || isBufferCall(nr, r.args())) {
       r.origRax = -1n;
       task.setRegs();
     }
@@ -404,6 +434,10 @@ export class RecordSession extends Session {
     this.entryRecorded.delete(task);
     const call = this.pending.get(task.tid)!;
     const r = task.getRegs();
+    if (isBufferCall(call.number, call.args)) {
+      r.rax = 0n; // skipped; the library takes 0 for "tsrr is here"
+      task.setRegs();
+    }
     const result = r.result;
     const spec = syscallSpec(call.number);
     const writes: MemWrite[] = [];
@@ -421,6 +455,19 @@ export class RecordSession extends Session {
     const e = this.record(task, data);
     this.hooks.afterSyscall.call(task, e);
     this.proceed(task, call.number === NR.sched_yield);
+  }
+
+  /** The library registers a thread's buffer, or leaves a buffered call while tsrr held
+   * signals back for it: they are sent now, to come when the call returns. */
+  private bufferCall(task: Task, args: bigint[]): void {
+    if (args[0] === PRCTL_REGISTER) {
+      this.syscallBuffers.set(task.rec, args[1]!);
+      return;
+    }
+    const buffer = this.syscallBuffers.get(task.rec);
+    if (buffer !== undefined) askForUnlock(task, buffer, false);
+    for (const signo of this.heldSignals.get(task) ?? []) tkill(task.tid, signo);
+    this.heldSignals.delete(task);
   }
 
   private capture(task: Task, call: PendingSyscall, [addr, len]: Region): MemWrite {
@@ -445,6 +492,12 @@ export class RecordSession extends Session {
         // user code ran since the last stop.
         this.interruptPending.delete(task);
         break;
+      case PTRACE_EVENT.SECCOMP:
+        // The filter's stop, at a syscall's entry: the entry stop of a task resumed with
+        // PTRACE_CONT, or right after the one of a task resumed with PTRACE_SYSCALL.
+        if (task.inSyscall) task.resume(PTRACE.SYSCALL);
+        else this.syscallEntry(task);
+        return;
     }
     this.proceed(task);
   }
@@ -457,6 +510,7 @@ export class RecordSession extends Session {
     }
     this.pending.delete(task.tid);
     this.entryRecorded.delete(task);
+    this.syscallBuffers.delete(task.rec);
     // The other threads of the process are gone or going.
     for (const t of this.tasks.values()) if (t !== task && t.tgid === task.tgid) t.state = 'exiting';
     this.setUpExec(task, this.cpuidFaulting);
@@ -474,6 +528,9 @@ export class RecordSession extends Session {
     this.record(task, { kind: 'fork', child: tid, ...args });
     this.entryRecorded.add(task);
     const child = this.adoptChild(task, tid, tid, args.flags);
+    // A forked process has its copy of the buffer; a vfork child runs on its parent's.
+    const buffer = this.syscallBuffers.get(task.rec);
+    if (buffer !== undefined && ((args.flags & CLONE.VM) === 0n || (args.flags & CLONE.VFORK) !== 0n)) this.syscallBuffers.set(child.rec, buffer);
     const early = this.earlyStops.get(tid);
     this.earlyStops.delete(tid);
     const first = early !== undefined ? decodeStatus(early) : this.waitFor(child, false);
@@ -518,6 +575,8 @@ export class RecordSession extends Session {
       const [eax, ebx, ecx, edx] = cpuid(leaf, subleaf);
       this.record(task, { kind: 'cpuid', leaf, subleaf, eax, ebx, ecx, edx });
       emulateCpuid(task, eax, ebx, ecx, edx);
+    } else if (!isSynchronous(signo, task.siginfo().readInt32LE(8)) && this.holdSignal(task, signo)) {
+      // held until the buffered call it came in ends
     } else {
       if (signo === SIG.INT) this.sigintSeen = Date.now();
       // An asynchronous signal that came in the middle of user code: replay cannot stop there,
@@ -530,12 +589,23 @@ export class RecordSession extends Session {
     this.proceed(task);
   }
 
+  /** An asynchronous signal that came inside a buffered call waits until the call ends (the
+   * library then makes PRCTL_UNLOCKED): replay could not start in the middle of one. */
+  private holdSignal(task: Task, signo: number): boolean {
+    const buffer = this.syscallBuffers.get(task.rec);
+    if (buffer === undefined || !readHeader(task, buffer).locked) return false;
+    this.heldSignals.set(task, [...(this.heldSignals.get(task) ?? []), signo]);
+    askForUnlock(task, buffer, true);
+    return true;
+  }
+
   private onExit(task: Task, status: number): void {
     this.record(task, { kind: 'exit', status });
     this.removeTask(task);
     this.pending.delete(task.tid);
     this.entryRecorded.delete(task);
     this.resumedCrc.delete(task);
+    this.heldSignals.delete(task);
     if (task.tid === this.rootTgid) this.rootStatus = status;
     if (this.current === task) this.current = undefined;
     this.hooks.taskExited.call(task, status);

@@ -14,12 +14,13 @@ import { kill, ptrace, ptraceWithBuffer, tkill } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { Registers } from '../native/regs.js';
 import { NR, syscallName, syscallSpec } from '../native/syscalls.js';
-import { isForkCall } from './clone.js';
+import { CLONE, isForkCall } from './clone.js';
 import type { Event, EventData } from './Event.js';
 import { launch } from './launch.js';
 import { Session, type Divergence, type SessionOptions } from './Session.js';
 import { isSynchronous } from './signals.js';
 import { applySnapshot } from './snapshot.js';
+import { PRCTL_REGISTER, isBufferCall, markReplay, putRecords, unusedRecords } from './syscallBuffer.js';
 import type { Watchpoint } from './AddressSpace.js';
 import type { Task } from './Task.js';
 import { StdioMonitor } from './StdioMonitor.js';
@@ -267,6 +268,8 @@ export class ReplaySession extends Session {
       this.replayed(e, task);
     } else if (d.kind === 'signal' && !isSynchronous(d.signo, d.code)) {
       this.deliverRecorded(task, e as Event & { data: typeof d }, lastCall);
+    } else if (d.kind === 'buffered') {
+      this.fillBuffer(task, e as Event & { data: typeof d });
     } else if (d.kind === 'exit') {
       this.awaitExit(task, e as Event & { data: typeof d });
     } else if (d.kind === 'syscall' && this.held.delete(task)) {
@@ -491,6 +494,9 @@ export class ReplaySession extends Session {
     const msg = Buffer.alloc(8);
     ptraceWithBuffer(PTRACE.GETEVENTMSG, task.tid, 0, msg);
     const child = this.adoptChild(task, Number(msg.readBigUInt64LE(0)), d.child, d.flags);
+    // A forked process has its copy of the buffer; a vfork child runs on its parent's.
+    const buffer = this.syscallBuffers.get(task.rec);
+    if (buffer !== undefined && ((d.flags & CLONE.VM) === 0n || (d.flags & CLONE.VFORK) !== 0n)) this.syscallBuffers.set(child.rec, buffer);
     const first = this.waitFor(child);
     if (first.kind !== 'event' && first.kind !== 'signal') this.diverge(child, 'a new task', JSON.stringify(first), e.frame);
     if (child.as === task.as && task.as.watchpoints.length > 0) child.programWatchpoints();
@@ -531,10 +537,26 @@ export class ReplaySession extends Session {
     return undefined;
   }
 
+  /** The results of the buffered calls the task makes on its way to its next event: the
+   * library takes them from its buffer. */
+  private fillBuffer(task: Task, e: Event & { data: { kind: 'buffered'; records: Buffer } }): void {
+    const buffer = this.syscallBuffers.get(task.rec);
+    if (buffer === undefined) throw this.corrupt(e.frame, `buffered calls of task ${task.rec}, which registered no syscall buffer`);
+    putRecords(task, buffer, e.data.records);
+    this.trace.next();
+    this.replayed(e, task);
+  }
+
   private replayed(e: Event, task: Task): void {
+    const buffer = this.syscallBuffers.get(task.rec);
+    if (buffer !== undefined && e.data.kind !== 'buffered' && e.data.kind !== 'exit' && task.state !== 'exiting') {
+      // The recording emptied the buffer here; it took every result it was given.
+      const unused = unusedRecords(task, buffer);
+      if (unused !== 0) this.diverge(task, `${describe(e)} after its buffered calls`, `${describe(e)} with ${unused} bytes of buffered results unused`, e.frame);
+    }
     this.lastFrame = e.frame;
     this.hooks.eventReplayed.call(e, task);
-    if (!this.debug) return;
+    if (!this.debug || e.data.kind === 'buffered') return;
     if (e.data.kind === 'signal') this.report = { kind: 'signal', frame: e.frame, task, signo: e.data.signo };
     else if (this.debug.step === task) this.report = { kind: 'step', frame: e.frame, task };
   }
@@ -616,7 +638,11 @@ export class ReplaySession extends Session {
    * that ran again). `r` holds the task's registers. */
   private complete(task: Task, e: SyscallEvent, r: Registers): void {
     const d = e.data;
-    const real = syscallSpec(d.number)?.policy === 'real' && !d.mappedFile && !failed(d);
+    if (d.number === NR.prctl && d.args[0] === PRCTL_REGISTER) {
+      this.syscallBuffers.set(task.rec, d.args[1]!);
+      markReplay(task);
+    }
+    const real = syscallSpec(d.number)?.policy === 'real' && !d.mappedFile && !failed(d) && !isBufferCall(d.number, d.args);
     if (real && RETURNS_TID.has(d.number)) {
       r.rax = d.result;
       task.setRegs();
@@ -690,6 +716,7 @@ export class ReplaySession extends Session {
   private replayExec(task: Task, e: Event): void {
     if (e.data.kind !== 'exec') throw this.corrupt(e.frame, 'expected an exec event');
     this.current.delete(task);
+    this.syscallBuffers.delete(task.rec); // the program that had it is gone
     task.inSyscall = false;
     for (const t of this.tasks.values()) if (t !== task && t.tgid === task.tgid) t.state = 'exiting';
     const faulting = this.setUpExec(task, this.trace.header.machine.cpuidFaulting);
@@ -769,7 +796,7 @@ function interruptedMaskCall(e: SyscallEvent): boolean {
 
 /** A syscall that replay reproduces without running it or anything else in the tracee. */
 function emulatedOnly(d: SyscallEvent['data']): boolean {
-  return !d.mappedFile && (syscallSpec(d.number)?.policy !== 'real' || failed(d));
+  return !d.mappedFile && (syscallSpec(d.number)?.policy !== 'real' || failed(d) || isBufferCall(d.number, d.args));
 }
 
 /** Whether the call failed (and so changed nothing). rt_sigreturn returns the interrupted

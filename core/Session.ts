@@ -74,6 +74,8 @@ export abstract class Session {
   abstract readonly mode: 'record' | 'replay';
   readonly hooks = createSessionHooks();
   readonly tasks = new Map<number, Task>();
+  /** Each task's syscall buffer (core/syscallBuffer.ts), by its id in the trace. */
+  readonly syscallBuffers = new Map<number, bigint>();
   /** File-monitor kinds: a plugin registers its kind here to create its monitors by name. */
   readonly fileMonitors = new Registry<(task: Task, fd: number) => FileMonitor>('file monitors');
 
@@ -126,6 +128,7 @@ export abstract class Session {
   /** Forgets `task`, which ended; its address space is then described by a live task. */
   protected removeTask(task: Task): void {
     this.tasks.delete(task.rec);
+    this.syscallBuffers.delete(task.rec);
     task.closeMem();
     const heir = [...this.tasks.values()].find((t) => t.as === task.as);
     if (heir) task.as.pid = heir.tid;

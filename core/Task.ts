@@ -8,7 +8,7 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { PTRACE, decodeStatus, type WaitStatus, WAIT, NT_X86_XSTATE } from '../native/ptrace.js';
-import { ptrace, ptraceRegset, ptraceWithBuffer, readProcessMemory, waitpid } from '../native/libc.js';
+import { ptrace, ptraceRegset, ptraceWithBuffer, readProcessMemory, tkill, waitpid } from '../native/libc.js';
 import { Registers } from '../native/regs.js';
 import type { AddressSpace, Watchpoint } from './AddressSpace.js';
 import type { FdTable } from './FdTable.js';
@@ -154,18 +154,23 @@ export class Task {
     r.origRax = -1n;
     args.forEach((a, i) => r.setArg(i, BigInt(a)));
     this.setRegs(r);
+    // Signals that come meanwhile (a child's SIGCHLD) are sent again once the call is done.
+    const signals: number[] = [];
     for (const phase of ['entry', 'exit']) {
       let st: WaitStatus;
-      do {
+      for (;;) {
         this.resume(PTRACE.SYSCALL);
         st = this.wait();
-      } while (st.kind === 'event'); // a remote clone's PTRACE_EVENT_CLONE stop, before its exit
+        if (st.kind === 'signal') signals.push(st.signal);
+        else if (st.kind !== 'event') break; // events: a remote clone's PTRACE_EVENT_CLONE stop
+      }
       if (st.kind !== 'syscall') {
         throw new TsrrError('TRACEE_FAILED', `remote syscall ${nr} in task ${this.tid}: expected its ${phase} stop, got ${JSON.stringify(st)}`, { tid: this.tid });
       }
     }
     const result = this.getRegs().result;
     this.setRegs(saved);
+    for (const signo of signals) tkill(this.tid, signo);
     return result;
   }
 

@@ -104,6 +104,9 @@ function encodeEvent(c: CEvent, e: Event): void {
     case 'preempt':
       encodeSnapshot(c._initPreempt(), d.snapshot);
       return;
+    case 'buffered':
+      setData((n) => c._initBuffered(n), d.records);
+      return;
     case 'rdtsc': {
       const r = c._initRdtsc();
       r.value = d.value;
@@ -236,6 +239,8 @@ function decodeEvent(c: CEvent): EventData {
     }
     case CEventWhich.PREEMPT:
       return { kind: 'preempt', snapshot: decodeSnapshot(c.preempt) };
+    case CEventWhich.BUFFERED:
+      return { kind: 'buffered', records: getData(c._hasBuffered(), () => c.buffered) };
     default:
       throw new Error(`unknown event kind ${c.which()}`);
   }

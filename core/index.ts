@@ -27,4 +27,5 @@ export { presizedMessage, readMessage } from './eventCodec.js';
 export { Registers } from '../native/regs.js';
 export { NR } from '../native/syscalls.js';
 export { replayCpu } from './machine.js';
+export { markReplay } from './syscallBuffer.js';
 export type { TraceHeader } from './TraceHeader.js';

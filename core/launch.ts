@@ -13,7 +13,7 @@ import { patchOwnVdso } from './vdso.js';
 export const LAUNCHER = fileURLToPath(new URL('../../native/build/tsrr-launch', import.meta.url));
 
 export const TRACE_OPTIONS =
-  PTRACE_O.TRACESYSGOOD | PTRACE_O.TRACEEXEC | PTRACE_O.TRACECLONE | PTRACE_O.TRACEFORK | PTRACE_O.TRACEVFORK | PTRACE_O.EXITKILL;
+  PTRACE_O.TRACESYSGOOD | PTRACE_O.TRACEEXEC | PTRACE_O.TRACECLONE | PTRACE_O.TRACEFORK | PTRACE_O.TRACEVFORK | PTRACE_O.TRACESECCOMP | PTRACE_O.EXITKILL;
 
 /** The tracer thread runs on the tracees' CPU (they take turns, never run at once) and traps
  * rdtsc as they do, so switching between them costs no CR4 update (native/cpu.c). */

@@ -638,6 +638,6 @@ export const NR = {
   exit_group: 231, tgkill: 234, openat: 257, mkdirat: 258, newfstatat: 262, unlinkat: 263,
   renameat: 264, readlinkat: 267, pselect6: 270, ppoll: 271, set_robust_list: 273, get_robust_list: 274,
   epoll_pwait: 281, epoll_pwait2: 441, rt_sigsuspend: 130,
-  dup3: 292, pipe2: 293, prlimit64: 302, getcpu: 309, getrandom: 318, execveat: 322,
+  dup3: 292, pipe2: 293, prlimit64: 302, getcpu: 309, seccomp: 317, getrandom: 318, execveat: 322,
   pkey_mprotect: 329, statx: 332, rseq: 334, clone3: 435, close_range: 436,
 } as const;

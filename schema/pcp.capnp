@@ -120,6 +120,15 @@ struct StdioPayload {        # core/stdio
   target @1 :Int32;          # tsrr's own fd the output goes to
 }
 
+struct SyscallBufferPayload { # core/syscall-buffer
+  buffers @0 :List(TaskBuffer); # the buffers of the process's threads that registered one
+}
+
+struct TaskBuffer {
+  tid @0 :Int32;             # the thread's id in the trace
+  address @1 :UInt64;
+}
+
 struct TracePositionPayload { # core/trace-position
   frame @0 :UInt64;
 }

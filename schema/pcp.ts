@@ -829,6 +829,65 @@ export class StdioPayload extends $.Struct {
   toString(): string { return "StdioPayload_" + super.toString(); }
 }
 /**
+* core/syscall-buffer
+*
+*/
+export class SyscallBufferPayload extends $.Struct {
+  static readonly _capnp = {
+    displayName: "SyscallBufferPayload",
+    id: "a72804adfa25937d",
+    size: new $.ObjectSize(0, 1),
+  };
+  static _Buffers: $.ListCtor<TaskBuffer>;
+  _adoptBuffers(value: $.Orphan<$.List<TaskBuffer>>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownBuffers(): $.Orphan<$.List<TaskBuffer>> {
+    return $.utils.disown(this.buffers);
+  }
+  /**
+* the buffers of the process's threads that registered one
+*
+*/
+  get buffers(): $.List<TaskBuffer> {
+    return $.utils.getList(0, SyscallBufferPayload._Buffers, this);
+  }
+  _hasBuffers(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initBuffers(length: number): $.List<TaskBuffer> {
+    return $.utils.initList(0, SyscallBufferPayload._Buffers, length, this);
+  }
+  set buffers(value: $.List<TaskBuffer>) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  toString(): string { return "SyscallBufferPayload_" + super.toString(); }
+}
+export class TaskBuffer extends $.Struct {
+  static readonly _capnp = {
+    displayName: "TaskBuffer",
+    id: "ba726e31ec64c6ce",
+    size: new $.ObjectSize(16, 0),
+  };
+  /**
+* the thread's id in the trace
+*
+*/
+  get tid(): number {
+    return $.utils.getInt32(0, this);
+  }
+  set tid(value: number) {
+    $.utils.setInt32(0, value, this);
+  }
+  get address(): bigint {
+    return $.utils.getUint64(8, this);
+  }
+  set address(value: bigint) {
+    $.utils.setUint64(8, value, this);
+  }
+  toString(): string { return "TaskBuffer_" + super.toString(); }
+}
+/**
 * core/trace-position
 *
 */
@@ -861,3 +920,4 @@ Process._Tasks = $.CompositeList(Envelope);
 Process._Threads = $.CompositeList(Thread);
 MappingPayload._Chunks = $.CompositeList(ChunkRef);
 TaskPayload._Sigactions = $.CompositeList(SigAction);
+SyscallBufferPayload._Buffers = $.CompositeList(TaskBuffer);

@@ -65,6 +65,8 @@ struct Event {
                              # call's syscall event comes later
     preempt @10 :Snapshot;   # the task ran its whole time slice without a syscall and was
                              # switched out in this state
+    buffered @11 :Data;      # the records of the calls the task made through its syscall
+                             # buffer (native/preload.c) since its last event
   }
 }
 

@@ -310,7 +310,13 @@ export const Event_Which = {
 * switched out in this state
 *
 */
-  PREEMPT: 9
+  PREEMPT: 9,
+  /**
+* the records of the calls the task made through its syscall
+* buffer (native/preload.c) since its last event
+*
+*/
+  BUFFERED: 10
 } as const;
 export type Event_Which = (typeof Event_Which)[keyof typeof Event_Which];
 export class Event extends $.Struct {
@@ -324,6 +330,7 @@ export class Event extends $.Struct {
   static readonly SYSCALL_ENTRY = Event_Which.SYSCALL_ENTRY;
   static readonly FORK = Event_Which.FORK;
   static readonly PREEMPT = Event_Which.PREEMPT;
+  static readonly BUFFERED = Event_Which.BUFFERED;
   static readonly _capnp = {
     displayName: "Event",
     id: "d211aaebb20ab044",
@@ -565,6 +572,36 @@ export class Event extends $.Struct {
   }
   set preempt(value: Snapshot) {
     $.utils.setUint16(4, 9, this);
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  _adoptBuffered(value: $.Orphan<$.Data>): void {
+    $.utils.setUint16(4, 10, this);
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownBuffered(): $.Orphan<$.Data> {
+    return $.utils.disown(this.buffered);
+  }
+  /**
+* the records of the calls the task made through its syscall
+* buffer (native/preload.c) since its last event
+*
+*/
+  get buffered(): $.Data {
+    $.utils.testWhich("buffered", $.utils.getUint16(4, this), 10, this);
+    return $.utils.getData(0, this);
+  }
+  _hasBuffered(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initBuffered(length: number): $.Data {
+    $.utils.setUint16(4, 10, this);
+    return $.utils.initData(0, length, this);
+  }
+  get _isBuffered(): boolean {
+    return $.utils.getUint16(4, this) === 10;
+  }
+  set buffered(value: $.Data) {
+    $.utils.setUint16(4, 10, this);
     $.utils.copyFrom(value, $.utils.getPointer(0, this));
   }
   toString(): string { return "Event_" + super.toString(); }

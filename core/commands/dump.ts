@@ -4,6 +4,7 @@ import { writeAll } from '../writeAll.js';
 import type { CommandModule } from 'yargs';
 import { Registers } from '../../native/regs.js';
 import { syscallName } from '../../native/syscalls.js';
+import { bufferedCalls } from '../syscallBuffer.js';
 import type { CliContext } from '../CliContext.js';
 import type { Event, Snapshot } from '../Event.js';
 import { resolveTrace } from '../traceDir.js';
@@ -30,6 +31,8 @@ export function describeEvent(e: Event): string {
       return `${head} child ${d.child} flags ${hex(d.flags)}`;
     case 'preempt':
       return `${head} ${describeSnapshot(d.snapshot)}`;
+    case 'buffered':
+      return `${head} ${bufferedCalls(d.records).map((c) => `${syscallName(c.number)}() = ${c.result}`).join(', ')}`;
     case 'rdtsc':
       return `${head} ${hex(d.value)} at ${hex(d.ip)}`;
     case 'cpuid':

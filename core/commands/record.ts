@@ -8,6 +8,7 @@ import type { CommandModule } from 'yargs';
 import type { CliContext } from '../CliContext.js';
 import { defaultCpu } from '../machine.js';
 import { RecordSession } from '../RecordSession.js';
+import { PRELOAD_LIBRARY } from '../syscallBuffer.js';
 import { markLatest, newTraceDir } from '../traceDir.js';
 import { TsrrError } from '../TsrrError.js';
 
@@ -65,7 +66,8 @@ export function recordCommand(ctx: CliContext): CommandModule {
       y
         .option('output', { alias: 'o', type: 'string', describe: 'trace directory (default: a new one under the trace root)' })
         .option('bind-to-cpu', { type: 'number', describe: 'CPU to run the tracees on (default: the last one)' })
-        .usage('tsrr record [-o DIR] [--] PROG [ARGS...]'),
+        .option('no-syscall-buffer', { alias: 'n', type: 'boolean', default: false, describe: 'stop at every syscall (no in-process buffering)' })
+        .usage('tsrr record [-o DIR] [-n] [--] PROG [ARGS...]'),
     handler: (argv) => {
       const words = [...((argv.program as string[] | undefined) ?? []), ...((argv['--'] as string[] | undefined) ?? [])].map(String);
       if (words.length === 0) throw new TsrrError('BAD_ARGUMENT', 'record needs a program to run: tsrr record PROG [ARGS...]');
@@ -76,7 +78,11 @@ export function recordCommand(ctx: CliContext): CommandModule {
         throw new TsrrError('BAD_ARGUMENT', `trace directory ${output} already exists and is not empty`, { dir: output });
       }
       const dir = output ? resolve(output) : newTraceDir(program);
-      const envp = Object.entries({ ...process.env, RUNNING_UNDER_TSRR: '1' }).map(([k, v]) => `${k}=${v}`);
+      const syscallBuffer = !argv['no-syscall-buffer'];
+      const env: Record<string, string | undefined> = { ...process.env, RUNNING_UNDER_TSRR: '1' };
+      // Statically linked programs ignore it, and stop at every syscall.
+      if (syscallBuffer) env.LD_PRELOAD = [PRELOAD_LIBRARY, env.LD_PRELOAD].filter(Boolean).join(' ');
+      const envp = Object.entries(env).map(([k, v]) => `${k}=${v}`);
       const session = new RecordSession({
         program,
         path,
@@ -84,6 +90,7 @@ export function recordCommand(ctx: CliContext): CommandModule {
         envp,
         dir,
         cpu: (argv['bind-to-cpu'] as number | undefined) ?? defaultCpu(),
+        syscallBuffer,
         interrupted: ctx.control.interrupted,
         stopSignal: ctx.control.stopSignal,
         cancelStop: ctx.control.cancelStop,

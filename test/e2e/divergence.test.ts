@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Event, type EventData } from '../../core/Event.js';
 import { encodeBlock } from '../../core/eventCodec.js';
+import { bufferedCalls } from '../../core/syscallBuffer.js';
 import { BLOCK_MAGIC, framed } from '../../core/traceFile.js';
 import { TraceReader } from '../../core/TraceReader.js';
 import { NR } from '../../native/syscalls.js';
@@ -75,14 +76,23 @@ interface Case {
 const cases: Case[] = [
   {
     // pid.c prints the pid and flushes: a pid with more digits makes the next write longer.
-    name: 'a getpid result changed: the next write differs',
+    // getpid goes through the syscall buffer: its result is in a `buffered` event's records.
+    name: 'a buffered getpid result changed: the next write differs',
     program: 'pid',
     mentions: /write/,
     tamper: (events) => {
-      const e = findSyscall(events, NR.getpid);
-      assert.ok(e.data.result > 0n && e.data.result < 1_000_000_000n);
+      const e = events.find((x): x is Event & { data: { kind: 'buffered'; records: Buffer } } => x.data.kind === 'buffered' && bufferedCalls(x.data.records).some((c) => c.number === NR.getpid));
+      assert.ok(e, 'no buffered getpid in the trace');
+      const records = Buffer.from(e.data.records);
+      let at = 0;
+      for (const c of bufferedCalls(records)) {
+        if (c.number === NR.getpid) break;
+        at += 24 + ((c.output.length + 7) & ~7);
+      }
+      assert.ok(records.readBigInt64LE(at + 8) > 0n && records.readBigInt64LE(at + 8) < 1_000_000_000n);
+      records.writeBigInt64LE(1_234_567_890n, at + 8);
       const write = findSyscall(events, NR.write, e.frame);
-      return { events: replaced(events, e.frame, { ...e.data, result: 1_234_567_890n }), tampered: e.frame, latest: write.frame };
+      return { events: replaced(events, e.frame, { kind: 'buffered', records }), tampered: e.frame, latest: write.frame };
     },
   },
   {

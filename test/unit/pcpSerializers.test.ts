@@ -631,7 +631,7 @@ describe('pcpRegistry', () => {
     assert.deepEqual(reg.fileMonitors.kinds(), ['core/stdio']);
     assert.deepEqual(reg.tasks.kinds(), ['core/task']);
     assert.deepEqual(reg.trace.kinds(), ['core/trace-position']);
-    assert.deepEqual(reg.syscallBuffers.kinds(), []);
+    assert.deepEqual(reg.syscallBuffers.kinds(), ['core/syscall-buffer']);
     assert.deepEqual(reg.extensions.kinds(), []);
     for (const section of SECTIONS) {
       for (const kind of reg[section].kinds()) {

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: MIT
+// libtsrr-preload.so: in-process syscall buffering. Preloaded into recorded programs, it makes
+// calls whose whole effect is their result and a small output (clock reads, getpid-style ids)
+// without a ptrace stop: they run through a `syscall` instruction at a fixed address, which
+// tsrr's seccomp filter lets through untraced, and their results go into a per-thread buffer
+// that tsrr moves into the trace at the thread's next stop. On replay the same code takes the
+// results from the buffer, which tsrr has filled before the thread runs, and makes no call.
+// Without tsrr (the registration call fails) every call is a plain syscall.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+// Shared with tsrr (core/syscallBuffer.ts).
+#define PAGE_ADDR 0x70000000UL  // the untraced syscall instruction's page
+#define MODE_OFFSET 0x800       // in that page: 1 while replaying (tsrr writes it)
+#define PRCTL_REGISTER 0x74737201 // prctl(PRCTL_REGISTER, buffer, size): 0 under tsrr
+#define PRCTL_UNLOCKED 0x74737202 // prctl(PRCTL_UNLOCKED): a signal waited for the buffer
+#define BUFFER_SIZE (64 * 1024)
+#define FLAG_NOTIFIED 1 // the call after this record was PRCTL_UNLOCKED
+
+struct header {
+  uint32_t bytes;          // record: bytes of records written; replay: bytes there are
+  uint32_t pos;            // replay: bytes of records used
+  uint32_t locked;         // a buffered call is under way (a signal waits, preemption too)
+  uint32_t signal_pending; // record: tsrr holds a signal until the buffer is unlocked
+  uint32_t reserved[4];
+};
+
+struct record {
+  uint32_t nr;
+  uint32_t len; // bytes of output after the record
+  int64_t result;
+  uint32_t flags;
+  uint32_t reserved;
+};
+
+// mov rax,rdi; mov rdi,rsi; mov rsi,rdx; mov rdx,rcx; mov r10,r8; mov r8,r9; syscall; ret
+static const unsigned char TRAMPOLINE[] = {0x48, 0x89, 0xf8, 0x48, 0x89, 0xf7, 0x48, 0x89, 0xd6, 0x48, 0x89, 0xca,
+                                           0x4d, 0x89, 0xc2, 0x4d, 0x89, 0xc8, 0x0f, 0x05, 0xc3};
+
+typedef long (*untraced_fn)(long nr, long a, long b, long c, long d, long e);
+
+static int page_ready; // 1: the page is there, -1: it could not be made
+static __thread struct header *buffer;
+static __thread int unavailable; // 1: no buffer for this thread; 2: one is being made
+
+
+static int replaying(void) { return *(volatile unsigned char *)(PAGE_ADDR + MODE_OFFSET) == 1; }
+
+static void make_page(void) {
+  void *p = (void *)syscall(SYS_mmap, PAGE_ADDR, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (p != (void *)PAGE_ADDR) {
+    page_ready = -1;
+    return;
+  }
+  memcpy(p, TRAMPOLINE, sizeof TRAMPOLINE);
+  page_ready = syscall(SYS_mprotect, PAGE_ADDR, 4096, PROT_READ | PROT_EXEC) == 0 ? 1 : -1;
+}
+
+__attribute__((constructor)) static void init(void) { make_page(); }
+
+/** This thread's buffer, made and registered with tsrr on first use; NULL without tsrr. */
+static struct header *thread_buffer(void) {
+  if (buffer || unavailable || page_ready != 1) return buffer;
+  unavailable = 2; // a signal handler that calls in meanwhile makes plain calls
+  void *p = (void *)syscall(SYS_mmap, 0, BUFFER_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    unavailable = 1;
+    return NULL;
+  }
+  if (syscall(SYS_prctl, PRCTL_REGISTER, (long)p, BUFFER_SIZE, 0, 0) != 0) {
+    syscall(SYS_munmap, (long)p, BUFFER_SIZE);
+    unavailable = 1;
+    return NULL;
+  }
+  buffer = p;
+  unavailable = 0;
+  return buffer;
+}
+
+/** What a buffered call's C part tells its assembly entry point (THUNK below). */
+struct outcome {
+  long result;
+  long flags;
+};
+#define TRACED 1 // make the call as a plain syscall instead
+#define NOTIFY 2 // then make PRCTL_UNLOCKED
+
+/** Call `nr` through the buffer: its result, with `outlen` bytes of output at `out` on success.
+ * TRACED when there is no buffer, it is in use (a signal handler called in), it is full
+ * (recording) or has no more results or not this call's (replaying: a call the trace has as a
+ * plain syscall, or a divergence tsrr then reports). */
+static struct outcome buffered(long nr, long a, long b, void *out, uint32_t outlen) {
+  struct outcome o = {0, TRACED};
+  struct header *h = thread_buffer();
+  if (!h || h->locked) return o;
+  h->locked = 1;
+  char *at = (char *)(h + 1) + (replaying() ? h->pos : h->bytes);
+  struct record *r = (struct record *)at;
+  if (replaying()) {
+    if (h->pos + sizeof *r > h->bytes || r->nr != nr) {
+      h->locked = 0;
+      return o;
+    }
+    if (r->len) memcpy(out, r + 1, r->len);
+    o.result = r->result;
+    o.flags = r->flags & FLAG_NOTIFIED ? NOTIFY : 0;
+    h->pos += sizeof *r + ((r->len + 7) & ~7u);
+  } else {
+    if (sizeof *h + h->bytes + sizeof *r + ((outlen + 7) & ~7u) > BUFFER_SIZE) {
+      h->locked = 0;
+      return o;
+    }
+    o.result = ((untraced_fn)PAGE_ADDR)(nr, a, b, 0, 0, 0);
+    r->nr = nr;
+    r->len = o.result >= 0 ? outlen : 0;
+    r->result = o.result;
+    if (r->len) memcpy(r + 1, out, r->len);
+    o.flags = h->signal_pending ? NOTIFY : 0;
+    r->flags = o.flags ? FLAG_NOTIFIED : 0;
+    h->bytes += sizeof *r + ((r->len + 7) & ~7u);
+  }
+  h->locked = 0;
+  if (o.result < 0 && o.result > -4096) {
+    errno = -o.result;
+    o.result = -1;
+  }
+  return o;
+}
+
+/** errno for a failed plain syscall made by a THUNK; its caller gets -1. */
+long tsrr_failed(long r) {
+  errno = -r;
+  return -1;
+}
+
+// Each buffered function is an assembly entry point around its C part (NAME_impl), so that
+// recording and replay, which take different paths through the C part, leave the same
+// registers behind (the program's next syscall is checked against the trace with all of
+// them) and the same dead stack below the caller's (the C part's locals are wiped).
+// Plain syscalls (TRACED) and PRCTL_UNLOCKED are made here with the program's callee-saved
+// registers and arguments; every other call-clobbered register is zeroed before returning.
+#define THUNK(name, nr)                                                                   \
+  __asm__(".text\n.globl " #name "\n.type " #name ", @function\n" #name ":\n"             \
+          "  push %rdi\n  push %rsi\n  sub $8, %rsp\n"                                    \
+          "  call " #name "_impl\n"                                                       \
+          "  mov %rax, %r8\n  mov %rdx, %r9\n  lea -1024(%rsp), %rdi\n  xor %eax, %eax\n"  \
+          "  mov $128, %ecx\n  rep stosq\n  mov %r8, %rax\n  mov %r9, %rdx\n"           \
+          "  add $8, %rsp\n  pop %rsi\n  pop %rdi\n"                                      \
+          "  test $1, %dl\n  jnz 1f\n"                                                    \
+          "  test $2, %dl\n  jz 2f\n"                                                     \
+          "  push %rax\n  push %rax\n"                                                    \
+          "  mov $157, %eax\n  mov $0x74737202, %edi\n  xor %esi, %esi\n  xor %edx, %edx\n" \
+          "  xor %r10d, %r10d\n  xor %r8d, %r8d\n  xor %r9d, %r9d\n  syscall\n"           \
+          "  pop %rax\n  pop %rax\n"                                                      \
+          "2:\n  xor %ecx, %ecx\n  xor %edx, %edx\n  xor %esi, %esi\n  xor %edi, %edi\n"  \
+          "  xor %r8d, %r8d\n  xor %r9d, %r9d\n  xor %r10d, %r10d\n  xor %r11d, %r11d\n"  \
+          "  ret\n"                                                                       \
+          "1:\n  mov $" #nr ", %eax\n  xor %edx, %edx\n  xor %r10d, %r10d\n"              \
+          "  xor %r8d, %r8d\n  xor %r9d, %r9d\n  syscall\n"                               \
+          "  cmp $-4095, %rax\n  jae 3f\n  ret\n"                                          \
+          "3:\n  mov %rax, %rdi\n  jmp tsrr_failed\n"                                     \
+          ".size " #name ", .-" #name "\n")
+
+#define IMPL(name) __attribute__((used, visibility("hidden"))) struct outcome name##_impl
+
+IMPL(clock_gettime)(clockid_t clock, struct timespec *ts) { return buffered(SYS_clock_gettime, clock, (long)ts, ts, sizeof *ts); }
+THUNK(clock_gettime, 228);
+
+// glibc declares tv non-null; programs pass NULL all the same.
+#pragma GCC diagnostic ignored "-Wnonnull-compare"
+IMPL(gettimeofday)(struct timeval *tv, void *tz) {
+  if (tz || (uintptr_t)tv == 0) return (struct outcome){0, TRACED};
+  return buffered(SYS_gettimeofday, (long)tv, 0, tv, sizeof *tv);
+}
+THUNK(gettimeofday, 96);
+
+IMPL(time)(time_t *t) {
+  time_t now;
+  struct outcome o = buffered(SYS_time, (long)&now, 0, &now, sizeof now);
+  if (!(o.flags & TRACED)) {
+    o.result = now;
+    if (t) *t = now;
+  }
+  return o;
+}
+THUNK(time, 201);
+
+#define ID(name, nr)                                                                   \
+  IMPL(name)(void) { return buffered(SYS_##name, 0, 0, NULL, 0); }                    \
+  THUNK(name, nr);
+ID(getpid, 39)
+ID(getppid, 110)
+ID(gettid, 186)
+ID(getuid, 102)
+ID(geteuid, 107)
+ID(getgid, 104)
+ID(getegid, 108)
