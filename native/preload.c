@@ -47,6 +47,7 @@ static const unsigned char TRAMPOLINE[] = {0x48, 0x89, 0xf8, 0x48, 0x89, 0xf7, 0
 typedef long (*untraced_fn)(long nr, long a, long b, long c, long d, long e);
 
 static int page_ready; // 1: the page is there, -1: it could not be made
+__attribute__((used)) static char has_avx;
 static __thread struct header *buffer;
 static __thread int unavailable; // 1: no buffer for this thread; 2: one is being made
 
@@ -63,7 +64,10 @@ static void make_page(void) {
   page_ready = syscall(SYS_mprotect, PAGE_ADDR, 4096, PROT_READ | PROT_EXEC) == 0 ? 1 : -1;
 }
 
-__attribute__((constructor)) static void init(void) { make_page(); }
+__attribute__((constructor)) static void init(void) {
+  has_avx = __builtin_cpu_supports("avx") != 0;
+  make_page();
+}
 
 /** This thread's buffer, made and registered with tsrr on first use; NULL without tsrr. */
 static struct header *thread_buffer(void) {
@@ -140,10 +144,21 @@ long tsrr_failed(long r) {
   return -1;
 }
 
+// The vector registers too: the C part copies output with them in one mode and not the other,
+// and the dynamic linker's lazy binding saves them on the stack (xsavec) later.
+#define VECTORS_CLEARED                                                                   \
+  "  cmpb $0, has_avx(%rip)\n  je 4f\n  vzeroall\n  jmp 5f\n4:\n"                    \
+  "  pxor %xmm0, %xmm0\n  pxor %xmm1, %xmm1\n  pxor %xmm2, %xmm2\n  pxor %xmm3, %xmm3\n" \
+  "  pxor %xmm4, %xmm4\n  pxor %xmm5, %xmm5\n  pxor %xmm6, %xmm6\n  pxor %xmm7, %xmm7\n" \
+  "  pxor %xmm8, %xmm8\n  pxor %xmm9, %xmm9\n  pxor %xmm10, %xmm10\n  pxor %xmm11, %xmm11\n" \
+  "  pxor %xmm12, %xmm12\n  pxor %xmm13, %xmm13\n  pxor %xmm14, %xmm14\n  pxor %xmm15, %xmm15\n" \
+  "5:\n"
+
 // Each buffered function is an assembly entry point around its C part (NAME_impl), so that
 // recording and replay, which take different paths through the C part, leave the same
 // registers behind (the program's next syscall is checked against the trace with all of
-// them) and the same dead stack below the caller's (the C part's locals are wiped).
+// them; vector registers are zeroed) and the same dead stack below the caller's (the C part's
+// locals are wiped).
 // Plain syscalls (TRACED) and PRCTL_UNLOCKED are made here with the program's callee-saved
 // registers and arguments; every other call-clobbered register is zeroed before returning.
 #define THUNK(name, nr)                                                                   \
@@ -152,6 +167,7 @@ long tsrr_failed(long r) {
           "  call " #name "_impl\n"                                                       \
           "  mov %rax, %r8\n  mov %rdx, %r9\n  lea -1024(%rsp), %rdi\n  xor %eax, %eax\n"  \
           "  mov $128, %ecx\n  rep stosq\n  mov %r8, %rax\n  mov %r9, %rdx\n"           \
+          VECTORS_CLEARED                                                                 \
           "  add $8, %rsp\n  pop %rsi\n  pop %rdi\n"                                      \
           "  test $1, %dl\n  jnz 1f\n"                                                    \
           "  test $2, %dl\n  jz 2f\n"                                                     \
