@@ -20,9 +20,17 @@ export interface Run {
   stderr: string;
 }
 
+/** `args` with TSRR_TEST_RECORD_FLAGS (space-separated) after `record`: a suite run again
+ * with `-n` records without syscall buffering. */
+function withRecordFlags(args: string[]): string[] {
+  const flags = (process.env.TSRR_TEST_RECORD_FLAGS ?? '').split(' ').filter(Boolean);
+  const at = args.indexOf('record');
+  return flags.length === 0 || at < 0 ? args : [...args.slice(0, at + 1), ...flags, ...args.slice(at + 1)];
+}
+
 /** Runs `tsrr ARGS` and waits for it (60 s at most). */
 export function tsrr(args: string[], opts: SpawnSyncOptions = {}): Run {
-  const r = spawnSync(process.execPath, [CLI, ...args], { timeout: 60_000, maxBuffer: 1 << 28, ...opts });
+  const r = spawnSync(process.execPath, [CLI, ...withRecordFlags(args)], { timeout: 60_000, maxBuffer: 1 << 28, ...opts });
   return { status: r.status, signal: r.signal, stdout: r.stdout as Buffer, stderr: String(r.stderr) };
 }
 
@@ -137,7 +145,7 @@ export interface Started {
 
 /** Starts `tsrr ARGS` (in `opts.cwd`, with `opts.env`, if given) without waiting for it. */
 export function start(args: string[], opts: Pick<SpawnOptions, 'cwd' | 'env' | 'detached'> = {}): Started {
-  const child = spawn(process.execPath, [CLI, ...args], { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...withRecordFlags(args)], { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   let err = '';
   child.stdout!.on('data', (b: Buffer) => out.push(b));

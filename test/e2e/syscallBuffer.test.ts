@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+/**
+ * In-process syscall buffering (native/preload.c, core/syscallBuffer.ts): clocks.c reads clocks
+ * and ids by the thousand from threads, a forked child and a SIGALRM handler that interrupts
+ * them every millisecond. Recorded with buffering, most calls are in `buffered` events and
+ * replay prints what the recording printed; with -n there are none. A static program records
+ * without the library. A checkpoint taken by gdb while results wait in a thread's buffer
+ * restores and replays exactly, in memory and from disk. The record/replay suites run again
+ * with -n.
+ */
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { assertLines, hasGdb, underGdb } from './gdb.js';
+import { ROOT, assertNoneLeft, compile, describeRun, dumpEvents, tempDir, tsrr } from './helpers.js';
+
+let tmp: string;
+let clocks: string;
+let traces = 0;
+
+function record(program: string, args: string[], flags: string[] = []): { dir: string; stdout: string } {
+  const dir = join(tmp, `trace${traces++}`);
+  const r = tsrr(['record', ...flags, '-o', dir, program, ...args]);
+  assert.equal(r.status, 0, describeRun('record', r));
+  return { dir, stdout: r.stdout.toString() };
+}
+
+function replays(dir: string, stdout: string): void {
+  const r = tsrr(['replay', '-a', dir]);
+  assert.equal(r.status, 0, describeRun('replay', r));
+  assert.equal(r.stdout.toString(), stdout);
+}
+
+const kinds = (dir: string) => dumpEvents(dir).map((e) => e.kind);
+const literally = (text: string) => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+
+describe('syscall buffering', () => {
+  before(() => {
+    tmp = tempDir('tsrr-syscallbuf-');
+    clocks = compile('clocks', ['-pthread']);
+  });
+
+  test('buffered calls from threads, a child and signal handlers replay exactly', () => {
+    for (let i = 0; i < 3; i++) {
+      const { dir, stdout } = record(clocks, ['20000']);
+      assert.match(stdout, /^sum \d+ child \d+ alarms \d+ alarm_sum \d+ pid \d+\n$/);
+      const k = kinds(dir);
+      const buffered = k.filter((x) => x === 'buffered').length;
+      const syscalls = k.filter((x) => x === 'syscall').length;
+      // 5 calls per iteration, 20000 + 3 * 5000 + 5000 iterations: nearly all buffered.
+      assert.ok(buffered > 10 && syscalls < 20_000, `${buffered} buffered events, ${syscalls} syscall events`);
+      replays(dir, stdout);
+    }
+  });
+
+  test('record -n: every call stops, and the trace replays', () => {
+    const { dir, stdout } = record(clocks, ['2000'], ['-n']);
+    const k = kinds(dir);
+    assert.equal(k.filter((x) => x === 'buffered').length, 0);
+    assert.ok(k.filter((x) => x === 'syscall').length > 10_000);
+    replays(dir, stdout);
+  });
+
+  test('a statically linked program records without the library', () => {
+    const exe = join(tmp, 'clocks-static');
+    const cc = spawnSync('gcc', ['-O1', '-static', '-pthread', '-o', exe, join(ROOT, 'test', 'programs', 'clocks.c')], { encoding: 'utf8' });
+    assert.equal(cc.status, 0, cc.stderr);
+    const { dir, stdout } = record(exe, ['500']);
+    assert.equal(kinds(dir).filter((x) => x === 'buffered').length, 0);
+    replays(dir, stdout);
+  });
+
+  test('a gdb checkpoint with results waiting in the buffer restores exactly, in memory and from disk', { skip: hasGdb ? false : 'gdb is not installed' }, async () => {
+    const { dir, stdout } = record(clocks, ['3000']);
+    const gdb = (commands: string[]) => underGdb(dir, commands, { tsrrArgs: ['--plugin', 'pcp', '--plugin', 'gdbserver'], dir: tmp });
+    // In the loop of reads(), between buffered calls: the thread's buffer holds the results of
+    // the rest of the stretch.
+    const first = await gdb(['break clocks.c:31 if i == 1500', 'continue', 'print i', 'checkpoint', 'delete', 'continue', 'restart 1', 'print i', 'continue', 'restart 1', 'write-checkpoints']);
+    assert.equal(first.status, 0, describeRun('gdb', first));
+    const output = literally(stdout);
+    assertLines(first.out, [/\$1 = 1500/, /Checkpoint 1 at event \d+\./, output, /exited normally/, /\$2 = 1500/, output, /exited normally/, /checkpoint 1: written to/]);
+    const second = await gdb(['load-checkpoints', 'restart 1', 'print i', 'continue']);
+    assert.equal(second.status, 0, describeRun('gdb', second));
+    assertLines(second.out, [/Checkpoint 1 at event \d+ \(part way to the next\)\./, /\$1 = 1500/, output, /exited normally/]);
+    assertNoneLeft([dir]);
+  });
+
+  test('the record and replay suites pass without buffering too (record -n)', { timeout: 900_000 }, () => {
+    const suites = ['recordReplay', 'processTree'].map((s) => join(ROOT, 'dist', 'test', 'e2e', `${s}.test.js`));
+    const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...suites], { encoding: 'utf8', env: { ...process.env, TSRR_TEST_RECORD_FLAGS: '-n' }, timeout: 850_000 });
+    const failed = r.stdout.split('\n').filter((l) => /^\s*not ok/.test(l));
+    assert.equal(r.status, 0, `with -n: ${failed.join('\n')}\n${r.stdout.slice(-4000)}\n${r.stderr}`);
+    assert.match(r.stdout, /# fail 0/);
+  });
+});
