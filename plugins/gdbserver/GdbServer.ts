@@ -603,7 +603,11 @@ export class GdbServer {
     else if (object === 'exec-file' || object === 'auxv') {
       const task = annex ? this.session.tasks.get(parseInt(annex, 16)) : this.selected;
       if (!task) return 'E01';
-      data = object === 'auxv' ? readFileSync(`/proc/${task.tid}/auxv`) : Buffer.from(readlinkSync(`/proc/${task.tid}/exe`));
+      try {
+        data = object === 'auxv' ? readFileSync(`/proc/${task.tid}/auxv`) : Buffer.from(readlinkSync(`/proc/${task.tid}/exe`));
+      } catch {
+        return 'E01'; // the process is gone
+      }
     } else return '';
     const start = parseInt(off!, 16);
     const part = data.subarray(start, start + Math.min(parseInt(len!, 16), PACKET_SIZE - 16));

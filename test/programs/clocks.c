@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* Clock reads and ids by the thousand (calls the syscall buffer takes), from the main thread,
  * from threads, from a forked child, and from a SIGALRM handler that interrupts them every
- * millisecond: prints what it read, summed, so that record and replay must agree on each. */
+ * millisecond (every argv[2] microseconds; 0: no timer): prints what it read, summed, so that
+ * record and replay must agree on each. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,8 +40,9 @@ static void *worker(void *arg) { return (void *)reads((long)arg); }
 
 int main(int argc, char **argv) {
   long n = argc > 1 ? atol(argv[1]) : 20000;
+  long us = argc > 2 ? atol(argv[2]) : 1000;
   signal(SIGALRM, on_alarm);
-  struct itimerval it = {{0, 1000}, {0, 1000}};
+  struct itimerval it = {{0, us}, {0, us}};
   setitimer(ITIMER_REAL, &it, NULL);
   long sum = reads(n);
   pthread_t t[3];
