@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /**
- * Record and replay overhead against baselines measured in the same run: the native program,
- * `strace -f -o /dev/null`, and strace pinned to one CPU as tsrr pins itself. Prints the median
+ * Record and replay overhead, with syscall buffering and without (record -n), against baselines
+ * measured in the same run: the native program and `strace -f -o /dev/null`. Prints the median
  * of RUNS runs of each and the ratios, the trace's size and how fast it grows per second of
  * recording, and tsrr's peak memory while recording (with /usr/bin/time, where there is one);
  * a workload that tsrr fails to record or replay is marked failed, with the reason under the
@@ -78,26 +78,30 @@ const workloads: { name: string; argv: string[] }[] = [
   { name: 'sh -c pipeline', argv: ['/bin/sh', '-c', 'seq 200000 | sort -r | gzip -c | wc -c'] },
 ].filter((w) => !process.env.ONLY || w.name.includes(process.env.ONLY));
 
-const rows: string[][] = [['workload', 'native ms', 'strace -f', 'strace pinned', 'record', 'replay', 'record/native', 'replay/native', 'record/strace', 'record/strace pinned', 'trace MiB', 'MiB/s recorded', 'tsrr peak MiB']];
+const rows: string[][] = [['workload', 'native ms', 'strace -f', 'record', 'replay', 'record -n', 'replay -n', 'record/native', 'replay/native', 'record -n/native', 'replay -n/native', 'record/strace', 'trace MiB', 'MiB/s recorded', 'tsrr peak MiB']];
 const failures: string[] = [];
+
+/** Median record and replay times of `argv`, recorded with `flags`, and the trace's size. */
+function recordAndReplay(argv: string[], flags: string[]): { record: number; replay: number; traceMiB: number } {
+  const record = time([process.execPath, CLI, 'record', ...flags, '-o', join(work, 'trace'), ...argv]);
+  // The replay timing replays a recording of its own (time() removes the trace it makes).
+  const recorded = join(work, 'replayed');
+  rmSync(recorded, { recursive: true, force: true });
+  spawnSync(process.execPath, [CLI, 'record', ...flags, '-o', recorded, ...argv], { stdio: 'ignore', cwd: work });
+  return { record, replay: time([process.execPath, CLI, 'replay', '-a', recorded]), traceMiB: sizeOf(recorded) / 1048576 };
+}
+
 for (const w of workloads) {
   const native = time(w.argv);
   const strace = time(['strace', '-f', '-o', '/dev/null', ...w.argv]);
-  const pinned = time(['taskset', '-c', cpu, 'strace', '-f', '-o', '/dev/null', ...w.argv]);
   // A workload that tsrr fails on gets a row saying so (the reason goes below the table), and the
   // others are still measured.
-  let record = NaN;
-  let replay = NaN;
-  let traceMiB = NaN;
+  let buffered = { record: NaN, replay: NaN, traceMiB: NaN };
+  let plain = { record: NaN, replay: NaN, traceMiB: NaN };
   let peak = NaN;
   try {
-    // Record into one directory and replay it; the replay timing reuses the last recording.
-    record = time([process.execPath, CLI, 'record', '-o', join(work, 'trace'), ...w.argv]);
-    const recorded = join(work, 'replayed');
-    rmSync(recorded, { recursive: true, force: true });
-    spawnSync(process.execPath, [CLI, 'record', '-o', recorded, ...w.argv], { stdio: 'ignore', cwd: work });
-    replay = time([process.execPath, CLI, 'replay', '-a', recorded]);
-    traceMiB = sizeOf(recorded) / 1048576;
+    buffered = recordAndReplay(w.argv, []);
+    plain = recordAndReplay(w.argv, ['-n']);
     peak = peakMiB(w.argv);
   } catch (e) {
     failures.push(`${w.name}: ${(e as Error).message.trim()}`);
@@ -105,7 +109,11 @@ for (const w of workloads) {
   const f = (n: number) => (Number.isNaN(n) ? 'failed' : n.toFixed(0));
   const x = (n: number) => (Number.isNaN(n) ? '-' : n.toFixed(2) + 'x');
   const mib = (n: number) => (Number.isNaN(n) ? '-' : n.toFixed(1));
-  rows.push([w.name, f(native), f(strace), f(pinned), f(record), f(replay), x(record / native), x(replay / native), x(record / strace), x(record / pinned), mib(traceMiB), mib(traceMiB / (record / 1000)), mib(peak)]);
+  rows.push([
+    w.name, f(native), f(strace), f(buffered.record), f(buffered.replay), f(plain.record), f(plain.replay),
+    x(buffered.record / native), x(buffered.replay / native), x(plain.record / native), x(plain.replay / native), x(buffered.record / strace),
+    mib(buffered.traceMiB), mib(buffered.traceMiB / (buffered.record / 1000)), mib(peak),
+  ]);
 }
 
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
