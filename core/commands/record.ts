@@ -78,7 +78,8 @@ export function recordCommand(ctx: CliContext): CommandModule {
         throw new TsrrError('BAD_ARGUMENT', `trace directory ${output} already exists and is not empty`, { dir: output });
       }
       const dir = output ? resolve(output) : newTraceDir(program);
-      const syscallBuffer = !argv['no-syscall-buffer'];
+      // LD_PRELOAD cannot name a file whose path has a space or a colon.
+      const syscallBuffer = !argv['no-syscall-buffer'] && !/[ :]/.test(PRELOAD_LIBRARY) && existsSync(PRELOAD_LIBRARY);
       const env: Record<string, string | undefined> = { ...process.env, RUNNING_UNDER_TSRR: '1' };
       // Statically linked programs ignore it, and stop at every syscall.
       if (syscallBuffer) env.LD_PRELOAD = [PRELOAD_LIBRARY, env.LD_PRELOAD].filter(Boolean).join(' ');
