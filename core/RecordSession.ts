@@ -346,8 +346,10 @@ export class RecordSession extends Session {
   }
 
   private onStop(task: Task, st: WaitStatus): void {
-    // At an exec stop the buffer went with the old program (flushed at the execve's entry).
-    if (st.kind !== 'exited' && st.kind !== 'killed' && !(st.kind === 'event' && st.event === PTRACE_EVENT.EXEC)) this.flush(task);
+    // Not at an exec stop (the buffer went with the old program, flushed at the execve's
+    // entry), nor at a syscall's exit (no user code ran since its entry).
+    const ranCode = st.kind === 'signal' || (st.kind === 'syscall' && !task.inSyscall) || (st.kind === 'event' && st.event !== PTRACE_EVENT.EXEC);
+    if (ranCode) this.flush(task);
     switch (st.kind) {
       case 'syscall':
         if (task.inSyscall) this.syscallExit(task);
