@@ -60,7 +60,10 @@ static void make_page(void) {
     page_ready = -1;
     return;
   }
-  memcpy(p, TRAMPOLINE, sizeof TRAMPOLINE);
+  // Byte by byte: a vector copy would leave the bytes in vector registers, which signal frames
+  // then save or not depending on the CPU's tracking of their use (a restored checkpoint's
+  // differs from the original's).
+  for (unsigned i = 0; i < sizeof TRAMPOLINE; i++) ((volatile unsigned char *)p)[i] = TRAMPOLINE[i];
   page_ready = syscall(SYS_mprotect, PAGE_ADDR, 4096, PROT_READ | PROT_EXEC) == 0 ? 1 : -1;
 }
 
