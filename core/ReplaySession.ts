@@ -75,6 +75,8 @@ export interface DebuggerOptions {
    * the beginning, or a plugin's beforeLaunch puts a saved state in. The caller kills its
    * tasks when done with it. */
   readonly fresh: () => ReplaySession;
+  /** The process to debug (its pid in the trace: -f/-p); default: the first. */
+  readonly pid?: number;
 }
 
 /** What a debugger asks for when it lets replay go on. */

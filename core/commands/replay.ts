@@ -57,7 +57,8 @@ export function replayCommand(ctx: CliContext): CommandModule {
               return s;
             };
             try {
-              ctx.tsrr.hooks.debugReplay.call(session, { port, host: argv.dbghost as string, debuggerArgs, stop, fresh });
+              const pid = (argv.onfork ?? argv.onprocess) as number | undefined;
+              ctx.tsrr.hooks.debugReplay.call(session, { port, host: argv.dbghost as string, debuggerArgs, stop, fresh, pid });
             } finally {
               again?.close();
             }

@@ -59,7 +59,7 @@ export class GdbServer {
   /** When the last checkpoint was taken (performance.now()). */
   private lastSaved = performance.now();
   private done = false;
-  /** The process gdb debugs (the first one): other processes replay along unseen. */
+  /** The process gdb debugs (the first one, or -f/-p's): other processes replay along unseen. */
   private readonly tgid: number;
 
   constructor(
@@ -68,10 +68,12 @@ export class GdbServer {
     private readonly hooks: GdbHooks,
     /** A new replay of the trace, not started, for going backwards. */
     private readonly fresh: () => ReplaySession,
+    /** The process gdb debugs (its pid in the trace); default: the first. */
+    pid?: number,
   ) {
-    const first = [...session.tasks.values()][0];
+    const first = (pid !== undefined ? [...session.tasks.values()].find((t) => t.tgid === pid) : undefined) ?? [...session.tasks.values()][0];
     this.tgid = first?.tgid ?? 0;
-    this.selected = first;
+    this.selected = session.tasks.get(this.tgid) ?? first;
     this.regs = new RegisterFile(first !== undefined && first.getXstate(XSAVE_MAX).length > 576 + 256);
     this.position = this.atEventPosition();
     this.startFrame = session.frame;

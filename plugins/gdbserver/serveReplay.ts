@@ -38,7 +38,7 @@ export function serveReplay(session: ReplaySession, opts: DebuggerOptions, hooks
     const socket = accept(listener, opts, gdb);
     if (!socket) return;
     const conn = new GdbConnection(socket);
-    const server = new GdbServer(session, conn, hooks, opts.fresh);
+    const server = new GdbServer(session, conn, hooks, opts.fresh, opts.pid);
     try {
       hooks.serverStarted.call(server);
       server.serve(() => opts.stop() || (gdb !== undefined && (gdbEnded ||= ended(gdb))));

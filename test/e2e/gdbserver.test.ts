@@ -167,6 +167,16 @@ describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is 
     assert.match(r.out, /exited normally/);
   });
 
+  test('replay -f PID debugs that process, from where it starts', async () => {
+    const dir = join(tmp, 'forked');
+    const rec = tsrr(['record', '-o', dir, compile('fork_pipe')]);
+    assert.equal(rec.status, 0, describeRun('record', rec));
+    const child = tsrr(['ps', dir]).stdout.toString().trim().split('\n')[2]!.split('\t')[0]!;
+    const r = await runGdb(dir, ['info inferiors', 'bt 3', 'continue'], { replayArgs: ['-f', child], dir: tmp });
+    assert.equal(r.status, 0, describeRun(`replay -f ${child} under gdb`, r));
+    assertLines(r.out, [new RegExp(`\\* 1 +process ${child} `), /in main \(\) at .*fork_pipe\.c:16/, /exited normally/]);
+  });
+
   describe('tsrr replay -s PORT', () => {
     /** Starts a server on a free port; resolves with it and the port once it listens. */
     async function serve(dir = trace): Promise<{ s: Started; port: number }> {
