@@ -577,7 +577,7 @@ export class RecordSession extends Session {
       const [eax, ebx, ecx, edx] = cpuid(leaf, subleaf);
       this.record(task, { kind: 'cpuid', leaf, subleaf, eax, ebx, ecx, edx });
       emulateCpuid(task, eax, ebx, ecx, edx);
-    } else if (!isSynchronous(signo, task.siginfo().readInt32LE(8)) && this.holdSignal(task, signo)) {
+    } else if (!isSynchronous(signo, code) && this.holdSignal(task, signo)) {
       // held until the buffered call it came in ends
     } else {
       if (signo === SIG.INT) this.sigintSeen = Date.now();
