@@ -251,13 +251,13 @@ export class RecordSession extends Session {
     task.continue(this.filtered && !task.inSyscall ? PTRACE.CONT : PTRACE.SYSCALL);
   }
 
-  /** Moves the records of the task's buffered calls into the trace, unless a buffered call is
-   * under way (it adds its record when it ends). */
-  private flush(task: Task): void {
+  /** Moves the records of the task's buffered calls into the trace; false (and nothing moved)
+   * while a buffered call is under way (it adds its record when it ends). */
+  private flush(task: Task): boolean {
     const buffer = this.syscallBuffers.get(task.rec);
-    if (buffer === undefined || readHeader(task, buffer).locked) return;
-    const records = takeRecords(task, buffer);
-    if (records.length > 0) this.record(task, { kind: 'buffered', records });
+    const records = buffer === undefined ? undefined : takeRecords(task, buffer);
+    if (records?.length) this.record(task, { kind: 'buffered', records });
+    return buffer === undefined || records !== undefined;
   }
 
   private sliceOver(): boolean {
@@ -292,13 +292,11 @@ export class RecordSession extends Session {
     ptrace(PTRACE.INTERRUPT, task.tid);
     const st = this.waitFor(task, false);
     if (st.kind === 'event' && st.event === PTRACE_EVENT.STOP) {
-      const buffer = this.syscallBuffers.get(task.rec);
-      if (buffer !== undefined && readHeader(task, buffer).locked) {
+      if (!this.flush(task)) {
         // Inside a buffered call, whose replay must not start from a snapshot: a little later.
         this.resume(task);
         return;
       }
-      this.flush(task);
       task.state = 'stopped';
       this.current = undefined;
       task.getRegs();

@@ -80,18 +80,19 @@ export function seccompFilter(): Buffer {
 
 export interface BufferHeader {
   bytes: number;
-  pos: number;
   locked: boolean;
 }
 
 export function readHeader(task: Task, buffer: bigint): BufferHeader {
   const h = task.readMem(buffer, 16);
-  return { bytes: h.readUInt32LE(0), pos: h.readUInt32LE(4), locked: h.readUInt32LE(8) !== 0 };
+  return { bytes: h.readUInt32LE(0), locked: h.readUInt32LE(8) !== 0 };
 }
 
-/** Recording: the records the task's buffer holds (empty if none), which then leave it. */
-export function takeRecords(task: Task, buffer: bigint): Buffer {
-  const { bytes } = readHeader(task, buffer);
+/** Recording: the records the task's buffer holds (empty if none), which then leave it;
+ * undefined while a buffered call is under way (it adds its record when it ends). */
+export function takeRecords(task: Task, buffer: bigint): Buffer | undefined {
+  const { bytes, locked } = readHeader(task, buffer);
+  if (locked) return undefined;
   if (bytes === 0) return Buffer.alloc(0);
   const records = task.readMem(buffer + BigInt(HEADER), Math.min(bytes, MAX_BUFFER));
   task.writeMem(buffer, Buffer.alloc(16));

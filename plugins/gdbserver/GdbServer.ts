@@ -198,10 +198,13 @@ export class GdbServer {
     const addr = hexArg(args.split(',')[0]);
     return this.withTask((t) => {
       try {
-        if (insert) t.as.addBreakpoint(t, addr);
-        else t.as.removeBreakpoint(t, addr);
-        if (insert) this.breakpoints.add(addr);
-        else this.breakpoints.delete(addr);
+        if (insert) {
+          t.as.addBreakpoint(t, addr);
+          this.breakpoints.add(addr);
+        } else {
+          t.as.removeBreakpoint(t, addr);
+          this.breakpoints.delete(addr);
+        }
         return 'OK';
       } catch {
         return 'E01';
