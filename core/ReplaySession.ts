@@ -15,7 +15,7 @@ import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, endStatus, type WaitStatus } from
 import { Registers } from '../native/regs.js';
 import { NR, syscallName, syscallSpec } from '../native/syscalls.js';
 import { CLONE, isForkCall } from './clone.js';
-import type { Event, EventData } from './Event.js';
+import type { Event, EventData, Snapshot } from './Event.js';
 import { launch } from './launch.js';
 import { Session, type Divergence, type SessionOptions } from './Session.js';
 import { isSynchronous } from './signals.js';
@@ -130,6 +130,8 @@ export class ReplaySession extends Session {
   private paused: { task: Task; frame: number } | undefined;
   /** A stop to report to the debugger once the current stop or event is handled. */
   private report: ReplayStop | undefined;
+  /** The records each task's buffer was given that it has not reached its next event with. */
+  private readonly givenRecords = new Map<number, Buffer>();
   /** Whether the running task was asked to stop because the debugger interrupted. */
   private interrupting = false;
   /** Whether the tracee's stdout and stderr output is reproduced now (a debugger turns it off
@@ -264,8 +266,7 @@ export class ReplaySession extends Session {
     const lastCall = this.lastCall.get(task);
     this.lastCall.delete(task);
     if (d.kind === 'preempt') {
-      this.settle(task);
-      applySnapshot(task, d.snapshot, this.pages, e.frame, (hash) => this.earlierPage(hash, e.frame));
+      this.putSnapshot(task, d.snapshot, e.frame);
       this.trace.next();
       this.replayed(e, task);
     } else if (d.kind === 'signal' && !isSynchronous(d.signo, d.code)) {
@@ -385,10 +386,7 @@ export class ReplaySession extends Session {
    * with the recorded siginfo. */
   private deliverRecorded(task: Task, e: Event & { data: Extract<EventData, { kind: 'signal' }> }, lastCall: SyscallEvent | undefined): void {
     const d = e.data;
-    if (d.snapshot) {
-      this.settle(task);
-      applySnapshot(task, d.snapshot, this.pages, e.frame, (hash) => this.earlierPage(hash, e.frame));
-    }
+    if (d.snapshot) this.putSnapshot(task, d.snapshot, e.frame);
     tkill(task.tid, d.signo);
     if (lastCall && interruptedMaskCall(lastCall)) {
       // The signal came during a call that blocked with a mask of its own (sigsuspend, ppoll,
@@ -418,6 +416,20 @@ export class ReplaySession extends Session {
     }
     this.trace.next();
     this.replayed(e, task);
+  }
+
+  /** Puts the recorded state of `task` in place of the code that led to it (`settle` first).
+   * The snapshot's memory holds the other threads' syscall buffers as the recording had them,
+   * in the middle of their stretches: they get back the results replay gave them, which they
+   * have not taken yet (they run to their next events later). */
+  private putSnapshot(task: Task, snapshot: Snapshot, frame: number): void {
+    this.settle(task);
+    applySnapshot(task, snapshot, this.pages, frame, (hash) => this.earlierPage(hash, frame));
+    for (const [rec, records] of this.givenRecords) {
+      const other = this.tasks.get(rec);
+      const buffer = this.syscallBuffers.get(rec);
+      if (other && other !== task && other.as === task.as && buffer !== undefined) putRecords(other, buffer, records);
+    }
   }
 
   /** Page contents from the snapshots before `frame`, for a replay that started after them. */
@@ -545,11 +557,13 @@ export class ReplaySession extends Session {
     const buffer = this.syscallBuffers.get(task.rec);
     if (buffer === undefined) throw this.corrupt(e.frame, `buffered calls of task ${task.rec}, which registered no syscall buffer`);
     putRecords(task, buffer, e.data.records);
+    this.givenRecords.set(task.rec, e.data.records);
     this.trace.next();
     this.replayed(e, task);
   }
 
   private replayed(e: Event, task: Task): void {
+    if (e.data.kind !== 'buffered') this.givenRecords.delete(task.rec);
     const buffer = this.syscallBuffers.get(task.rec);
     if (buffer !== undefined && e.data.kind !== 'buffered' && e.data.kind !== 'exit' && task.state !== 'exiting') {
       // The recording emptied the buffer here; it took every result it was given.
