@@ -11,6 +11,16 @@ const F_DUPFD = 0n;
 const F_DUPFD_CLOEXEC = 1030n;
 const CLOSE_RANGE_CLOEXEC = 4n;
 
+/** fds from `first` to `last` now stand for another file, or (`closed`) none. */
+export interface FdChange {
+  first: number;
+  last: number;
+  closed: boolean;
+}
+
+/** The largest fd number (the kernel's limit on open files, at most). */
+const MAX_FD = 1 << 20;
+
 export class FdTable {
   readonly monitors = new Map<number, FileMonitor>();
 
@@ -29,33 +39,44 @@ export class FdTable {
     this.monitors.set(fd, monitor);
   }
 
-  /** Updates the table after syscall `nr` returned `result` (negative: failed, nothing changed). */
-  afterSyscall(nr: number, args: readonly bigint[], result: bigint): void {
-    if (result < 0n) return;
+  /** Updates the table after syscall `nr` returned `result` (negative: failed, nothing changed);
+   * returns the fds that now stand for another file or none: `closed` when none. */
+  afterSyscall(nr: number, args: readonly bigint[], result: bigint): FdChange | undefined {
+    if (result < 0n) return undefined;
     const fd = (i: number) => Number(BigInt.asIntN(32, args[i]!));
     switch (nr) {
       case NR.close:
         this.monitors.delete(fd(0));
-        return;
-      case NR.close_range:
-        if ((args[2]! & CLOSE_RANGE_CLOEXEC) !== 0n) return; // marks close-on-exec, closes nothing
+        return { first: fd(0), last: fd(0), closed: true };
+      case NR.close_range: {
+        if ((args[2]! & CLOSE_RANGE_CLOEXEC) !== 0n) return undefined; // marks close-on-exec, closes nothing
         for (const f of [...this.monitors.keys()]) if (f >= fd(0) && BigInt(f) <= args[1]!) this.monitors.delete(f);
-        return;
+        const last = args[1]! > BigInt(MAX_FD) ? MAX_FD : Number(args[1]!);
+        return { first: fd(0), last, closed: true };
+      }
       case NR.dup:
-        this.copy(fd(0), Number(result));
-        return;
+        return this.copy(fd(0), Number(result));
       case NR.dup2:
       case NR.dup3:
-        if (fd(0) !== fd(1)) this.copy(fd(0), fd(1));
-        return;
+        return fd(0) !== fd(1) ? this.copy(fd(0), fd(1)) : undefined;
       case NR.fcntl:
-        if (args[1] === F_DUPFD || args[1] === F_DUPFD_CLOEXEC) this.copy(fd(0), Number(result));
+        return args[1] === F_DUPFD || args[1] === F_DUPFD_CLOEXEC ? this.copy(fd(0), Number(result)) : undefined;
+      case NR.open:
+      case NR.openat:
+      case NR.openat2:
+      case NR.creat:
+      case NR.memfd_create:
+        // Files; other new fds (pipes, sockets, ...) take numbers that were closed.
+        this.monitors.delete(Number(result));
+        return { first: Number(result), last: Number(result), closed: false };
     }
+    return undefined;
   }
 
-  private copy(from: number, to: number): void {
+  private copy(from: number, to: number): FdChange {
     const m = this.monitors.get(from);
     if (m) this.monitors.set(to, m);
     else this.monitors.delete(to);
+    return { first: to, last: to, closed: false };
   }
 }

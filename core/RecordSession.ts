@@ -18,14 +18,16 @@ import { crc32 } from 'node:zlib';
 import { cpuid, ptrace, ptraceWithBuffer, rdtsc, tkill, waitTimed } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, WAIT, decodeStatus, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { NR, syscallName, syscallSpec, type Region } from '../native/syscalls.js';
+import type { AddressSpace } from './AddressSpace.js';
 import { CLONE, cloneArgs, isForkCall } from './clone.js';
 import type { EventData, MemWrite } from './Event.js';
+import type { FdTable } from './FdTable.js';
 import { machineInfo } from './machine.js';
 import { launch } from './launch.js';
 import { POLL_NS, Session, type SessionOptions } from './Session.js';
 import { isSynchronous } from './signals.js';
 import { takeSnapshot } from './snapshot.js';
-import { PRCTL_REGISTER, askForUnlock, installFilter, isBufferCall, readHeader, takeRecords } from './syscallBuffer.js';
+import { PRCTL_REGISTER, askForUnlock, clearFds, installFilter, isBufferCall, markFds, readHeader, takeRecords } from './syscallBuffer.js';
 import type { Task } from './Task.js';
 import { TraceWriter } from './TraceWriter.js';
 import { TRACE_FORMAT_VERSION } from './traceFile.js';
@@ -125,6 +127,8 @@ export class RecordSession extends Session {
   private filtered = false;
   /** Signals held back while their task was inside a buffered call. */
   private readonly heldSignals = new Map<Task, number[]>();
+  /** Address spaces whose library page has fd bits, and the fd table they follow. */
+  private readonly fdBits = new WeakMap<AddressSpace, FdTable>();
   private sigintSeen = 0;
   private sigintDeadline = 0;
 
@@ -451,7 +455,9 @@ export class RecordSession extends Session {
       const path = readlinkSync(`/proc/${task.tid}/fd/${fd}`);
       data.mappedFile = { path, copy: this.writer.copyFile(`/proc/${task.tid}/fd/${fd}`, path) };
     }
-    task.fds.afterSyscall(call.number, call.args, result);
+    const change = task.fds.afterSyscall(call.number, call.args, result);
+    const bitsOf = this.fdBits.get(task.as);
+    if (change && bitsOf) markFds(task, change, bitsOf !== task.fds);
     const e = this.record(task, data);
     this.hooks.afterSyscall.call(task, e);
     this.proceed(task, call.number === NR.sched_yield);
@@ -462,6 +468,10 @@ export class RecordSession extends Session {
   private bufferCall(task: Task, args: bigint[]): void {
     if (args[0] === PRCTL_REGISTER) {
       this.syscallBuffers.set(task.rec, args[1]!);
+      if (!this.fdBits.has(task.as)) {
+        markFds(task);
+        this.fdBits.set(task.as, task.fds);
+      }
       return;
     }
     const buffer = this.syscallBuffers.get(task.rec);
@@ -531,6 +541,15 @@ export class RecordSession extends Session {
     // A forked process has its copy of the buffer; a vfork child runs on its parent's.
     const buffer = this.syscallBuffers.get(task.rec);
     if (buffer !== undefined && ((args.flags & CLONE.VM) === 0n || (args.flags & CLONE.VFORK) !== 0n)) this.syscallBuffers.set(child.rec, buffer);
+    // A forked process has its copy of the fd bits. Two processes that share one fd table
+    // would have to follow each other's changes: neither buffers fd calls.
+    if (this.fdBits.has(task.as) && child.as !== task.as) {
+      if (child.fds !== task.fds) this.fdBits.set(child.as, child.fds);
+      else for (const t of [task, child]) {
+        clearFds(t);
+        this.fdBits.delete(t.as);
+      }
+    }
     const early = this.earlyStops.get(tid);
     this.earlyStops.delete(tid);
     const first = early !== undefined ? decodeStatus(early) : this.waitFor(child, false);

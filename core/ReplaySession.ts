@@ -20,7 +20,7 @@ import { launch } from './launch.js';
 import { Session, type Divergence, type SessionOptions } from './Session.js';
 import { isSynchronous } from './signals.js';
 import { applySnapshot } from './snapshot.js';
-import { PRCTL_REGISTER, isBufferCall, markReplay, putRecords, unusedRecords } from './syscallBuffer.js';
+import { PRCTL_REGISTER, isBufferCall, isWroteCall, markReplay, putRecords, unusedRecords } from './syscallBuffer.js';
 import type { Watchpoint } from './AddressSpace.js';
 import type { Task } from './Task.js';
 import { StdioMonitor } from './StdioMonitor.js';
@@ -336,7 +336,8 @@ export class ReplaySession extends Session {
     switch (st.kind) {
       case 'syscall':
         if (this.spuriousExit.delete(task)) return;
-        if (this.sysemu.has(task)) this.syscallEntry(task, true);
+        if (!task.inSyscall && isWroteCall(task.getRegs().syscallNumber, task.getRegs().args())) this.bufferedWrite(task, task.getRegs(), this.sysemu.has(task));
+        else if (this.sysemu.has(task)) this.syscallEntry(task, true);
         else if (task.inSyscall) this.syscallExit(task);
         else this.syscallEntry(task, false);
         return;
@@ -428,7 +429,7 @@ export class ReplaySession extends Session {
     for (const [rec, records] of this.givenRecords) {
       const other = this.tasks.get(rec);
       const buffer = this.syscallBuffers.get(rec);
-      if (other && other !== task && other.as === task.as && buffer !== undefined) putRecords(other, buffer, records);
+      if (other && other !== task && other.as === task.as && buffer !== undefined) this.putBuffered(other, buffer, records);
     }
   }
 
@@ -556,10 +557,29 @@ export class ReplaySession extends Session {
   private fillBuffer(task: Task, e: Event & { data: { kind: 'buffered'; records: Buffer } }): void {
     const buffer = this.syscallBuffers.get(task.rec);
     if (buffer === undefined) throw this.corrupt(e.frame, `buffered calls of task ${task.rec}, which registered no syscall buffer`);
-    putRecords(task, buffer, e.data.records);
+    this.putBuffered(task, buffer, e.data.records);
     this.givenRecords.set(task.rec, e.data.records);
     this.trace.next();
     this.replayed(e, task);
+  }
+
+  /** Puts records in the task's buffer; the library tells of the writes a monitor watches. */
+  private putBuffered(task: Task, buffer: bigint, records: Buffer): void {
+    putRecords(task, buffer, records, (fd) => this.writeMonitor(task, fd) !== undefined);
+  }
+
+  /** The library took a buffered write to a watched fd: prctl(PRCTL_WROTE, fd, data, len),
+   * made in replay only, so it is skipped. */
+  private bufferedWrite(task: Task, r: Registers, sysemu: boolean): void {
+    const [, fd, data, len] = r.args();
+    this.writeMonitor(task, Number(fd))?.(task.readMem(data!, Number(len)));
+    if (sysemu) {
+      task.atSysemuEntry = true;
+      return;
+    }
+    r.origRax = -1n;
+    task.setRegs();
+    this.spuriousExit.add(task);
   }
 
   private replayed(e: Event, task: Task): void {
@@ -684,19 +704,26 @@ export class ReplaySession extends Session {
     this.replayed(e, task);
   }
 
+  /** What hands a monitor the data the task writes to `fd`, if a monitor watches it. */
+  private writeMonitor(task: Task, fd: number): ((data: Buffer) => void) | undefined {
+    const monitor = task.fds.get(fd);
+    if (!monitor?.replayedWrite || (monitor.kind === StdioMonitor.KIND && !this.echo)) return undefined;
+    return (data) => monitor.replayedWrite!(task, data);
+  }
+
   /** Output the tracee wrote to a monitored fd (stdout, stderr) is reproduced from its memory. */
   private replayWrite(task: Task, d: SyscallEvent['data']): void {
-    const monitor = task.fds.get(Number(BigInt.asIntN(32, d.args[0]!)));
-    if (!monitor?.replayedWrite || (monitor.kind === StdioMonitor.KIND && !this.echo)) return;
+    const monitor = this.writeMonitor(task, Number(BigInt.asIntN(32, d.args[0]!)));
+    if (!monitor) return;
     let left = Number(d.result);
     if (d.number === NR.write) {
-      monitor.replayedWrite(task, task.readMem(d.args[1]!, left));
+      monitor(task.readMem(d.args[1]!, left));
       return;
     }
     for (let i = 0n; i < d.args[2]! && left > 0; i++) {
       const base = task.readU64(d.args[1]! + i * 16n);
       const len = Math.min(left, Number(task.readU64(d.args[1]! + i * 16n + 8n)));
-      monitor.replayedWrite(task, task.readMem(base, len));
+      monitor(task.readMem(base, len));
       left -= len;
     }
   }

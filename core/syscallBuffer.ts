@@ -10,24 +10,35 @@
  * there instead of calling. Between events both leave the buffer's header zeroed, so memory is
  * the same in both.
  */
+import { readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NR } from '../native/syscalls.js';
+import type { FdChange } from './FdTable.js';
 import type { Task } from './Task.js';
 
 /** Where the library maps its trampoline: `syscall` there runs untraced. */
 export const PAGE_ADDR = 0x70000000n;
 /** The address after the trampoline's `syscall` instruction (what seccomp sees). */
 const UNTRACED_IP = PAGE_ADDR + 0x14n;
-/** A byte in the page that says the library is being replayed. */
-const MODE_ADDR = PAGE_ADDR + 0x800n;
+/** Recording: a bit per fd in the page, set for the fds whose calls the library may buffer. */
+const FD_BITS_ADDR = PAGE_ADDR + 0x400n;
+const FD_BITS = 0x400 * 8;
+/** Character devices whose reads and writes never block: null, zero, random, urandom. */
+const QUIET_DEVICES = new Set([0x103, 0x105, 0x108, 0x109]);
+/** Then a byte that says the library is being replayed. */
 /** prctl(PRCTL_REGISTER, buffer, size): a thread's buffer (0 under tsrr, EINVAL without). */
 export const PRCTL_REGISTER = 0x74737201n;
 /** prctl(PRCTL_UNLOCKED): the library left a buffered call while tsrr held back a signal. */
 export const PRCTL_UNLOCKED = 0x74737202n;
+/** Replay: prctl(PRCTL_WROTE, fd, data, len): a buffered write to an fd replay watches. */
+export const PRCTL_WROTE = 0x74737203n;
 /** struct header: bytes, pos, locked, signal_pending, 4 reserved words. */
 const HEADER = 32;
+/** struct record: nr, len, result (8 bytes), flags, fd; then len bytes of output, padded to 8. */
 const RECORD = 24;
+const FLAG_WATCHED = 2;
+const NO_FD = 0xffffffff;
 const MAX_BUFFER = 1 << 20;
 const PR_SET_NO_NEW_PRIVS = 38;
 const SECCOMP_SET_MODE_FILTER = 1;
@@ -53,6 +64,11 @@ export function installFilter(task: Task): boolean {
 /** Whether a syscall is one the library makes to talk to tsrr (never run for real). */
 export function isBufferCall(number: number, args: readonly bigint[]): boolean {
   return number === NR.prctl && (args[0] === PRCTL_REGISTER || args[0] === PRCTL_UNLOCKED);
+}
+
+/** Whether a syscall is the library's PRCTL_WROTE (replay only: never in a trace). */
+export function isWroteCall(number: number, args: readonly bigint[]): boolean {
+  return number === NR.prctl && args[0] === PRCTL_WROTE;
 }
 
 /** The seccomp program (classic BPF) tsrr installs while recording: calls from the
@@ -99,10 +115,17 @@ export function takeRecords(task: Task, buffer: bigint): Buffer | undefined {
   return records;
 }
 
-/** Replay: puts the records back for the library to take, in order. The whole header is
- * set: a snapshot of another thread may have put the recording's state of it there. */
-export function putRecords(task: Task, buffer: bigint, records: Buffer): void {
-  task.writeMem(buffer + BigInt(HEADER), records);
+/** Replay: puts the records back for the library to take, in order; writes to fds that
+ * `watched` says replay must see are flagged, for the library to tell (PRCTL_WROTE). The whole
+ * header is set: a snapshot of another thread may have put the recording's state of it there. */
+export function putRecords(task: Task, buffer: bigint, records: Buffer, watched: (fd: number) => boolean): void {
+  let flagged: Buffer | undefined;
+  for (const c of bufferedCalls(records)) {
+    if ((c.number !== NR.write && c.number !== NR.pwrite64) || c.fd === undefined || !watched(c.fd)) continue;
+    flagged ??= Buffer.from(records);
+    flagged.writeUInt32LE(flagged.readUInt32LE(c.at + 16) | FLAG_WATCHED, c.at + 16);
+  }
+  task.writeMem(buffer + BigInt(HEADER), flagged ?? records);
   const h = Buffer.alloc(16);
   h.writeUInt32LE(records.length, 0);
   task.writeMem(buffer, h);
@@ -118,7 +141,10 @@ export function unusedRecords(task: Task, buffer: bigint): number {
 
 /** Replay: tells the library in the task's process that it is replayed. */
 export function markReplay(task: Task): void {
-  task.writeMem(MODE_ADDR, Buffer.of(1));
+  // A checkpoint made while recording has fd bits, which replay leaves zero.
+  const page = Buffer.alloc(FD_BITS / 8 + 1);
+  page[FD_BITS / 8] = 1;
+  task.writeMem(FD_BITS_ADDR, page);
 }
 
 /** Recording: asks the library to make PRCTL_UNLOCKED when it leaves the buffered call it is
@@ -129,13 +155,56 @@ export function askForUnlock(task: Task, buffer: bigint, on: boolean): void {
   task.writeMem(buffer + 12n, flag);
 }
 
+export interface BufferedCall {
+  /** Where its record starts. */
+  at: number;
+  number: number;
+  /** The fd it was on, if any. */
+  fd?: number;
+  result: bigint;
+  output: Buffer;
+}
+
 /** The calls in a `buffered` event's records. */
-export function bufferedCalls(records: Buffer): { number: number; result: bigint; output: Buffer }[] {
-  const out: { number: number; result: bigint; output: Buffer }[] = [];
+export function bufferedCalls(records: Buffer): BufferedCall[] {
+  const out: BufferedCall[] = [];
   for (let at = 0; at + RECORD <= records.length; ) {
     const len = records.readUInt32LE(at + 4);
-    out.push({ number: records.readUInt32LE(at), result: records.readBigInt64LE(at + 8), output: records.subarray(at + RECORD, at + RECORD + len) });
+    const fd = records.readUInt32LE(at + 20);
+    out.push({ at, number: records.readUInt32LE(at), fd: fd === NO_FD ? undefined : fd, result: records.readBigInt64LE(at + 8), output: records.subarray(at + RECORD, at + RECORD + len) });
     at += RECORD + ((len + 7) & ~7);
   }
   return out;
+}
+
+/** Recording: sets the task's fd bits, all of them or (`change`) those that changed. With
+ * `closedOnly`, only clears: the fds changed in another fd table than the one the page was set
+ * for (a vfork child's), and no bit may stay set for an fd that is not the same file in both. */
+export function markFds(task: Task, change?: FdChange, closedOnly = false): void {
+  if (change && change.first >= FD_BITS) return;
+  const first = change?.first ?? 0;
+  const last = Math.min(change?.last ?? FD_BITS - 1, FD_BITS - 1);
+  const from = first >> 3;
+  const bits = change ? task.readMem(FD_BITS_ADDR + BigInt(from), (last >> 3) - from + 1) : Buffer.alloc(FD_BITS / 8);
+  for (let fd = first; change && fd <= last; fd++) bits[(fd >> 3) - from]! &= ~(1 << (fd & 7));
+  const opened = !change ? readdirSync(`/proc/${task.tid}/fd`).map(Number) : change.closed || closedOnly ? [] : [first];
+  for (const fd of opened) if (fd < FD_BITS && bufferable(task, fd)) bits[(fd >> 3) - from]! |= 1 << (fd & 7);
+  task.writeMem(FD_BITS_ADDR + BigInt(from), bits);
+}
+
+/** Recording: clears all the task's fd bits (its process shares its fd table with another). */
+export function clearFds(task: Task): void {
+  task.writeMem(FD_BITS_ADDR, Buffer.alloc(FD_BITS / 8));
+}
+
+/** Whether the library may buffer calls on the task's `fd`: a regular file or a quiet
+ * device, which no monitor watches (stdout and stderr, whose output replay reproduces). */
+function bufferable(task: Task, fd: number): boolean {
+  if (task.fds.get(fd)) return false;
+  try {
+    const st = statSync(`/proc/${task.tid}/fd/${fd}`);
+    return st.isFile() || (st.isCharacterDevice() && QUIET_DEVICES.has(st.rdev));
+  } catch {
+    return false; // closed meanwhile
+  }
 }

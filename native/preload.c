@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
@@ -18,11 +19,15 @@
 
 // Shared with tsrr (core/syscallBuffer.ts).
 #define PAGE_ADDR 0x70000000UL  // the untraced syscall instruction's page
+#define FD_BITS_OFFSET 0x400    // in that page: a bit per fd whose calls may be buffered
+#define FD_BITS (0x400 * 8)     //   (tsrr keeps them while recording)
 #define MODE_OFFSET 0x800       // in that page: 1 while replaying (tsrr writes it)
 #define PRCTL_REGISTER 0x74737201 // prctl(PRCTL_REGISTER, buffer, size): 0 under tsrr
 #define PRCTL_UNLOCKED 0x74737202 // prctl(PRCTL_UNLOCKED): a signal waited for the buffer
-#define BUFFER_SIZE (64 * 1024)
+#define PRCTL_WROTE 0x74737203    // replay: prctl(PRCTL_WROTE, fd, data, len), for a monitor
+#define BUFFER_SIZE (1024 * 1024)
 #define FLAG_NOTIFIED 1 // the call after this record was PRCTL_UNLOCKED
+#define FLAG_WATCHED 2  // replay: tsrr watches this write (the library clears the flag)
 
 struct header {
   uint32_t bytes;          // record: bytes of records written; replay: bytes there are
@@ -37,8 +42,9 @@ struct record {
   uint32_t len; // bytes of output after the record
   int64_t result;
   uint32_t flags;
-  uint32_t reserved;
+  uint32_t fd; // the fd the call was on, or NO_FD
 };
+#define NO_FD 0xffffffffu
 
 // mov rax,rdi; mov rdi,rsi; mov rsi,rdx; mov rdx,rcx; mov r10,r8; mov r8,r9; syscall; ret
 static const unsigned char TRAMPOLINE[] = {0x48, 0x89, 0xf8, 0x48, 0x89, 0xf7, 0x48, 0x89, 0xd6, 0x48, 0x89, 0xca,
@@ -98,37 +104,50 @@ struct outcome {
 };
 #define TRACED 1 // make the call as a plain syscall instead
 #define NOTIFY 2 // then make PRCTL_UNLOCKED
+#define WROTE 4  // then make PRCTL_WROTE
 
-/** Call `nr` through the buffer: its result, with `outlen` bytes of output at `out` on success.
- * TRACED when there is no buffer, it is in use (a signal handler called in), it is full
- * (recording) or has no more results or not this call's (replaying: a call the trace has as a
- * plain syscall, or a divergence tsrr then reports). */
-static struct outcome buffered(long nr, long a, long b, void *out, uint32_t outlen) {
+/** A call to buffer: its number and arguments, the fd it is on (NO_FD: none), and where its
+ * output goes: `out`, `outlen` bytes, or (`sized`) as many as the result says, at most that. */
+struct call {
+  long nr, a, b, c, d, e;
+  uint32_t fd;
+  void *out;
+  uint32_t outlen;
+  int sized;
+};
+
+/** Whether tsrr lets this fd's calls be buffered: regular files and the quiet devices that no
+ * file monitor watches (others may block, or replay must see them). */
+static int fd_buffered(uint32_t fd) {
+  return fd < FD_BITS && (((volatile unsigned char *)(PAGE_ADDR + FD_BITS_OFFSET))[fd / 8] >> (fd % 8) & 1);
+}
+
+/** Makes `c` through the buffer: its result, with its output at `c->out` on success.
+ * TRACED when there is no buffer, it is in use (a signal handler called in), it is full or
+ * the fd is not one to buffer (recording), or it has no more results or not this call's
+ * (replaying: a call the trace has as a plain syscall, or a divergence tsrr then reports). */
+static struct outcome buffered(const struct call *c) {
   struct outcome o = {0, TRACED};
   struct header *h = thread_buffer();
   if (!h || h->locked) return o;
   h->locked = 1;
-  char *at = (char *)(h + 1) + (replaying() ? h->pos : h->bytes);
-  struct record *r = (struct record *)at;
-  if (replaying()) {
-    if (h->pos + sizeof *r > h->bytes || r->nr != nr) {
-      h->locked = 0;
-      return o;
-    }
-    if (r->len) memcpy(out, r + 1, r->len);
+  int replay = replaying();
+  struct record *r = (struct record *)((char *)(h + 1) + (replay ? h->pos : h->bytes));
+  if (replay) {
+    if (h->pos + sizeof *r > h->bytes || r->nr != c->nr || r->fd != c->fd || r->len > c->outlen) goto traced;
+    if (r->len) memcpy(c->out, r + 1, r->len);
     o.result = r->result;
-    o.flags = r->flags & FLAG_NOTIFIED ? NOTIFY : 0;
+    o.flags = (r->flags & FLAG_NOTIFIED ? NOTIFY : 0) | (r->flags & FLAG_WATCHED ? WROTE : 0);
+    r->flags &= ~FLAG_WATCHED; // as the recording left it
     h->pos += sizeof *r + ((r->len + 7) & ~7u);
   } else {
-    if (sizeof *h + h->bytes + sizeof *r + ((outlen + 7) & ~7u) > BUFFER_SIZE) {
-      h->locked = 0;
-      return o;
-    }
-    o.result = ((untraced_fn)PAGE_ADDR)(nr, a, b, 0, 0, 0);
-    r->nr = nr;
-    r->len = o.result >= 0 ? outlen : 0;
+    if ((c->fd != NO_FD && !fd_buffered(c->fd)) || sizeof *h + h->bytes + sizeof *r + ((c->outlen + 7) & ~7u) > BUFFER_SIZE) goto traced;
+    o.result = ((untraced_fn)PAGE_ADDR)(c->nr, c->a, c->b, c->c, c->d, c->e);
+    r->nr = c->nr;
+    r->fd = c->fd;
+    r->len = o.result < 0 ? 0 : c->sized ? (uint32_t)o.result : c->outlen;
     r->result = o.result;
-    if (r->len) memcpy(r + 1, out, r->len);
+    if (r->len) memcpy(r + 1, c->out, r->len);
     o.flags = h->signal_pending ? NOTIFY : 0;
     r->flags = o.flags ? FLAG_NOTIFIED : 0;
     h->bytes += sizeof *r + ((r->len + 7) & ~7u);
@@ -138,6 +157,9 @@ static struct outcome buffered(long nr, long a, long b, void *out, uint32_t outl
     errno = -o.result;
     o.result = -1;
   }
+  return o;
+traced:
+  h->locked = 0;
   return o;
 }
 
@@ -162,47 +184,54 @@ long tsrr_failed(long r) {
 // registers behind (the program's next syscall is checked against the trace with all of
 // them; vector registers are zeroed) and the same dead stack below the caller's (the C part's
 // locals are wiped).
-// Plain syscalls (TRACED) and PRCTL_UNLOCKED are made here with the program's callee-saved
-// registers and arguments; every other call-clobbered register is zeroed before returning.
+// Plain syscalls (TRACED), PRCTL_UNLOCKED and PRCTL_WROTE are made here with the program's
+// callee-saved registers and arguments; every other call-clobbered register is zeroed before
+// returning. PRCTL_WROTE happens in replay only, so it leaves no trace on the stack.
 #define THUNK(name, nr)                                                                   \
   __asm__(".text\n.globl " #name "\n.type " #name ", @function\n" #name ":\n"             \
-          "  push %rdi\n  push %rsi\n  sub $8, %rsp\n"                                    \
-          "  call " #name "_impl\n"                                                       \
-          "  mov %rax, %r8\n  mov %rdx, %r9\n  lea -1024(%rsp), %rdi\n  xor %eax, %eax\n"  \
-          "  mov $128, %ecx\n  rep stosq\n  mov %r8, %rax\n  mov %r9, %rdx\n"           \
+          "  push %rdi\n  push %rsi\n  push %rdx\n  push %rcx\n  push %r8\n  push %r9\n"   \
+          "  sub $8, %rsp\n  call " #name "_impl\n"                                        \
+          "  mov %rax, %r10\n  mov %rdx, %r11\n  lea -1024(%rsp), %rdi\n  xor %eax, %eax\n" \
+          "  mov $128, %ecx\n  rep stosq\n  mov %r10, %rax\n"                              \
           VECTORS_CLEARED                                                                 \
-          "  add $8, %rsp\n  pop %rsi\n  pop %rdi\n"                                      \
-          "  test $1, %dl\n  jnz 1f\n"                                                    \
-          "  test $2, %dl\n  jz 2f\n"                                                     \
+          "  add $8, %rsp\n  pop %r9\n  pop %r8\n  pop %rcx\n  pop %rdx\n  pop %rsi\n  pop %rdi\n" \
+          "  test $1, %r11b\n  jnz 1f\n"                                                  \
+          "  test $4, %r11b\n  jnz 6f\n"                                                  \
+          "  test $2, %r11b\n  jz 2f\n"                                                   \
           "  push %rax\n  push %rax\n"                                                    \
           "  mov $157, %eax\n  mov $0x74737202, %edi\n  xor %esi, %esi\n  xor %edx, %edx\n" \
           "  xor %r10d, %r10d\n  xor %r8d, %r8d\n  xor %r9d, %r9d\n  syscall\n"           \
-          "  pop %rax\n  pop %rax\n"                                                      \
+          "  pop %rax\n  pop %rax\n  jmp 2f\n"                                            \
+          "6:\n  mov %rax, %r8\n  mov %rax, %r10\n  mov %rsi, %rdx\n  mov %rdi, %rsi\n"    \
+          "  mov $0x74737203, %edi\n  mov $157, %eax\n  syscall\n  mov %r8, %rax\n"       \
           "2:\n  xor %ecx, %ecx\n  xor %edx, %edx\n  xor %esi, %esi\n  xor %edi, %edi\n"  \
           "  xor %r8d, %r8d\n  xor %r9d, %r9d\n  xor %r10d, %r10d\n  xor %r11d, %r11d\n"  \
           "  ret\n"                                                                       \
-          "1:\n  mov $" #nr ", %eax\n  xor %edx, %edx\n  xor %r10d, %r10d\n"              \
-          "  xor %r8d, %r8d\n  xor %r9d, %r9d\n  syscall\n"                               \
+          "1:\n  mov $" #nr ", %eax\n  mov %rcx, %r10\n  syscall\n"                       \
           "  cmp $-4095, %rax\n  jae 3f\n  ret\n"                                          \
           "3:\n  mov %rax, %rdi\n  jmp tsrr_failed\n"                                     \
           ".size " #name ", .-" #name "\n")
 
-#define IMPL(name) __attribute__((used, visibility("hidden"))) struct outcome name##_impl
+/** Another name for a buffered function (the LFS names of 64-bit calls). */
+#define ALIAS(name, other) __asm__(".globl " #other "\n.set " #other ", " #name "\n")
 
-IMPL(clock_gettime)(clockid_t clock, struct timespec *ts) { return buffered(SYS_clock_gettime, clock, (long)ts, ts, sizeof *ts); }
+#define IMPL(name) __attribute__((used, visibility("hidden"))) struct outcome name##_impl
+#define CALL(...) buffered(&(struct call){__VA_ARGS__})
+
+IMPL(clock_gettime)(clockid_t clock, struct timespec *ts) { return CALL(SYS_clock_gettime, clock, (long)ts, .fd = NO_FD, .out = ts, .outlen = sizeof *ts); }
 THUNK(clock_gettime, 228);
 
 // glibc declares tv non-null; programs pass NULL all the same.
 #pragma GCC diagnostic ignored "-Wnonnull-compare"
 IMPL(gettimeofday)(struct timeval *tv, void *tz) {
   if (tz || (uintptr_t)tv == 0) return (struct outcome){0, TRACED};
-  return buffered(SYS_gettimeofday, (long)tv, 0, tv, sizeof *tv);
+  return CALL(SYS_gettimeofday, (long)tv, .fd = NO_FD, .out = tv, .outlen = sizeof *tv);
 }
 THUNK(gettimeofday, 96);
 
 IMPL(time)(time_t *t) {
   time_t now;
-  struct outcome o = buffered(SYS_time, (long)&now, 0, &now, sizeof now);
+  struct outcome o = CALL(SYS_time, (long)&now, .fd = NO_FD, .out = &now, .outlen = sizeof now);
   if (!(o.flags & TRACED)) {
     o.result = now;
     if (t) *t = now;
@@ -212,7 +241,7 @@ IMPL(time)(time_t *t) {
 THUNK(time, 201);
 
 #define ID(name, nr)                                                                   \
-  IMPL(name)(void) { return buffered(SYS_##name, 0, 0, NULL, 0); }                    \
+  IMPL(name)(void) { return CALL(SYS_##name, .fd = NO_FD); }                          \
   THUNK(name, nr);
 ID(getpid, 39)
 ID(getppid, 110)
@@ -221,3 +250,52 @@ ID(getuid, 102)
 ID(geteuid, 107)
 ID(getgid, 104)
 ID(getegid, 108)
+
+// Reads and writes on the fds tsrr marks; a read's data goes into its record.
+IMPL(read)(int fd, void *buf, size_t n) {
+  if (n > BUFFER_SIZE / 2) return (struct outcome){0, TRACED};
+  return CALL(SYS_read, fd, (long)buf, (long)n, .fd = (uint32_t)fd, .out = buf, .outlen = (uint32_t)n, .sized = 1);
+}
+THUNK(read, 0);
+
+IMPL(pread64)(int fd, void *buf, size_t n, off_t at) {
+  if (n > BUFFER_SIZE / 2) return (struct outcome){0, TRACED};
+  return CALL(SYS_pread64, fd, (long)buf, (long)n, at, .fd = (uint32_t)fd, .out = buf, .outlen = (uint32_t)n, .sized = 1);
+}
+THUNK(pread64, 17);
+ALIAS(pread64, pread);
+
+IMPL(write)(int fd, const void *buf, size_t n) { return CALL(SYS_write, fd, (long)buf, (long)n, .fd = (uint32_t)fd); }
+THUNK(write, 1);
+
+IMPL(pwrite64)(int fd, const void *buf, size_t n, off_t at) { return CALL(SYS_pwrite64, fd, (long)buf, (long)n, at, .fd = (uint32_t)fd); }
+THUNK(pwrite64, 18);
+ALIAS(pwrite64, pwrite);
+
+IMPL(lseek)(int fd, off_t off, int whence) { return CALL(SYS_lseek, fd, off, whence, .fd = (uint32_t)fd); }
+THUNK(lseek, 8);
+ALIAS(lseek, lseek64);
+
+IMPL(fstat)(int fd, struct stat *st) { return CALL(SYS_fstat, fd, (long)st, .fd = (uint32_t)fd, .out = st, .outlen = sizeof *st); }
+THUNK(fstat, 5);
+ALIAS(fstat, fstat64);
+
+// By path: whatever the file, the call does not block.
+IMPL(stat)(const char *path, struct stat *st) { return CALL(SYS_stat, (long)path, (long)st, .fd = NO_FD, .out = st, .outlen = sizeof *st); }
+THUNK(stat, 4);
+ALIAS(stat, stat64);
+
+IMPL(lstat)(const char *path, struct stat *st) { return CALL(SYS_lstat, (long)path, (long)st, .fd = NO_FD, .out = st, .outlen = sizeof *st); }
+THUNK(lstat, 6);
+ALIAS(lstat, lstat64);
+
+IMPL(fstatat)(int dir, const char *path, struct stat *st, int flags) {
+  return CALL(SYS_newfstatat, dir, (long)path, (long)st, flags, .fd = NO_FD, .out = st, .outlen = sizeof *st);
+}
+THUNK(fstatat, 262);
+ALIAS(fstatat, fstatat64);
+
+IMPL(statx)(int dir, const char *path, int flags, unsigned mask, struct statx *st) {
+  return CALL(SYS_statx, dir, (long)path, flags, mask, (long)st, .fd = NO_FD, .out = st, .outlen = sizeof *st);
+}
+THUNK(statx, 332);

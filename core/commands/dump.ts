@@ -32,7 +32,7 @@ export function describeEvent(e: Event): string {
     case 'preempt':
       return `${head} ${describeSnapshot(d.snapshot)}`;
     case 'buffered':
-      return `${head} ${bufferedCalls(d.records).map((c) => `${syscallName(c.number)}() = ${c.result}`).join(', ')}`;
+      return `${head} ${bufferedCalls(d.records).map((c) => `${syscallName(c.number)}(${c.fd ?? ''}) = ${c.result}`).join(', ')}`;
     case 'rdtsc':
       return `${head} ${hex(d.value)} at ${hex(d.ip)}`;
     case 'cpuid':
@@ -48,9 +48,10 @@ function describeSnapshot(s: Snapshot): string {
   return `at ${hex(new Registers(s.regs).rip)} snapshot of ${s.pages.length / 16} pages (${s.contents.length} new)`;
 }
 
-/** JSON for one event: bigints as decimal strings, memory as hex. */
+/** JSON for one event: bigints as decimal strings, memory as hex; buffered calls one by one. */
 export function eventJson(e: Event): string {
-  return JSON.stringify({ frame: e.frame, tid: e.tid, ...e.data }, (_k, v) =>
+  const d = e.data.kind === 'buffered' ? { kind: e.data.kind, calls: bufferedCalls(e.data.records).map(({ at: _, ...c }) => c) } : e.data;
+  return JSON.stringify({ frame: e.frame, tid: e.tid, ...d }, (_k, v) =>
     typeof v === 'bigint' ? v.toString() : v?.type === 'Buffer' && Array.isArray(v.data) ? Buffer.from(v.data).toString('hex') : v,
   );
 }

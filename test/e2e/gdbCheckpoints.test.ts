@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertLines, hasGdb, underGdb } from './gdb.js';
-import { ROOT, assertNoneLeft, compile, countEvents, describeRun, tempDir, tsrr } from './helpers.js';
+import { BIND_NOW, ROOT, assertNoneLeft, compile, countEvents, describeRun, tempDir, tsrr } from './helpers.js';
 
 const PCP_GDB = ['--plugin', 'pcp', '--plugin', 'gdbserver'];
 const DUMPER = join(ROOT, 'test', 'fixtures', 'pcp', 'state-dumper.mjs');
@@ -194,7 +194,7 @@ describe('gdb checkpoints (pcp + gdbserver)', { skip: hasGdb ? false : 'gdb is n
   ];
   for (const c of trees) {
     test(`${c.program}: a checkpoint restored twice reaches a later event in the replay's state`, async () => {
-      const t = record(c.program, compile(c.program, c.flags));
+      const t = record(c.program, compile(c.program, [...c.flags, ...BIND_NOW]));
       const events = countEvents(t);
       const dumpAt = (y: number, file: string) => ({ ...process.env, DUMP_AT_FRAME: String(y), DUMP_FILE: file });
       // Every fifth event from the middle on until one can be checkpointed.

@@ -52,6 +52,12 @@ export function freshDir(): string {
 
 const built = tempDir('tsrr-programs-');
 
+/** gcc flags for programs whose whole memory a test compares between two replays: bound at
+ * load. Lazy binding saves the vector registers with XSAVEC, which skips those the CPU deems
+ * unused, leaving older bytes on the stack; on this machine that depends on context switches
+ * (seen: one replay in about 40), not on the program. */
+export const BIND_NOW = ['-Wl,-z,now'];
+
 /** Compiles test/programs/NAME.c (once per test process) and returns the executable's path. */
 export function compile(name: string, flags: string[] = []): string {
   const out = join(built, name);
@@ -110,6 +116,8 @@ export interface DumpEvent {
   number?: number;
   args?: string[];
   result?: string;
+  /** A buffered event's calls. */
+  calls?: { number: number; fd?: number; result: string; output: string }[];
 }
 
 /** The events of the trace in `dir`, as `tsrr dump --json` gives them. */
@@ -123,12 +131,13 @@ const NR_WRITE = 1;
 const NR_WRITEV = 20;
 
 /** Bytes the events in (from, to] wrote to `fd` with write and writev (their results are what
- * was written), by any task. */
+ * was written), by any task, buffered calls included. */
 export function bytesWritten(events: readonly DumpEvent[], fd: number, from: number, to: number): number {
   let n = 0;
   for (const e of events) {
-    if (e.frame <= from || e.frame > to || e.kind !== 'syscall') continue;
-    if ((e.number === NR_WRITE || e.number === NR_WRITEV) && Number(e.args![0]) === fd && BigInt(e.result!) > 0n) n += Number(e.result);
+    if (e.frame <= from || e.frame > to) continue;
+    const calls = e.kind === 'syscall' ? [{ number: e.number!, fd: Number(e.args![0]), result: e.result! }] : e.kind === 'buffered' ? e.calls! : [];
+    for (const c of calls) if ((c.number === NR_WRITE || c.number === NR_WRITEV) && c.fd === fd && BigInt(c.result) > 0n) n += Number(c.result);
   }
   return n;
 }

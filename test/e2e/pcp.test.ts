@@ -14,7 +14,7 @@ import { cpSync, existsSync, readFileSync, readdirSync, realpathSync, renameSync
 import { join } from 'node:path';
 import { readState } from '../../plugins/pcp/checkpointFormat.js';
 import { decodeMapping } from '../../plugins/pcp/serializers/mappings.js';
-import { ROOT, bytesWritten, compile, describeRun, dumpEvents, tempDir, tsrr, type DumpEvent, type Run } from './helpers.js';
+import { BIND_NOW, ROOT, bytesWritten, compile, describeRun, dumpEvents, tempDir, tsrr, type DumpEvent, type Run } from './helpers.js';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'pcp');
 const DUMPER = join(FIXTURES, 'state-dumper.mjs');
@@ -137,7 +137,7 @@ function copyTrace(name: string, bare = false): string {
 describe('persistent checkpoints (pcp)', () => {
   before(() => {
     tmp = realpathSync(tempDir('tsrr-pcp-'));
-    const program = compile('pcpwork');
+    const program = compile('pcpwork', BIND_NOW);
     const work = join(tmp, 'work');
     mkdirSync(work);
     // The file pcpwork maps read-only: 300000 deterministic, not all-zero bytes.
@@ -353,7 +353,7 @@ describe('persistent checkpoints (pcp)', () => {
     const dir = join(tmp, 'recorded-with-checkpoints');
     const work = join(tmp, 'work-2');
     mkdirSync(work);
-    const rec = tsrr([...PCP, 'record', '--checkpoint-interval', String(INTERVAL), '-o', dir, compile('pcpwork'), work, join(tmp, 'input.bin')]);
+    const rec = tsrr([...PCP, 'record', '--checkpoint-interval', String(INTERVAL), '-o', dir, compile('pcpwork', BIND_NOW), work, join(tmp, 'input.bin')]);
     assert.equal(rec.status, 0, describeRun('record --checkpoint-interval', rec));
     const made = listCheckpoints(dir).map((r) => r.event);
     assert.ok(made.length >= 4, `record made ${made.length} checkpoints`);

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readState } from '../../plugins/pcp/checkpointFormat.js';
-import { ROOT, assertNoneLeft, bytesWritten, compile, describeRun, dumpEvents, tempDir, tsrr, type DumpEvent, type Run } from './helpers.js';
+import { BIND_NOW, ROOT, assertNoneLeft, bytesWritten, compile, describeRun, dumpEvents, tempDir, tsrr, type DumpEvent, type Run } from './helpers.js';
 
 const PCP = ['--plugin', 'pcp'];
 const DUMPER = join(ROOT, 'test', 'fixtures', 'pcp', 'state-dumper.mjs');
@@ -56,7 +56,7 @@ describe('persistent checkpoints of process trees and threads', () => {
       const printedBy = (frame: number) => bytesWritten(events, 1, 0, frame);
 
       before(() => {
-        const program = compile(c.program, ['-pthread']);
+        const program = compile(c.program, ['-pthread', ...BIND_NOW]);
         trace = join(tmp, c.program);
         const rec = tsrr(['record', '-o', trace, program, ...(c.args ?? [])], { input: '' });
         assert.equal(rec.status, 0, describeRun('record', rec));
