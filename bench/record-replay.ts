@@ -67,8 +67,10 @@ function peakMiB(argv: string[]): number {
 }
 
 const workloads: { name: string; argv: string[] }[] = [
+  // tsrr's own start and end, which every other row includes.
+  { name: 'start-up (/bin/true)', argv: ['/bin/true'] },
   { name: 'compute-bound', argv: [compile('compute'), '3000000000'] },
-  { name: 'syscall-heavy (200k syscalls)', argv: [compile('syscalls'), '100000'] },
+  { name: 'syscall-heavy (2M calls)', argv: [compile('syscalls'), '500000'] },
   { name: 'file copy 200 MB', argv: ['/bin/cp', big, join(work, 'copy.bin')] },
   { name: 'fork-heavy (200 processes)', argv: ['/bin/sh', '-c', 'i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done'] },
   { name: 'multithreaded (4 threads)', argv: [compile('threads', ['-pthread']), '12000'] },

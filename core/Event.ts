@@ -86,6 +86,7 @@ export class Event {
     const d = this.data;
     if (d.kind === 'syscall') return d.writes.reduce((n, w) => n + w.data.length, 0);
     if (d.kind === 'exec') return d.stack.length;
+    if (d.kind === 'buffered') return d.records.length;
     const snapshot = d.kind === 'preempt' ? d.snapshot : d.kind === 'signal' ? d.snapshot : undefined;
     return snapshot ? snapshot.pages.length + snapshot.xstate.length + snapshot.contents.length * 4104 : 0;
   }

@@ -66,8 +66,7 @@ export class FdTable {
       case NR.openat2:
       case NR.creat:
       case NR.memfd_create:
-        // Files; other new fds (pipes, sockets, ...) take numbers that were closed.
-        this.monitors.delete(Number(result));
+        // A new file (other new fds, pipes, sockets, ..., take numbers that were closed).
         return { first: Number(result), last: Number(result), closed: false };
     }
     return undefined;

@@ -9,12 +9,14 @@ import { join } from 'node:path';
 import type { Event } from './Event.js';
 import { decodeBlock } from './eventCodec.js';
 import { decodeFormatVersion, decodeHeader, type TraceHeader } from './TraceHeader.js';
-import { BLOCK_MAGIC, HEADER_MAGIC, PREFIX_BYTES, TRACE_FORMAT_VERSION, checksumOk, framedMessage, readPrefix } from './traceFile.js';
+import { zstdAvailable, zstdDecompress } from '../native/zstd.js';
+import { BLOCK_MAGIC, BLOCK_ZSTD_MAGIC, HEADER_MAGIC, PREFIX_BYTES, TRACE_FORMAT_VERSION, checksumOk, framedMessage, readPrefix } from './traceFile.js';
 import { TsrrError } from './TsrrError.js';
 
 interface BlockInfo {
   offset: number;
   length: number;
+  compressed: boolean;
   firstFrame: number;
   count: number;
 }
@@ -99,8 +101,11 @@ export class TraceReader {
     const b = this.blocks[i]!;
     const bytes = Buffer.alloc(b.length);
     readSync(this.fd, bytes, 0, b.length, b.offset + PREFIX_BYTES);
+    if (b.compressed && !zstdAvailable) {
+      throw new TsrrError('UNSUPPORTED', `${join(this.dir, 'events')} is compressed with zstd, and libzstd.so.1 is not on this machine`, { file: join(this.dir, 'events') });
+    }
     try {
-      this.block = decodeBlock(bytes).events;
+      this.block = decodeBlock(b.compressed ? zstdDecompress(bytes) : bytes).events;
     } catch (e) {
       throw new TsrrError('TRACE_CORRUPT', `${join(this.dir, 'events')}: frames ${b.firstFrame}-${b.firstFrame + b.count - 1} cannot be decoded: ${(e as Error).message}`, { frame: b.firstFrame });
     }
@@ -147,7 +152,7 @@ function indexBlocks(fd: number, file: string): BlockInfo[] {
     }
     readSync(fd, prefix, 0, PREFIX_BYTES, offset);
     const p = readPrefix(prefix, 0);
-    if (p.magic !== BLOCK_MAGIC) {
+    if (p.magic !== BLOCK_MAGIC && p.magic !== BLOCK_ZSTD_MAGIC) {
       throw new TsrrError('TRACE_CORRUPT', `${file} is corrupt ${where}: bad block magic number at byte ${offset}`, { file, frame });
     }
     if (offset + PREFIX_BYTES + p.length > size) {
@@ -158,7 +163,7 @@ function indexBlocks(fd: number, file: string): BlockInfo[] {
     if (!checksumOk(p, body.subarray(0, p.length))) {
       throw new TsrrError('TRACE_CORRUPT', `${file} is corrupt: the block of frames ${frame}-${frame + p.count - 1} fails its checksum`, { file, frame });
     }
-    blocks.push({ offset, length: p.length, firstFrame: frame, count: p.count });
+    blocks.push({ offset, length: p.length, compressed: p.magic === BLOCK_ZSTD_MAGIC, firstFrame: frame, count: p.count });
     frame += p.count;
     offset += PREFIX_BYTES + p.length;
   }

@@ -9,7 +9,8 @@ import { basename, join } from 'node:path';
 import { Event, type EventData } from './Event.js';
 import { encodeBlock } from './eventCodec.js';
 import { encodeHeader, type TraceHeader } from './TraceHeader.js';
-import { BLOCK_MAGIC, HEADER_MAGIC, framed } from './traceFile.js';
+import { zstdAvailable, zstdCompress } from '../native/zstd.js';
+import { BLOCK_MAGIC, BLOCK_ZSTD_MAGIC, HEADER_MAGIC, framed } from './traceFile.js';
 import { TsrrError } from './TsrrError.js';
 
 /** Which version of a file this is: copies are made once per version. */
@@ -67,8 +68,10 @@ export class TraceWriter {
 
   flush(): void {
     if (this.pending.length === 0) return;
-    const block = framed(BLOCK_MAGIC, this.pending.length, encodeBlock(this.blockStart, this.pending));
-    writeSync(this.fd, block);
+    const body = encodeBlock(this.blockStart, this.pending);
+    // Buffered calls' records repeat a lot: compressed, a trace is several times smaller.
+    const small = zstdAvailable ? zstdCompress(body, 1) : body;
+    writeSync(this.fd, small.length < body.length ? framed(BLOCK_ZSTD_MAGIC, this.pending.length, small) : framed(BLOCK_MAGIC, this.pending.length, body));
     this.blockStart = this.nextFrame;
     this.pending = [];
     this.pendingBytes = 0;

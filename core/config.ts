@@ -4,10 +4,9 @@
  * and plugin specifiers: a first-party name (`pcp`), a package name or a path. Code is loaded
  * only from what the user listed there or on the command line.
  */
-import { cosmiconfig, type Loader } from 'cosmiconfig';
-import { createJiti } from 'jiti';
+import type { Loader } from 'cosmiconfig';
 import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Plugin } from './Tsrr.js';
 import { TsrrError } from './TsrrError.js';
@@ -24,14 +23,28 @@ export const defineConfig = (config: Config): Config => config;
 
 /** jiti loads every config flavour: TypeScript, ESM and CJS, with readable syntax errors. */
 const load: Loader = async (filepath) => {
+  const { createJiti } = await import('jiti');
   const mod = (await createJiti(import.meta.url).import(filepath)) as Record<string, unknown>;
   // jiti answers `.default` with the whole module when there is none: ask for the key itself.
   return Object.keys(mod).includes('default') ? mod.default : undefined;
 };
 
+const SEARCH_PLACES = ['rr.config.ts', 'rr.config.mts', 'rr.config.js', 'rr.config.mjs', 'rr.config.cjs'];
+
+/** Whether a directory from `cwd` up holds a file named like a config: cosmiconfig and jiti
+ * take a good part of tsrr's start to load, so they are loaded only then. */
+function anyConfigFile(cwd: string): boolean {
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    if (SEARCH_PLACES.some((f) => existsSync(join(dir, f)))) return true;
+    if (dirname(dir) === dir) return false;
+  }
+}
+
 export async function loadConfig(cwd: string): Promise<{ config: Config; filepath?: string }> {
+  if (!anyConfigFile(cwd)) return { config: {} };
+  const { cosmiconfig } = await import('cosmiconfig');
   const explorer = cosmiconfig('rr', {
-    searchPlaces: ['rr.config.ts', 'rr.config.mts', 'rr.config.js', 'rr.config.mjs', 'rr.config.cjs'],
+    searchPlaces: SEARCH_PLACES,
     loaders: { '.ts': load, '.mts': load, '.js': load, '.mjs': load, '.cjs': load },
     searchStrategy: 'project',
     ignoreEmptySearchPlaces: false,
@@ -55,7 +68,6 @@ const FIRST_PARTY = new Set(['pcp', 'gdbserver']);
 
 /** Loads a plugin from a specifier, relative to `base` (the config file's directory or cwd). */
 export async function loadPlugin(spec: string, options: unknown, base: string): Promise<Plugin> {
-  const jiti = createJiti(resolve(base, 'rr.config.ts'));
   let target = spec;
   if (FIRST_PARTY.has(spec)) target = fileURLToPath(new URL(`../plugins/${spec}/index.js`, import.meta.url));
   else if (spec.startsWith('.') || isAbsolute(spec)) {
@@ -65,7 +77,7 @@ export async function loadPlugin(spec: string, options: unknown, base: string): 
   let mod: unknown;
   try {
     // First-party plugins are compiled already: import them natively, as the one copy.
-    mod = FIRST_PARTY.has(spec) ? (await import(pathToFileURL(target).href)).default : await jiti.import(target, { default: true });
+    mod = FIRST_PARTY.has(spec) ? (await import(pathToFileURL(target).href)).default : await (await import('jiti')).createJiti(resolve(base, 'rr.config.ts')).import(target, { default: true });
   } catch (e) {
     // Only the specifier itself missing means "not found"; a module it imports missing is its error.
     const missing = /Cannot find (?:module|package) '([^']+)'/.exec(e instanceof Error ? e.message : '')?.[1];

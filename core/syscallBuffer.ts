@@ -120,10 +120,12 @@ export function takeRecords(task: Task, buffer: bigint): Buffer | undefined {
  * header is set: a snapshot of another thread may have put the recording's state of it there. */
 export function putRecords(task: Task, buffer: bigint, records: Buffer, watched: (fd: number) => boolean): void {
   let flagged: Buffer | undefined;
-  for (const c of bufferedCalls(records)) {
-    if ((c.number !== NR.write && c.number !== NR.pwrite64) || c.fd === undefined || !watched(c.fd)) continue;
+  // A plain walk: a buffer holds tens of thousands of records.
+  for (let at = 0; at + RECORD <= records.length; at += RECORD + ((records.readUInt32LE(at + 4) + 7) & ~7)) {
+    const nr = records.readUInt32LE(at);
+    if ((nr !== NR.write && nr !== NR.pwrite64) || !watched(records.readUInt32LE(at + 20))) continue;
     flagged ??= Buffer.from(records);
-    flagged.writeUInt32LE(flagged.readUInt32LE(c.at + 16) | FLAG_WATCHED, c.at + 16);
+    flagged.writeUInt32LE(flagged.readUInt32LE(at + 16) | FLAG_WATCHED, at + 16);
   }
   task.writeMem(buffer + BigInt(HEADER), flagged ?? records);
   const h = Buffer.alloc(16);

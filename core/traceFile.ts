@@ -6,10 +6,12 @@
  */
 import { crc32 } from 'node:zlib';
 
-export const TRACE_FORMAT_VERSION = 2;
+/** 3: blocks may be zstd-compressed (BLOCK_ZSTD_MAGIC). */
+export const TRACE_FORMAT_VERSION = 3;
 export const PREFIX_BYTES = 16;
 export const HEADER_MAGIC = 0x48525354; // "TSRH" little-endian
 export const BLOCK_MAGIC = 0x42455354; // "TSEB" little-endian
+export const BLOCK_ZSTD_MAGIC = 0x5a455354; // "TSEZ": a block compressed with zstd
 
 export function framed(magic: number, count: number, message: Uint8Array): Buffer {
   const prefix = Buffer.alloc(PREFIX_BYTES);

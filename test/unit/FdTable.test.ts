@@ -101,3 +101,29 @@ test('FdTable: fd arguments are 32-bit ints (upper register bits ignored)', () =
   t.afterSyscall(NR.close, [0x1_0000_0001n], 0n);
   assert.equal(t.get(1), undefined);
 });
+
+test('FdTable: afterSyscall tells which fds now stand for another file, or none', () => {
+  const t = new FdTable();
+  t.set(1, A);
+  const change = (nr: number, args: bigint[], result: bigint) => t.afterSyscall(nr, args, result);
+  assert.deepEqual(change(NR.openat, [U64_MAX - 99n, 0x2000n, 0n], 5n), { first: 5, last: 5, closed: false });
+  assert.deepEqual(change(NR.open, [0x2000n, 0n], 6n), { first: 6, last: 6, closed: false });
+  assert.deepEqual(change(NR.creat, [0x2000n, 0o644n], 7n), { first: 7, last: 7, closed: false });
+  assert.deepEqual(change(NR.memfd_create, [0x2000n, 0n], 8n), { first: 8, last: 8, closed: false });
+  assert.deepEqual(change(NR.dup, [1n], 9n), { first: 9, last: 9, closed: false });
+  assert.deepEqual(change(NR.dup2, [5n, 1n], 1n), { first: 1, last: 1, closed: false });
+  assert.deepEqual(change(NR.fcntl, [5n, F_DUPFD, 20n], 21n), { first: 21, last: 21, closed: false });
+  assert.deepEqual(change(NR.close, [6n], 0n), { first: 6, last: 6, closed: true });
+  assert.deepEqual(change(NR.close_range, [10n, 12n, 0n], 0n), { first: 10, last: 12, closed: true });
+  assert.deepEqual(change(NR.close_range, [3n, U64_MAX, 0n], 0n), { first: 3, last: 1 << 20, closed: true });
+  for (const [nr, args, result] of [
+    [NR.read, [1n, 0x1000n, 10n], 5n],
+    [NR.dup2, [4n, 4n], 4n],
+    [NR.openat, [U64_MAX - 99n, 0x2000n, 0n], -2n],
+    [NR.close, [1n], -9n],
+    [NR.close_range, [0n, U32_MAX, CLOSE_RANGE_CLOEXEC], 0n],
+    [NR.fcntl, [1n, F_GETFD, 0n], 1n],
+  ] as Call[]) {
+    assert.equal(change(nr, args, result), undefined, `${nr}(${args.join(', ')}) = ${result}`);
+  }
+});

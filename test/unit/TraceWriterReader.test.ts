@@ -21,7 +21,7 @@ import type { EventData } from '../../core/Event.js';
 import type { TraceHeader } from '../../core/TraceHeader.js';
 import { TraceReader } from '../../core/TraceReader.js';
 import { TraceWriter } from '../../core/TraceWriter.js';
-import { BLOCK_MAGIC, PREFIX_BYTES, TRACE_FORMAT_VERSION, readPrefix } from '../../core/traceFile.js';
+import { BLOCK_MAGIC, BLOCK_ZSTD_MAGIC, PREFIX_BYTES, TRACE_FORMAT_VERSION, readPrefix } from '../../core/traceFile.js';
 import { TsrrError, type ErrorCode } from '../../core/TsrrError.js';
 
 const N = 10_500;
@@ -88,7 +88,7 @@ function blocksOf(dir: string): { firstFrame: number; count: number; offset: num
   let frame = 1;
   for (let off = 0; off < buf.length; ) {
     const p = readPrefix(buf, off);
-    assert.equal(p.magic, BLOCK_MAGIC);
+    assert.ok(p.magic === BLOCK_MAGIC || p.magic === BLOCK_ZSTD_MAGIC);
     out.push({ firstFrame: frame, count: p.count, offset: off, length: p.length });
     frame += p.count;
     off += PREFIX_BYTES + p.length;
