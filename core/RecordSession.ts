@@ -595,7 +595,12 @@ export class RecordSession extends Session {
       this.record(task, { kind: 'cpuid', leaf, subleaf, eax, ebx, ecx, edx });
       emulateCpuid(task, eax, ebx, ecx, edx);
     } else if (!isSynchronous(signo, code) && this.holdSignal(task, signo)) {
-      // held until the buffered call it came in ends
+      // Held until the buffered call it came in ends. The task keeps its turn till then: a
+      // snapshot of another thread would catch its memory in the middle of the call.
+      if (task === this.current) {
+        this.resume(task);
+        return;
+      }
     } else {
       if (signo === SIG.INT) this.sigintSeen = Date.now();
       // An asynchronous signal that came in the middle of user code: replay cannot stop there,

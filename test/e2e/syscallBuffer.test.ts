@@ -2,8 +2,10 @@
 /**
  * In-process syscall buffering (native/preload.c, core/syscallBuffer.ts): clocks.c reads clocks
  * and ids by the thousand from threads, a forked child and a SIGALRM handler that interrupts
- * them every millisecond. Recorded with buffering, most calls are in `buffered` events and
- * replay prints what the recording printed; with -n there are none. A static program records
+ * them every millisecond; filecalls.c does the same with reads, writes, seeks and stats of a
+ * file and quiet devices, between pipes (which must stop) and dup2s. Recorded with buffering,
+ * most calls are in `buffered` events and replay prints what the recording printed and reads
+ * what the recording read; with -n there are none. stdout, even when it is a file, stops. A static program records
  * without the library. A checkpoint taken by gdb while results wait in a thread's buffer
  * restores and replays exactly, in memory and from disk. The record/replay suites run again
  * with -n.
@@ -11,12 +13,15 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertLines, hasGdb, underGdb } from './gdb.js';
-import { ROOT, assertNoneLeft, compile, describeRun, dumpEvents, tempDir, tsrr } from './helpers.js';
+import { NR } from '../../native/syscalls.js';
+import { CLI, ROOT, assertNoneLeft, compile, describeRun, dumpEvents, tempDir, tsrr } from './helpers.js';
 
 let tmp: string;
 let clocks: string;
+let filecalls: string;
 let traces = 0;
 
 function record(program: string, args: string[], flags: string[] = []): { dir: string; stdout: string } {
@@ -39,6 +44,7 @@ describe('syscall buffering', () => {
   before(() => {
     tmp = tempDir('tsrr-syscallbuf-');
     clocks = compile('clocks', ['-pthread']);
+    filecalls = compile('filecalls', ['-pthread']);
   });
 
   test('buffered calls from threads, a child and signal handlers replay exactly', () => {
@@ -60,6 +66,50 @@ describe('syscall buffering', () => {
     assert.equal(k.filter((x) => x === 'buffered').length, 0);
     assert.ok(k.filter((x) => x === 'syscall').length > 10_000);
     replays(dir, stdout);
+  });
+
+  test('file calls on regular files and quiet devices are buffered, pipes and stdout stop, and replay gives back every byte', () => {
+    const work = tempDir('tsrr-filecalls-');
+    for (let i = 0; i < 2; i++) {
+      const { dir, stdout } = record(filecalls, [work, '3000']);
+      const m = /^fds (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)\nline 0\nline 1000\nline 2000\nsum \d+ alarm_sum \d+\n$/.exec(stdout);
+      assert.ok(m, stdout);
+      const [file, zero, urandom, devnull, pipeIn, pipeOut] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+      const events = dumpEvents(dir);
+      const calls = events.flatMap((e) => e.calls ?? []);
+      const count = (nr: number, fd?: number) => calls.filter((c) => c.number === nr && c.fd === fd).length;
+      // 3000 rounds in the main thread, 1500 in the other; the SIGALRM handler's come on top.
+      for (const [what, nr, fd] of [['read', NR.read, file], ['pread64', NR.pread64, file], ['pwrite64', NR.pwrite64, file], ['lseek', NR.lseek, file], ['fstat', NR.fstat, file], ['read', NR.read, zero], ['read', NR.read, urandom], ['write', NR.write, devnull], ['stat', NR.stat, undefined], ['lstat', NR.lstat, undefined], ['newfstatat', NR.newfstatat, undefined], ['statx', NR.statx, undefined]] as const) {
+        assert.ok(count(nr, fd) >= 4000, `${count(nr, fd)} buffered ${what} on fd ${fd}`);
+      }
+      // The pipe's fd is buffered only while dup2 makes it the file (a pread each time).
+      assert.deepEqual([...new Set(calls.filter((c) => c.fd === pipeIn || c.fd === pipeOut).map((c) => c.number))], [NR.pread64]);
+      assert.equal(calls.filter((c) => c.fd === 1).length, 0, 'stdout is not buffered');
+      const syscalls = events.filter((e) => e.kind === 'syscall');
+      const plain = (nr: number, fd: number) => syscalls.filter((e) => e.number === nr && Number(e.args![0]) === fd).length;
+      assert.deepEqual([plain(NR.write, pipeOut), plain(NR.read, pipeIn), plain(NR.write, 1)], [3, 3, 5]);
+      // The reads too big for the buffer.
+      assert.equal(syscalls.filter((e) => e.number === NR.pread64 && Number(e.args![2]) > 512 * 1024).length, 3);
+      replays(dir, stdout);
+    }
+    const { dir, stdout } = record(filecalls, [work, '300'], ['-n']);
+    assert.equal(kinds(dir).filter((x) => x === 'buffered').length, 0);
+    replays(dir, stdout);
+  });
+
+  test('output to a stdout that is a file is not buffered: replay prints it', () => {
+    const dir = join(tmp, `trace${traces++}`);
+    const out = join(tmp, 'stdout.txt');
+    const fd = openSync(out, 'w');
+    try {
+      const r = spawnSync(process.execPath, [CLI, 'record', '-o', dir, filecalls, tempDir('tsrr-filecalls-'), '1500'], { stdio: ['ignore', fd, 'pipe'], timeout: 60_000 });
+      assert.equal(r.status, 0, String(r.stderr));
+    } finally {
+      closeSync(fd);
+    }
+    const printed = readFileSync(out, 'utf8');
+    assert.match(printed, /^fds .*\nline 0\nline 1000\nsum \d+ alarm_sum \d+\n$/);
+    replays(dir, printed);
   });
 
   test('a statically linked program records without the library', () => {
