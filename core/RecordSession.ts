@@ -178,6 +178,7 @@ export class RecordSession extends Session {
       const [pid, status] = this.survive(() => {
         if (!this.midSyscall()) this.drainDeferred();
         if (!this.current) this.switchTo(this.nextRunnable());
+        this.writer.writeFullBlock();
         return waitTimed(-1, WAIT.WALL | WAIT.WNOTHREAD, this.timeout());
       }) ?? [0, 0];
       if (this.stopRequested()) return this.interrupt();

@@ -58,12 +58,19 @@ export class TraceWriter {
     const e = new Event(this.nextFrame++, tid, data);
     this.pending.push(e);
     this.pendingBytes += e.dataBytes;
-    const full = this.pending.length >= BLOCK_EVENTS || this.pendingBytes >= BLOCK_BYTES;
+    // A full block waits for writeFullBlock, unless it grew far past full.
+    const over = this.pending.length >= 4 * BLOCK_EVENTS || this.pendingBytes >= 4 * BLOCK_BYTES;
     // The clock is a syscall here (see core/launch.ts): look at it every 64 events only.
-    if (full || e.frame === 1 || ((e.frame & 63) === 0 && Date.now() - this.flushedAt > BLOCK_MS)) {
+    if (over || e.frame === 1 || ((e.frame & 63) === 0 && Date.now() - this.flushedAt > BLOCK_MS)) {
       this.flush();
     }
     return e;
+  }
+
+  /** Writes the block if it is full. The recorder calls this once the tracee it stopped runs
+   * again, so that encoding and compressing a block overlaps the tracee's work. */
+  writeFullBlock(): void {
+    if (this.pending.length >= BLOCK_EVENTS || this.pendingBytes >= BLOCK_BYTES) this.flush();
   }
 
   flush(): void {

@@ -123,6 +123,7 @@ function writeTrace(dir: string, frames = N, h = header()): void {
     const { tid, data } = eventAt(f);
     const e = w.append(tid, data);
     assert.equal(e.frame, f);
+    w.writeFullBlock(); // as the recorder does between stops
   }
   assert.equal(w.frameCount, frames);
   w.close();
