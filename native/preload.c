@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -145,7 +146,7 @@ static struct outcome buffered(const struct call *c) {
     o.result = ((untraced_fn)PAGE_ADDR)(c->nr, c->a, c->b, c->c, c->d, c->e);
     r->nr = c->nr;
     r->fd = c->fd;
-    r->len = o.result < 0 ? 0 : c->sized ? (uint32_t)o.result : c->outlen;
+    r->len = o.result < 0 ? 0 : c->sized && (unsigned long)o.result < c->outlen ? (uint32_t)o.result : c->outlen;
     r->result = o.result;
     if (r->len) memcpy(r + 1, c->out, r->len);
     o.flags = h->signal_pending ? NOTIFY : 0;
@@ -299,3 +300,31 @@ IMPL(statx)(int dir, const char *path, int flags, unsigned mask, struct statx *s
   return CALL(SYS_statx, dir, (long)path, flags, mask, (long)st, .fd = NO_FD, .out = st, .outlen = sizeof *st);
 }
 THUNK(statx, 332);
+
+// Extended attributes and links by path (ls -l asks for them on every file); `size` 0 asks for
+// the length only.
+#define BY_PATH(name, nr)                                                                   \
+  IMPL(name)(const char *path, const char *attr, void *value, size_t size) {               \
+    if (size > BUFFER_SIZE / 2) return (struct outcome){0, TRACED};                        \
+    return CALL(nr, (long)path, (long)attr, (long)value, (long)size, .fd = NO_FD, .out = value, .outlen = (uint32_t)size, .sized = 1); \
+  }                                                                                        \
+  THUNK(name, nr);
+BY_PATH(getxattr, 191)
+BY_PATH(lgetxattr, 192)
+
+#define LIST_BY_PATH(name, nr)                                                              \
+  IMPL(name)(const char *path, char *list, size_t size) {                                  \
+    if (size > BUFFER_SIZE / 2) return (struct outcome){0, TRACED};                        \
+    return CALL(nr, (long)path, (long)list, (long)size, .fd = NO_FD, .out = list, .outlen = (uint32_t)size, .sized = 1); \
+  }                                                                                        \
+  THUNK(name, nr);
+LIST_BY_PATH(listxattr, 194)
+LIST_BY_PATH(llistxattr, 195)
+LIST_BY_PATH(readlink, 89)
+
+// poll that does not wait: the fds' events come back in the array.
+IMPL(poll)(struct pollfd *fds, nfds_t n, int timeout) {
+  if (timeout != 0 || n > 256) return (struct outcome){0, TRACED};
+  return CALL(SYS_poll, (long)fds, (long)n, 0, .fd = NO_FD, .out = fds, .outlen = (uint32_t)(n * sizeof *fds));
+}
+THUNK(poll, 7);

@@ -633,7 +633,7 @@ export const NR = {
   clone: 56, fork: 57, vfork: 58, execve: 59, exit: 60, wait4: 61, kill: 62, fcntl: 72,
   getdents: 78, getcwd: 79, rename: 82, unlink: 87, readlink: 89, gettimeofday: 96,
   creat: 85, getuid: 102, sigaltstack: 131, personality: 135, prctl: 157, arch_prctl: 158, gettid: 186,
-  tkill: 200, time: 201, futex: 202, getdents64: 217, set_tid_address: 218,
+  getxattr: 191, lgetxattr: 192, tkill: 200, time: 201, futex: 202, getdents64: 217, set_tid_address: 218,
   restart_syscall: 219, clock_gettime: 228, clock_getres: 229, clock_nanosleep: 230,
   exit_group: 231, tgkill: 234, openat: 257, mkdirat: 258, newfstatat: 262, unlinkat: 263,
   renameat: 264, readlinkat: 267, pselect6: 270, ppoll: 271, set_robust_list: 273, get_robust_list: 274,

@@ -79,7 +79,7 @@ describe('syscall buffering', () => {
       const calls = events.flatMap((e) => e.calls ?? []);
       const count = (nr: number, fd?: number) => calls.filter((c) => c.number === nr && c.fd === fd).length;
       // 3000 rounds in the main thread, 1500 in the other; the SIGALRM handler's come on top.
-      for (const [what, nr, fd] of [['read', NR.read, file], ['pread64', NR.pread64, file], ['pwrite64', NR.pwrite64, file], ['lseek', NR.lseek, file], ['fstat', NR.fstat, file], ['read', NR.read, zero], ['read', NR.read, urandom], ['write', NR.write, devnull], ['stat', NR.stat, undefined], ['lstat', NR.lstat, undefined], ['newfstatat', NR.newfstatat, undefined], ['statx', NR.statx, undefined]] as const) {
+      for (const [what, nr, fd] of [['read', NR.read, file], ['pread64', NR.pread64, file], ['pwrite64', NR.pwrite64, file], ['lseek', NR.lseek, file], ['fstat', NR.fstat, file], ['read', NR.read, zero], ['read', NR.read, urandom], ['write', NR.write, devnull], ['stat', NR.stat, undefined], ['lstat', NR.lstat, undefined], ['newfstatat', NR.newfstatat, undefined], ['statx', NR.statx, undefined], ['readlink', NR.readlink, undefined], ['lgetxattr', NR.lgetxattr, undefined], ['poll', NR.poll, undefined]] as const) {
         assert.ok(count(nr, fd) >= 4000, `${count(nr, fd)} buffered ${what} on fd ${fd}`);
       }
       // The pipe's fd is buffered only while dup2 makes it the file (a pread each time).

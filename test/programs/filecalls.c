@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* File calls the syscall buffer takes (read, write, pread, pwrite, lseek, fstat, stat, lstat,
- * fstatat, statx) on a file in the directory argv[1], /dev/zero, /dev/urandom and /dev/null,
+ * fstatat, statx, readlink, lgetxattr, poll without a wait) on a file in the directory argv[1], /dev/zero, /dev/urandom and /dev/null,
  * argv[2] times, from the main thread, a second thread, a forked child and a SIGALRM handler;
  * between them, a pipe (whose calls must stop: they may block), an fd moved with dup2 between
  * a pipe and the file, and reads too big for the buffer. Also writes "line N" to stdout with
@@ -8,7 +8,9 @@
  * pipe read and write ends). Prints a checksum of everything it read, so that record and
  * replay must agree on every byte. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,13 +18,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define CHECK(x) do { if ((long)(x) < 0) { perror(#x); exit(1); } } while (0)
 
-static char path[4096];
-static int file, zero, urandom, null;
+static char path[4096], link_path[4096];
+static int file, zero, urandom, null, pipe_in;
 static volatile unsigned long alarm_sum;
 
 static unsigned long sum(const void *p, size_t n) {
@@ -66,6 +69,12 @@ static unsigned long round_of(int f, long i) {
   CHECK(read(urandom, b, 8));
   s += sum(b, 8);
   CHECK(write(null, b, 8));
+  CHECK(n = readlink(link_path, b, sizeof b));
+  s += sum(b, (size_t)n);
+  errno = 0;
+  s += (unsigned long)lgetxattr(path, "user.tsrr", b, sizeof b) + (unsigned long)errno;
+  struct pollfd p = {pipe_in, POLLIN, 0};
+  s += (unsigned long)poll(&p, 1, 0) + (unsigned long)p.revents;
   return s;
 }
 
@@ -81,6 +90,9 @@ int main(int argc, char **argv) {
   long rounds = atol(argv[2]);
   snprintf(path, sizeof path, "%s/filecalls.dat", argv[1]);
   CHECK(file = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644));
+  snprintf(link_path, sizeof link_path, "%s/filecalls.link", argv[1]);
+  unlink(link_path);
+  CHECK(symlink(path, link_path));
   CHECK(zero = open("/dev/zero", O_RDONLY));
   CHECK(urandom = open("/dev/urandom", O_RDONLY));
   CHECK(null = open("/dev/null", O_WRONLY));
@@ -95,12 +107,13 @@ int main(int argc, char **argv) {
   struct itimerval it = {{0, 1000}, {0, 1000}};
   setitimer(ITIMER_REAL, &it, NULL);
 
+  int fds[2];
+  CHECK(pipe(fds));
+  pipe_in = fds[0];
+  dprintf(1, "fds %d %d %d %d %d %d\n", file, zero, urandom, null, fds[0], fds[1]);
   pthread_t t;
   pthread_create(&t, NULL, thread_main, (void *)(rounds / 2));
   unsigned long s = 0;
-  int fds[2];
-  CHECK(pipe(fds));
-  dprintf(1, "fds %d %d %d %d %d %d\n", file, zero, urandom, null, fds[0], fds[1]);
   for (long i = 0; i < rounds; i++) {
     s += round_of(file, i);
     if (i % 1000 == 0) {
@@ -135,6 +148,7 @@ int main(int argc, char **argv) {
   s += (unsigned long)WEXITSTATUS(status);
   close(file);
   unlink(path);
+  unlink(link_path);
   printf("sum %lu alarm_sum %lu\n", s, alarm_sum);
   return 0;
 }
