@@ -545,10 +545,13 @@ export class RecordSession extends Session {
     // A forked process has its copy of the fd bits. Two processes that share one fd table
     // would have to follow each other's changes: neither buffers fd calls.
     if (this.fdBits.has(task.as) && child.as !== task.as) {
-      if (child.fds !== task.fds) this.fdBits.set(child.as, child.fds);
-      else for (const t of [task, child]) {
-        clearFds(t);
-        this.fdBits.delete(t.as);
+      if (child.fds !== task.fds) {
+        this.fdBits.set(child.as, child.fds);
+      } else {
+        for (const t of [task, child]) {
+          clearFds(t);
+          this.fdBits.delete(t.as);
+        }
       }
     }
     const early = this.earlyStops.get(tid);

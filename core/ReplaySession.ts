@@ -20,7 +20,7 @@ import { launch } from './launch.js';
 import { Session, type Divergence, type SessionOptions } from './Session.js';
 import { isSynchronous } from './signals.js';
 import { applySnapshot } from './snapshot.js';
-import { PRCTL_REGISTER, isBufferCall, isWroteCall, markReplay, putRecords, unusedRecords } from './syscallBuffer.js';
+import { MAX_BUFFER, PRCTL_REGISTER, isBufferCall, isWroteCall, markReplay, putRecords, unusedRecords } from './syscallBuffer.js';
 import type { Watchpoint } from './AddressSpace.js';
 import type { Task } from './Task.js';
 import { StdioMonitor } from './StdioMonitor.js';
@@ -336,7 +336,7 @@ export class ReplaySession extends Session {
     switch (st.kind) {
       case 'syscall':
         if (this.spuriousExit.delete(task)) return;
-        if (!task.inSyscall && isWroteCall(task.getRegs().syscallNumber, task.getRegs().args())) this.bufferedWrite(task, task.getRegs(), this.sysemu.has(task));
+        if (!task.inSyscall && this.isBufferedWrite(task)) this.bufferedWrite(task, task.getRegs(), this.sysemu.has(task));
         else if (this.sysemu.has(task)) this.syscallEntry(task, true);
         else if (task.inSyscall) this.syscallExit(task);
         else this.syscallEntry(task, false);
@@ -568,11 +568,21 @@ export class ReplaySession extends Session {
     putRecords(task, buffer, records, (fd) => this.writeMonitor(task, fd) !== undefined);
   }
 
+  /** Whether the task, stopped at a syscall's entry, is telling of a buffered write: its
+   * library's PRCTL_WROTE, not a prctl the program made itself (which the trace then has). */
+  private isBufferedWrite(task: Task): boolean {
+    const r = task.getRegs();
+    if (!isWroteCall(r.syscallNumber, r.args()) || !this.syscallBuffers.has(task.rec)) return false;
+    const next = this.trace.peek();
+    return !(next?.tid === task.rec && next.data.kind === 'syscall' && isWroteCall(next.data.number, next.data.args));
+  }
+
   /** The library took a buffered write to a watched fd: prctl(PRCTL_WROTE, fd, data, len),
    * made in replay only, so it is skipped. */
   private bufferedWrite(task: Task, r: Registers, sysemu: boolean): void {
     const [, fd, data, len] = r.args();
-    this.writeMonitor(task, Number(fd))?.(task.readMem(data!, Number(len)));
+    // At most a buffer's worth: the library wrote that much at the most.
+    if (len! <= BigInt(MAX_BUFFER)) this.writeMonitor(task, Number(fd))?.(task.readMem(data!, Number(len)));
     if (sysemu) {
       task.atSysemuEntry = true;
       return;

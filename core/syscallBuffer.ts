@@ -8,7 +8,9 @@
  * the thread's next stop and empties the buffer; replay puts them back in before the thread
  * runs to its next event, and the library, seeing replay's mark in its page, takes results from
  * there instead of calling. Between events both leave the buffer's header zeroed, so memory is
- * the same in both.
+ * the same in both. Calls on fds go through the buffer only where the recorder set the fd's bit
+ * in the page (files and devices that never block, and that no monitor watches); a buffered
+ * write to an fd a monitor watches on replay is handed to it (PRCTL_WROTE).
  */
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -21,12 +23,12 @@ import type { Task } from './Task.js';
 export const PAGE_ADDR = 0x70000000n;
 /** The address after the trampoline's `syscall` instruction (what seccomp sees). */
 const UNTRACED_IP = PAGE_ADDR + 0x14n;
-/** Recording: a bit per fd in the page, set for the fds whose calls the library may buffer. */
+/** Recording: a bit per fd in the page, set for the fds whose calls the library may buffer;
+ * right after them, a byte that says the library is being replayed. */
 const FD_BITS_ADDR = PAGE_ADDR + 0x400n;
 const FD_BITS = 0x400 * 8;
 /** Character devices whose reads and writes never block: null, zero, random, urandom. */
 const QUIET_DEVICES = new Set([0x103, 0x105, 0x108, 0x109]);
-/** Then a byte that says the library is being replayed. */
 /** prctl(PRCTL_REGISTER, buffer, size): a thread's buffer (0 under tsrr, EINVAL without). */
 export const PRCTL_REGISTER = 0x74737201n;
 /** prctl(PRCTL_UNLOCKED): the library left a buffered call while tsrr held back a signal. */
@@ -39,7 +41,8 @@ const HEADER = 32;
 const RECORD = 24;
 const FLAG_WATCHED = 2;
 const NO_FD = 0xffffffff;
-const MAX_BUFFER = 1 << 20;
+/** The largest buffer the library registers (native/preload.c BUFFER_SIZE). */
+export const MAX_BUFFER = 1 << 20;
 const PR_SET_NO_NEW_PRIVS = 38;
 const SECCOMP_SET_MODE_FILTER = 1;
 
@@ -180,8 +183,8 @@ export function bufferedCalls(records: Buffer): BufferedCall[] {
 }
 
 /** Recording: sets the task's fd bits, all of them or (`change`) those that changed. With
- * `closedOnly`, only clears: the fds changed in another fd table than the one the page was set
- * for (a vfork child's), and no bit may stay set for an fd that is not the same file in both. */
+ * `closedOnly` (the change is another fd table's than the one the page follows: a vfork
+ * child's), the changed bits are only cleared: the fd is no longer the same file in both. */
 export function markFds(task: Task, change?: FdChange, closedOnly = false): void {
   if (change && change.first >= FD_BITS) return;
   const first = change?.first ?? 0;

@@ -185,9 +185,10 @@ long tsrr_failed(long r) {
 // registers behind (the program's next syscall is checked against the trace with all of
 // them; vector registers are zeroed) and the same dead stack below the caller's (the C part's
 // locals are wiped: 512 bytes, more than it ever uses).
-// Plain syscalls (TRACED), PRCTL_UNLOCKED and PRCTL_WROTE are made here with the program's
-// callee-saved registers and arguments; every other call-clobbered register is zeroed before
-// returning. PRCTL_WROTE happens in replay only, so it leaves no trace on the stack.
+// Plain syscalls (TRACED), PRCTL_WROTE and PRCTL_UNLOCKED (in that order, when both are due)
+// are made here with the program's callee-saved registers and arguments; every other
+// call-clobbered register is zeroed before returning. PRCTL_WROTE happens in replay only, so
+// it leaves nothing on the stack, and PRCTL_UNLOCKED is made with the same registers after it.
 #define THUNK(name, nr)                                                                   \
   __asm__(".text\n.globl " #name "\n.type " #name ", @function\n" #name ":\n"             \
           "  push %rdi\n  push %rsi\n  push %rdx\n  push %rcx\n  push %r8\n  push %r9\n"   \
@@ -196,15 +197,15 @@ long tsrr_failed(long r) {
           "  mov $64, %ecx\n  rep stosq\n  mov %r10, %rax\n"                              \
           VECTORS_CLEARED                                                                 \
           "  add $8, %rsp\n  pop %r9\n  pop %r8\n  pop %rcx\n  pop %rdx\n  pop %rsi\n  pop %rdi\n" \
-          "  test $1, %r11b\n  jnz 1f\n"                                                  \
-          "  test $4, %r11b\n  jnz 6f\n"                                                  \
-          "  test $2, %r11b\n  jz 2f\n"                                                   \
+          "  test $1, %r11b\n  jnz 1f\n  mov %r11, %r9\n"                               \
+          "  test $4, %r9b\n  jz 6f\n"                                                    \
+          "  mov %rax, %r8\n  mov %rax, %r10\n  mov %rsi, %rdx\n  mov %rdi, %rsi\n"       \
+          "  mov $0x74737203, %edi\n  mov $157, %eax\n  syscall\n  mov %r8, %rax\n"       \
+          "6:\n  test $2, %r9b\n  jz 2f\n"                                               \
           "  push %rax\n  push %rax\n"                                                    \
           "  mov $157, %eax\n  mov $0x74737202, %edi\n  xor %esi, %esi\n  xor %edx, %edx\n" \
           "  xor %r10d, %r10d\n  xor %r8d, %r8d\n  xor %r9d, %r9d\n  syscall\n"           \
-          "  pop %rax\n  pop %rax\n  jmp 2f\n"                                            \
-          "6:\n  mov %rax, %r8\n  mov %rax, %r10\n  mov %rsi, %rdx\n  mov %rdi, %rsi\n"    \
-          "  mov $0x74737203, %edi\n  mov $157, %eax\n  syscall\n  mov %r8, %rax\n"       \
+          "  pop %rax\n  pop %rax\n"                                                      \
           "2:\n  xor %ecx, %ecx\n  xor %edx, %edx\n  xor %esi, %esi\n  xor %edi, %edi\n"  \
           "  xor %r8d, %r8d\n  xor %r9d, %r9d\n  xor %r10d, %r10d\n  xor %r11d, %r11d\n"  \
           "  ret\n"                                                                       \

@@ -112,12 +112,15 @@ export function countEvents(dir: string): number {
 /** One line of `tsrr dump --json` (the fields tests use). */
 export interface DumpEvent {
   frame: number;
+  tid: number;
   kind: string;
   number?: number;
   args?: string[];
   result?: string;
   /** A buffered event's calls. */
   calls?: { number: number; fd?: number; result: string; output: string }[];
+  /** A preempt's or a signal's snapshot, when replay puts it in instead of running up to it. */
+  snapshot?: unknown;
 }
 
 /** The events of the trace in `dir`, as `tsrr dump --json` gives them. */

@@ -17,8 +17,9 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertLines, hasGdb, underGdb } from './gdb.js';
 import { NR } from '../../native/syscalls.js';
-import { CLI, ROOT, assertNoneLeft, compile, describeRun, dumpEvents, tempDir, tsrr } from './helpers.js';
+import { CLI, ROOT, assertNoneLeft, bytesWritten, compile, describeRun, dumpEvents, tempDir, tsrr } from './helpers.js';
 
+const DEVNULL = join(ROOT, 'test', 'fixtures', 'pcp', 'devnull-monitor.mjs');
 let tmp: string;
 let clocks: string;
 let filecalls: string;
@@ -95,6 +96,37 @@ describe('syscall buffering', () => {
     const { dir, stdout } = record(filecalls, [work, '300'], ['-n']);
     assert.equal(kinds(dir).filter((x) => x === 'buffered').length, 0);
     replays(dir, stdout);
+  });
+
+  test('buffered writes reach a monitor that watches their fd on replay, those a held signal waited for too', () => {
+    const work = tempDir('tsrr-filecalls-');
+    // A held signal (PRCTL_UNLOCKED right after the stretch) that waited for a write to
+    // /dev/null: the library then tells of the write first, then of the signal.
+    let dir = '';
+    let devnull = 0;
+    let events: ReturnType<typeof dumpEvents> = [];
+    for (let i = 0; i < 3; i++) {
+      const run = record(filecalls, [work, '3000']);
+      dir = run.dir;
+      devnull = Number(/^fds \d+ \d+ \d+ (\d+)/.exec(run.stdout)![1]);
+      events = dumpEvents(dir);
+      const both = events.some((e, k) => e.calls?.at(-1)?.number === NR.write && e.calls.at(-1)!.fd === devnull && events[k + 1]?.kind === 'syscall' && events[k + 1]!.number === NR.prctl);
+      if (both) break;
+    }
+    const log = join(tmp, 'devnull.json');
+    const r = tsrr(['--plugin', 'pcp', '--plugin', DEVNULL, 'replay', '-a', dir], { env: { ...process.env, DEVNULL_LOG: log } });
+    assert.equal(r.status, 0, describeRun('replay with a monitor on /dev/null', r));
+    // Replay does not run a stretch of user code that ended in a preemption or an asynchronous
+    // signal: it puts in the snapshot the recording took there. The writes of such a stretch
+    // reach no monitor; every other one does, once.
+    const replaced = (k: number) => {
+      const next = events.slice(k + 1).find((e) => e.tid === events[k]!.tid);
+      return next?.kind === 'preempt' || (next?.kind === 'signal' && next.snapshot !== undefined);
+    };
+    const unseen = events.reduce((n, e, k) => (e.kind === 'buffered' && replaced(k) ? n + bytesWritten([e], devnull, e.frame - 1, e.frame) : n), 0);
+    const written = bytesWritten(events, devnull, 0, events.at(-1)!.frame);
+    assert.ok(written - unseen > 4000 * 8, `${written} bytes written to /dev/null, ${unseen} in replaced stretches`);
+    assert.deepEqual(JSON.parse(readFileSync(log, 'utf8')), { [devnull]: written - unseen });
   });
 
   test('output to a stdout that is a file is not buffered: replay prints it', () => {
