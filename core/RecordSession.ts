@@ -457,7 +457,7 @@ export class RecordSession extends Session {
       data.mappedFile = { path, copy: this.writer.copyFile(`/proc/${task.tid}/fd/${fd}`, path) };
     }
     const change = task.fds.afterSyscall(call.number, call.args, result);
-    const bitsOf = this.fdBits.get(task.as);
+    const bitsOf = change && this.fdBits.get(task.as);
     if (change && bitsOf) markFds(task, change, bitsOf !== task.fds);
     const e = this.record(task, data);
     this.hooks.afterSyscall.call(task, e);

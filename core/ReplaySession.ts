@@ -572,9 +572,9 @@ export class ReplaySession extends Session {
    * library's PRCTL_WROTE, not a prctl the program made itself (which the trace then has). */
   private isBufferedWrite(task: Task): boolean {
     const r = task.getRegs();
-    if (!isWroteCall(r.syscallNumber, r.args()) || !this.syscallBuffers.has(task.rec)) return false;
+    if (!isWroteCall(r.syscallNumber, r.get('rdi')) || !this.syscallBuffers.has(task.rec)) return false;
     const next = this.trace.peek();
-    return !(next?.tid === task.rec && next.data.kind === 'syscall' && isWroteCall(next.data.number, next.data.args));
+    return !(next?.tid === task.rec && next.data.kind === 'syscall' && isWroteCall(next.data.number, next.data.args[0]));
   }
 
   /** The library took a buffered write to a watched fd: prctl(PRCTL_WROTE, fd, data, len),

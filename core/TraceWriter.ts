@@ -59,9 +59,8 @@ export class TraceWriter {
     this.pending.push(e);
     this.pendingBytes += e.dataBytes;
     // A full block waits for writeFullBlock, unless it grew far past full.
-    const over = this.pending.length >= 4 * BLOCK_EVENTS || this.pendingBytes >= 4 * BLOCK_BYTES;
     // The clock is a syscall here (see core/launch.ts): look at it every 64 events only.
-    if (over || e.frame === 1 || ((e.frame & 63) === 0 && Date.now() - this.flushedAt > BLOCK_MS)) {
+    if (this.filled(4) || e.frame === 1 || ((e.frame & 63) === 0 && Date.now() - this.flushedAt > BLOCK_MS)) {
       this.flush();
     }
     return e;
@@ -70,7 +69,12 @@ export class TraceWriter {
   /** Writes the block if it is full. The recorder calls this once the tracee it stopped runs
    * again, so that encoding and compressing a block overlaps the tracee's work. */
   writeFullBlock(): void {
-    if (this.pending.length >= BLOCK_EVENTS || this.pendingBytes >= BLOCK_BYTES) this.flush();
+    if (this.filled(1)) this.flush();
+  }
+
+  /** Whether the pending events fill `blocks` blocks, by count or by bytes. */
+  private filled(blocks: number): boolean {
+    return this.pending.length >= blocks * BLOCK_EVENTS || this.pendingBytes >= blocks * BLOCK_BYTES;
   }
 
   flush(): void {

@@ -69,9 +69,10 @@ export function isBufferCall(number: number, args: readonly bigint[]): boolean {
   return number === NR.prctl && (args[0] === PRCTL_REGISTER || args[0] === PRCTL_UNLOCKED);
 }
 
-/** Whether a syscall is the library's PRCTL_WROTE (replay only: never in a trace). */
-export function isWroteCall(number: number, args: readonly bigint[]): boolean {
-  return number === NR.prctl && args[0] === PRCTL_WROTE;
+/** Whether syscall `number` with first argument `first` is prctl(PRCTL_WROTE), which the
+ * library makes in replay only. */
+export function isWroteCall(number: number, first: bigint | undefined): boolean {
+  return number === NR.prctl && first === PRCTL_WROTE;
 }
 
 /** The seccomp program (classic BPF) tsrr installs while recording: calls from the
