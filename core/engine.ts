@@ -7,7 +7,8 @@ import { format } from 'node:util';
 import { writeAll } from './writeAll.js';
 import { dirname } from 'node:path';
 import { workerData } from 'node:worker_threads';
-import yargs, { type Argv } from 'yargs';
+import { createRequire } from 'node:module';
+import type { Argv } from 'yargs';
 import { dumpCommand } from './commands/dump.js';
 import { lsCommand } from './commands/ls.js';
 import { psCommand } from './commands/ps.js';
@@ -20,6 +21,9 @@ import { Control } from './control.js';
 import { Tsrr } from './Tsrr.js';
 import { isTsrrError } from './TsrrError.js';
 import { TSRR_VERSION } from './version.js';
+
+// yargs 17 through require: Node 20 loads it in a fifth of the time yargs 18 (ESM only) takes.
+const yargs = createRequire(import.meta.url)('yargs/yargs') as (args?: readonly string[]) => Argv;
 
 /** The global options (plugins' included) that take a value, as written on the command line. */
 function valueOptions(y: Argv): string[] {

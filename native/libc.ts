@@ -4,7 +4,7 @@
  * that attached the tracees (ptrace is per tracer thread). Register and memory buffers are
  * plain Buffers: koffi passes their memory directly, which is ~7x faster than struct objects.
  */
-import koffi from 'koffi';
+import koffi from './koffi.js';
 import { fileURLToPath } from 'node:url';
 import { TsrrError } from '../core/TsrrError.js';
 

@@ -4,7 +4,7 @@
  * synchronous ptrace calls, so Node's asynchronous sockets would never get a turn). Every wait
  * is a poll with a time limit, so the caller can look at its stop requests in between.
  */
-import koffi from 'koffi';
+import koffi from './koffi.js';
 import { TsrrError } from '../core/TsrrError.js';
 import { libc, strerror } from './libc.js';
 

@@ -4,7 +4,7 @@
  * several times faster than zlib, and gives up quickly on incompressible data. `available` is
  * false where the library is missing; callers then use zlib.
  */
-import koffi from 'koffi';
+import koffi from './koffi.js';
 
 let lib: ReturnType<typeof koffi.load> | undefined;
 try {
