@@ -18,6 +18,7 @@ import { traceinfoCommand } from './commands/traceinfo.js';
 import { loadConfig, loadPlugin } from './config.js';
 import type { CliContext } from './CliContext.js';
 import { Control } from './control.js';
+import { keepFreedMemory } from '../native/libc.js';
 import { Tsrr } from './Tsrr.js';
 import { isTsrrError } from './TsrrError.js';
 import { TSRR_VERSION } from './version.js';
@@ -90,6 +91,7 @@ console.log = (...args: unknown[]) => writeAll(1, format(...args) + '\n');
 console.error = (...args: unknown[]) => writeAll(2, format(...args) + '\n');
 
 async function run(): Promise<number> {
+  keepFreedMemory();
   const control = new Control(workerData.control as SharedArrayBuffer);
   try {
     return await main(process.argv.slice(2), control);
