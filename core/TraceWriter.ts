@@ -4,13 +4,13 @@
  * whole, so a recording that is cut off loses at most its last block; files the tracee maps
  * are copied once per version (device, inode, size, mtime).
  */
-import { closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync, writeFileSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Event, type EventData } from './Event.js';
 import { encodeBlock } from './eventCodec.js';
 import { encodeHeader, type TraceHeader } from './TraceHeader.js';
-import { zstdAvailable, zstdCompress } from '../native/zstd.js';
-import { BLOCK_MAGIC, BLOCK_ZSTD_MAGIC, HEADER_MAGIC, framed } from './traceFile.js';
+import { BlockWriter } from './BlockWriter.js';
+import { HEADER_MAGIC, framed } from './traceFile.js';
 import { TsrrError } from './TsrrError.js';
 
 /** Which version of a file this is: copies are made once per version. */
@@ -23,6 +23,7 @@ const BLOCK_MS = 500;
 
 export class TraceWriter {
   private readonly fd: number;
+  private readonly blocks: BlockWriter;
   private pending: Event[] = [];
   private pendingBytes = 0;
   private nextFrame = 1;
@@ -36,6 +37,7 @@ export class TraceWriter {
     readonly header: TraceHeader,
   ) {
     this.fd = openSync(join(dir, 'events'), 'wx');
+    this.blocks = new BlockWriter(this.fd, join(dir, 'events'));
   }
 
   /** Creates `dir` (which must not exist or be empty) and writes the header. */
@@ -61,15 +63,16 @@ export class TraceWriter {
     // A full block waits for writeFullBlock, unless it grew far past full.
     // The clock is a syscall here (see core/launch.ts): look at it every 64 events only.
     if (this.filled(4) || e.frame === 1 || ((e.frame & 63) === 0 && Date.now() - this.flushedAt > BLOCK_MS)) {
-      this.flush();
+      this.flush(this.filled(1));
     }
     return e;
   }
 
   /** Writes the block if it is full. The recorder calls this once the tracee it stopped runs
-   * again, so that encoding and compressing a block overlaps the tracee's work. */
+   * again, so that encoding a block overlaps the tracee's work (and compressing it, on
+   * another CPU, see BlockWriter). */
   writeFullBlock(): void {
-    if (this.filled(1)) this.flush();
+    if (this.filled(1)) this.flush(true);
   }
 
   /** Whether the pending events fill `blocks` blocks, by count or by bytes. */
@@ -77,12 +80,10 @@ export class TraceWriter {
     return this.pending.length >= blocks * BLOCK_EVENTS || this.pendingBytes >= blocks * BLOCK_BYTES;
   }
 
-  flush(): void {
+  /** Writes the pending events as a block; `full` when they fill one. */
+  flush(full = false): void {
     if (this.pending.length === 0) return;
-    const body = encodeBlock(this.blockStart, this.pending);
-    // Buffered calls' records repeat a lot: compressed, a trace is several times smaller.
-    const small = zstdAvailable ? zstdCompress(body, 1) : body;
-    writeSync(this.fd, small.length < body.length ? framed(BLOCK_ZSTD_MAGIC, this.pending.length, small) : framed(BLOCK_MAGIC, this.pending.length, body));
+    this.blocks.write(encodeBlock(this.blockStart, this.pending), this.pending.length, full);
     this.blockStart = this.nextFrame;
     this.pending = [];
     this.pendingBytes = 0;
@@ -114,7 +115,14 @@ export class TraceWriter {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.flush();
-    closeSync(this.fd);
+    try {
+      this.flush();
+    } finally {
+      try {
+        this.blocks.close();
+      } finally {
+        closeSync(this.fd);
+      }
+    }
   }
 }

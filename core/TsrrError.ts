@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'TRACE_CORRUPT'
   | 'TRACE_TOO_NEW'
   | 'TRACE_TRUNCATED'
+  | 'TRACE_WRITE_FAILED'
   | 'TRACEE_FAILED'
   | 'UNSUPPORTED';
 

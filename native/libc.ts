@@ -139,6 +139,24 @@ export function pinThread(cpu: number): boolean {
   return schedSetaffinity(0, mask.length, mask) === 0;
 }
 
+const schedGetaffinity = libc.func('int sched_getaffinity(int pid, size_t size, _Out_ void *mask)');
+
+/** Runs `fn` with the calling thread moved off the CPUs it is pinned to (to the others there
+ * are), so that the threads `fn` starts run beside it rather than take turns with it (see
+ * pinThread); then pins it back. An unpinned thread stays as it is. */
+export function besideThisCpu<T>(fn: () => T): T {
+  const mask = Buffer.alloc(128);
+  if (schedGetaffinity(0, mask.length, mask) !== 0) return fn();
+  const others = Buffer.from(mask.map((b) => ~b & 0xff));
+  // EINVAL: no other CPU is online.
+  if (schedSetaffinity(0, others.length, others) !== 0) return fn();
+  try {
+    return fn();
+  } finally {
+    schedSetaffinity(0, mask.length, mask);
+  }
+}
+
 const mallopt = libc.func('int mallopt(int param, int value)');
 const M_TRIM_THRESHOLD = -1;
 const M_MMAP_THRESHOLD = -3;
