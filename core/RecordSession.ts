@@ -181,7 +181,12 @@ export class RecordSession extends Session {
         this.writer.writeFullBlock();
         return waitTimed(-1, WAIT.WALL | WAIT.WNOTHREAD, this.timeout());
       }) ?? [0, 0];
-      if (this.stopRequested()) return this.interrupt();
+      if (this.stopRequested()) {
+        // A stop that came with the request goes into the trace first: it may end a syscall
+        // whose effect (output) is out already.
+        if (pid > 0) this.dispatch(pid, status);
+        return this.interrupt();
+      }
       if (pid === -ECHILD) {
         // Gone without a status tsrr saw (killed from outside while it handled them).
         for (const t of [...this.tasks.values()]) this.onExit(t, SIG.KILL);
@@ -192,11 +197,16 @@ export class RecordSession extends Session {
         this.survive(() => this.onTimeout());
         continue;
       }
-      const task = this.tasks.get(pid);
-      if (!task) this.earlyStops.set(pid, status);
-      else if (task !== this.current && this.midSyscall()) this.deferred.push([task, status]);
-      else this.survive(() => this.onStop(task, decodeStatus(status)));
+      this.dispatch(pid, status);
     }
+  }
+
+  /** Handles the stop `status` of task `pid`, now or (see `deferred`) later. */
+  private dispatch(pid: number, status: number): void {
+    const task = this.tasks.get(pid);
+    if (!task) this.earlyStops.set(pid, status);
+    else if (task !== this.current && this.midSyscall()) this.deferred.push([task, status]);
+    else this.survive(() => this.onStop(task, decodeStatus(status)));
   }
 
   /** Runs `fn`; a task killed from outside in the meantime (SIGKILL) makes ptrace fail with
