@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /**
  * Writes a trace directory while recording. Events are buffered into blocks and appended
- * whole, so a recording that is cut off loses at most its last block; files the tracee maps
- * are copied once per version (device, inode, size, mtime).
+ * whole, so a recording that is cut off loses only the blocks not written yet (the one being
+ * filled, and any the writing thread has not got to); files the tracee maps are copied once
+ * per version (device, inode, size, mtime).
  */
 import { closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
