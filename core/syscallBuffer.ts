@@ -40,6 +40,8 @@ const HEADER = 32;
 /** struct record: nr, len, result (8 bytes), flags, fd; then len bytes of output, padded to 8. */
 const RECORD = 24;
 const FLAG_WATCHED = 2;
+/** Where the record after the one at `at` starts. */
+const nextRecord = (records: Buffer, at: number): number => at + RECORD + ((records.readUInt32LE(at + 4) + 7) & ~7);
 const NO_FD = 0xffffffff;
 /** The largest buffer the library registers (native/preload.c BUFFER_SIZE). */
 export const MAX_BUFFER = 1 << 20;
@@ -125,7 +127,7 @@ export function takeRecords(task: Task, buffer: bigint): Buffer | undefined {
 export function putRecords(task: Task, buffer: bigint, records: Buffer, watched: (fd: number) => boolean): void {
   let flagged: Buffer | undefined;
   // A plain walk: a buffer holds tens of thousands of records.
-  for (let at = 0; at + RECORD <= records.length; at += RECORD + ((records.readUInt32LE(at + 4) + 7) & ~7)) {
+  for (let at = 0; at + RECORD <= records.length; at = nextRecord(records, at)) {
     const nr = records.readUInt32LE(at);
     if ((nr !== NR.write && nr !== NR.pwrite64) || !watched(records.readUInt32LE(at + 20))) continue;
     flagged ??= Buffer.from(records);
@@ -174,11 +176,9 @@ export interface BufferedCall {
 /** The calls in a `buffered` event's records. */
 export function bufferedCalls(records: Buffer): BufferedCall[] {
   const out: BufferedCall[] = [];
-  for (let at = 0; at + RECORD <= records.length; ) {
-    const len = records.readUInt32LE(at + 4);
+  for (let at = 0; at + RECORD <= records.length; at = nextRecord(records, at)) {
     const fd = records.readUInt32LE(at + 20);
-    out.push({ at, number: records.readUInt32LE(at), fd: fd === NO_FD ? undefined : fd, result: records.readBigInt64LE(at + 8), output: records.subarray(at + RECORD, at + RECORD + len) });
-    at += RECORD + ((len + 7) & ~7);
+    out.push({ at, number: records.readUInt32LE(at), fd: fd === NO_FD ? undefined : fd, result: records.readBigInt64LE(at + 8), output: records.subarray(at + RECORD, at + RECORD + records.readUInt32LE(at + 4)) });
   }
   return out;
 }
