@@ -597,17 +597,19 @@ export class RecordSession extends Session {
     const code = siginfo.readInt32LE(8);
     const r = task.getRegs();
     const insn = signo === SIG.SEGV && code === SI_KERNEL ? trappedInstruction(task) : undefined;
+    // Emulated before the event is recorded: hooks (a checkpoint) see the task after it.
     if (insn === 'rdtsc' || insn === 'rdtscp') {
       const value = rdtsc();
       const aux = this.opts.cpu < 0 ? 0 : this.opts.cpu;
-      this.record(task, { kind: 'rdtsc', value, ip: r.rip, aux });
+      const ip = r.rip;
       emulateRdtsc(task, insn, value, aux);
+      this.record(task, { kind: 'rdtsc', value, ip, aux });
     } else if (insn === 'cpuid') {
       const leaf = Number(r.get('rax') & 0xffffffffn);
       const subleaf = Number(r.get('rcx') & 0xffffffffn);
       const [eax, ebx, ecx, edx] = cpuid(leaf, subleaf);
-      this.record(task, { kind: 'cpuid', leaf, subleaf, eax, ebx, ecx, edx });
       emulateCpuid(task, eax, ebx, ecx, edx);
+      this.record(task, { kind: 'cpuid', leaf, subleaf, eax, ebx, ecx, edx });
     } else if (!isSynchronous(signo, code) && this.holdSignal(task, signo)) {
       // Held until the buffered call it came in ends. The task keeps its turn till then: a
       // snapshot of another thread would catch its memory in the middle of the call.

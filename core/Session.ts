@@ -46,7 +46,7 @@ export function createSessionHooks() {
     beforeSyscall: new SyncHook<[Task, number]>(['task', 'nr']),
     /** A syscall finished: as the kernel ran it (record) or as tsrr reproduced it (replay). */
     afterSyscall: new SyncHook<[Task, Event]>(['task', 'event']),
-    /** Record: an event was appended to the trace. */
+    /** Record: an event was appended to the trace; the task is in its state right after it. */
     eventRecorded: new SyncHook<[Event, Task]>(['event', 'task']),
     /** Replay: an event was reproduced in the tracee. */
     eventReplayed: new SyncHook<[Event, Task]>(['event', 'task']),
