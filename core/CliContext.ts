@@ -7,6 +7,8 @@ import type { Tsrr } from './Tsrr.js';
 export interface CliContext {
   readonly tsrr: Tsrr;
   readonly control: Control;
+  /** The fds beyond 0-2 tsrr was started with, which a recorded program inherits. */
+  readonly inheritedFds: readonly number[];
   /** Sets the exit status of tsrr. */
   exit(code: number): void;
 }

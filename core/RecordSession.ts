@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { cpuid, ptrace, ptraceWithBuffer, rdtsc, tkill, waitTimed } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, WAIT, decodeStatus, endStatus, type WaitStatus } from '../native/ptrace.js';
-import { NR, syscallName, syscallSpec, type Region } from '../native/syscalls.js';
+import { NR, replayPolicy, syscallName, syscallSpec, type Region } from '../native/syscalls.js';
 import type { AddressSpace } from './AddressSpace.js';
 import { CLONE, cloneArgs, isForkCall } from './clone.js';
 import type { EventData, MemWrite } from './Event.js';
@@ -30,12 +30,15 @@ import { takeSnapshot } from './snapshot.js';
 import { PRCTL_REGISTER, askForUnlock, clearFds, installFilter, isBufferCall, markFds, readHeader, takeRecords } from './syscallBuffer.js';
 import type { Task } from './Task.js';
 import { TraceWriter } from './TraceWriter.js';
+import { OwnSettings } from './OwnSettings.js';
 import { TRACE_FORMAT_VERSION } from './traceFile.js';
 import { TsrrError } from './TsrrError.js';
 import { TSRR_VERSION } from './version.js';
 import { emulateCpuid, emulateRdtsc, trappedInstruction } from './trappedInstruction.js';
 
 const MAP_ANONYMOUS = 0x20n;
+const SECCOMP_SET_MODE_FILTER = 1n;
+const SECCOMP_FILTER_FLAG_TSYNC = 1n;
 const ESRCH = 3;
 const ECHILD = 10;
 /** Largest single region a syscall description may claim; anything bigger is a bad table entry. */
@@ -57,6 +60,8 @@ export interface RecordOptions extends SessionOptions {
   readonly envp: string[];
   readonly dir: string;
   readonly cpu: number;
+  /** Fds beyond 0-2 the program inherits. */
+  readonly fds: readonly number[];
   /** Whether the preload library's buffered calls run without stops (the program must have
    * it preloaded: LD_PRELOAD). */
   readonly syscallBuffer: boolean;
@@ -118,6 +123,10 @@ export class RecordSession extends Session {
    * recorded after that call's stop, because replay may need the call to have run first (a
    * vfork returns when the child's exec has started). */
   private readonly deferred: [Task, number][] = [];
+  /** The settings of each task that tsrr hides its own from (core/OwnSettings.ts). */
+  private readonly own = new Map<Task, OwnSettings>();
+  /** Results of calls skipped at their entry, for their exit. */
+  private readonly hiddenResults = new Map<Task, bigint>();
   /** Hashes of the page contents the trace holds (snapshots). */
   private readonly knownPages = new Set<bigint>();
   private rootStatus = 0;
@@ -144,8 +153,9 @@ export class RecordSession extends Session {
    * (the first process's). */
   run(): number {
     const { opts } = this;
-    const tid = launch(opts.path, opts.argv, opts.envp, opts.cpu);
+    const tid = launch(opts.path, opts.argv, opts.envp, opts.cpu, opts.fds);
     const task = this.adoptTask(tid);
+    this.own.set(task, OwnSettings.initial());
     this.rootTgid = task.tgid;
     this.cpuidFaulting = this.setUpExec(task, true);
     // Inherited by every process the program starts, across exec.
@@ -406,9 +416,13 @@ export class RecordSession extends Session {
     const r = task.getRegs();
     const nr = r.syscallNumber;
     this.hooks.beforeSyscall.call(task, nr);
-    this.pending.set(task.tid, { number: nr, args: r.args(), ip: r.rip, sp: r.rsp, regsCrc: task.regsCrc() });
-    if (isBufferCall(nr, r.args())) this.bufferCall(task, r.args());
-    if (syscallSpec(nr)?.policy === 'deny' || isBufferCall(nr, r.args())) {
+    const args = r.args();
+    this.pending.set(task.tid, { number: nr, args, ip: r.rip, sp: r.rsp, regsCrc: task.regsCrc() });
+    if (isBufferCall(nr, args)) this.bufferCall(task, args);
+    // The library takes 0 for "tsrr is here".
+    const hidden = isBufferCall(nr, args) ? 0n : this.own.get(task)!.hiddenResult(nr, args);
+    if (hidden !== undefined) this.hiddenResults.set(task, hidden);
+    if (replayPolicy(nr, args) === 'deny' || hidden !== undefined) {
       r.origRax = -1n;
       task.setRegs();
     }
@@ -449,11 +463,17 @@ export class RecordSession extends Session {
     this.entryRecorded.delete(task);
     const call = this.pending.get(task.tid)!;
     const r = task.getRegs();
-    if (isBufferCall(call.number, call.args)) {
-      r.rax = 0n; // skipped; the library takes 0 for "tsrr is here"
+    const hidden = this.hiddenResults.get(task);
+    if (hidden !== undefined) {
+      this.hiddenResults.delete(task);
+      r.rax = hidden; // the call was skipped
       task.setRegs();
     }
     const result = r.result;
+    const own = this.own.get(task)!;
+    const output = own.hiddenOutput(call.number, call.args, result);
+    if (output) task.writeMem(...output);
+    this.ownSettingsChanged(task, call, result);
     const spec = syscallSpec(call.number);
     const writes: MemWrite[] = [];
     if (result >= 0n && spec?.writes) {
@@ -472,6 +492,14 @@ export class RecordSession extends Session {
     const e = this.record(task, data);
     this.hooks.afterSyscall.call(task, e);
     this.proceed(task, call.number === NR.sched_yield);
+  }
+
+  /** Follows what the program set of the settings tsrr hides; a seccomp filter installed with
+   * SECCOMP_FILTER_FLAG_TSYNC is every thread's. */
+  private ownSettingsChanged(task: Task, call: PendingSyscall, result: bigint): void {
+    const tsync = call.number === NR.seccomp && call.args[0] === SECCOMP_SET_MODE_FILTER && (call.args[1]! & SECCOMP_FILTER_FLAG_TSYNC) !== 0n;
+    const tasks = tsync && result === 0n ? [...this.tasks.values()].filter((t) => t.tgid === task.tgid) : [task];
+    for (const t of tasks) this.own.get(t)?.afterCall(call.number, call.args, result);
   }
 
   /** The library registers a thread's buffer, or leaves a buffered call while tsrr held
@@ -549,6 +577,7 @@ export class RecordSession extends Session {
     this.record(task, { kind: 'fork', child: tid, ...args });
     this.entryRecorded.add(task);
     const child = this.adoptChild(task, tid, tid, args.flags);
+    this.own.set(child, this.own.get(task)!.copy());
     // A forked process has its copy of the buffer; a vfork child runs on its parent's.
     const buffer = this.syscallBuffers.get(task.rec);
     if (buffer !== undefined && ((args.flags & CLONE.VM) === 0n || (args.flags & CLONE.VFORK) !== 0n)) this.syscallBuffers.set(child.rec, buffer);
@@ -596,7 +625,9 @@ export class RecordSession extends Session {
     const siginfo = task.siginfo();
     const code = siginfo.readInt32LE(8);
     const r = task.getRegs();
-    const insn = signo === SIG.SEGV && code === SI_KERNEL ? trappedInstruction(task) : undefined;
+    // A program that asked for SIGSEGV at rdtsc gets it (tsrr traps rdtsc to emulate it anyway).
+    const trapped = signo === SIG.SEGV && code === SI_KERNEL ? trappedInstruction(task) : undefined;
+    const insn = trapped === 'cpuid' || !this.own.get(task)?.rdtscFaults ? trapped : undefined;
     // Emulated before the event is recorded: hooks (a checkpoint) see the task after it.
     if (insn === 'rdtsc' || insn === 'rdtscp') {
       const value = rdtsc();
@@ -646,6 +677,8 @@ export class RecordSession extends Session {
     this.entryRecorded.delete(task);
     this.resumedCrc.delete(task);
     this.heldSignals.delete(task);
+    this.own.delete(task);
+    this.hiddenResults.delete(task);
     if (task.tid === this.rootTgid) this.rootStatus = status;
     if (this.current === task) this.current = undefined;
     this.hooks.taskExited.call(task, status);

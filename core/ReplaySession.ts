@@ -13,7 +13,7 @@ import { basename } from 'node:path';
 import { kill, ptrace, ptraceWithBuffer, tkill } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { Registers } from '../native/regs.js';
-import { NR, syscallName, syscallSpec } from '../native/syscalls.js';
+import { NR, replayPolicy, syscallName } from '../native/syscalls.js';
 import { CLONE, isForkCall } from './clone.js';
 import type { Event, EventData, Snapshot } from './Event.js';
 import { launch } from './launch.js';
@@ -25,6 +25,7 @@ import type { Watchpoint } from './AddressSpace.js';
 import type { Task } from './Task.js';
 import { StdioMonitor } from './StdioMonitor.js';
 import { TraceReader } from './TraceReader.js';
+import { REPLAYABLE_FORMAT_VERSION } from './traceFile.js';
 import { TsrrError } from './TsrrError.js';
 import { emulateCpuid, emulateRdtsc, trappedInstruction } from './trappedInstruction.js';
 
@@ -140,6 +141,10 @@ export class ReplaySession extends Session {
 
   constructor(readonly opts: ReplayOptions) {
     super(opts);
+    const version = opts.trace.header.formatVersion;
+    if (version < REPLAYABLE_FORMAT_VERSION) {
+      throw new TsrrError('TRACE_TOO_OLD', `${opts.trace.dir} has trace format version ${version}, which this tsrr cannot replay exactly (it replays versions ${REPLAYABLE_FORMAT_VERSION} and later); record the program again`, { dir: opts.trace.dir, version });
+    }
     this.goal = opts.goto;
     this.echo = opts.echo !== false;
   }
@@ -688,7 +693,7 @@ export class ReplaySession extends Session {
       this.syscallBuffers.set(task.rec, d.args[1]!);
       markReplay(task);
     }
-    const real = syscallSpec(d.number)?.policy === 'real' && !d.mappedFile && !failed(d) && !isBufferCall(d.number, d.args);
+    const real = replayPolicy(d.number, d.args) === 'real' && !d.mappedFile && !failed(d) && !isBufferCall(d.number, d.args);
     if (real && RETURNS_TID.has(d.number)) {
       r.rax = d.result;
       task.setRegs();
@@ -803,7 +808,8 @@ export class ReplaySession extends Session {
       this.report = { kind: 'breakpoint', frame: this.lastFrame, task };
       return;
     }
-    if (signo === SIG.SEGV && code === SI_KERNEL) {
+    // The trace has a signal here when the program asked for SIGSEGV at rdtsc (PR_SET_TSC).
+    if (signo === SIG.SEGV && code === SI_KERNEL && this.trace.peek()?.data.kind !== 'signal') {
       const insn = trappedInstruction(task);
       if (insn === 'rdtsc' || insn === 'rdtscp') {
         const e = this.expect(task, 'rdtsc', `${insn} at 0x${r.rip.toString(16)}`);
@@ -849,7 +855,7 @@ function interruptedMaskCall(e: SyscallEvent): boolean {
 
 /** A syscall that replay reproduces without running it or anything else in the tracee. */
 function emulatedOnly(d: SyscallEvent['data']): boolean {
-  return !d.mappedFile && (syscallSpec(d.number)?.policy !== 'real' || failed(d) || isBufferCall(d.number, d.args));
+  return !d.mappedFile && (replayPolicy(d.number, d.args) !== 'real' || failed(d) || isBufferCall(d.number, d.args));
 }
 
 /** Whether the call failed (and so changed nothing). rt_sigreturn returns the interrupted

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'SOCKET_FAILED'
   | 'TRACE_CORRUPT'
   | 'TRACE_TOO_NEW'
+  | 'TRACE_TOO_OLD'
   | 'TRACE_TRUNCATED'
   | 'TRACE_WRITE_FAILED'
   | 'TRACEE_FAILED'

@@ -8,13 +8,16 @@
 import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { Control } from './control.js';
+import { inheritedFds } from './inheritedFds.js';
 
 const control = new Control();
+// Before anything opens files: the fds tsrr was given, for the recorded program.
+const fds = inheritedFds();
 // stdout/stderr: true keeps this thread from making fds 1 and 2 streams, which would turn on
 // O_NONBLOCK on descriptions the tracees share; the worker writes to them directly.
 const worker = new Worker(new URL('./engine.js', import.meta.url), {
   argv: process.argv.slice(2),
-  workerData: { control: control.buffer },
+  workerData: { control: control.buffer, fds },
   stdout: true,
   stderr: true,
 });
@@ -22,6 +25,10 @@ const worker = new Worker(new URL('./engine.js', import.meta.url), {
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(sig, () => control.requestStop(sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
 }
+// Signals a tracee may send its whole process group (kill(0, SIGABRT)) or a terminal sends
+// it, which must not end or stop tsrr. Caught, not ignored: the tracees start with them at
+// their defaults.
+for (const sig of ['SIGABRT', 'SIGQUIT', 'SIGTRAP', 'SIGTTIN', 'SIGTTOU', 'SIGWINCH'] as const) process.on(sig, () => {});
 
 worker.on('error', (e) => {
   writeSync(2, `tsrr: internal error: ${e.stack ?? e}\n`);

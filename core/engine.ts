@@ -46,10 +46,10 @@ function pluginArgs(argv: string[]): string[] {
   return out;
 }
 
-export async function main(argv: string[], control: Control): Promise<number> {
+export async function main(argv: string[], control: Control, inheritedFds: readonly number[] = []): Promise<number> {
   let code = 0;
   const tsrr = new Tsrr();
-  const ctx: CliContext = { tsrr, control, exit: (c) => (code = c) };
+  const ctx: CliContext = { tsrr, control, inheritedFds, exit: (c) => (code = c) };
   const { config, filepath } = await loadConfig(process.cwd());
   const base = filepath ? dirname(filepath) : process.cwd();
   for (const entry of config.plugins ?? []) {
@@ -94,7 +94,7 @@ async function run(): Promise<number> {
   keepFreedMemory();
   const control = new Control(workerData.control as SharedArrayBuffer);
   try {
-    return await main(process.argv.slice(2), control);
+    return await main(process.argv.slice(2), control, workerData.fds as number[]);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EPIPE') return 0; // the reader went away: nothing more to say
     if (isTsrrError(e) || e instanceof UsageError) {

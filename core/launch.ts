@@ -23,11 +23,11 @@ function prepareTracerThread(cpu: number): void {
   trapOwnTsc();
 }
 
-/** Spawns `path` with `argv`/`envp` pinned to `cpu` (-1: not pinned) and returns its pid,
- * stopped at its PTRACE_EVENT_EXEC stop. */
-export function launch(path: string, argv: string[], envp: string[], cpu: number): number {
+/** Spawns `path` with `argv`/`envp` pinned to `cpu` (-1: not pinned), with fds 0-2 and `fds`,
+ * and returns its pid, stopped at its PTRACE_EVENT_EXEC stop. */
+export function launch(path: string, argv: string[], envp: string[], cpu: number, fds: readonly number[] = []): number {
   prepareTracerThread(cpu);
-  const pid = spawn(LAUNCHER, [LAUNCHER, String(cpu), path, ...argv], envp);
+  const pid = spawn(LAUNCHER, [LAUNCHER, String(cpu), path, ...argv], envp, [0, 1, 2, ...fds]);
   const [, status] = waitpid(pid, WAIT.WUNTRACED | WAIT.WALL);
   const first = decodeStatus(status);
   if (first.kind !== 'signal' || first.signal !== SIG.STOP) {

@@ -47,13 +47,13 @@ const NO_FD = 0xffffffff;
 export const MAX_BUFFER = 1 << 20;
 const PR_SET_NO_NEW_PRIVS = 38;
 const SECCOMP_SET_MODE_FILTER = 1;
+const EACCES = -13n;
 
 export const PRELOAD_LIBRARY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'libtsrr-preload.so');
 
 /** Recording: installs the filter in `task` (stopped after exec); its children and later
  * programs inherit it. False if the kernel refused it (everything then stops as without). */
 export function installFilter(task: Task): boolean {
-  if (task.remoteSyscall(NR.prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) !== 0n) return false;
   const filter = seccompFilter();
   const prog = Buffer.alloc(16 + filter.length);
   filter.copy(prog, 16);
@@ -62,7 +62,12 @@ export function installFilter(task: Task): boolean {
     const ptr = Buffer.alloc(8);
     ptr.writeBigUInt64LE(addr + 16n);
     task.writeMem(addr + 8n, ptr);
-    return task.remoteSyscall(NR.seccomp, SECCOMP_SET_MODE_FILTER, 0, addr) === 0n;
+    const install = () => task.remoteSyscall(NR.seccomp, SECCOMP_SET_MODE_FILTER, 0, addr);
+    // Without CAP_SYS_ADMIN the kernel wants no_new_privs first (which setuid programs then
+    // feel); with it, the program keeps its own.
+    let r = install();
+    if (r === -EACCES && task.remoteSyscall(NR.prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) === 0n) r = install();
+    return r === 0n;
   });
 }
 

@@ -6,8 +6,11 @@
  */
 import { crc32 } from 'node:zlib';
 
-/** 3: blocks may be zstd-compressed (BLOCK_ZSTD_MAGIC). */
-export const TRACE_FORMAT_VERSION = 3;
+/** 3: blocks may be zstd-compressed (BLOCK_ZSTD_MAGIC). 4: calls that only read state (prctl
+ * getters) and calls whose result tsrr hides carry their output and are emulated on replay. */
+export const TRACE_FORMAT_VERSION = 4;
+/** The oldest format replay reproduces exactly (older ones still dump and list). */
+export const REPLAYABLE_FORMAT_VERSION = 4;
 export const PREFIX_BYTES = 16;
 export const HEADER_MAGIC = 0x48525354; // "TSRH" little-endian
 export const BLOCK_MAGIC = 0x42455354; // "TSEB" little-endian

@@ -101,12 +101,13 @@ export function readProcessMemory(pid: number, addr: bigint, into: Buffer, len =
   return r < 0 ? -koffi.errno() : r;
 }
 
-/** posix_spawn with fds 0-2 inherited (Node opens them close-on-exec); returns the pid. */
-export function spawn(path: string, argv: string[], envp: string[]): number {
+/** posix_spawn with `fds` inherited (Node makes the fds it was given close-on-exec); returns
+ * the pid. */
+export function spawn(path: string, argv: string[], envp: string[], fds: readonly number[]): number {
   const actions = Buffer.alloc(128);
   spawnActionsInit(actions);
   try {
-    for (const fd of [0, 1, 2]) spawnActionsDup2(actions, fd, fd);
+    for (const fd of fds) spawnActionsDup2(actions, fd, fd);
     const pid = [0];
     const r = posixSpawn(pid, path, actions, null, [...argv, null], [...envp, null]) as number;
     if (r !== 0) throw new TsrrError('TRACEE_FAILED', `posix_spawn ${path}: ${strerror(r)}`, { call: 'posix_spawn', errno: r });

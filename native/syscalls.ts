@@ -29,7 +29,11 @@ export interface SyscallSpec {
   readonly nr: number;
   readonly name: string;
   readonly argNames: readonly string[];
+  /** The policy, or (for multiplexed calls) the policy of the commonest use; replayPolicy()
+   * gives a call's own. */
   readonly policy: ReplayPolicy;
+  /** The policy of a call with these arguments, where it depends on them. */
+  readonly policyOf?: (args: readonly bigint[]) => ReplayPolicy;
   /** Memory the kernel wrote; called at the exit of a call that succeeded (result >= 0). */
   readonly writes?: (call: SyscallCall) => Region[];
 }
@@ -194,6 +198,53 @@ const statmount = out(1, (c) => Math.min(c.mem.u32(arg(c, 1)), Number(arg(c, 2))
 /** A pair of loff_t offsets that splice-like calls advance. */
 const offsets = all(out(1, 8), out(3, 8));
 
+/** prctl options that only read the task's state, with the bytes each writes at arg2. */
+const PRCTL_GETTERS = new Map<number, Len>([
+  [2, 4], // PR_GET_PDEATHSIG
+  [3, 0], // PR_GET_DUMPABLE
+  [5, 4], // PR_GET_UNALIGN
+  [7, 0], // PR_GET_KEEPCAPS
+  [9, 4], // PR_GET_FPEMU
+  [11, 4], // PR_GET_FPEXC
+  [13, 0], // PR_GET_TIMING
+  [16, 16], // PR_GET_NAME
+  [19, 4], // PR_GET_ENDIAN
+  [21, 0], // PR_GET_SECCOMP
+  [23, 0], // PR_CAPBSET_READ
+  [25, 4], // PR_GET_TSC
+  [27, 0], // PR_GET_SECUREBITS
+  [30, 0], // PR_GET_TIMERSLACK
+  [34, 0], // PR_MCE_KILL_GET
+  [37, 4], // PR_GET_CHILD_SUBREAPER
+  [39, 0], // PR_GET_NO_NEW_PRIVS
+  [40, 8], // PR_GET_TID_ADDRESS
+  [42, 0], // PR_GET_THP_DISABLE
+  [46, 0], // PR_GET_FP_MODE
+  [52, 0], // PR_GET_SPECULATION_CTRL
+  [56, 0], // PR_GET_TAGGED_ADDR_CTRL
+  [58, 0], // PR_GET_IO_FLUSHER
+  [66, 0], // PR_GET_MDWE
+  [68, 0], // PR_GET_MEMORY_MERGE
+  [74, 8], // PR_GET_SHADOW_STACK_STATUS
+  [0x41555856, (c) => Math.min(ret(c), Number(arg(c, 2)))], // PR_GET_AUXV: the vector, cut to its buffer
+]);
+const PR_SET_SECCOMP = 22;
+const PR_SET_TSC = 26;
+const PR_CAP_AMBIENT = 47;
+const PR_CAP_AMBIENT_IS_SET = 1n;
+
+/** Whether a prctl only reads state, or sets what tsrr hides from the program (its seccomp
+ * mode, rdtsc faulting: see core/OwnSettings.ts): replay reproduces it from the trace. */
+function prctlEmulated(args: readonly bigint[]): boolean {
+  const option = Number(BigInt.asIntN(32, args[0] ?? 0n));
+  return PRCTL_GETTERS.has(option) || option === PR_SET_SECCOMP || option === PR_SET_TSC || (option === PR_CAP_AMBIENT && args[1] === PR_CAP_AMBIENT_IS_SET);
+}
+
+const prctl: Writes = (c) => {
+  const len = PRCTL_GETTERS.get(int(c, 0)) ?? 0;
+  return out(1, len)(c);
+};
+
 type Entry = readonly [nr: number, name: string, args: string, writes?: Writes];
 
 const TABLE: readonly Entry[] = [
@@ -355,7 +406,7 @@ const TABLE: readonly Entry[] = [
   [154, 'modify_ldt', 'func ptr bytecount'],
   [155, 'pivot_root', 'new_root put_old'],
   [156, '_sysctl', 'args'],
-  [157, 'prctl', 'option arg2 arg3 arg4 arg5'],
+  [157, 'prctl', 'option arg2 arg3 arg4 arg5', prctl],
   [158, 'arch_prctl', 'option arg2'],
   [159, 'adjtimex', 'txc_p', out(0, TIMEX)],
   [160, 'setrlimit', 'resource rlim'],
@@ -598,6 +649,11 @@ const REAL = new Set([
  * registered rseq area would be writes replay cannot reproduce. */
 const DENY = new Set(['rseq']);
 
+/** Calls whose policy depends on their arguments. */
+const BY_ARGS = new Map<string, (args: readonly bigint[]) => ReplayPolicy>([
+  ['prctl', (args) => (prctlEmulated(args) ? 'emulate' : 'real')],
+]);
+
 function policyOf(name: string): ReplayPolicy {
   if (REAL.has(name)) return 'real';
   return DENY.has(name) ? 'deny' : 'emulate';
@@ -606,9 +662,16 @@ function policyOf(name: string): ReplayPolicy {
 export const SYSCALLS: ReadonlyMap<number, SyscallSpec> = new Map(
   TABLE.map(([nr, name, args, writes]): [number, SyscallSpec] => {
     const argNames = args.split(' ').filter(Boolean);
-    return [nr, { nr, name, argNames, policy: policyOf(name), ...(writes && { writes }) }];
+    const byArgs = BY_ARGS.get(name);
+    return [nr, { nr, name, argNames, policy: policyOf(name), ...(byArgs && { policyOf: byArgs }), ...(writes && { writes }) }];
   }),
 );
+
+/** How replay treats syscall `nr` called with `args` (unknown calls are emulated). */
+export function replayPolicy(nr: number, args: readonly bigint[]): ReplayPolicy {
+  const spec = SYSCALLS.get(nr);
+  return spec?.policyOf?.(args) ?? spec?.policy ?? 'emulate';
+}
 
 const BY_NAME: ReadonlyMap<string, number> = new Map(TABLE.map(([nr, name]) => [name, nr]));
 

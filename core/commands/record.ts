@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /** `tsrr record [-o DIR] [--bind-to-cpu N] [--] PROG [ARGS...]` */
 import { writeAll } from '../writeAll.js';
-import { accessSync, constants, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { delimiter, join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
@@ -58,6 +58,14 @@ export function findProgram(program: string): string {
   throw new TsrrError('PROGRAM_NOT_FOUND', exists ? `${program} is not an executable file` : `no such program: ${program}`, { program });
 }
 
+/** tsrr's environment as it was given, in its order (process.env's differs). */
+function startEnvironment(): [string, string][] {
+  return readFileSync('/proc/self/environ', 'utf8')
+    .split('\0')
+    .filter((e) => e.includes('='))
+    .map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]);
+}
+
 export function recordCommand(ctx: CliContext): CommandModule {
   return {
     command: 'record [program..]',
@@ -80,10 +88,11 @@ export function recordCommand(ctx: CliContext): CommandModule {
       const dir = output ? resolve(output) : newTraceDir(program);
       // LD_PRELOAD cannot name a file whose path has a space or a colon.
       const syscallBuffer = !argv['no-syscall-buffer'] && !/[ :]/.test(PRELOAD_LIBRARY) && existsSync(PRELOAD_LIBRARY);
-      const env: Record<string, string | undefined> = { ...process.env, RUNNING_UNDER_TSRR: '1' };
+      const env = new Map(startEnvironment());
+      env.set('RUNNING_UNDER_TSRR', '1');
       // Statically linked programs ignore it, and stop at every syscall.
-      if (syscallBuffer) env.LD_PRELOAD = [PRELOAD_LIBRARY, env.LD_PRELOAD].filter(Boolean).join(' ');
-      const envp = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+      if (syscallBuffer) env.set('LD_PRELOAD', [PRELOAD_LIBRARY, env.get('LD_PRELOAD')].filter(Boolean).join(' '));
+      const envp = [...env].map(([k, v]) => `${k}=${v}`);
       const session = new RecordSession({
         program,
         path,
@@ -91,6 +100,7 @@ export function recordCommand(ctx: CliContext): CommandModule {
         envp,
         dir,
         cpu: (argv['bind-to-cpu'] as number | undefined) ?? defaultCpu(),
+        fds: ctx.inheritedFds,
         syscallBuffer,
         interrupted: ctx.control.interrupted,
         stopSignal: ctx.control.stopSignal,

@@ -61,7 +61,7 @@ function startGdb(args: string[]): number {
   } catch {
     throw new TsrrError('PROGRAM_NOT_FOUND', 'cannot find gdb in PATH; install it, or serve with tsrr replay -s PORT and connect a debugger yourself');
   }
-  return spawn(path, ['gdb', ...args], Object.entries(process.env).map(([k, v]) => `${k}=${v}`));
+  return spawn(path, ['gdb', ...args], Object.entries(process.env).map(([k, v]) => `${k}=${v}`), [0, 1, 2]);
 }
 
 /** Whether the gdb tsrr started has ended (reaping it), waiting up to `timeoutNs`. */
