@@ -30,6 +30,7 @@ import { takeSnapshot } from './snapshot.js';
 import { PRCTL_REGISTER, askForUnlock, clearFds, installFilter, isBufferCall, markFds, readHeader, takeRecords } from './syscallBuffer.js';
 import type { Task } from './Task.js';
 import { TraceWriter } from './TraceWriter.js';
+import { writeAll } from './writeAll.js';
 import { OwnSettings } from './OwnSettings.js';
 import { TRACE_FORMAT_VERSION } from './traceFile.js';
 import { TsrrError } from './TsrrError.js';
@@ -75,14 +76,19 @@ interface PendingSyscall {
   regsCrc: number;
 }
 
+/** A file's text, '' if it cannot be read (a /proc file of a task that is gone). */
+function readIfThere(path: string): string {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch {
+    return '';
+  }
+}
+
 /** The state letter of `tid` in /proc (R, S, D, t, Z, ...); undefined once it is gone. */
 function procState(tid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${tid}/stat`, 'latin1');
-    return stat[stat.lastIndexOf(')') + 2];
-  } catch {
-    return undefined;
-  }
+  const stat = readIfThere(`/proc/${tid}/stat`);
+  return stat ? stat[stat.lastIndexOf(')') + 2] : undefined;
 }
 
 /** Whether `tid` sleeps in the kernel (blocked in a syscall). */
@@ -93,13 +99,9 @@ const ended = (tid: number) => ['Z', 'X', undefined].includes(procState(tid));
 
 /** Whether signal `signo` is pending for `tid` or its process. */
 function pending(tid: number, signo: number): boolean {
-  try {
-    const status = readFileSync(`/proc/${tid}/status`, 'latin1');
-    const bit = 1n << BigInt(signo - 1);
-    return [...status.matchAll(/^(?:SigPnd|ShdPnd):\s*([0-9a-f]+)$/gm)].some((m) => (BigInt('0x' + m[1]) & bit) !== 0n);
-  } catch {
-    return false;
-  }
+  const status = readIfThere(`/proc/${tid}/status`);
+  const bit = 1n << BigInt(signo - 1);
+  return [...status.matchAll(/^(?:SigPnd|ShdPnd):\s*([0-9a-f]+)$/gm)].some((m) => (BigInt('0x' + m[1]) & bit) !== 0n);
 }
 
 export class RecordSession extends Session {
@@ -125,6 +127,8 @@ export class RecordSession extends Session {
   private readonly deferred: [Task, number][] = [];
   /** The settings of each task that tsrr hides its own from (core/OwnSettings.ts). */
   private readonly own = new Map<Task, OwnSettings>();
+  /** Why calls were refused (each is said once). */
+  private readonly refusals = new Set<string>();
   /** Results of calls skipped at their entry, for their exit. */
   private readonly hiddenResults = new Map<Task, bigint>();
   /** Hashes of the page contents the trace holds (snapshots). */
@@ -420,7 +424,7 @@ export class RecordSession extends Session {
     this.pending.set(task.tid, { number: nr, args, ip: r.rip, sp: r.rsp, regsCrc: task.regsCrc() });
     if (isBufferCall(nr, args)) this.bufferCall(task, args);
     // The library takes 0 for "tsrr is here".
-    const hidden = isBufferCall(nr, args) ? 0n : this.own.get(task)!.hiddenResult(nr, args);
+    const hidden = isBufferCall(nr, args) ? 0n : this.refused(nr, args) ?? this.own.get(task)!.hiddenResult(nr, args);
     if (hidden !== undefined) this.hiddenResults.set(task, hidden);
     if (replayPolicy(nr, args) === 'deny' || hidden !== undefined) {
       r.origRax = -1n;
@@ -475,10 +479,12 @@ export class RecordSession extends Session {
     if (output) task.writeMem(...output);
     this.ownSettingsChanged(task, call, result);
     const spec = syscallSpec(call.number);
+    const describe = result >= 0n ? spec?.writes : spec?.failedWrites;
     const writes: MemWrite[] = [];
-    if (result >= 0n && spec?.writes) {
+    if (describe) {
       const mem = { u32: (a: bigint) => task.readU32(a), u64: (a: bigint) => task.readU64(a) };
-      for (const region of spec.writes({ args: call.args, result, mem })) writes.push(this.capture(task, call, region));
+      const fdInfo = (fd: number) => readIfThere(`/proc/${task.tid}/fdinfo/${fd}`);
+      for (const region of describe({ args: call.args, result, mem, fdInfo })) writes.push(this.capture(task, call, region));
     }
     const data: EventData = { kind: 'syscall', ...call, result, writes };
     if (call.number === NR.mmap && result >= 0n && (call.args[3]! & MAP_ANONYMOUS) === 0n) {
@@ -492,6 +498,15 @@ export class RecordSession extends Session {
     const e = this.record(task, data);
     this.hooks.afterSyscall.call(task, e);
     this.proceed(task, call.number === NR.sched_yield);
+  }
+
+  /** -EINVAL for a call tsrr cannot record faithfully, which says so once per reason. */
+  private refused(nr: number, args: readonly bigint[]): bigint | undefined {
+    const why = syscallSpec(nr)?.refuse?.(args);
+    if (!why) return undefined;
+    if (!this.refusals.has(why)) writeAll(2, `tsrr: ${why}; the program got EINVAL\n`);
+    this.refusals.add(why);
+    return -22n;
   }
 
   /** Follows what the program set of the settings tsrr hides; a seccomp filter installed with

@@ -3,6 +3,8 @@
  * The x86-64 syscall table: number, name, argument names, how replay treats each call and
  * which memory the kernel writes, so that recording can save it and replay can put it back.
  */
+import { bpfKnown, bpfWrites } from './bpf.js';
+import { ioctlKnown, ioctlWrites } from './ioctls.js';
 
 /** How replay treats a syscall: `emulate` skips it and reproduces the recorded result and
  * memory; `real` runs it again (it shapes the address space or the kernel's view of the task)
@@ -20,6 +22,8 @@ export interface SyscallCall {
   readonly args: readonly bigint[];
   readonly result: bigint;
   readonly mem: MemoryReader;
+  /** What /proc/PID/fdinfo says of one of the caller's fds ('' if nothing). */
+  readonly fdInfo: (fd: number) => string;
 }
 
 /** A range of tracee memory: [address, length in bytes]. */
@@ -36,6 +40,11 @@ export interface SyscallSpec {
   readonly policyOf?: (args: readonly bigint[]) => ReplayPolicy;
   /** Memory the kernel wrote; called at the exit of a call that succeeded (result >= 0). */
   readonly writes?: (call: SyscallCall) => Region[];
+  /** Memory the kernel wrote although the call failed (result < 0). */
+  readonly failedWrites?: (call: SyscallCall) => Region[];
+  /** Why tsrr cannot record this call faithfully, if it cannot: it is then made to fail with
+   * EINVAL in record and replay alike. */
+  readonly refuse?: (args: readonly bigint[]) => string | undefined;
 }
 
 type Writes = (call: SyscallCall) => Region[];
@@ -138,6 +147,20 @@ const recvmmsg: Writes = (c) => {
   return regions;
 };
 
+/** IPT_SO_SET_REPLACE and IP6T_SO_SET_REPLACE hand back the old table's counters (16 bytes
+ * per entry) where struct ipt_replace's `counters` points. */
+const SOL_IP = 0;
+const SOL_IPV6 = 41;
+const SO_SET_REPLACE = 64;
+const replaceCounters: Writes = (c) => {
+  if ((int(c, 1) !== SOL_IP && int(c, 1) !== SOL_IPV6) || int(c, 2) !== SO_SET_REPLACE || arg(c, 3) === 0n) return [];
+  return at(c.mem.u64(arg(c, 3) + 88n), c.mem.u32(arg(c, 3) + 84n) * 16);
+};
+
+/** waitid fills the start of its siginfo (signo, errno, code, pid, uid, status) even when it
+ * fails. */
+const WAITID_FAILED = 32;
+
 /** sendmmsg stores the byte count of each message it sent in its msg_len. */
 const sendmmsg: Writes = (c) =>
   Array.from({ length: ret(c) }, (_, i): Region => [arg(c, 1) + BigInt(i * MMSGHDR + 56), 4]);
@@ -146,25 +169,50 @@ const sendmmsg: Writes = (c) =>
 const fdset = (i: number): Writes => out(i, (c) => Math.ceil(int(c, 0) / 64) * 8);
 const fdsets = all(fdset(1), fdset(2), fdset(3));
 
-/** Bytes written at the argument of the ioctl requests programs commonly make; the
- * others are assumed to write nothing. */
-const IOCTL_OUT = new Map([
-  [0x5401, 36], // TCGETS: struct termios
-  [0x540f, 4], // TIOCGPGRP
-  [0x5413, 8], // TIOCGWINSZ
-  [0x541b, 4], // FIONREAD
-]);
-const ioctl = out(2, (c) => IOCTL_OUT.get(uint(c, 1)) ?? 0);
+const ioctl: Writes = (c) => ioctlWrites(uint(c, 1), arg(c, 2), c.result, c.mem);
 
 const FCNTL_OUT = new Map([
   [5, 32], // F_GETLK: struct flock
   [16, 8], // F_GETOWN_EX: struct f_owner_ex
+  [17, 8], // F_GETOWNER_UIDS: two uid_t
   [36, 32], // F_OFD_GETLK
+  [1035, 8], // F_GET_RW_HINT
+  [1037, 8], // F_GET_FILE_RW_HINT
 ]);
+
+/** System V IPC control calls: what each command fills at `ptr`. IPC_STAT-like commands a
+ * struct *id_ds, IPC_INFO-like ones a struct *info. */
+const IPC_STAT = 2;
+const IPC_INFO = 3;
+const MSQID_DS = 120;
+const SHMID_DS = 112;
+const SEMID_DS = 104;
+const MSGCTL_OUT = new Map([[IPC_STAT, MSQID_DS], [11, MSQID_DS], [13, MSQID_DS], [IPC_INFO, 32], [12, 32]]);
+const SHMCTL_OUT = new Map([[IPC_STAT, SHMID_DS], [13, SHMID_DS], [15, SHMID_DS], [IPC_INFO, 72], [14, 48]]);
+const SEMCTL_OUT = new Map([[IPC_STAT, SEMID_DS], [18, SEMID_DS], [20, SEMID_DS], [IPC_INFO, 40], [19, 40]]);
+/** semctl GETALL fills one unsigned short per semaphore: as many as a set can hold (SEMMSL). */
+const SEM_GETALL = 13;
+const SEMMSL = 32000;
+const ipcCtl = (table: Map<number, number>, cmdArg: number, ptrArg: number): Writes => out(ptrArg, (c) => table.get(int(c, cmdArg) & 0xff) ?? 0);
+const semctl: Writes = (c) => ((int(c, 2) & 0xff) === SEM_GETALL ? out(3, SEMMSL * 2)(c) : ipcCtl(SEMCTL_OUT, 2, 3)(c));
+
+/** sysfs option 2 copies a filesystem type's name (at most a page holds). */
+const sysfs = out(2, (c) => (int(c, 0) === 2 ? 256 : 0));
 const fcntl = out(2, (c) => FCNTL_OUT.get(int(c, 1)) ?? 0);
 
-/** Version 1 fills one 12-byte __user_cap_data_struct, later versions two. */
-const capget = out(1, (c) => (c.mem.u32(arg(c, 0)) === 0x19980330 ? 12 : 24));
+/** The kernel stores the version it speaks in the header when asked with another (or with
+ * no data: a probe). Version 1 fills one 12-byte __user_cap_data_struct, later versions two. */
+const capgetHeader = out(0, 4);
+const capget = all(capgetHeader, out(1, (c) => (c.mem.u32(arg(c, 0)) === 0x19980330 ? 12 : 24)));
+
+/** A sleep a signal interrupts (EINTR, or a restart the kernel makes) tells the time left
+ * in the timespec at argument `i` (clock_nanosleep: not for an absolute time). */
+const EINTR = -4n;
+const ERESTART_RESTARTBLOCK = -516n;
+const timeLeft = (i: number, absolute: (c: SyscallCall) => boolean = () => false): Writes => (c) =>
+  (c.result === EINTR || c.result === ERESTART_RESTARTBLOCK) && !absolute(c) ? out(i, TIMESPEC)(c) : [];
+const TIMER_ABSTIME = 1;
+const ENOSPC = -28n;
 
 /** Only syslog's read actions (2, 3, 4) copy the log out. */
 const syslog = out(1, (c) => ([2, 3, 4].includes(int(c, 0)) ? ret(c) : 0));
@@ -228,16 +276,16 @@ const PRCTL_GETTERS = new Map<number, Len>([
   [74, 8], // PR_GET_SHADOW_STACK_STATUS
   [0x41555856, (c) => Math.min(ret(c), Number(arg(c, 2)))], // PR_GET_AUXV: the vector, cut to its buffer
 ]);
-const PR_SET_SECCOMP = 22;
-const PR_SET_TSC = 26;
-const PR_CAP_AMBIENT = 47;
-const PR_CAP_AMBIENT_IS_SET = 1n;
+/** prctl options that set what tsrr hides from the program (its seccomp mode, rdtsc
+ * faulting: see core/OwnSettings.ts) or change credentials (PR_SET_KEEPCAPS,
+ * PR_CAPBSET_DROP, PR_SET_SECUREBITS, PR_CAP_AMBIENT), which replay leaves as they are, like
+ * capset and setuid: the calls they govern are emulated. */
+const PRCTL_SETTERS_EMULATED = new Set([8, 22, 24, 26, 28, 47]);
 
-/** Whether a prctl only reads state, or sets what tsrr hides from the program (its seccomp
- * mode, rdtsc faulting: see core/OwnSettings.ts): replay reproduces it from the trace. */
+/** Whether replay reproduces a prctl from the trace instead of running it. */
 function prctlEmulated(args: readonly bigint[]): boolean {
   const option = Number(BigInt.asIntN(32, args[0] ?? 0n));
-  return PRCTL_GETTERS.has(option) || option === PR_SET_SECCOMP || option === PR_SET_TSC || (option === PR_CAP_AMBIENT && args[1] === PR_CAP_AMBIENT_IS_SET);
+  return PRCTL_GETTERS.has(option) || PRCTL_SETTERS_EMULATED.has(option);
 }
 
 const prctl: Writes = (c) => {
@@ -245,7 +293,7 @@ const prctl: Writes = (c) => {
   return out(1, len)(c);
 };
 
-type Entry = readonly [nr: number, name: string, args: string, writes?: Writes];
+type Entry = readonly [nr: number, name: string, args: string, writes?: Writes, failedWrites?: Writes];
 
 const TABLE: readonly Entry[] = [
   [0, 'read', 'fd buf count', out(1, ret)],
@@ -279,12 +327,11 @@ const TABLE: readonly Entry[] = [
   [28, 'madvise', 'start len_in behavior'],
   [29, 'shmget', 'key size shmflg'],
   [30, 'shmat', 'shmid shmaddr shmflg'],
-  [31, 'shmctl', 'shmid cmd buf'],
+  [31, 'shmctl', 'shmid cmd buf', ipcCtl(SHMCTL_OUT, 1, 2)],
   [32, 'dup', 'fildes'],
   [33, 'dup2', 'oldfd newfd'],
   [34, 'pause', ''],
-  // The time left goes to rmtp only when a signal interrupts the sleep (-EINTR).
-  [35, 'nanosleep', 'rqtp rmtp', out(1, TIMESPEC)],
+  [35, 'nanosleep', 'rqtp rmtp', undefined, timeLeft(1)],
   [36, 'getitimer', 'which value', out(1, ITIMER)],
   [37, 'alarm', 'seconds'],
   [38, 'setitimer', 'which value ovalue', out(2, ITIMER)],
@@ -303,7 +350,7 @@ const TABLE: readonly Entry[] = [
   [51, 'getsockname', 'fd usockaddr usockaddr_len', sized(1, 2, SOCKADDR_MAX)],
   [52, 'getpeername', 'fd usockaddr usockaddr_len', sized(1, 2, SOCKADDR_MAX)],
   [53, 'socketpair', 'family type protocol usockvec', out(3, 8)],
-  [54, 'setsockopt', 'fd level optname optval optlen'],
+  [54, 'setsockopt', 'fd level optname optval optlen', replaceCounters],
   [55, 'getsockopt', 'fd level optname optval optlen', sized(3, 4)],
   [56, 'clone', 'clone_flags newsp parent_tidptr child_tidptr tls'],
   [57, 'fork', ''],
@@ -315,12 +362,12 @@ const TABLE: readonly Entry[] = [
   [63, 'uname', 'name', out(0, 390)],
   [64, 'semget', 'key nsems semflg'],
   [65, 'semop', 'semid tsops nsops'],
-  [66, 'semctl', 'semid semnum cmd arg'],
+  [66, 'semctl', 'semid semnum cmd arg', semctl],
   [67, 'shmdt', 'shmaddr'],
   [68, 'msgget', 'key msgflg'],
   [69, 'msgsnd', 'msqid msgp msgsz msgflg'],
   [70, 'msgrcv', 'msqid msgp msgsz msgtyp msgflg', out(1, (c) => 8 + ret(c))], // mtype, then the text
-  [71, 'msgctl', 'msqid cmd buf'],
+  [71, 'msgctl', 'msqid cmd buf', ipcCtl(MSGCTL_OUT, 1, 2)],
   [72, 'fcntl', 'fd cmd arg', fcntl],
   [73, 'flock', 'fd cmd'],
   [74, 'fsync', 'fd'],
@@ -374,7 +421,7 @@ const TABLE: readonly Entry[] = [
   [122, 'setfsuid', 'uid'],
   [123, 'setfsgid', 'gid'],
   [124, 'getsid', 'pid'],
-  [125, 'capget', 'header dataptr', capget],
+  [125, 'capget', 'header dataptr', capget, capgetHeader],
   [126, 'capset', 'header data'],
   [127, 'rt_sigpending', 'uset sigsetsize', out(0, size(1))],
   [128, 'rt_sigtimedwait', 'uthese uinfo uts sigsetsize', out(1, SIGINFO)],
@@ -388,7 +435,7 @@ const TABLE: readonly Entry[] = [
   [136, 'ustat', 'dev ubuf', out(1, 32)],
   [137, 'statfs', 'pathname buf', out(1, STATFS)],
   [138, 'fstatfs', 'fd buf', out(1, STATFS)],
-  [139, 'sysfs', 'option arg1 arg2'],
+  [139, 'sysfs', 'option arg1 arg2', sysfs],
   [140, 'getpriority', 'which who'],
   [141, 'setpriority', 'which who niceval'],
   [142, 'sched_setparam', 'pid param'],
@@ -479,7 +526,7 @@ const TABLE: readonly Entry[] = [
   [227, 'clock_settime', 'which_clock tp'],
   [228, 'clock_gettime', 'which_clock tp', out(1, TIMESPEC)],
   [229, 'clock_getres', 'which_clock tp', out(1, TIMESPEC)],
-  [230, 'clock_nanosleep', 'which_clock flags rqtp rmtp', out(3, TIMESPEC)], // rmtp as nanosleep
+  [230, 'clock_nanosleep', 'which_clock flags rqtp rmtp', undefined, timeLeft(3, (c) => (int(c, 1) & TIMER_ABSTIME) !== 0)],
   [231, 'exit_group', 'error_code'],
   [232, 'epoll_wait', 'epfd events maxevents timeout', out(1, items(EPOLL_EVENT))],
   [233, 'epoll_ctl', 'epfd op fd event'],
@@ -496,7 +543,7 @@ const TABLE: readonly Entry[] = [
   [244, 'mq_notify', 'mqdes u_notification'],
   [245, 'mq_getsetattr', 'mqdes u_mqstat u_omqstat', out(2, 64)],
   [246, 'kexec_load', 'entry nr_segments segments flags'],
-  [247, 'waitid', 'which upid infop options ru', all(out(2, SIGINFO), out(4, RUSAGE))],
+  [247, 'waitid', 'which upid infop options ru', all(out(2, SIGINFO), out(4, RUSAGE)), out(2, WAITID_FAILED)],
   [248, 'add_key', '_type _description _payload plen ringid'],
   [249, 'request_key', '_type _description _callout_info destringid'],
   [250, 'keyctl', 'option arg2 arg3 arg4 arg5', keyctl],
@@ -570,7 +617,7 @@ const TABLE: readonly Entry[] = [
   [318, 'getrandom', 'buf count flags', out(0, ret)],
   [319, 'memfd_create', 'uname flags'],
   [320, 'kexec_file_load', 'kernel_fd initrd_fd cmdline_len cmdline_ptr flags'],
-  [321, 'bpf', 'cmd uattr size'],
+  [321, 'bpf', 'cmd uattr size', bpfWrites, (c) => (c.result === ENOSPC ? bpfWrites(c) : [])],
   [322, 'execveat', 'fd filename argv envp flags'],
   [323, 'userfaultfd', 'flags'],
   [324, 'membarrier', 'cmd flags cpu_id'],
@@ -649,6 +696,15 @@ const REAL = new Set([
  * registered rseq area would be writes replay cannot reproduce. */
 const DENY = new Set(['rseq']);
 
+/** Calls that tsrr refuses with some arguments. */
+const REFUSE = new Map<string, (args: readonly bigint[]) => string | undefined>([
+  ['bpf', (args) => (bpfKnown(Number(BigInt.asIntN(32, args[0] ?? 0n))) ? undefined : `bpf command ${args[0]} is unknown to tsrr`)],
+  ['ioctl', (args) => {
+    const request = Number(BigInt.asUintN(32, args[1] ?? 0n));
+    return ioctlKnown(request) ? undefined : `ioctl request 0x${request.toString(16)} is unknown to tsrr`;
+  }],
+]);
+
 /** Calls whose policy depends on their arguments. */
 const BY_ARGS = new Map<string, (args: readonly bigint[]) => ReplayPolicy>([
   ['prctl', (args) => (prctlEmulated(args) ? 'emulate' : 'real')],
@@ -660,10 +716,11 @@ function policyOf(name: string): ReplayPolicy {
 }
 
 export const SYSCALLS: ReadonlyMap<number, SyscallSpec> = new Map(
-  TABLE.map(([nr, name, args, writes]): [number, SyscallSpec] => {
+  TABLE.map(([nr, name, args, writes, failedWrites]): [number, SyscallSpec] => {
     const argNames = args.split(' ').filter(Boolean);
     const byArgs = BY_ARGS.get(name);
-    return [nr, { nr, name, argNames, policy: policyOf(name), ...(byArgs && { policyOf: byArgs }), ...(writes && { writes }) }];
+    const refuse = REFUSE.get(name);
+    return [nr, { nr, name, argNames, policy: policyOf(name), ...(byArgs && { policyOf: byArgs }), ...(refuse && { refuse }), ...(writes && { writes }), ...(failedWrites && { failedWrites }) }];
   }),
 );
 

@@ -211,6 +211,22 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'kernelwrites.c: output of failing calls, ioctl families, IPC control, prctl getters, bpf maps',
+    setup: () => ({
+      argv: [compile('kernelwrites')],
+      check: (out) => {
+        const text = out.toString();
+        // Each line is a call and the hash of its buffer; the interesting calls ran.
+        for (const call of ['capget probe', 'nanosleep interrupted', 'TCGETS', 'FIONREAD', 'msgrcv', 'semctl GETALL', 'waitid bad pidfd']) {
+          assert.match(text, new RegExp(`^${call} +result`, 'm'));
+        }
+        assert.match(text, /^nanosleep interrupted +result -1 +errno 4 /m);
+        // An ioctl tsrr cannot describe fails with EINVAL, in record and replay alike.
+        assert.match(text, /^unknown terminal ioctl +result -1 +errno 22 /m);
+      },
+    }),
+  },
+  {
     name: 'sort of 20000 random lines',
     setup: () => {
       const file = join(tempDir(), 'lines.txt');

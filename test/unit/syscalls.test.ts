@@ -29,7 +29,7 @@ const noMemory = fakeMemory({});
 function writes(name: string, args: bigint[], result: bigint, mem = noMemory): Region[] {
   const spec = syscallSpec(syscallNumber(name) ?? -1);
   assert.ok(spec?.writes, `${name} has no writes`);
-  return spec.writes({ args, result, mem });
+  return spec.writes({ args, result, mem, fdInfo: () => '' });
 }
 
 test('numbers and names match unistd_64.h', { skip: !existsSync(HEADER) && 'no kernel headers' }, () => {
