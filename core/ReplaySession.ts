@@ -32,6 +32,7 @@ import { emulateCpuid, emulateRdtsc, trappedInstruction } from './trappedInstruc
 const MAP_SHARED = 0x01n;
 const MAP_PRIVATE = 0x02n;
 const MAP_FIXED = 0x10n;
+const MAP_NORESERVE = 0x4000n;
 const PROT_WRITE = 0x2n;
 const AT_FDCWD = -100n;
 const PR_SET_NAME = 15;
@@ -749,9 +750,10 @@ export class ReplaySession extends Session {
     const fd = task.withScratch(path, (addr) => task.remoteSyscall(NR.openat, AT_FDCWD, addr, 0));
     if (fd < 0n) throw new TsrrError('TRACE_CORRUPT', `cannot open ${this.trace.file(d.mappedFile!.copy)} (the copy of ${d.mappedFile!.path}): errno ${-fd}`, { file: d.mappedFile!.copy });
     const [, len, prot, flags, , offset] = d.args;
-    // A shared writable mapping must not write through to the trace's copy.
+    // A shared writable mapping must not write through to the trace's copy; as a private one
+    // it reserves no memory (the kernel made no reservation for the shared one either).
     const shared = (flags! & MAP_SHARED) !== 0n && (prot! & PROT_WRITE) !== 0n;
-    const mapFlags = (shared ? (flags! & ~MAP_SHARED) | MAP_PRIVATE : flags!) | MAP_FIXED;
+    const mapFlags = (shared ? (flags! & ~MAP_SHARED) | MAP_PRIVATE | MAP_NORESERVE : flags!) | MAP_FIXED;
     const got = task.remoteSyscall(NR.mmap, d.result, len!, prot!, mapFlags, fd, offset!);
     task.remoteSyscall(NR.close, fd);
     if (got !== d.result) this.diverge(task, `mmap of ${d.mappedFile!.path} at 0x${d.result.toString(16)}`, `mmap returned ${got}`);

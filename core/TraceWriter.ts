@@ -5,12 +5,13 @@
  * filled, and any the writing thread has not got to); files the tracee maps are copied once
  * per version (device, inode, size, mtime).
  */
-import { closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Event, type EventData } from './Event.js';
 import { encodeBlock } from './eventCodec.js';
 import { encodeHeader, type TraceHeader } from './TraceHeader.js';
 import { BlockWriter } from './BlockWriter.js';
+import { sparseCopy } from './sparseCopy.js';
 import { HEADER_MAGIC, framed } from './traceFile.js';
 import { TsrrError } from './TsrrError.js';
 
@@ -99,7 +100,7 @@ export class TraceWriter {
     const known = this.copies.get(key);
     if (known) return known;
     const rel = join('files', `${this.copies.size}-${basename(name)}`);
-    copyFileSync(source, join(this.dir, rel), constants.COPYFILE_FICLONE);
+    sparseCopy(source, join(this.dir, rel));
     this.copies.set(key, rel);
     return rel;
   }

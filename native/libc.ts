@@ -22,6 +22,7 @@ const processVmReadv = libc.func(
 const posixSpawn = libc.func(
   'int posix_spawn(_Out_ int *pid, const char *path, void *actions, void *attr, const char **argv, const char **envp)',
 );
+const lseekRaw = libc.func('int64_t lseek(int fd, int64_t offset, int whence)');
 const spawnActionsInit = libc.func('int posix_spawn_file_actions_init(void *actions)');
 const spawnActionsDup2 = libc.func('int posix_spawn_file_actions_adddup2(void *actions, int fd, int newfd)');
 const spawnActionsDestroy = libc.func('int posix_spawn_file_actions_destroy(void *actions)');
@@ -99,6 +100,21 @@ export function readProcessMemory(pid: number, addr: bigint, into: Buffer, len =
   iovecs.writeBigUInt64LE(BigInt(len), 24);
   const r = Number(processVmReadv(pid, iovecs, 1, iovecs.subarray(16), 1, 0));
   return r < 0 ? -koffi.errno() : r;
+}
+
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
+const ENXIO = 6;
+
+/** The next [start, end) of data in the file open at `fd`, from `pos` on, or undefined past
+ * the last (a file system without SEEK_DATA shows the whole file as data). */
+export function nextData(fd: number, pos: number): [number, number] | undefined {
+  const start = Number(lseekRaw(fd, pos, SEEK_DATA));
+  if (start < 0) {
+    if (koffi.errno() === ENXIO) return undefined;
+    throw new TsrrError('TRACE_WRITE_FAILED', `lseek: ${strerror(koffi.errno())}`, { errno: koffi.errno() });
+  }
+  return [start, Number(lseekRaw(fd, start, SEEK_HOLE))];
 }
 
 /** posix_spawn with `fds` inherited (Node makes the fds it was given close-on-exec); returns
