@@ -394,18 +394,8 @@ export class ReplaySession extends Session {
   private deliverRecorded(task: Task, e: Event & { data: Extract<EventData, { kind: 'signal' }> }, lastCall: SyscallEvent | undefined): void {
     const d = e.data;
     if (d.snapshot) this.putSnapshot(task, d.snapshot, e.frame);
-    tkill(task.tid, d.signo);
-    if (lastCall && interruptedMaskCall(lastCall)) {
-      // The signal came during a call that blocked with a mask of its own (sigsuspend, ppoll,
-      // ...): the kernel delivers it with that mask and restores the program's afterwards.
-      // The call runs again for real, returning at once with the signal pending.
-      this.restartCall(task);
-      for (const phase of ['entry', 'exit']) {
-        task.resume(PTRACE.SYSCALL);
-        const st = this.waitFor(task);
-        if (st.kind !== 'syscall') this.diverge(task, `the ${phase} of ${syscallName(lastCall.data.number)}`, JSON.stringify(st), e.frame);
-      }
-    }
+    if (lastCall && interruptedMaskCall(lastCall)) this.deliverWithCallMask(task, lastCall, d.signo, e.frame);
+    else tkill(task.tid, d.signo);
     for (;;) {
       this.resume(task);
       const st = this.waitFor(task);
@@ -423,6 +413,41 @@ export class ReplaySession extends Session {
     }
     this.trace.next();
     this.replayed(e, task);
+  }
+
+  /** Sends `signo`, which came during a call that blocked with a mask of its own (`call`:
+   * sigsuspend, ppoll, pselect6, epoll_pwait), so that the kernel delivers it as it did: with
+   * that mask, the program's put back afterwards. The task blocks in rt_sigsuspend with the
+   * call's mask at the call's instruction (the call's fds are not there to run it again), the
+   * signal is sent once it is in, and the call's own registers are put back at its exit. */
+  private deliverWithCallMask(task: Task, call: SyscallEvent, signo: number, frame: number): void {
+    const exit = task.getRegs().clone();
+    exit.rax = call.data.result;
+    exit.origRax = BigInt(call.data.number);
+    const maskArg = call.data.args[MASK_ARG.get(call.data.number)!]!;
+    // pselect6's last argument points to {sigset pointer, size}.
+    const mask = call.data.number === NR.pselect6 ? task.readU64(maskArg) : maskArg;
+    this.restartCall(task);
+    const r = task.regs;
+    r.rax = BigInt(NR.rt_sigsuspend);
+    r.setArg(0, mask);
+    r.setArg(1, 8n);
+    task.setRegs();
+    this.toSyscallStop(task, 'the entry of rt_sigsuspend', frame);
+    tkill(task.tid, signo);
+    this.toSyscallStop(task, `the end of ${syscallName(call.data.number)} by signal ${signo}`, frame);
+    task.setRegs(exit);
+  }
+
+  /** Resumes `task` to its next syscall stop; signals that replay caused itself (a replayed
+   * child's SIGCHLD) are dropped on the way, as in onSignal. */
+  private toSyscallStop(task: Task, what: string, frame: number): void {
+    for (;;) {
+      task.resume(PTRACE.SYSCALL);
+      const st = this.waitFor(task);
+      if (st.kind === 'syscall') return;
+      if (st.kind !== 'signal' || isSynchronous(st.signal, task.siginfo().readInt32LE(8))) this.diverge(task, what, JSON.stringify(st), frame);
+    }
   }
 
   /** Puts the recorded state of `task` in place of the code that led to it (`settle` first).

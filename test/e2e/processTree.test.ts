@@ -197,6 +197,21 @@ const cases: Case[] = [
         ].join('\n'),
       ),
   },
+  {
+    program: 'maskcalls',
+    what: 'ppoll, pselect6, epoll_pwait, epoll_pwait2 and sigsuspend with masks of their own, interrupted by a signal the program blocks and by one it does not',
+    check: (out) => {
+      for (const call of ['ppoll', 'pselect6', 'epoll_pwait', 'epoll_pwait2', 'sigsuspend']) {
+        for (const state of ['blocked', 'unblocked']) {
+          // Interrupted (EINTR); the program's mask is back afterwards.
+          assert.match(out, new RegExp(`^${call} \\(SIGUSR1 ${state}\\): result -1 errno 4 mask ${state === 'blocked' ? '200' : '0'}$`, 'm'));
+        }
+      }
+      // The handler ran with the call's mask (SIGCHLD, SIGUSR2) plus SIGUSR1 itself.
+      assert.equal(out.match(/^ {2}handler 10 mask 10a00$/gm)?.length, 10, out);
+      assert.equal(out.match(/^ {2}SIGCHLD handled 1$/gm)?.length, 10, out);
+    },
+  },
 ];
 
 describe('record and replay of process trees, threads and signals', () => {
