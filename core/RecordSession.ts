@@ -15,7 +15,7 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { cpuid, ptrace, ptraceWithBuffer, rdtsc, tkill, waitTimed } from '../native/libc.js';
+import { cpuid, kill, ptrace, ptraceWithBuffer, rdtsc, tkill, waitTimed } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, WAIT, decodeStatus, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { NR, replayPolicy, syscallName, syscallSpec, type Region } from '../native/syscalls.js';
 import type { AddressSpace } from './AddressSpace.js';
@@ -63,6 +63,8 @@ export interface RecordOptions extends SessionOptions {
   readonly cpu: number;
   /** Fds beyond 0-2 the program inherits. */
   readonly fds: readonly number[];
+  /** Whether recording goes on until every process ended, not only the first (record -w). */
+  readonly waitForAll: boolean;
   /** Whether the preload library's buffered calls run without stops (the program must have
    * it preloaded: LD_PRELOAD). */
   readonly syscallBuffer: boolean;
@@ -552,9 +554,13 @@ export class RecordSession extends Session {
         this.onFork(task);
         break;
       case PTRACE_EVENT.STOP:
-        // The end of an interrupt that caught the task at another stop, or a group-stop: no
-        // user code ran since the last stop.
+        // The end of an interrupt that caught the task at another stop, a SIGCONT's notice, or
+        // a group-stop: no user code ran since the last stop.
         this.interruptPending.delete(task);
+        if (st.signal !== SIG.TRAP) {
+          this.groupStop(task);
+          return;
+        }
         break;
       case PTRACE_EVENT.SECCOMP:
         // The filter's stop, at a syscall's entry: the entry stop of a task resumed with
@@ -564,6 +570,16 @@ export class RecordSession extends Session {
         return;
     }
     this.proceed(task);
+  }
+
+  /** A stop signal stopped the task's process: it stays stopped (PTRACE_LISTEN) until a
+   * SIGCONT or SIGKILL wakes it, which its next stop reports; others run meanwhile. Replay
+   * needs no event for it: the delivery of the stop signal stops the task there too, until
+   * its next event. */
+  private groupStop(task: Task): void {
+    task.state = 'group-stop';
+    if (this.current === task) this.current = undefined;
+    ptrace(PTRACE.LISTEN, task.tid);
   }
 
   private onExec(task: Task): void {
@@ -697,6 +713,11 @@ export class RecordSession extends Session {
     if (task.tid === this.rootTgid) this.rootStatus = status;
     if (this.current === task) this.current = undefined;
     this.hooks.taskExited.call(task, status);
+    if (task.tgid === this.rootTgid && !this.opts.waitForAll && ![...this.tasks.values()].some((t) => t.tgid === this.rootTgid)) {
+      // As rr: the recording ends with the program's first process; what it left running (a
+      // daemon, a stopped child) is killed, and the trace has those ends.
+      for (const t of this.tasks.values()) kill(t.tid, SIG.KILL);
+    }
   }
 
   /** The user stopped the recording: mark where, and end the tracees. */

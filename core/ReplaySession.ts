@@ -400,6 +400,8 @@ export class ReplaySession extends Session {
       this.resume(task);
       const st = this.waitFor(task);
       if (st.kind === 'syscall' && this.spuriousExit.delete(task)) continue;
+      // A group-stop or, for a SIGCONT, the notice the kernel gives before its delivery.
+      if (st.kind === 'event' && st.event === PTRACE_EVENT.STOP) continue;
       if (st.kind !== 'signal') this.diverge(task, `signal ${d.signo}`, `no signal before ${JSON.stringify(st)}`, e.frame);
       // A signal of the same number the replay caused itself (a real child's SIGCHLD) merged
       // with the one sent; any other is dropped.

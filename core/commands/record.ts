@@ -75,7 +75,8 @@ export function recordCommand(ctx: CliContext): CommandModule {
         .option('output', { alias: 'o', type: 'string', describe: 'trace directory (default: a new one under the trace root)' })
         .option('bind-to-cpu', { type: 'number', describe: 'CPU to run the tracees on (default: the last one)' })
         .option('no-syscall-buffer', { alias: 'n', type: 'boolean', default: false, describe: 'stop at every syscall (no in-process buffering)' })
-        .usage('tsrr record [-o DIR] [-n] [--] PROG [ARGS...]'),
+        .option('wait', { alias: 'w', type: 'boolean', default: false, describe: 'record until every process ends, not only the first (whose end otherwise kills the rest)' })
+        .usage('tsrr record [-o DIR] [-n] [-w] [--] PROG [ARGS...]'),
     handler: (argv) => {
       const words = [...((argv.program as string[] | undefined) ?? []), ...((argv['--'] as string[] | undefined) ?? [])].map(String);
       if (words.length === 0) throw new TsrrError('BAD_ARGUMENT', 'record needs a program to run: tsrr record PROG [ARGS...]');
@@ -101,6 +102,7 @@ export function recordCommand(ctx: CliContext): CommandModule {
         dir,
         cpu: (argv['bind-to-cpu'] as number | undefined) ?? defaultCpu(),
         fds: ctx.inheritedFds,
+        waitForAll: argv.wait as boolean,
         syscallBuffer,
         interrupted: ctx.control.interrupted,
         stopSignal: ctx.control.stopSignal,

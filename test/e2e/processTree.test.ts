@@ -212,6 +212,17 @@ const cases: Case[] = [
       assert.equal(out.match(/^ {2}SIGCHLD handled 1$/gm)?.length, 10, out);
     },
   },
+  {
+    program: 'stopcont',
+    what: 'SIGSTOP and SIGTSTP stop children until SIGCONT (waitpid WUNTRACED, WCONTINUED), a handled SIGCONT',
+    check: (out) => {
+      for (const sig of [19, 20]) {
+        assert.match(out, new RegExp(`^child stopped by ${sig}\\nchild continued\\nchild exited 5$`, 'm'));
+        assert.match(out, new RegExp(`^child continued after signal ${sig}$`, 'm'));
+      }
+      assert.match(out, /^child handled SIGCONT 1 time\(s\)\ndone\n$/m);
+    },
+  },
 ];
 
 describe('record and replay of process trees, threads and signals', () => {
@@ -315,6 +326,25 @@ describe('a trace of fork + execve', () => {
       }
     });
   }
+});
+
+test('the recording ends with the first process, killing what it left running; record -w waits for every process', { timeout: TEST_MS }, () => {
+  const { program, dir } = build('orphan');
+  const rec = record(dir, [program]);
+  assert.equal(rec.status, 0, describeRun('record', rec));
+  assert.equal(rec.stdout.toString(), 'parent done\n');
+  assertNoneLeft([program, dir]);
+  const rep = replay(dir);
+  assert.equal(rep.status, 0, describeRun('replay', rep));
+  assert.equal(rep.stdout.toString(), 'parent done\n');
+  const all = `${dir}-all`;
+  const waited = tsrr(['record', '-w', '-o', all, program], { timeout: COMMAND_MS, input: '' });
+  assert.equal(waited.status, 0, describeRun('record -w', waited));
+  assert.equal(waited.stdout.toString(), 'parent done\nlate child\n');
+  const rep2 = replay(all);
+  assert.equal(rep2.status, 0, describeRun('replay of record -w', rep2));
+  assert.equal(rep2.stdout.toString(), 'parent done\nlate child\n');
+  assertNoneLeft([program, dir]);
 });
 
 test('kill -9 of every process of a traced tree leaves a trace that replays, and no process', { timeout: TEST_MS }, async () => {
