@@ -19,7 +19,7 @@ import { cpuid, kill, ptrace, ptraceWithBuffer, rdtsc, tkill, waitTimed } from '
 import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, WAIT, decodeStatus, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { NR, replayPolicy, syscallName, syscallSpec, type Region } from '../native/syscalls.js';
 import type { AddressSpace } from './AddressSpace.js';
-import { CLONE, cloneArgs, isForkCall } from './clone.js';
+import { cloneArgs, isForkCall } from './clone.js';
 import type { EventData, MemWrite } from './Event.js';
 import type { FdTable } from './FdTable.js';
 import { machineInfo } from './machine.js';
@@ -444,6 +444,7 @@ export class RecordSession extends Session {
    * tasks that end are waited for, so that nothing runs while they go. */
   private exitCall(task: Task, nr: number): void {
     this.record(task, { kind: 'syscallEntry', number: nr });
+    this.entryRecorded.add(task);
     const group = [...this.tasks.values()].filter((t) => t.tgid === task.tgid);
     const ending = nr === NR.exit_group ? group : [task];
     for (const t of ending) t.state = 'exiting';
@@ -523,7 +524,7 @@ export class RecordSession extends Session {
    * signals back for it: they are sent now, to come when the call returns. */
   private bufferCall(task: Task, args: bigint[]): void {
     if (args[0] === PRCTL_REGISTER) {
-      this.syscallBuffers.set(task.rec, args[1]!);
+      this.registerBuffer(task, args[1]!);
       if (!this.fdBits.has(task.as)) {
         markFds(task);
         this.fdBits.set(task.as, task.fds);
@@ -609,9 +610,6 @@ export class RecordSession extends Session {
     this.entryRecorded.add(task);
     const child = this.adoptChild(task, tid, tid, args.flags);
     this.own.set(child, this.own.get(task)!.copy());
-    // A forked process has its copy of the buffer; a vfork child runs on its parent's.
-    const buffer = this.syscallBuffers.get(task.rec);
-    if (buffer !== undefined && ((args.flags & CLONE.VM) === 0n || (args.flags & CLONE.VFORK) !== 0n)) this.syscallBuffers.set(child.rec, buffer);
     // A forked process has its copy of the fd bits. Two processes that share one fd table
     // would have to follow each other's changes: neither buffers fd calls.
     if (this.fdBits.has(task.as) && child.as !== task.as) {
@@ -702,6 +700,11 @@ export class RecordSession extends Session {
   }
 
   private onExit(task: Task, status: number): void {
+    // It ended inside a call it had entered (a kill of its own process, another thread's
+    // exit_group): replay runs it to that call before it ends, so that what it did on the way
+    // (buffered calls, memory it shares) happens there too.
+    const call = this.pending.get(task.tid);
+    if (task.inSyscall && call && !this.entryRecorded.has(task)) this.record(task, { kind: 'syscallEntry', number: call.number });
     this.record(task, { kind: 'exit', status });
     this.removeTask(task);
     this.pending.delete(task.tid);

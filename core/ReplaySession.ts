@@ -14,7 +14,7 @@ import { kill, ptrace, ptraceWithBuffer, tkill } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { Registers } from '../native/regs.js';
 import { NR, replayPolicy, syscallName } from '../native/syscalls.js';
-import { CLONE, isForkCall } from './clone.js';
+import { isForkCall } from './clone.js';
 import type { Event, EventData, Snapshot } from './Event.js';
 import { launch } from './launch.js';
 import { Session, type Divergence, type SessionOptions } from './Session.js';
@@ -268,7 +268,8 @@ export class ReplaySession extends Session {
   private advance(task: Task, e: Event): void {
     const d = e.data;
     const signalled = d.kind === 'signal' && !isSynchronous(d.signo, d.code);
-    if (this.restart.delete(task) && !signalled) this.restartCall(task);
+    // A task that ends next does not run its call again.
+    if (this.restart.delete(task) && !signalled && d.kind !== 'exit') this.restartCall(task);
     const lastCall = this.lastCall.get(task);
     this.lastCall.delete(task);
     if (d.kind === 'preempt') {
@@ -496,9 +497,15 @@ export class ReplaySession extends Session {
   /** The task ends here: by the exit it started, a signal it is delivered, or a SIGKILL. */
   private awaitExit(task: Task, e: Event & { data: Extract<EventData, { kind: 'exit' }> }): void {
     if (task.state !== 'exiting') {
-      if ((e.data.status & 0x7f) === SIG.KILL) {
+      const signo = e.data.status & 0x7f;
+      // A fatal signal another thread of the process is about to take ends this one too.
+      const taker = [...this.tasks.values()].find((t) => t !== task && t.tgid === task.tgid && signo !== 0 && t.deliver === signo);
+      if (signo === SIG.KILL) {
         kill(task.tid, SIG.KILL);
         this.exiting(task, true);
+      } else if (taker) {
+        this.exiting(task, true);
+        taker.continue(PTRACE.CONT);
       } else {
         task.continue(PTRACE.CONT);
       }
@@ -519,7 +526,14 @@ export class ReplaySession extends Session {
     const status = endStatus(st);
     this.trace.next();
     if (e.data.status !== status) this.diverge(task, `exit status 0x${e.data.status.toString(16)}`, `exit status 0x${status.toString(16)}`, e.frame);
+    // A fatal signal ends the whole process: its other threads are on their way out already.
+    if ((status & 0x7f) !== 0) this.exiting(task, true);
+    const buffer = this.syscallBuffers.get(task.rec);
     this.removeTask(task);
+    // A task that shared its buffer (a raw clone) may have died before it took results it was
+    // given, which the recording's took: the buffer is left empty, as the recording left it.
+    const sharer = [...this.tasks.values()].find((t) => t.as === task.as && this.syscallBuffers.get(t.rec) === buffer);
+    if (buffer !== undefined && sharer) unusedRecords(sharer, buffer);
     this.current.delete(task);
     this.held.delete(task);
     this.forks.delete(task);
@@ -542,9 +556,6 @@ export class ReplaySession extends Session {
     const msg = Buffer.alloc(8);
     ptraceWithBuffer(PTRACE.GETEVENTMSG, task.tid, 0, msg);
     const child = this.adoptChild(task, Number(msg.readBigUInt64LE(0)), d.child, d.flags);
-    // A forked process has its copy of the buffer; a vfork child runs on its parent's.
-    const buffer = this.syscallBuffers.get(task.rec);
-    if (buffer !== undefined && ((d.flags & CLONE.VM) === 0n || (d.flags & CLONE.VFORK) !== 0n)) this.syscallBuffers.set(child.rec, buffer);
     const first = this.waitFor(child);
     if (first.kind !== 'event' && first.kind !== 'signal') this.diverge(child, 'a new task', JSON.stringify(first), e.frame);
     if (child.as === task.as && task.as.watchpoints.length > 0) child.programWatchpoints();
@@ -718,7 +729,7 @@ export class ReplaySession extends Session {
   private complete(task: Task, e: SyscallEvent, r: Registers): void {
     const d = e.data;
     if (d.number === NR.prctl && d.args[0] === PRCTL_REGISTER) {
-      this.syscallBuffers.set(task.rec, d.args[1]!);
+      this.registerBuffer(task, d.args[1]!);
       markReplay(task);
     }
     const real = replayPolicy(d.number, d.args) === 'real' && !d.mappedFile && !failed(d) && !isBufferCall(d.number, d.args);

@@ -76,6 +76,10 @@ export abstract class Session {
   readonly tasks = new Map<number, Task>();
   /** Each task's syscall buffer (core/syscallBuffer.ts), by its id in the trace. */
   readonly syscallBuffers = new Map<number, bigint>();
+  /** Tasks that share their thread-local storage with an earlier one (clone with CLONE_VM
+   * and without CLONE_SETTLS: vfork, raw clones), by id: the library's buffer pointer is
+   * thread-local, so what one registers, the others use. */
+  private readonly tlsOf = new Map<number, number>();
   /** File-monitor kinds: a plugin registers its kind here to create its monitors by name. */
   readonly fileMonitors = new Registry<(task: Task, fd: number) => FileMonitor>('file monitors');
 
@@ -100,7 +104,24 @@ export abstract class Session {
     const child = new Task(tid, as, fds, rec, (flags & CLONE.THREAD) !== 0n ? parent.tgid : rec);
     // A debugger's breakpoints stay with the process it debugs.
     if (as !== parent.as) for (const [addr, orig] of parent.as.breakpoints) child.writeMem(addr, Buffer.of(orig));
+    this.inheritBuffer(parent, child, flags);
     return this.added(child);
+  }
+
+  /** The library of `task` registered its buffer at `addr`: the tasks that share its
+   * thread-local storage use it too. */
+  registerBuffer(task: Task, addr: bigint): void {
+    const tls = (t: Task) => this.tlsOf.get(t.rec) ?? t.rec;
+    for (const t of [task, ...this.tasks.values()]) if (tls(t) === tls(task)) this.syscallBuffers.set(t.rec, addr);
+  }
+
+  /** `child`, created by `parent` with clone `flags`, has a copy of its parent's buffer (a
+   * forked process), uses its parent's (shared thread-local storage) or makes its own. */
+  private inheritBuffer(parent: Task, child: Task, flags: bigint): void {
+    const sharedTls = (flags & CLONE.VM) !== 0n && (flags & CLONE.SETTLS) === 0n;
+    if (sharedTls) this.tlsOf.set(child.rec, this.tlsOf.get(parent.rec) ?? parent.rec);
+    const buffer = this.syscallBuffers.get(parent.rec);
+    if (buffer !== undefined && ((flags & CLONE.VM) === 0n || sharedTls)) this.syscallBuffers.set(child.rec, buffer);
   }
 
   private added(task: Task): Task {
@@ -129,6 +150,7 @@ export abstract class Session {
   protected removeTask(task: Task): void {
     this.tasks.delete(task.rec);
     this.syscallBuffers.delete(task.rec);
+    this.tlsOf.delete(task.rec);
     task.closeMem();
     const heir = [...this.tasks.values()].find((t) => t.as === task.as);
     if (heir) task.as.pid = heir.tid;

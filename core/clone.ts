@@ -11,6 +11,7 @@ export const CLONE = {
   VFORK: 0x4000n,
   THREAD: 0x10000n,
   SYSVSEM: 0x40000n,
+  SETTLS: 0x80000n,
   PARENT_SETTID: 0x100000n,
   CHILD_SETTID: 0x1000000n,
 } as const;

@@ -705,9 +705,14 @@ const REFUSE = new Map<string, (args: readonly bigint[]) => string | undefined>(
   }],
 ]);
 
+const CLONE_NEWPID = 0x20000000n;
+
 /** Calls whose policy depends on their arguments. */
 const BY_ARGS = new Map<string, (args: readonly bigint[]) => ReplayPolicy>([
   ['prctl', (args) => (prctlEmulated(args) ? 'emulate' : 'real')],
+  // A new PID namespace changes how signals and deaths work for the processes in it (its
+  // init ignores signals it has no handler for; its end kills the others).
+  ['unshare', (args) => (((args[0] ?? 0n) & CLONE_NEWPID) !== 0n ? 'real' : 'emulate')],
 ]);
 
 function policyOf(name: string): ReplayPolicy {
