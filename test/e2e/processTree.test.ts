@@ -213,6 +213,15 @@ const cases: Case[] = [
     },
   },
   {
+    program: 'deaths',
+    what: "a thread's fatal signal, SIGTERM with threads blocked, a raw clone that kills itself after buffered calls, a PID namespace's init",
+    check: (out) => {
+      const lines = out.split('\n');
+      assert.deepEqual(lines.slice(0, 4), ['thread SIGSEGV: killed by 11', 'SIGTERM with threads blocked: killed by 15', 'raw clone that kills itself: killed by 9', 'shared counter 42, pid ok']);
+      assert.match(lines[4]!, /^PID namespace init: (exited 55|not permitted here)$/);
+    },
+  },
+  {
     program: 'stopcont',
     what: 'SIGSTOP and SIGTSTP stop children until SIGCONT (waitpid WUNTRACED, WCONTINUED), a handled SIGCONT',
     check: (out) => {
