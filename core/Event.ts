@@ -12,8 +12,22 @@ export interface MemWrite {
 
 export interface MappedFile {
   readonly path: string;
-  /** The copy of the file, relative to the trace directory. */
+  /** The copy of the file, relative to the trace directory; '' for /dev/zero, whose
+   * mappings are anonymous memory. */
   readonly copy: string;
+  /** "device:inode": every mapping and change of one file names it. */
+  readonly identity: string;
+  /** Whether the trace has the file's changes (FileChange): it is mapped shared, or through
+   * an fd open for writing. */
+  readonly watched: boolean;
+}
+
+/** What a file some tracee maps shared holds after a call changed it. */
+export interface FileChange {
+  readonly identity: string;
+  readonly size: bigint;
+  readonly offset: bigint;
+  readonly data: Buffer;
 }
 
 export interface CpuidResult {
@@ -51,6 +65,7 @@ export type EventData =
       result: bigint;
       writes: MemWrite[];
       mappedFile?: MappedFile;
+      fileChange?: FileChange;
     }
   | { kind: 'signal'; signo: number; code: number; regs: Buffer; siginfo: Buffer; snapshot?: Snapshot }
   | { kind: 'syscallEntry'; number: number }

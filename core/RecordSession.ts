@@ -12,7 +12,7 @@
  * state is recorded as a snapshot that replay puts back (see core/snapshot.ts). Asynchronous
  * signals that interrupt user code are recorded the same way.
  */
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { cpuid, kill, ptrace, ptraceWithBuffer, rdtsc, tkill, waitTimed } from '../native/libc.js';
@@ -20,7 +20,9 @@ import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, WAIT, decodeStatus, endStatus, ty
 import { NR, replayPolicy, syscallName, syscallSpec, type Region } from '../native/syscalls.js';
 import type { AddressSpace } from './AddressSpace.js';
 import { cloneArgs, isForkCall } from './clone.js';
-import type { EventData, MemWrite } from './Event.js';
+import type { EventData, MappedFile, MemWrite } from './Event.js';
+import { fileChangeOf, identityOf, identityOfStats, writtenFd } from './fileChange.js';
+import { MmappedFileMonitor } from './MmappedFileMonitor.js';
 import type { FdTable } from './FdTable.js';
 import { machineInfo } from './machine.js';
 import { launch } from './launch.js';
@@ -38,6 +40,12 @@ import { TSRR_VERSION } from './version.js';
 import { emulateCpuid, emulateRdtsc, trappedInstruction } from './trappedInstruction.js';
 
 const MAP_ANONYMOUS = 0x20n;
+const MAP_SHARED = 0x01n;
+const O_TRUNC = 0x200n;
+const O_ACCMODE = 3;
+const DEV_ZERO = 0x105;
+/** Calls that open a file: the argument holding the flags (openat2: in its struct open_how). */
+const OPEN_FLAGS_ARG = new Map<number, number>([[NR.open, 1], [NR.openat, 2], [NR.openat2, 2], [NR.creat, 1]]);
 const SECCOMP_SET_MODE_FILTER = 1n;
 const SECCOMP_FILTER_FLAG_TSYNC = 1n;
 const ESRCH = 3;
@@ -87,6 +95,15 @@ function readIfThere(path: string): string {
   }
 }
 
+/** A file's identity (core/fileChange.ts), undefined once it is gone. */
+function identityIfThere(path: string): string | undefined {
+  try {
+    return identityOf(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The state letter of `tid` in /proc (R, S, D, t, Z, ...); undefined once it is gone. */
 function procState(tid: number): string | undefined {
   const stat = readIfThere(`/proc/${tid}/stat`);
@@ -133,6 +150,8 @@ export class RecordSession extends Session {
   private readonly refusals = new Set<string>();
   /** Results of calls skipped at their entry, for their exit. */
   private readonly hiddenResults = new Map<Task, bigint>();
+  /** Files some tracee mapped shared, by identity (core/MmappedFileMonitor.ts). */
+  private readonly sharedFiles = new Set<string>();
   /** Hashes of the page contents the trace holds (snapshots). */
   private readonly knownPages = new Set<bigint>();
   private rootStatus = 0;
@@ -490,17 +509,75 @@ export class RecordSession extends Session {
       for (const region of describe({ args: call.args, result, mem, fdInfo })) writes.push(this.capture(task, call, region));
     }
     const data: EventData = { kind: 'syscall', ...call, result, writes };
-    if (call.number === NR.mmap && result >= 0n && (call.args[3]! & MAP_ANONYMOUS) === 0n) {
-      const fd = Number(BigInt.asIntN(32, call.args[4]!));
-      const path = readlinkSync(`/proc/${task.tid}/fd/${fd}`);
-      data.mappedFile = { path, copy: this.writer.copyFile(`/proc/${task.tid}/fd/${fd}`, path) };
-    }
+    if (call.number === NR.mmap && result >= 0n && (call.args[3]! & MAP_ANONYMOUS) === 0n) data.mappedFile = this.mappedFile(task, call.args);
     const change = task.fds.afterSyscall(call.number, call.args, result);
+    if (result >= 0n) this.followSharedFiles(task, call, result, data);
     const bitsOf = change && this.fdBits.get(task.as);
     if (change && bitsOf) markFds(task, change, bitsOf !== task.fds);
     const e = this.record(task, data);
     this.hooks.afterSyscall.call(task, e);
     this.proceed(task, call.number === NR.sched_yield);
+  }
+
+  /** The file an mmap mapped: its copy in the trace (none for /dev/zero, whose mappings are
+   * anonymous memory) and its identity. A file mapped shared, or through an fd open for
+   * writing (the program may change what a private mapping of it has not copied yet), has its
+   * fds watched from then on (core/MmappedFileMonitor.ts). */
+  private mappedFile(task: Task, args: readonly bigint[]): MappedFile {
+    const fd = Number(BigInt.asIntN(32, args[4]!));
+    const fdPath = `/proc/${task.tid}/fd/${fd}`;
+    const path = readlinkSync(fdPath);
+    const st = statSync(fdPath);
+    const identity = identityOfStats(st);
+    if (st.isCharacterDevice() && st.rdev === DEV_ZERO) return { path, copy: '', identity, watched: false };
+    const copy = this.writer.copyFile(fdPath, path);
+    const writable = (Number.parseInt(/^flags:\s*(\d+)/m.exec(readIfThere(`/proc/${task.tid}/fdinfo/${fd}`))?.[1] ?? '0', 8) & O_ACCMODE) !== 0;
+    if (((args[3]! & MAP_SHARED) !== 0n || writable) && !this.sharedFiles.has(identity)) {
+      this.sharedFiles.add(identity);
+      this.watchSharedFile(identity);
+    }
+    return { path, copy, identity, watched: this.sharedFiles.has(identity) };
+  }
+
+  /** Puts a monitor on every fd of every process that refers to file `identity`. */
+  private watchSharedFile(identity: string): void {
+    const tables = new Map<FdTable, Task>();
+    for (const t of this.tasks.values()) if (!tables.has(t.fds)) tables.set(t.fds, t);
+    for (const [table, t] of tables) {
+      for (const name of readdirSync(`/proc/${t.tid}/fd`)) {
+        const fd = Number(name);
+        if (fd < 0 || table.get(fd) || identityIfThere(`/proc/${t.tid}/fd/${fd}`) !== identity) continue;
+        this.watchFd(t, fd, identity);
+      }
+    }
+  }
+
+  /** Monitors `fd` of `task`'s process as an fd of a file mapped shared: its calls are no
+   * longer buffered. */
+  private watchFd(task: Task, fd: number, identity: string): void {
+    task.fds.set(fd, new MmappedFileMonitor(identity));
+    const bitsOf = this.fdBits.get(task.as);
+    if (bitsOf) markFds(task, { first: fd, last: fd, closed: false }, bitsOf !== task.fds);
+  }
+
+  /** After a successful call: an fd opened on a file mapped shared is watched (an open with
+   * O_TRUNC empties it), and a call that changed such a file through a watched fd has the
+   * change in its event. */
+  private followSharedFiles(task: Task, call: PendingSyscall, result: bigint, data: Extract<EventData, { kind: 'syscall' }>): void {
+    const flagsArg = OPEN_FLAGS_ARG.get(call.number);
+    if (flagsArg !== undefined && this.sharedFiles.size > 0) {
+      const fdPath = `/proc/${task.tid}/fd/${result}`;
+      const identity = identityIfThere(fdPath);
+      if (!identity || !this.sharedFiles.has(identity)) return;
+      this.watchFd(task, Number(result), identity);
+      const flags = call.number === NR.creat ? O_TRUNC : call.number === NR.openat2 ? task.readU64(call.args[2]!) : call.args[flagsArg]!;
+      if ((flags & O_TRUNC) !== 0n) data.fileChange = { identity, size: BigInt(statSync(fdPath).size), offset: 0n, data: Buffer.alloc(0) };
+      return;
+    }
+    const fd = writtenFd(call.number, call.args);
+    const monitor = fd === undefined ? undefined : task.fds.get(fd);
+    if (!(monitor instanceof MmappedFileMonitor)) return;
+    data.fileChange = fileChangeOf(monitor.identity, `/proc/${task.tid}/fd/${fd}`, `/proc/${task.tid}/fdinfo/${fd}`, call.number, call.args, result, (a) => task.readU64(a));
   }
 
   /** -EINVAL for a call tsrr cannot record faithfully, which says so once per reason. */

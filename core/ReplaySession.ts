@@ -21,19 +21,22 @@ import { Session, type Divergence, type SessionOptions } from './Session.js';
 import { isSynchronous } from './signals.js';
 import { applySnapshot } from './snapshot.js';
 import { MAX_BUFFER, PRCTL_REGISTER, isBufferCall, isWroteCall, markReplay, putRecords, unusedRecords } from './syscallBuffer.js';
-import type { Watchpoint } from './AddressSpace.js';
+import type { AddressSpace, Watchpoint } from './AddressSpace.js';
 import type { Task } from './Task.js';
+import { SharedFiles } from './SharedFiles.js';
 import { StdioMonitor } from './StdioMonitor.js';
 import { TraceReader } from './TraceReader.js';
 import { REPLAYABLE_FORMAT_VERSION } from './traceFile.js';
 import { TsrrError } from './TsrrError.js';
 import { emulateCpuid, emulateRdtsc, trappedInstruction } from './trappedInstruction.js';
 
-const MAP_SHARED = 0x01n;
-const MAP_PRIVATE = 0x02n;
 const MAP_FIXED = 0x10n;
-const MAP_NORESERVE = 0x4000n;
-const PROT_WRITE = 0x2n;
+const MAP_ANONYMOUS = 0x20n;
+const O_RDWR = 2;
+const O_CLOEXEC = 0x80000;
+const F_DUPFD_CLOEXEC = 1030;
+/** Where replay's own fds in a tracee go: above those programs use. */
+const HIGH_FD = 900;
 const AT_FDCWD = -100n;
 const PR_SET_NAME = 15;
 /** Calls that run again on replay but return a tid, which differs from the recording's. */
@@ -123,6 +126,10 @@ export class ReplaySession extends Session {
   /** Each task's syscall, while it is the task's last event. */
   private readonly lastCall = new Map<Task, SyscallEvent>();
   private lastFrame = 0;
+  /** Per process, the files replay keeps open in it for mappings (see openedIn). */
+  private readonly openFiles = new WeakMap<AddressSpace, Map<string, bigint>>();
+  /** Replay's shared copies of the files the recording mapped shared. */
+  readonly sharedFiles = new SharedFiles();
   private rootStatus = 0;
   /** The frame to stop after (run: opts.goto; a debugger: its `until`). */
   private goal: number | undefined;
@@ -211,6 +218,11 @@ export class ReplaySession extends Session {
     const end = this.replay() as ReplayEnd; // without a debugger only an end stops it
     this.killAll();
     return end;
+  }
+
+  override killAll(): void {
+    super.killAll();
+    this.sharedFiles.dispose();
   }
 
   /** Starts the program at frame 1, or lets a plugin put a later state in (beforeLaunch). */
@@ -740,6 +752,7 @@ export class ReplaySession extends Session {
       if (r.result !== d.result) this.diverge(task, `${syscallName(d.number)} returning ${d.result}`, `it returned ${r.result}`, e.frame);
     } else {
       if (d.mappedFile && d.result >= 0n) this.mapFile(task, d);
+      if (d.fileChange) this.sharedFiles.apply(d.fileChange);
       for (const w of d.writes) task.writeMem(w.addr, w.data);
       r.rax = d.result;
       task.setRegs();
@@ -782,19 +795,39 @@ export class ReplaySession extends Session {
     }
   }
 
-  /** Maps the trace's copy of a file where the recording mapped the original. */
+  /** Maps where the recording mapped a file: the trace's copy of it, privately; or, for a file
+   * some tracee maps shared, replay's shared copy (core/SharedFiles.ts) with the recorded
+   * flags; or, for /dev/zero, anonymous memory. */
   private mapFile(task: Task, d: SyscallEvent['data']): void {
-    const path = Buffer.from(this.trace.file(d.mappedFile!.copy) + '\0');
-    const fd = task.withScratch(path, (addr) => task.remoteSyscall(NR.openat, AT_FDCWD, addr, 0));
-    if (fd < 0n) throw new TsrrError('TRACE_CORRUPT', `cannot open ${this.trace.file(d.mappedFile!.copy)} (the copy of ${d.mappedFile!.path}): errno ${-fd}`, { file: d.mappedFile!.copy });
+    const m = d.mappedFile!;
     const [, len, prot, flags, , offset] = d.args;
-    // A shared writable mapping must not write through to the trace's copy; as a private one
-    // it reserves no memory (the kernel made no reservation for the shared one either).
-    const shared = (flags! & MAP_SHARED) !== 0n && (prot! & PROT_WRITE) !== 0n;
-    const mapFlags = (shared ? (flags! & ~MAP_SHARED) | MAP_PRIVATE | MAP_NORESERVE : flags!) | MAP_FIXED;
-    const got = task.remoteSyscall(NR.mmap, d.result, len!, prot!, mapFlags, fd, offset!);
+    let got: bigint;
+    if (m.copy === '') {
+      got = task.remoteSyscall(NR.mmap, d.result, len!, prot!, flags! | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    } else {
+      const shadowed = m.watched;
+      const file = shadowed ? this.sharedFiles.pathFor(m.identity, this.trace.file(m.copy)) : this.trace.file(m.copy);
+      got = task.remoteSyscall(NR.mmap, d.result, len!, prot!, flags! | MAP_FIXED, this.openedIn(task, file, shadowed, m.path), offset!);
+    }
+    if (got !== d.result) this.diverge(task, `mmap of ${m.path} at 0x${d.result.toString(16)}`, `mmap returned ${got}`);
+  }
+
+  /** An fd of `task`'s process open on `file` (read-write for a shared copy, which a shared
+   * mapping may write), kept open (close-on-exec, out of the program's way) for its later
+   * mappings of the same file: the kernel merges adjacent mappings only of one open file, as
+   * the recording's were. */
+  private openedIn(task: Task, file: string, writable: boolean, original: string): bigint {
+    const opened = this.openFiles.get(task.as) ?? new Map<string, bigint>();
+    this.openFiles.set(task.as, opened);
+    const known = opened.get(file);
+    if (known !== undefined) return known;
+    const fd = task.withScratch(Buffer.from(file + '\0'), (addr) => task.remoteSyscall(NR.openat, AT_FDCWD, addr, (writable ? O_RDWR : 0) | O_CLOEXEC));
+    if (fd < 0n) throw new TsrrError('TRACE_CORRUPT', `cannot open ${file} (the copy of ${original}): errno ${-fd}`, { file });
+    const high = task.remoteSyscall(NR.fcntl, fd, F_DUPFD_CLOEXEC, HIGH_FD);
     task.remoteSyscall(NR.close, fd);
-    if (got !== d.result) this.diverge(task, `mmap of ${d.mappedFile!.path} at 0x${d.result.toString(16)}`, `mmap returned ${got}`);
+    const kept = high >= 0n ? high : fd;
+    opened.set(file, kept);
+    return kept;
   }
 
   /** Points a replayed execve at the trace's copy of the executable. The path goes below the
@@ -898,10 +931,14 @@ function emulatedOnly(d: SyscallEvent['data']): boolean {
   return !d.mappedFile && (replayPolicy(d.number, d.args) !== 'real' || failed(d) || isBufferCall(d.number, d.args));
 }
 
-/** Whether the call failed (and so changed nothing). rt_sigreturn returns the interrupted
+/** Calls over a range of pages that may have changed some of them when they fail (ENOMEM for
+ * a hole in the range): they run again on replay even then. */
+const PARTIAL_ON_FAILURE = new Set<number>([NR.mprotect, NR.pkey_mprotect, NR.madvise, NR.mlock, NR.mlock2, NR.munlock]);
+
+/** Whether the call failed and so changed nothing. rt_sigreturn returns the interrupted
  * code's rax, which may look like an error. */
 function failed(d: SyscallEvent['data']): boolean {
-  return d.result < 0n && d.number !== NR.rt_sigreturn;
+  return d.result < 0n && d.number !== NR.rt_sigreturn && !PARTIAL_ON_FAILURE.has(d.number);
 }
 
 function describe(e: Event | undefined): string {

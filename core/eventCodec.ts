@@ -2,7 +2,7 @@
 /** Encodes and decodes blocks of Events as EventBlock messages of schema/trace.capnp. */
 import * as capnp from 'capnp-es';
 import { EventBlock, Event_Which as CEventWhich, type Event as CEvent, type Snapshot as CSnapshot, type Syscall as CSyscall } from '../schema/trace.js';
-import { Event, type EventData, type Snapshot } from './Event.js';
+import { Event, type EventData, type FileChange, type MappedFile, type Snapshot } from './Event.js';
 
 /** Byte offsets of Syscall's fields in its data section (schema/trace.capnp: number @0,
  * arg0..arg5 @1-6, ip @7, sp @8, regsCrc @9, result @10; fixed once the schema is published). */
@@ -71,6 +71,15 @@ function encodeEvent(c: CEvent, e: Event): void {
         const m = s._initMappedFile();
         m.path = d.mappedFile.path;
         m.copy = d.mappedFile.copy;
+        m.identity = d.mappedFile.identity;
+        m.watched = d.mappedFile.watched;
+      }
+      if (d.fileChange) {
+        const f = s._initFileChange();
+        f.identity = d.fileChange.identity;
+        f.size = d.fileChange.size;
+        f.offset = d.fileChange.offset;
+        setData((n) => f._initData(n), d.fileChange.data);
       }
       return;
     }
@@ -167,6 +176,14 @@ export function decodeBlock(bytes: Uint8Array): { firstFrame: number; events: Ev
   return { firstFrame, events };
 }
 
+function mappedFileOf(m: CSyscall['mappedFile']): MappedFile {
+  return { path: m.path, copy: m.copy, identity: m.identity, watched: m.watched };
+}
+
+function fileChangeOf(f: CSyscall['fileChange']): FileChange {
+  return { identity: f.identity, size: f.size, offset: f.offset, data: getData(f._hasData(), () => f.data) };
+}
+
 function decodeSyscall(s: CSyscall): EventData {
   const writes = [];
   if (s._hasWrites()) {
@@ -188,7 +205,8 @@ function decodeSyscall(s: CSyscall): EventData {
     regsCrc: seg.getUint32(at + SYSCALL.regsCrc),
     result: seg.getInt64(at + SYSCALL.result),
     writes,
-    ...(s._hasMappedFile() ? { mappedFile: { path: s.mappedFile.path, copy: s.mappedFile.copy } } : {}),
+    ...(s._hasMappedFile() ? { mappedFile: mappedFileOf(s.mappedFile) } : {}),
+    ...(s._hasFileChange() ? { fileChange: fileChangeOf(s.fileChange) } : {}),
   };
 }
 

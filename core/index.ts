@@ -11,6 +11,8 @@ export { AddressSpace, WATCHPOINT_SLOTS, type Mapping, type MappingKind, type Wa
 export { FdTable } from './FdTable.js';
 export type { FileMonitor } from './FileMonitor.js';
 export { StdioMonitor } from './StdioMonitor.js';
+export { MmappedFileMonitor } from './MmappedFileMonitor.js';
+export { SharedFiles } from './SharedFiles.js';
 export { Event, type EventData, type EventKind } from './Event.js';
 export { TraceReader } from './TraceReader.js';
 export { TraceWriter } from './TraceWriter.js';

@@ -102,8 +102,9 @@ function sized(bufArg: number, lenArg: number, max = Infinity): Writes {
   return (c) => {
     const buf = arg(c, bufArg);
     const lenPtr = arg(c, lenArg);
-    if (buf === 0n || lenPtr === 0n) return [];
-    return [...at(buf, Math.min(c.mem.u32(lenPtr), max)), [lenPtr, 4]];
+    if (lenPtr === 0n) return [];
+    // Without a buffer the length is still stored (a probe for the size needed).
+    return [...(buf === 0n ? [] : at(buf, Math.min(c.mem.u32(lenPtr), max))), [lenPtr, 4]];
   };
 }
 
@@ -754,7 +755,7 @@ export const NR = {
   read: 0, write: 1, open: 2, close: 3, stat: 4, fstat: 5, lstat: 6, poll: 7, lseek: 8,
   mmap: 9, mprotect: 10, munmap: 11, brk: 12, rt_sigaction: 13, rt_sigprocmask: 14,
   rt_sigreturn: 15, ioctl: 16, pread64: 17, pwrite64: 18, readv: 19, writev: 20, access: 21,
-  pipe: 22, select: 23, sched_yield: 24, mremap: 25, madvise: 28, dup: 32, dup2: 33, nanosleep: 35, getpid: 39,
+  pipe: 22, select: 23, sched_yield: 24, mremap: 25, madvise: 28, mlock: 149, munlock: 150, mlock2: 325, dup: 32, dup2: 33, nanosleep: 35, getpid: 39,
   clone: 56, fork: 57, vfork: 58, execve: 59, exit: 60, wait4: 61, kill: 62, fcntl: 72,
   getdents: 78, getcwd: 79, rename: 82, unlink: 87, readlink: 89, gettimeofday: 96,
   creat: 85, getuid: 102, sigaltstack: 131, personality: 135, prctl: 157, arch_prctl: 158, gettid: 186,
@@ -765,4 +766,5 @@ export const NR = {
   epoll_pwait: 281, epoll_pwait2: 441, rt_sigsuspend: 130,
   dup3: 292, pipe2: 293, prlimit64: 302, getcpu: 309, seccomp: 317, getrandom: 318, execveat: 322,
   memfd_create: 319, pkey_mprotect: 329, statx: 332, rseq: 334, clone3: 435, close_range: 436, openat2: 437,
+  sendfile: 40, truncate: 76, ftruncate: 77, splice: 275, fallocate: 285, pwritev: 296, copy_file_range: 326, pwritev2: 328,
 } as const;

@@ -115,6 +115,7 @@ struct Syscall {
   result @10 :Int64;
   writes @11 :List(MemWrite);
   mappedFile @12 :MappedFile;
+  fileChange @13 :FileChange;  # the call changed a file that a tracee maps shared
 }
 
 struct MemWrite {
@@ -124,7 +125,20 @@ struct MemWrite {
 
 struct MappedFile {
   path @0 :Text;             # the file the tracee mapped
-  copy @1 :Text;             # its copy, relative to the trace directory
+  copy @1 :Text;             # its copy, relative to the trace directory; empty for /dev/zero,
+                             # whose mappings are anonymous memory
+  identity @2 :Text;         # "device:inode": every mapping and change of one file names it
+  watched @3 :Bool;          # the trace has the file's changes (FileChange): replay maps its
+                             # own copy that it keeps up to date
+}
+
+# What a file that some tracee maps shared holds after a call changed it (write, pwrite,
+# ftruncate, an open with O_TRUNC, ...): replay applies it to the file its shared mappings share.
+struct FileChange {
+  identity @0 :Text;         # as in MappedFile
+  size @1 :UInt64;           # the file's size after the call
+  offset @2 :UInt64;         # where the call wrote
+  data @3 :Data;             # the bytes there after the call
 }
 
 struct Signal {

@@ -903,7 +903,7 @@ export class Syscall extends $.Struct {
   static readonly _capnp = {
     displayName: "Syscall",
     id: "d8f866ee98728f21",
-    size: new $.ObjectSize(88, 2),
+    size: new $.ObjectSize(88, 3),
   };
   static _Writes: $.ListCtor<MemWrite>;
   get number(): bigint {
@@ -1016,6 +1016,28 @@ export class Syscall extends $.Struct {
   set mappedFile(value: MappedFile) {
     $.utils.copyFrom(value, $.utils.getPointer(1, this));
   }
+  _adoptFileChange(value: $.Orphan<FileChange>): void {
+    $.utils.adopt(value, $.utils.getPointer(2, this));
+  }
+  _disownFileChange(): $.Orphan<FileChange> {
+    return $.utils.disown(this.fileChange);
+  }
+  /**
+* the call changed a file that a tracee maps shared
+*
+*/
+  get fileChange(): FileChange {
+    return $.utils.getStruct(2, FileChange, this);
+  }
+  _hasFileChange(): boolean {
+    return !$.utils.isNull($.utils.getPointer(2, this));
+  }
+  _initFileChange(): FileChange {
+    return $.utils.initStructAt(2, FileChange, this);
+  }
+  set fileChange(value: FileChange) {
+    $.utils.copyFrom(value, $.utils.getPointer(2, this));
+  }
   toString(): string { return "Syscall_" + super.toString(); }
 }
 export class MemWrite extends $.Struct {
@@ -1054,7 +1076,7 @@ export class MappedFile extends $.Struct {
   static readonly _capnp = {
     displayName: "MappedFile",
     id: "f934892c6413c49d",
-    size: new $.ObjectSize(0, 2),
+    size: new $.ObjectSize(8, 3),
   };
   /**
 * the file the tracee mapped
@@ -1067,7 +1089,8 @@ export class MappedFile extends $.Struct {
     $.utils.setText(0, value, this);
   }
   /**
-* its copy, relative to the trace directory
+* its copy, relative to the trace directory; empty for /dev/zero,
+* whose mappings are anonymous memory
 *
 */
   get copy(): string {
@@ -1076,7 +1099,88 @@ export class MappedFile extends $.Struct {
   set copy(value: string) {
     $.utils.setText(1, value, this);
   }
+  /**
+* "device:inode": every mapping and change of one file names it
+*
+*/
+  get identity(): string {
+    return $.utils.getText(2, this);
+  }
+  set identity(value: string) {
+    $.utils.setText(2, value, this);
+  }
+  /**
+* the trace has the file's changes (FileChange): replay maps its
+* own copy that it keeps up to date
+*
+*/
+  get watched(): boolean {
+    return $.utils.getBit(0, this);
+  }
+  set watched(value: boolean) {
+    $.utils.setBit(0, value, this);
+  }
   toString(): string { return "MappedFile_" + super.toString(); }
+}
+export class FileChange extends $.Struct {
+  static readonly _capnp = {
+    displayName: "FileChange",
+    id: "88efbc00ec860ac9",
+    size: new $.ObjectSize(16, 2),
+  };
+  /**
+* as in MappedFile
+*
+*/
+  get identity(): string {
+    return $.utils.getText(0, this);
+  }
+  set identity(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  /**
+* the file's size after the call
+*
+*/
+  get size(): bigint {
+    return $.utils.getUint64(0, this);
+  }
+  set size(value: bigint) {
+    $.utils.setUint64(0, value, this);
+  }
+  /**
+* where the call wrote
+*
+*/
+  get offset(): bigint {
+    return $.utils.getUint64(8, this);
+  }
+  set offset(value: bigint) {
+    $.utils.setUint64(8, value, this);
+  }
+  _adoptData(value: $.Orphan<$.Data>): void {
+    $.utils.adopt(value, $.utils.getPointer(1, this));
+  }
+  _disownData(): $.Orphan<$.Data> {
+    return $.utils.disown(this.data);
+  }
+  /**
+* the bytes there after the call
+*
+*/
+  get data(): $.Data {
+    return $.utils.getData(1, this);
+  }
+  _hasData(): boolean {
+    return !$.utils.isNull($.utils.getPointer(1, this));
+  }
+  _initData(length: number): $.Data {
+    return $.utils.initData(1, length, this);
+  }
+  set data(value: $.Data) {
+    $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  toString(): string { return "FileChange_" + super.toString(); }
 }
 export class Signal extends $.Struct {
   static readonly _capnp = {

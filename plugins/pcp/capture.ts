@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { relative } from 'node:path';
-import { TsrrError, type Mapping, type ReplaySession, type Session, type Task } from '../../core/index.js';
+import { MmappedFileMonitor, TsrrError, type Mapping, type ReplaySession, type Session, type SharedFiles, type Task } from '../../core/index.js';
 import type { CheckpointStore, StoredCheckpoint } from './CheckpointStore.js';
 import { PCP_FORMAT_VERSION, type Envelope, type KindUse, type ProcessState, type State } from './checkpointFormat.js';
 import { storeMemory } from './memory.js';
@@ -44,11 +44,17 @@ export function processesOf(tasks: Iterable<Task>): Task[][] {
 }
 
 /** Why the processes cannot be checkpointed as they are, if they cannot: shared anonymous
- * memory is saved per process, so two processes sharing some would be restored apart. */
-export function unsharedMemoryProblem(processes: readonly Task[][]): string | undefined {
+ * memory is saved per process, so two processes sharing some would be restored apart; a file
+ * that a tracee maps shared or may change under a mapping is, on replay, replay's own copy of
+ * it (core/SharedFiles.ts, `copies`), kept up to date from the trace, which checkpoints do not
+ * hold yet (while recording, its fds are watched: core/MmappedFileMonitor.ts). */
+export function unsharedMemoryProblem(processes: readonly Task[][], copies?: SharedFiles): string | undefined {
   const seen = new Map<string, number>();
   for (const [task] of processes) {
+    const watched = [...task!.fds.monitors.values()].find((m): m is MmappedFileMonitor => m instanceof MmappedFileMonitor);
+    if (watched) return `process ${task!.tgid} maps a file it may change (${watched.identity}), which checkpoints cannot hold yet`;
     for (const m of task!.as.mappings()) {
+      if (m.kind === 'file' && copies?.isCopy(m.path)) return `process ${task!.tgid} maps a file it may change (at 0x${m.start.toString(16)}), which checkpoints cannot hold yet`;
       if (m.kind !== 'shared-anonymous') continue;
       const other = seen.get(m.object);
       if (other !== undefined && other !== task!.tgid) return `processes ${other} and ${task!.tgid} share anonymous memory (at 0x${m.start.toString(16)})`;
@@ -64,7 +70,7 @@ export function whileCheckpointable<T>(session: ReplaySession, fn: (processes: C
   const phases = new Map([...session.tasks.values()].map((t) => [t, session.checkpointPhase(t)]));
   for (const [t, phase] of phases) if (!phase) return `task ${t.rec} is in the middle of a signal delivery, an exit, a fork or a restarted call`;
   const processes = processesOf(phases.keys());
-  const shared = unsharedMemoryProblem(processes);
+  const shared = unsharedMemoryProblem(processes, session.sharedFiles);
   if (shared) return shared;
   const held = [...phases].filter(([, phase]) => phase === 'held').map(([t]) => t);
   for (const t of held) session.release(t);

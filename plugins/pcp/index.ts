@@ -6,6 +6,7 @@
  * whatever the serializers registered in pcpRegistry(tsrr) save; plugins add their own kinds.
  */
 import { TsrrError, writeAll, type RecordSession, type ReplaySession, type Tsrr } from '../../core/index.js';
+import { unsharedMemoryProblem } from './capture.js';
 import { CheckpointStore } from './CheckpointStore.js';
 import { serveCheckpoints } from './debugger.js';
 import { checkpointRecording, checkpointsCommand, createCheckpointsCommand, rmCheckpointsCommand } from './commands.js';
@@ -70,7 +71,7 @@ export default class PcpPlugin {
     let next = interval;
     let store: CheckpointStore | undefined; // the trace directory exists once recording runs
     session.hooks.eventRecorded.tap(this.name, (e, task) => {
-      if (e.frame < next || !e.canCheckpointAt() || session.tasks.size !== 1) return;
+      if (e.frame < next || !e.canCheckpointAt() || session.tasks.size !== 1 || unsharedMemoryProblem([[task]])) return;
       checkpointRecording(reg, (store ??= new CheckpointStore(session.trace.dir)), session, task, e.frame);
       next = e.frame + interval;
     });

@@ -10,7 +10,7 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertNoneLeft, cleanup, compile, describeRun, processesOf, runNative, setUp, start, tsrr, waitFor, within, type Run } from './helpers.js';
+import { assertNoneLeft, cleanup, compile, describeRun, freshDir, processesOf, runNative, setUp, start, tsrr, waitFor, within, type Run } from './helpers.js';
 
 /** Each tsrr command of a case must be done within this: spawnSync blocks the test runner's
  * event loop, so this, not the test's timeout, is what ends a hang. Two of them fit in a test. */
@@ -211,6 +211,29 @@ const cases: Case[] = [
       assert.equal(out.match(/^ {2}handler 10 mask 10a00$/gm)?.length, 10, out);
       assert.equal(out.match(/^ {2}SIGCHLD handled 1$/gm)?.length, 10, out);
     },
+  },
+  {
+    program: 'sharedfile',
+    args: [freshDir()],
+    what: 'files mapped shared (and privately through a writable fd) changing under their mappings: stores, pwrite, write, ftruncate, O_TRUNC, fork, /dev/zero, mremap',
+    check: (out) =>
+      assert.match(
+        out,
+        new RegExp(
+          [
+            'other mapping: stored through one mapping',
+            'after pwrite: PWRITE',
+            'after write through another fd: stored thrWRITEone mapping',
+            'grown: byte 0, sum [0-9a-f]{8}',
+            'after O_TRUNC and regrowth: sum [0-9a-f]{8}',
+            "child's store through the file: from the child",
+            '/dev/zero: shared with the child: child wrote /dev/zero memory; another mapping is apart: 0',
+            'private mapping of a file that grew: grown later',
+            'adjacent mappings remapped as one: ok',
+            '',
+          ].join('\n'),
+        ),
+      ),
   },
   {
     program: 'deaths',

@@ -66,7 +66,22 @@ const CASES: [name: string, tid: number, data: EventData][] = [
       regsCrc: 7,
       result: 0x7f12_3456_0000n,
       writes: [],
-      mappedFile: { path: '/usr/lib/x86_64-linux-gnu/libc.so.6', copy: 'files/2-libc.so.6' },
+      mappedFile: { path: '/usr/lib/x86_64-linux-gnu/libc.so.6', copy: 'files/2-libc.so.6', identity: '2049:1234567', watched: false },
+    },
+  ],
+  [
+    'syscall that changed a file mapped shared',
+    103,
+    {
+      kind: 'syscall',
+      number: 18,
+      args: [3n, 0x1000n, 5n, 4096n, 0n, 0n],
+      ip: 0x401000n,
+      sp: 0x7ffdn,
+      regsCrc: 9,
+      result: 5n,
+      writes: [],
+      fileChange: { identity: '2049:77', size: 8192n, offset: 4096n, data: Buffer.from('hello') },
     },
   ],
   ['signal', 104, { kind: 'signal', signo: 11, code: 0x80, regs, siginfo: Buffer.alloc(128, 3) }],
@@ -207,7 +222,7 @@ test('blocks larger than the size estimate round-trip (long argv/envp, many sign
       regsCrc: 0,
       result: 0n,
       writes: [],
-      mappedFile: { path: longPath, copy: 'files/1-' + 'y'.repeat(5000) },
+      mappedFile: { path: longPath, copy: 'files/1-' + 'y'.repeat(5000), identity: '1:2', watched: true },
     }),
   ];
   const decoded = roundTrip(1, events);

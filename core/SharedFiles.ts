@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+/**
+ * Replay's own copies of the files the recording's tracees mapped shared: one per file
+ * (identity "device:inode"), made from the trace's copy when replay first maps it, mapped
+ * shared by every replayed mapping of that file (so they share memory as the recording's did)
+ * and updated by the FileChanges the trace holds (so they see the writes made with write,
+ * pwrite, ftruncate, ...). They live in a directory of their own, removed when tsrr exits.
+ */
+import { chmodSync, closeSync, mkdtempSync, openSync, rmSync, truncateSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FileChange } from './Event.js';
+import { sparseCopy } from './sparseCopy.js';
+
+export class SharedFiles {
+  private dir: string | undefined;
+  private readonly paths = new Map<string, string>();
+
+  /** Whether `path` (as /proc/PID/maps shows it) is one of the copies. */
+  isCopy(path: string): boolean {
+    return this.dir !== undefined && path.startsWith(this.dir + '/');
+  }
+
+  /** The shared copy of file `identity`, made from `copy` (the trace's) if there is none. */
+  pathFor(identity: string, copy: string): string {
+    let path = this.paths.get(identity);
+    if (path) return path;
+    if (!this.dir) {
+      const dir = mkdtempSync(join(tmpdir(), 'tsrr-shared-'));
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      this.dir = dir;
+    }
+    path = join(this.dir, identity.replace(':', '-'));
+    sparseCopy(copy, path);
+    chmodSync(path, 0o600); // shared mappings write to it, whatever the original's mode
+    this.paths.set(identity, path);
+    return path;
+  }
+
+  /** Applies what a call did to a file (nothing if replay never mapped it). */
+  apply(change: FileChange): void {
+    const path = this.paths.get(change.identity);
+    if (!path) return;
+    truncateSync(path, Number(change.size));
+    if (change.data.length === 0) return;
+    const fd = openSync(path, 'r+');
+    try {
+      writeSync(fd, change.data, 0, change.data.length, Number(change.offset));
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Removes the copies (the replay's tracees are gone). */
+  dispose(): void {
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
+    this.paths.clear();
+  }
+}
