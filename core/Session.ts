@@ -112,7 +112,7 @@ export abstract class Session {
    * thread-local storage use it too. */
   registerBuffer(task: Task, addr: bigint): void {
     const tls = (t: Task) => this.tlsOf.get(t.rec) ?? t.rec;
-    for (const t of [task, ...this.tasks.values()]) if (tls(t) === tls(task)) this.syscallBuffers.set(t.rec, addr);
+    for (const t of [task, ...this.tasks.values()]) if (t.as === task.as && tls(t) === tls(task)) this.syscallBuffers.set(t.rec, addr);
   }
 
   /** `child`, created by `parent` with clone `flags`, has a copy of its parent's buffer (a
@@ -161,6 +161,7 @@ export abstract class Session {
    * faulting is on. Record and replay must make exactly the same calls here. */
   setUpExec(task: Task, cpuidFaulting: boolean): boolean {
     task.execed(new AddressSpace(task.tid));
+    this.tlsOf.delete(task.rec); // a new program: thread-local storage of its own
     task.as.syscallInsn = patchVdso(task);
     task.resume(PTRACE.SYSCALL);
     const st = task.wait();

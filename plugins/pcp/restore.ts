@@ -13,7 +13,9 @@ import type { Envelope, Manifest, ProcessState, State } from './checkpointFormat
 import { loadMemory } from './memory.js';
 import { SESSION_SECTIONS, type LoadContext, type PcpRegistry, type SectionName, type SerializerRegistry } from './PcpRegistry.js';
 
-const THREAD_FLAGS = CLONE.VM | CLONE.FS | CLONE.FILES | CLONE.SIGHAND | CLONE.THREAD | CLONE.SYSVSEM;
+/** A thread as pthread_create makes one: its thread-local storage its own (its saved fs base
+ * goes in with its registers). */
+const THREAD_FLAGS = CLONE.VM | CLONE.FS | CLONE.FILES | CLONE.SIGHAND | CLONE.THREAD | CLONE.SYSVSEM | CLONE.SETTLS;
 
 export interface LoadedCheckpoint extends StoredCheckpoint {
   readonly manifest: Manifest;
