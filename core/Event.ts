@@ -66,6 +66,8 @@ export type EventData =
       writes: MemWrite[];
       mappedFile?: MappedFile;
       fileChange?: FileChange;
+      /** tsrr did not let the call run and gave it its result: replay emulates it. */
+      skipped?: boolean;
     }
   | { kind: 'signal'; signo: number; code: number; regs: Buffer; siginfo: Buffer; snapshot?: Snapshot }
   | { kind: 'syscallEntry'; number: number }

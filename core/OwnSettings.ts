@@ -33,6 +33,9 @@ export class OwnSettings {
     public noNewPrivs: boolean,
     /** What the program set with PR_SET_TSC (tsrr keeps trapping rdtsc whatever it says). */
     public tsc: bigint,
+    /** The seccomp filters the program installed, as it wrote them, oldest first (see
+     * core/seccompFilters.ts). */
+    public filters: Buffer[] = [],
   ) {}
 
   /** The settings of a program tsrr starts. */
@@ -43,7 +46,7 @@ export class OwnSettings {
 
   /** A new task's: the kernel copies them at clone. */
   copy(): OwnSettings {
-    return new OwnSettings(this.seccomp, this.noNewPrivs, this.tsc);
+    return new OwnSettings(this.seccomp, this.noNewPrivs, this.tsc, [...this.filters]);
   }
 
   /** The result syscall `nr` with `args` would have without tsrr, where tsrr's settings would

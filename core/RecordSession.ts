@@ -15,7 +15,7 @@
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { cpuid, kill, ptrace, ptraceWithBuffer, rdtsc, tkill, waitTimed } from '../native/libc.js';
+import { cpuid, kill, ptrace, rdtsc, tkill, waitTimed } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, WAIT, decodeStatus, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { NR, replayPolicy, syscallName, syscallSpec, type Region } from '../native/syscalls.js';
 import type { AddressSpace } from './AddressSpace.js';
@@ -27,9 +27,10 @@ import type { FdTable } from './FdTable.js';
 import { machineInfo } from './machine.js';
 import { launch } from './launch.js';
 import { POLL_NS, Session, type SessionOptions } from './Session.js';
-import { isSynchronous } from './signals.js';
+import { forceSignal, isSynchronous } from './signals.js';
 import { takeSnapshot } from './snapshot.js';
-import { PRCTL_REGISTER, askForUnlock, clearFds, installFilter, isBufferCall, markFds, readHeader, takeRecords } from './syscallBuffer.js';
+import { PRCTL_REGISTER, askForUnlock, clearFds, installFilter, isBufferCall, markFds, readHeader, stopBuffering, takeRecords } from './syscallBuffer.js';
+import { MAX_ERRNO, PROGRAM_FILTER_MARKER, SECCOMP_RET, actionOf, dataOf, decide, filterInstall, installRewritten, readFilter, sigsysInfo } from './seccompFilters.js';
 import type { Task } from './Task.js';
 import { TraceWriter } from './TraceWriter.js';
 import { writeAll } from './writeAll.js';
@@ -148,6 +149,11 @@ export class RecordSession extends Session {
   private readonly own = new Map<Task, OwnSettings>();
   /** Why calls were refused (each is said once). */
   private readonly refusals = new Set<string>();
+  /** Filters of the program's own that a task's call installs at its exit. */
+  private readonly pendingFilters = new Map<Task, { prog: Buffer | undefined; flags: bigint }>();
+  /** The SIGSYS a task's filter gives it at the exit of the call it stopped (SECCOMP_RET_TRAP,
+   * or, fatal, SECCOMP_RET_KILL_*), its siginfo, until it is delivered. */
+  private readonly sigsys = new Map<Task, { info: Buffer; fatal: boolean }>();
   /** Results of calls skipped at their entry, for their exit. */
   private readonly hiddenResults = new Map<Task, bigint>();
   /** Files some tracee mapped shared, by identity (core/MmappedFileMonitor.ts). */
@@ -437,15 +443,15 @@ export class RecordSession extends Session {
     return e;
   }
 
-  private syscallEntry(task: Task): void {
+  /** At a syscall's entry; `filtered`: a seccomp stop of the program's own filters. */
+  private syscallEntry(task: Task, filtered = false): void {
     const r = task.getRegs();
     const nr = r.syscallNumber;
     this.hooks.beforeSyscall.call(task, nr);
     const args = r.args();
-    this.pending.set(task.tid, { number: nr, args, ip: r.rip, sp: r.rsp, regsCrc: task.regsCrc() });
-    if (isBufferCall(nr, args)) this.bufferCall(task, args);
-    // The library takes 0 for "tsrr is here".
-    const hidden = isBufferCall(nr, args) ? 0n : this.refused(nr, args) ?? this.own.get(task)!.hiddenResult(nr, args);
+    const call = { number: nr, args, ip: r.rip, sp: r.rsp, regsCrc: task.regsCrc() };
+    this.pending.set(task.tid, call);
+    const hidden = filtered ? this.filterOutcome(task, call) : this.hiddenResult(task, nr, args);
     if (hidden !== undefined) this.hiddenResults.set(task, hidden);
     if (replayPolicy(nr, args) === 'deny' || hidden !== undefined) {
       r.origRax = -1n;
@@ -457,6 +463,47 @@ export class RecordSession extends Session {
       return;
     }
     this.proceed(task);
+  }
+
+  /** The result a call gets without running, where tsrr gives it one: the library's calls to
+   * tsrr (0: "tsrr is here"; a registration is refused to a thread under a filter of the
+   * program's own, whose calls must all stop), calls tsrr refuses, answers about settings
+   * tsrr hides, and the installation of a filter of the program's (made at the exit). */
+  private hiddenResult(task: Task, nr: number, args: bigint[]): bigint | undefined {
+    const own = this.own.get(task)!;
+    if (isBufferCall(nr, args)) {
+      if (args[0] === PRCTL_REGISTER && own.filters.length > 0) return -22n;
+      this.bufferCall(task, args);
+      return 0n;
+    }
+    const refused = this.refused(nr, args);
+    if (refused !== undefined) return refused;
+    const filter = filterInstall(nr, args);
+    if (filter) {
+      this.pendingFilters.set(task, { ...filter, prog: readFilter(task, filter.fprog) });
+      return -14n; // EFAULT, unless the filter can be read and installed at the exit
+    }
+    return own.hiddenResult(nr, args);
+  }
+
+  /** A call the program's own filters stopped (tsrr installed them rewritten): what the
+   * kernel would have done, as the result the call gets; a SIGSYS (SECCOMP_RET_TRAP) or a
+   * death (SECCOMP_RET_KILL_*) follows at its exit. */
+  private filterOutcome(task: Task, call: PendingSyscall): bigint {
+    const action = decide(this.own.get(task)!.filters, call.number, call.ip, call.args);
+    switch (actionOf(action)) {
+      case SECCOMP_RET.ERRNO:
+        return -BigInt(Math.min(dataOf(action), MAX_ERRNO));
+      case SECCOMP_RET.TRAP:
+        this.sigsys.set(task, { info: sigsysInfo(call.number, call.ip, action), fatal: false });
+        return BigInt(call.number); // the kernel rolls rax back to the call's number
+      case SECCOMP_RET.KILL_PROCESS:
+      case SECCOMP_RET.KILL_THREAD:
+        this.sigsys.set(task, { info: sigsysInfo(call.number, call.ip, action), fatal: true });
+        return -38n;
+      default: // RET_TRACE and RET_USER_NOTIF with nobody to take them
+        return -38n;
+    }
   }
 
   /** exit and exit_group: the entry is recorded (replay lets the call run there), and the
@@ -495,6 +542,12 @@ export class RecordSession extends Session {
       r.rax = hidden; // the call was skipped
       task.setRegs();
     }
+    const filter = this.pendingFilters.get(task);
+    this.pendingFilters.delete(task);
+    if (filter?.prog) {
+      r.rax = this.installProgramFilter(task, filter.prog, filter.flags);
+      task.setRegs();
+    }
     const result = r.result;
     const own = this.own.get(task)!;
     const output = own.hiddenOutput(call.number, call.args, result);
@@ -508,7 +561,7 @@ export class RecordSession extends Session {
       const fdInfo = (fd: number) => readIfThere(`/proc/${task.tid}/fdinfo/${fd}`);
       for (const region of describe({ args: call.args, result, mem, fdInfo })) writes.push(this.capture(task, call, region));
     }
-    const data: EventData = { kind: 'syscall', ...call, result, writes };
+    const data: EventData = { kind: 'syscall', ...call, result, writes, ...(hidden !== undefined && { skipped: true }) };
     if (call.number === NR.mmap && result >= 0n && (call.args[3]! & MAP_ANONYMOUS) === 0n) data.mappedFile = this.mappedFile(task, call.args);
     const change = task.fds.afterSyscall(call.number, call.args, result);
     if (result >= 0n) this.followSharedFiles(task, call, result, data);
@@ -516,7 +569,27 @@ export class RecordSession extends Session {
     if (change && bitsOf) markFds(task, change, bitsOf !== task.fds);
     const e = this.record(task, data);
     this.hooks.afterSyscall.call(task, e);
+    const sigsys = this.sigsys.get(task);
+    if (sigsys) {
+      forceSignal(task, SIG.SYS, sigsys.fatal);
+      tkill(task.tid, SIG.SYS);
+    }
     this.proceed(task, call.number === NR.sched_yield);
+  }
+
+  /** Installs a filter of the program's own in `task` (see core/seccompFilters.ts): rewritten,
+   * and kept as written in its settings (with SECCOMP_FILTER_FLAG_TSYNC, all its process's
+   * threads'). Its process stops buffering calls: they must all meet the filter. */
+  private installProgramFilter(task: Task, prog: Buffer, flags: bigint): bigint {
+    const result = installRewritten(task, prog, flags);
+    if (result !== 0n) return result;
+    const own = this.own.get(task)!;
+    own.filters.push(prog);
+    if ((flags & SECCOMP_FILTER_FLAG_TSYNC) !== 0n) {
+      for (const t of this.tasks.values()) if (t.tgid === task.tgid) this.own.get(t)!.filters = [...own.filters];
+    }
+    if (this.fdBits.has(task.as)) stopBuffering(task);
+    return result;
   }
 
   /** The file an mmap mapped: its copy in the trace (none for /dev/zero, whose mappings are
@@ -640,12 +713,23 @@ export class RecordSession extends Session {
           return;
         }
         break;
-      case PTRACE_EVENT.SECCOMP:
-        // The filter's stop, at a syscall's entry: the entry stop of a task resumed with
-        // PTRACE_CONT, or right after the one of a task resumed with PTRACE_SYSCALL.
-        if (task.inSyscall) task.resume(PTRACE.SYSCALL);
-        else this.syscallEntry(task);
+      case PTRACE_EVENT.SECCOMP: {
+        // A filter's stop, at a syscall's entry: the entry stop of a task resumed with
+        // PTRACE_CONT, or right after the one of a task resumed with PTRACE_SYSCALL. The
+        // program's own filters stop with a marker (core/seccompFilters.ts).
+        const filtered = task.eventMessage() === PROGRAM_FILTER_MARKER;
+        if (!task.inSyscall) {
+          this.syscallEntry(task, filtered);
+          return;
+        }
+        if (filtered) {
+          this.hiddenResults.set(task, this.filterOutcome(task, this.pending.get(task.tid)!));
+          task.getRegs().origRax = -1n;
+          task.setRegs();
+        }
+        task.resume(PTRACE.SYSCALL);
         return;
+      }
     }
     this.proceed(task);
   }
@@ -661,9 +745,7 @@ export class RecordSession extends Session {
   }
 
   private onExec(task: Task): void {
-    const msg = Buffer.alloc(8);
-    ptraceWithBuffer(PTRACE.GETEVENTMSG, task.tid, 0, msg);
-    if (Number(msg.readBigUInt64LE(0)) !== task.tid) {
+    if (task.eventMessage() !== task.tid) {
       throw new TsrrError('UNSUPPORTED', `a thread other than the main one of process ${task.tgid} called execve; tsrr does not record that yet`, { tid: task.tid });
     }
     this.pending.delete(task.tid);
@@ -677,9 +759,7 @@ export class RecordSession extends Session {
 
   /** The task, inside a fork, vfork, clone or clone3, created a task. */
   private onFork(task: Task): void {
-    const msg = Buffer.alloc(8);
-    ptraceWithBuffer(PTRACE.GETEVENTMSG, task.tid, 0, msg);
-    const tid = Number(msg.readBigUInt64LE(0));
+    const tid = task.eventMessage();
     const call = this.pending.get(task.tid);
     if (!call || !isForkCall(call.number)) throw new TsrrError('TRACEE_FAILED', `task ${task.tid} created task ${tid} outside a fork or clone`, { tid: task.tid });
     const args = cloneArgs(task, call.number, call.args);
@@ -728,7 +808,10 @@ export class RecordSession extends Session {
   /** A signal stopped the task: emulates trapped rdtsc/rdtscp/cpuid, and records anything
    * else, to be delivered when the task goes on. */
   private onSignal(task: Task, signo: number): void {
-    const siginfo = task.siginfo();
+    const sigsys = signo === SIG.SYS ? this.sigsys.get(task) : undefined;
+    this.sigsys.delete(task);
+    if (sigsys) task.setSiginfo(sigsys.info);
+    const siginfo = sigsys?.info ?? task.siginfo();
     const code = siginfo.readInt32LE(8);
     const r = task.getRegs();
     // A program that asked for SIGSEGV at rdtsc gets it (tsrr traps rdtsc to emulate it anyway).

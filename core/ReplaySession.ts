@@ -10,7 +10,7 @@
  * (syscall number, arguments, registers); any difference stops replay with a divergence report.
  */
 import { basename } from 'node:path';
-import { kill, ptrace, ptraceWithBuffer, tkill } from '../native/libc.js';
+import { kill, ptrace, tkill } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { Registers } from '../native/regs.js';
 import { NR, replayPolicy, syscallName } from '../native/syscalls.js';
@@ -18,7 +18,7 @@ import { isForkCall } from './clone.js';
 import type { Event, EventData, Snapshot } from './Event.js';
 import { launch } from './launch.js';
 import { Session, type Divergence, type SessionOptions } from './Session.js';
-import { isSynchronous } from './signals.js';
+import { SYS_SECCOMP, forceSignal, isSynchronous } from './signals.js';
 import { applySnapshot } from './snapshot.js';
 import { MAX_BUFFER, PRCTL_REGISTER, isBufferCall, isWroteCall, markReplay, putRecords, unusedRecords } from './syscallBuffer.js';
 import type { AddressSpace, Watchpoint } from './AddressSpace.js';
@@ -407,6 +407,11 @@ export class ReplaySession extends Session {
   private deliverRecorded(task: Task, e: Event & { data: Extract<EventData, { kind: 'signal' }> }, lastCall: SyscallEvent | undefined): void {
     const d = e.data;
     if (d.snapshot) this.putSnapshot(task, d.snapshot, e.frame);
+    // A seccomp filter's SIGSYS comes by force (unblocked, not ignored), and a fatal one (the
+    // recording saw the task end by it) as the default action.
+    const after = this.trace.peekSecond();
+    const fatal = after?.tid === task.rec && after.data.kind === 'exit' && (after.data.status & 0x7f) === d.signo;
+    if (d.signo === SIG.SYS && d.code === SYS_SECCOMP) forceSignal(task, d.signo, fatal);
     if (lastCall && interruptedMaskCall(lastCall)) this.deliverWithCallMask(task, lastCall, d.signo, e.frame);
     else tkill(task.tid, d.signo);
     for (;;) {
@@ -565,9 +570,7 @@ export class ReplaySession extends Session {
   private replayFork(task: Task): void {
     const e = this.expect(task, 'fork');
     const d = e.data;
-    const msg = Buffer.alloc(8);
-    ptraceWithBuffer(PTRACE.GETEVENTMSG, task.tid, 0, msg);
-    const child = this.adoptChild(task, Number(msg.readBigUInt64LE(0)), d.child, d.flags);
+    const child = this.adoptChild(task, task.eventMessage(), d.child, d.flags);
     const first = this.waitFor(child);
     if (first.kind !== 'event' && first.kind !== 'signal') this.diverge(child, 'a new task', JSON.stringify(first), e.frame);
     if (child.as === task.as && task.as.watchpoints.length > 0) child.programWatchpoints();
@@ -740,11 +743,11 @@ export class ReplaySession extends Session {
    * that ran again). `r` holds the task's registers. */
   private complete(task: Task, e: SyscallEvent, r: Registers): void {
     const d = e.data;
-    if (d.number === NR.prctl && d.args[0] === PRCTL_REGISTER) {
+    if (d.number === NR.prctl && d.args[0] === PRCTL_REGISTER && d.result === 0n) {
       this.registerBuffer(task, d.args[1]!);
       markReplay(task);
     }
-    const real = replayPolicy(d.number, d.args) === 'real' && !d.mappedFile && !failed(d) && !isBufferCall(d.number, d.args);
+    const real = !emulatedOnly(d) && !d.mappedFile;
     if (real && RETURNS_TID.has(d.number)) {
       r.rax = d.result;
       task.setRegs();
@@ -928,7 +931,7 @@ function interruptedMaskCall(e: SyscallEvent): boolean {
 
 /** A syscall that replay reproduces without running it or anything else in the tracee. */
 function emulatedOnly(d: SyscallEvent['data']): boolean {
-  return !d.mappedFile && (replayPolicy(d.number, d.args) !== 'real' || failed(d) || isBufferCall(d.number, d.args));
+  return !d.mappedFile && (replayPolicy(d.number, d.args) !== 'real' || failed(d) || isBufferCall(d.number, d.args) || d.skipped === true);
 }
 
 /** Calls over a range of pages that may have changed some of them when they fail (ENOMEM for

@@ -74,6 +74,14 @@ export class Task {
     ptraceRegset(PTRACE.SETREGSET, this.tid, NT_X86_XSTATE, xstate);
   }
 
+  /** PTRACE_GETEVENTMSG: the new task's tid at a fork event, the former tid at exec, a
+   * seccomp filter's RET_DATA at a seccomp stop. */
+  eventMessage(): number {
+    const msg = Buffer.alloc(8);
+    ptraceWithBuffer(PTRACE.GETEVENTMSG, this.tid, 0, msg);
+    return Number(msg.readBigUInt64LE(0));
+  }
+
   siginfo(): Buffer {
     const buf = Buffer.alloc(128);
     ptraceWithBuffer(PTRACE.GETSIGINFO, this.tid, 0, buf);

@@ -73,6 +73,16 @@ export class TraceReader {
     return e;
   }
 
+  /** The event after the one `next()` returns. */
+  peekSecond(): Event | undefined {
+    this.cursor++;
+    try {
+      return this.peek();
+    } finally {
+      this.cursor--;
+    }
+  }
+
   /** Moves so that `next()` returns `frame`, decoding only that frame's block. */
   forwardTo(frame: number): void {
     if (!Number.isInteger(frame) || frame < 1 || frame > this.frameCount + 1) {

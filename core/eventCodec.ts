@@ -74,6 +74,7 @@ function encodeEvent(c: CEvent, e: Event): void {
         m.identity = d.mappedFile.identity;
         m.watched = d.mappedFile.watched;
       }
+      if (d.skipped) s.skipped = true;
       if (d.fileChange) {
         const f = s._initFileChange();
         f.identity = d.fileChange.identity;
@@ -207,6 +208,7 @@ function decodeSyscall(s: CSyscall): EventData {
     writes,
     ...(s._hasMappedFile() ? { mappedFile: mappedFileOf(s.mappedFile) } : {}),
     ...(s._hasFileChange() ? { fileChange: fileChangeOf(s.fileChange) } : {}),
+    ...(s.skipped ? { skipped: true } : {}),
   };
 }
 

@@ -27,6 +27,8 @@ const UNTRACED_IP = PAGE_ADDR + 0x14n;
  * right after them, a byte that says the library is being replayed. */
 const FD_BITS_ADDR = PAGE_ADDR + 0x400n;
 const FD_BITS = 0x400 * 8;
+/** The mode byte after the fd bits: no more buffering (native/preload.c MODE_OFF). */
+const MODE_OFF = 2;
 /** Character devices whose reads and writes never block: null, zero, random, urandom. */
 const QUIET_DEVICES = new Set([0x103, 0x105, 0x108, 0x109]);
 /** prctl(PRCTL_REGISTER, buffer, size): a thread's buffer (0 under tsrr, EINVAL without). */
@@ -150,6 +152,12 @@ export function unusedRecords(task: Task, buffer: bigint): number {
   const h = task.readMem(buffer, 16);
   if (h.some((b) => b !== 0)) task.writeMem(buffer, Buffer.alloc(16));
   return h.readUInt32LE(0) - h.readUInt32LE(4);
+}
+
+/** Recording: tells the library in the task's process to buffer no more calls (they must
+ * all meet a seccomp filter of the program's own). */
+export function stopBuffering(task: Task): void {
+  task.writeMem(FD_BITS_ADDR + BigInt(FD_BITS / 8), Buffer.of(MODE_OFF));
 }
 
 /** Replay: tells the library in the task's process that it is replayed. */

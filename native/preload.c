@@ -22,7 +22,9 @@
 #define PAGE_ADDR 0x70000000UL  // the untraced syscall instruction's page
 #define FD_BITS_OFFSET 0x400    // in that page: a bit per fd whose calls may be buffered
 #define FD_BITS (0x400 * 8)     //   (tsrr keeps them while recording)
-#define MODE_OFFSET 0x800       // in that page: 1 while replaying (tsrr writes it)
+#define MODE_OFFSET 0x800       // in that page: 1 while replaying, 2: no buffering (tsrr writes it)
+#define MODE_REPLAY 1
+#define MODE_OFF 2 // the program installed a seccomp filter: every call must meet it
 #define PRCTL_REGISTER 0x74737201 // prctl(PRCTL_REGISTER, buffer, size): 0 under tsrr
 #define PRCTL_UNLOCKED 0x74737202 // prctl(PRCTL_UNLOCKED): a signal waited for the buffer
 #define PRCTL_WROTE 0x74737203    // replay: prctl(PRCTL_WROTE, fd, data, len), for a monitor
@@ -59,7 +61,7 @@ static __thread struct header *buffer;
 static __thread int unavailable; // 1: no buffer for this thread; 2: one is being made
 
 
-static int replaying(void) { return *(volatile unsigned char *)(PAGE_ADDR + MODE_OFFSET) == 1; }
+static unsigned char mode(void) { return *(volatile unsigned char *)(PAGE_ADDR + MODE_OFFSET); }
 
 static void make_page(void) {
   void *p = (void *)syscall(SYS_mmap, PAGE_ADDR, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
@@ -83,14 +85,17 @@ __attribute__((constructor)) static void init(void) {
 static struct header *thread_buffer(void) {
   if (buffer || unavailable || page_ready != 1) return buffer;
   unavailable = 2; // a signal handler that calls in meanwhile makes plain calls
+  int saved_errno = errno; // the program's, whatever happens here
   void *p = (void *)syscall(SYS_mmap, 0, BUFFER_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
     unavailable = 1;
+    errno = saved_errno;
     return NULL;
   }
   if (syscall(SYS_prctl, PRCTL_REGISTER, (long)p, BUFFER_SIZE, 0, 0) != 0) {
     syscall(SYS_munmap, (long)p, BUFFER_SIZE);
     unavailable = 1;
+    errno = saved_errno;
     return NULL;
   }
   buffer = p;
@@ -129,10 +134,11 @@ static int fd_buffered(uint32_t fd) {
  * (replaying: a call the trace has as a plain syscall, or a divergence tsrr then reports). */
 static struct outcome buffered(const struct call *c) {
   struct outcome o = {0, TRACED};
+  if (page_ready == 1 && mode() == MODE_OFF) return o;
   struct header *h = thread_buffer();
   if (!h || h->locked) return o;
   h->locked = 1;
-  int replay = replaying();
+  int replay = mode() == MODE_REPLAY;
   struct record *r = (struct record *)((char *)(h + 1) + (replay ? h->pos : h->bytes));
   if (replay) {
     if (h->pos + sizeof *r > h->bytes || r->nr != c->nr || r->fd != c->fd || r->len > c->outlen) goto traced;
@@ -189,7 +195,12 @@ long tsrr_failed(long r) {
 // are made here with the program's callee-saved registers and arguments; every other
 // call-clobbered register is zeroed before returning. PRCTL_WROTE happens in replay only, so
 // it leaves nothing on the stack, and PRCTL_UNLOCKED is made with the same registers after it.
-#define THUNK(name, nr)                                                                   \
+// A plain syscall's failure becomes -1 and errno (ERRNO_CHECK), except for the calls glibc
+// returns as they are (the getpid family: they cannot fail, short of a seccomp filter).
+#define ERRNO_CHECK "  cmp $-4095, %rax\n  jae 3f\n  ret\n3:\n  mov %rax, %rdi\n  jmp tsrr_failed\n"
+#define RAW_RESULT "  ret\n"
+#define THUNK(name, nr) THUNK_WITH(name, nr, ERRNO_CHECK)
+#define THUNK_WITH(name, nr, tail)                                                        \
   __asm__(".text\n.globl " #name "\n.type " #name ", @function\n" #name ":\n"             \
           "  push %rdi\n  push %rsi\n  push %rdx\n  push %rcx\n  push %r8\n  push %r9\n"   \
           "  sub $8, %rsp\n  call " #name "_impl\n"                                        \
@@ -210,8 +221,7 @@ long tsrr_failed(long r) {
           "  xor %r8d, %r8d\n  xor %r9d, %r9d\n  xor %r10d, %r10d\n  xor %r11d, %r11d\n"  \
           "  ret\n"                                                                       \
           "1:\n  mov $" #nr ", %eax\n  mov %rcx, %r10\n  syscall\n"                       \
-          "  cmp $-4095, %rax\n  jae 3f\n  ret\n"                                          \
-          "3:\n  mov %rax, %rdi\n  jmp tsrr_failed\n"                                     \
+          tail                                                                            \
           ".size " #name ", .-" #name "\n")
 
 /** Another name for a buffered function (the LFS names of 64-bit calls). */
@@ -244,7 +254,7 @@ THUNK(time, 201);
 
 #define ID(name, nr)                                                                   \
   IMPL(name)(void) { return CALL(SYS_##name, .fd = NO_FD); }                          \
-  THUNK(name, nr);
+  THUNK_WITH(name, nr, RAW_RESULT);
 ID(getpid, 39)
 ID(getppid, 110)
 ID(gettid, 186)

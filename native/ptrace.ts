@@ -49,7 +49,7 @@ export const WAIT = { WNOHANG: 1, WUNTRACED: 2, WNOTHREAD: 0x20000000, WALL: 0x4
 
 export const SIG = {
   HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10, SEGV: 11,
-  USR2: 12, PIPE: 13, ALRM: 14, TERM: 15, CHLD: 17, CONT: 18, STOP: 19, TSTP: 20,
+  USR2: 12, PIPE: 13, ALRM: 14, TERM: 15, CHLD: 17, CONT: 18, STOP: 19, TSTP: 20, SYS: 31,
 } as const;
 
 /** si_code of a fault raised by the kernel itself (trapped rdtsc or cpuid). */

@@ -213,6 +213,8 @@ const ERESTART_RESTARTBLOCK = -516n;
 const timeLeft = (i: number, absolute: (c: SyscallCall) => boolean = () => false): Writes => (c) =>
   (c.result === EINTR || c.result === ERESTART_RESTARTBLOCK) && !absolute(c) ? out(i, TIMESPEC)(c) : [];
 const TIMER_ABSTIME = 1;
+/** seccomp(SECCOMP_GET_NOTIF_SIZES) fills three u16s. */
+const SECCOMP_GET_NOTIF_SIZES = 3;
 const ENOSPC = -28n;
 
 /** Only syslog's read actions (2, 3, 4) copy the log out. */
@@ -614,7 +616,7 @@ const TABLE: readonly Entry[] = [
   [314, 'sched_setattr', 'pid uattr flags'],
   [315, 'sched_getattr', 'pid uattr usize flags', out(1, size(2))],
   [316, 'renameat2', 'olddfd oldname newdfd newname flags'],
-  [317, 'seccomp', 'op flags uargs'],
+  [317, 'seccomp', 'op flags uargs', out(2, (c) => (int(c, 0) === SECCOMP_GET_NOTIF_SIZES ? 6 : 0))],
   [318, 'getrandom', 'buf count flags', out(0, ret)],
   [319, 'memfd_create', 'uname flags'],
   [320, 'kexec_file_load', 'kernel_fd initrd_fd cmdline_len cmdline_ptr flags'],

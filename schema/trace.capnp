@@ -116,6 +116,8 @@ struct Syscall {
   writes @11 :List(MemWrite);
   mappedFile @12 :MappedFile;
   fileChange @13 :FileChange;  # the call changed a file that a tracee maps shared
+  skipped @14 :Bool;         # tsrr did not let the call run and gave it its result (a call it
+                             # refuses, an answer it hides, a seccomp filter's action)
 }
 
 struct MemWrite {

@@ -1038,6 +1038,17 @@ export class Syscall extends $.Struct {
   set fileChange(value: FileChange) {
     $.utils.copyFrom(value, $.utils.getPointer(2, this));
   }
+  /**
+* tsrr did not let the call run and gave it its result (a call it
+* refuses, an answer it hides, a seccomp filter's action)
+*
+*/
+  get skipped(): boolean {
+    return $.utils.getBit(608, this);
+  }
+  set skipped(value: boolean) {
+    $.utils.setBit(608, value, this);
+  }
   toString(): string { return "Syscall_" + super.toString(); }
 }
 export class MemWrite extends $.Struct {

@@ -236,6 +236,25 @@ const cases: Case[] = [
       ),
   },
   {
+    program: 'seccomp',
+    what: "the program's own seccomp filters: ERRNO, TRAP with a handler, stacked filters, ret A, a fatal TRAP, KILL_PROCESS, TSYNC",
+    check: (out) =>
+      assert.equal(
+        out,
+        [
+          'before: seccomp mode 0',
+          'thread getuid: -1 errno 1',
+          'getppid: -3 errno 0; seccomp mode 2', // glibc returns getppid's result as it is
+          'geteuid trapped: result 4242, SIGSYS for call 107',
+          'geteuid under two filters: result 4242, SIGSYS for call 107',
+          'getgid by ret A: -1 errno 33',
+          'TRAP with SIGSYS blocked: killed by signal 31',
+          'KILL_PROCESS: killed by signal 31',
+          '',
+        ].join('\n'),
+      ),
+  },
+  {
     program: 'deaths',
     what: "a thread's fatal signal, SIGTERM with threads blocked, a raw clone that kills itself after buffered calls, a PID namespace's init",
     check: (out) => {
