@@ -549,7 +549,7 @@ export class ReplaySession extends Session {
     this.removeTask(task);
     // A task that shared its buffer (a raw clone) may have died before it took results it was
     // given, which the recording's took: the buffer is left empty, as the recording left it.
-    const sharer = [...this.tasks.values()].find((t) => t.as === task.as && this.syscallBuffers.get(t.rec) === buffer);
+    const sharer = [...this.tasks.values()].find((t) => t.as === task.as && t.state !== 'exiting' && this.syscallBuffers.get(t.rec) === buffer);
     if (buffer !== undefined && sharer) unusedRecords(sharer, buffer);
     this.current.delete(task);
     this.held.delete(task);
