@@ -22,6 +22,12 @@ export interface MappedFile {
   readonly watched: boolean;
 }
 
+/** What a call wrote into process `tid`'s memory. */
+export interface RemoteWrites {
+  readonly tid: number;
+  readonly writes: MemWrite[];
+}
+
 /** What a file some tracee maps shared holds after a call changed it. */
 export interface FileChange {
   readonly identity: string;
@@ -68,6 +74,8 @@ export type EventData =
       fileChange?: FileChange;
       /** tsrr did not let the call run and gave it its result: replay emulates it. */
       skipped?: boolean;
+      /** Memory of another process the call wrote (process_vm_writev, /proc/PID/mem). */
+      remoteWrites?: RemoteWrites;
     }
   | { kind: 'signal'; signo: number; code: number; regs: Buffer; siginfo: Buffer; snapshot?: Snapshot }
   | { kind: 'syscallEntry'; number: number }

@@ -17,11 +17,13 @@ import { randomUUID } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { cpuid, kill, ptrace, rdtsc, tkill, waitTimed } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, WAIT, decodeStatus, endStatus, type WaitStatus } from '../native/ptrace.js';
-import { NR, replayPolicy, syscallName, syscallSpec, type Region } from '../native/syscalls.js';
+import { NR, iovecRegions, replayPolicy, syscallName, syscallSpec, type Region } from '../native/syscalls.js';
 import type { AddressSpace } from './AddressSpace.js';
 import { cloneArgs, isForkCall } from './clone.js';
-import type { EventData, MappedFile, MemWrite } from './Event.js';
-import { fileChangeOf, identityOf, identityOfStats, writtenFd } from './fileChange.js';
+import type { EventData, MappedFile, MemWrite, RemoteWrites } from './Event.js';
+import { fdPosition, fileChangeOf, identityOf, identityOfStats, writtenAt, writtenFd } from './fileChange.js';
+import type { FileMonitor } from './FileMonitor.js';
+import { ProcMemMonitor } from './ProcMemMonitor.js';
 import { MmappedFileMonitor } from './MmappedFileMonitor.js';
 import type { FdTable } from './FdTable.js';
 import { machineInfo } from './machine.js';
@@ -91,6 +93,43 @@ interface PendingSyscall {
 function readIfThere(path: string): string {
   try {
     return readFileSync(path, 'latin1');
+  } catch {
+    return '';
+  }
+}
+
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+
+/** The fds a call got from elsewhere: another process's (pidfd_getfd), or passed with
+ * SCM_RIGHTS (recvmsg, recvmmsg: each message's). */
+function receivedFds(task: Task, nr: number, args: readonly bigint[], result: bigint): number[] {
+  if (nr === NR.pidfd_getfd) return [Number(result)];
+  if (nr === NR.recvmsg) return passedFds(task, args[1]!);
+  if (nr === NR.recvmmsg) return Array.from({ length: Number(result) }, (_, i) => passedFds(task, args[1]! + BigInt(i * 64))).flat();
+  return [];
+}
+
+/** The fds received with SCM_RIGHTS into the struct msghdr at `msg`. */
+function passedFds(task: Task, msg: bigint): number[] {
+  const head = task.readMem(msg, 48);
+  const control = head.readBigUInt64LE(32) === 0n ? undefined : task.readMemPartial(head.readBigUInt64LE(32), Number(head.readBigUInt64LE(40)));
+  const fds: number[] = [];
+  for (let at = 0; control && at + 16 <= control.length; ) {
+    const len = Number(control.readBigUInt64LE(at));
+    if (len < 16) break;
+    if (control.readInt32LE(at + 8) === SOL_SOCKET && control.readInt32LE(at + 12) === SCM_RIGHTS) {
+      for (let p = at + 16; p + 4 <= at + len && p + 4 <= control.length; p += 4) fds.push(control.readInt32LE(p));
+    }
+    at += (len + 7) & ~7;
+  }
+  return fds;
+}
+
+/** Where a link points, '' if it is gone. */
+function readlinkIfThere(path: string): string {
+  try {
+    return readlinkSync(path);
   } catch {
     return '';
   }
@@ -564,7 +603,7 @@ export class RecordSession extends Session {
     const data: EventData = { kind: 'syscall', ...call, result, writes, ...(hidden !== undefined && { skipped: true }) };
     if (call.number === NR.mmap && result >= 0n && (call.args[3]! & MAP_ANONYMOUS) === 0n) data.mappedFile = this.mappedFile(task, call.args);
     const change = task.fds.afterSyscall(call.number, call.args, result);
-    if (result >= 0n) this.followSharedFiles(task, call, result, data);
+    if (result >= 0n) this.followFdMonitors(task, call, result, data);
     const bitsOf = change && this.fdBits.get(task.as);
     if (change && bitsOf) markFds(task, change, bitsOf !== task.fds);
     const e = this.record(task, data);
@@ -620,37 +659,59 @@ export class RecordSession extends Session {
       for (const name of readdirSync(`/proc/${t.tid}/fd`)) {
         const fd = Number(name);
         if (fd < 0 || table.get(fd) || identityIfThere(`/proc/${t.tid}/fd/${fd}`) !== identity) continue;
-        this.watchFd(t, fd, identity);
+        this.watchFd(t, fd, new MmappedFileMonitor(identity));
       }
     }
   }
 
-  /** Monitors `fd` of `task`'s process as an fd of a file mapped shared: its calls are no
-   * longer buffered. */
-  private watchFd(task: Task, fd: number, identity: string): void {
-    task.fds.set(fd, new MmappedFileMonitor(identity));
+  /** Monitors `fd` of `task`'s process (a file mapped shared, /proc/PID/mem): its calls are
+   * no longer buffered. */
+  private watchFd(task: Task, fd: number, monitor: FileMonitor): void {
+    task.fds.set(fd, monitor);
     const bitsOf = this.fdBits.get(task.as);
     if (bitsOf) markFds(task, { first: fd, last: fd, closed: false }, bitsOf !== task.fds);
   }
 
-  /** After a successful call: an fd opened on a file mapped shared is watched (an open with
-   * O_TRUNC empties it), and a call that changed such a file through a watched fd has the
-   * change in its event. */
-  private followSharedFiles(task: Task, call: PendingSyscall, result: bigint, data: Extract<EventData, { kind: 'syscall' }>): void {
+  /** After a successful call: an fd opened on a file mapped shared or on a traced process's
+   * /proc/PID/mem is watched (an open with O_TRUNC empties the file), and a call that wrote
+   * through a watched fd, or process_vm_writev, has what it wrote in its event. */
+  private followFdMonitors(task: Task, call: PendingSyscall, result: bigint, data: Extract<EventData, { kind: 'syscall' }>): void {
     const flagsArg = OPEN_FLAGS_ARG.get(call.number);
-    if (flagsArg !== undefined && this.sharedFiles.size > 0) {
-      const fdPath = `/proc/${task.tid}/fd/${result}`;
-      const identity = identityIfThere(fdPath);
-      if (!identity || !this.sharedFiles.has(identity)) return;
-      this.watchFd(task, Number(result), identity);
-      const flags = call.number === NR.creat ? O_TRUNC : call.number === NR.openat2 ? task.readU64(call.args[2]!) : call.args[flagsArg]!;
+    const received = receivedFds(task, call.number, call.args, result);
+    for (const fd of flagsArg !== undefined ? [Number(result)] : received) {
+      const fdPath = `/proc/${task.tid}/fd/${fd}`;
+      const target = ProcMemMonitor.targetOf(readlinkIfThere(fdPath));
+      if (target !== undefined && this.processOf(target)) {
+        this.watchFd(task, fd, new ProcMemMonitor(target));
+        continue;
+      }
+      const identity = this.sharedFiles.size > 0 ? identityIfThere(fdPath) : undefined;
+      if (!identity || !this.sharedFiles.has(identity)) continue;
+      this.watchFd(task, fd, new MmappedFileMonitor(identity));
+      const flags = flagsArg === undefined ? 0n : call.number === NR.creat ? O_TRUNC : call.number === NR.openat2 ? task.readU64(call.args[2]!) : call.args[flagsArg]!;
       if ((flags & O_TRUNC) !== 0n) data.fileChange = { identity, size: BigInt(statSync(fdPath).size), offset: 0n, data: Buffer.alloc(0) };
+    }
+    if (flagsArg !== undefined || received.length > 0) return;
+    if (call.number === NR.process_vm_writev) {
+      const regions = iovecRegions((a) => task.readU64(a), call.args[3]!, Number(call.args[4]!), Number(result));
+      data.remoteWrites = this.remoteWrites(Number(BigInt.asIntN(32, call.args[0]!)), regions);
       return;
     }
     const fd = writtenFd(call.number, call.args);
     const monitor = fd === undefined ? undefined : task.fds.get(fd);
-    if (!(monitor instanceof MmappedFileMonitor)) return;
-    data.fileChange = fileChangeOf(monitor.identity, `/proc/${task.tid}/fd/${fd}`, `/proc/${task.tid}/fdinfo/${fd}`, call.number, call.args, result, (a) => task.readU64(a));
+    const fdInfo = `/proc/${task.tid}/fdinfo/${fd}`;
+    if (monitor instanceof MmappedFileMonitor) {
+      data.fileChange = fileChangeOf(monitor.identity, `/proc/${task.tid}/fd/${fd}`, fdInfo, call.number, call.args, result, (a) => task.readU64(a));
+    } else if (monitor instanceof ProcMemMonitor && result > 0n) {
+      const at = writtenAt(call.number, call.args, result, () => fdPosition(fdInfo), (a) => task.readU64(a));
+      data.remoteWrites = this.remoteWrites(monitor.target, [[BigInt.asUintN(64, at), Number(result)]]);
+    }
+  }
+
+  /** What `regions` of traced process `target` hold now (undefined for an untraced one). */
+  private remoteWrites(target: number, regions: readonly Region[]): RemoteWrites | undefined {
+    const t = this.processOf(target);
+    return t && { tid: t.rec, writes: regions.map(([addr, len]) => ({ addr, data: t.readMemPartial(addr, len) })) };
   }
 
   /** -EINVAL for a call tsrr cannot record faithfully, which says so once per reason. */

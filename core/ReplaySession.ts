@@ -756,6 +756,8 @@ export class ReplaySession extends Session {
     } else {
       if (d.mappedFile && d.result >= 0n) this.mapFile(task, d);
       if (d.fileChange) this.sharedFiles.apply(d.fileChange);
+      const target = d.remoteWrites && this.processOf(d.remoteWrites.tid);
+      for (const w of target ? d.remoteWrites!.writes : []) target!.writeMem(w.addr, w.data);
       for (const w of d.writes) task.writeMem(w.addr, w.data);
       r.rax = d.result;
       task.setRegs();

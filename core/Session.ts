@@ -108,6 +108,11 @@ export abstract class Session {
     return this.added(child);
   }
 
+  /** A task of a process by one of its ids in the trace (a thread's, or the process's). */
+  processOf(id: number): Task | undefined {
+    return this.tasks.get(id) ?? [...this.tasks.values()].find((t) => t.tgid === id);
+  }
+
   /** The library of `task` registered its buffer at `addr`: the tasks that share its
    * thread-local storage use it too. */
   registerBuffer(task: Task, addr: bigint): void {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /** Encodes and decodes blocks of Events as EventBlock messages of schema/trace.capnp. */
 import * as capnp from 'capnp-es';
-import { EventBlock, Event_Which as CEventWhich, type Event as CEvent, type Snapshot as CSnapshot, type Syscall as CSyscall } from '../schema/trace.js';
-import { Event, type EventData, type FileChange, type MappedFile, type Snapshot } from './Event.js';
+import { EventBlock, Event_Which as CEventWhich, type Event as CEvent, type MemWrite as CMemWrite, type Snapshot as CSnapshot, type Syscall as CSyscall } from '../schema/trace.js';
+import { Event, type EventData, type FileChange, type MappedFile, type MemWrite, type Snapshot } from './Event.js';
 
 /** Byte offsets of Syscall's fields in its data section (schema/trace.capnp: number @0,
  * arg0..arg5 @1-6, ip @7, sp @8, regsCrc @9, result @10; fixed once the schema is published). */
@@ -28,6 +28,28 @@ const setData = (init: (n: number) => capnp.Data, b: Buffer) => {
   if (b.length > 0) init(b.length).copyBuffer(b);
 };
 const getData = (has: boolean, d: () => capnp.Data): Buffer => (has ? Buffer.from(d().toUint8Array()) : Buffer.alloc(0));
+
+/** A list of MemWrites into a message (nothing for none). */
+function setMemWrites(init: (n: number) => capnp.List<CMemWrite>, writes: readonly MemWrite[]): void {
+  if (writes.length === 0) return;
+  const ws = init(writes.length);
+  writes.forEach((w, i) => {
+    const cw = ws.get(i);
+    cw.addr = w.addr;
+    setData((n) => cw._initData(n), w.data);
+  });
+}
+
+function memWritesOf(has: boolean, list: () => capnp.List<CMemWrite>): MemWrite[] {
+  const writes: MemWrite[] = [];
+  if (!has) return writes;
+  const ws = list();
+  for (let i = 0; i < ws.length; i++) {
+    const w = ws.get(i);
+    writes.push({ addr: w.addr, data: getData(w._hasData(), () => w.data) });
+  }
+  return writes;
+}
 
 function setTextList(init: (n: number) => capnp.List<string>, items: string[]): void {
   const l = init(items.length);
@@ -59,14 +81,7 @@ function encodeEvent(c: CEvent, e: Event): void {
       seg.setUint64(ds.byteOffset + SYSCALL.sp, d.sp);
       seg.setUint32(ds.byteOffset + SYSCALL.regsCrc, d.regsCrc);
       seg.setInt64(ds.byteOffset + SYSCALL.result, d.result);
-      if (d.writes.length > 0) {
-        const ws = s._initWrites(d.writes.length);
-        d.writes.forEach((w, i) => {
-          const cw = ws.get(i);
-          cw.addr = w.addr;
-          setData((n) => cw._initData(n), w.data);
-        });
-      }
+      setMemWrites((n) => s._initWrites(n), d.writes);
       if (d.mappedFile) {
         const m = s._initMappedFile();
         m.path = d.mappedFile.path;
@@ -75,6 +90,11 @@ function encodeEvent(c: CEvent, e: Event): void {
         m.watched = d.mappedFile.watched;
       }
       if (d.skipped) s.skipped = true;
+      if (d.remoteWrites) {
+        const rw = s._initRemoteWrites();
+        rw.tid = d.remoteWrites.tid;
+        setMemWrites((n) => rw._initWrites(n), d.remoteWrites.writes);
+      }
       if (d.fileChange) {
         const f = s._initFileChange();
         f.identity = d.fileChange.identity;
@@ -186,14 +206,7 @@ function fileChangeOf(f: CSyscall['fileChange']): FileChange {
 }
 
 function decodeSyscall(s: CSyscall): EventData {
-  const writes = [];
-  if (s._hasWrites()) {
-    const ws = s.writes;
-    for (let i = 0; i < ws.length; i++) {
-      const w = ws.get(i);
-      writes.push({ addr: w.addr, data: getData(w._hasData(), () => w.data) });
-    }
-  }
+  const writes = memWritesOf(s._hasWrites(), () => s.writes);
   const ds = capnp.utils.getContent(s);
   const seg = ds.segment;
   const at = ds.byteOffset;
@@ -209,6 +222,7 @@ function decodeSyscall(s: CSyscall): EventData {
     ...(s._hasMappedFile() ? { mappedFile: mappedFileOf(s.mappedFile) } : {}),
     ...(s._hasFileChange() ? { fileChange: fileChangeOf(s.fileChange) } : {}),
     ...(s.skipped ? { skipped: true } : {}),
+    ...(s._hasRemoteWrites() ? { remoteWrites: { tid: s.remoteWrites.tid, writes: memWritesOf(s.remoteWrites._hasWrites(), () => s.remoteWrites.writes) } } : {}),
   };
 }
 

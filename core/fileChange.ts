@@ -31,7 +31,7 @@ export function writtenFd(nr: number, args: readonly bigint[]): number | undefin
 
 /** Where the call wrote, given the fd's position after it (calls that use and move it) and
  * the value of an offset pointer after it (copy_file_range, splice). */
-function writtenAt(nr: number, args: readonly bigint[], result: bigint, pos: () => bigint, pointee: (addr: bigint) => bigint): bigint {
+export function writtenAt(nr: number, args: readonly bigint[], result: bigint, pos: () => bigint, pointee: (addr: bigint) => bigint): bigint {
   switch (nr) {
     case NR.pwrite64:
     case NR.pwritev:
@@ -47,14 +47,18 @@ function writtenAt(nr: number, args: readonly bigint[], result: bigint, pos: () 
   return pos() - result;
 }
 
+/** The file position /proc/PID/fdinfo/N tells. */
+export function fdPosition(fdInfoPath: string): bigint {
+  return BigInt(/^pos:\s*(\d+)/m.exec(readFileSync(fdInfoPath, 'latin1'))?.[1] ?? '0');
+}
+
 /** The change a successful call made to the file open at `fdPath` (/proc/PID/fd/N). */
 export function fileChangeOf(identity: string, fdPath: string, fdInfoPath: string, nr: number, args: readonly bigint[], result: bigint, pointee: (addr: bigint) => bigint): FileChange {
   const fd = openSync(fdPath, 'r');
   try {
     const size = BigInt(fstatSync(fd).size);
     if (nr === NR.ftruncate) return { identity, size, offset: 0n, data: Buffer.alloc(0) };
-    const pos = () => BigInt(/^pos:\s*(\d+)/m.exec(readFileSync(fdInfoPath, 'latin1'))?.[1] ?? '0');
-    const offset = writtenAt(nr, args, result, pos, pointee);
+    const offset = writtenAt(nr, args, result, () => fdPosition(fdInfoPath), pointee);
     const length = nr === NR.fallocate ? args[3]! : result;
     const end = offset + length < size ? offset + length : size;
     const data = Buffer.alloc(end > offset ? Number(end - offset) : 0);

@@ -12,6 +12,7 @@ export { FdTable } from './FdTable.js';
 export type { FileMonitor } from './FileMonitor.js';
 export { StdioMonitor } from './StdioMonitor.js';
 export { MmappedFileMonitor } from './MmappedFileMonitor.js';
+export { ProcMemMonitor } from './ProcMemMonitor.js';
 export { SharedFiles } from './SharedFiles.js';
 export { Event, type EventData, type EventKind } from './Event.js';
 export { TraceReader } from './TraceReader.js';

@@ -110,11 +110,17 @@ function sized(bufArg: number, lenArg: number, max = Infinity): Writes {
 
 /** Spreads `bytes` over an iovec array in order, as the kernel fills it. */
 function spread(mem: MemoryReader, vec: bigint, count: number, bytes: number): Region[] {
+  return iovecRegions((a) => mem.u64(a), vec, count, bytes);
+}
+
+/** The regions `bytes` fill of the iovec array at `vec` (`count` of them), in order; `u64`
+ * reads the array. */
+export function iovecRegions(u64: (addr: bigint) => bigint, vec: bigint, count: number, bytes: number): Region[] {
   const regions: Region[] = [];
   for (let i = 0; i < count && bytes > 0; i++) {
     const iov = vec + BigInt(i * 16);
-    const len = Math.min(Number(mem.u64(iov + 8n)), bytes);
-    regions.push(...at(mem.u64(iov), len));
+    const len = Math.min(Number(u64(iov + 8n)), bytes);
+    regions.push(...at(u64(iov), len));
     bytes -= len;
   }
   return regions;
@@ -609,7 +615,7 @@ const TABLE: readonly Entry[] = [
   [307, 'sendmmsg', 'fd mmsg vlen flags', sendmmsg],
   [308, 'setns', 'fd nstype'],
   [309, 'getcpu', 'cpup nodep unused', all(out(0, 4), out(1, 4))],
-  [310, 'process_vm_readv', 'pid lvec liovcnt rvec riovcnt flags'],
+  [310, 'process_vm_readv', 'pid lvec liovcnt rvec riovcnt flags', iovecs(1, 2)],
   [311, 'process_vm_writev', 'pid lvec liovcnt rvec riovcnt flags'],
   [312, 'kcmp', 'pid1 pid2 type idx1 idx2'],
   [313, 'finit_module', 'fd uargs flags'],
@@ -768,5 +774,5 @@ export const NR = {
   epoll_pwait: 281, epoll_pwait2: 441, rt_sigsuspend: 130,
   dup3: 292, pipe2: 293, prlimit64: 302, getcpu: 309, seccomp: 317, getrandom: 318, execveat: 322,
   memfd_create: 319, pkey_mprotect: 329, statx: 332, rseq: 334, clone3: 435, close_range: 436, openat2: 437,
-  sendfile: 40, truncate: 76, ftruncate: 77, splice: 275, fallocate: 285, pwritev: 296, copy_file_range: 326, pwritev2: 328,
+  sendfile: 40, truncate: 76, process_vm_writev: 311, recvmsg: 47, recvmmsg: 299, pidfd_getfd: 438, ftruncate: 77, splice: 275, fallocate: 285, pwritev: 296, copy_file_range: 326, pwritev2: 328,
 } as const;

@@ -120,6 +120,16 @@ struct StdioPayload {        # core/stdio
   target @1 :Int32;          # tsrr's own fd the output goes to
 }
 
+struct ProcMemPayload {      # core/proc-mem
+  fd @0 :Int32;
+  target @1 :Int32;          # the process whose memory the fd is, as the trace knows it
+}
+
+struct MmappedFilePayload {  # core/mmapped-file
+  fd @0 :Int32;
+  identity @1 :Text;         # the file's "device:inode"
+}
+
 struct SyscallBufferPayload { # core/syscall-buffer
   buffers @0 :List(TaskBuffer); # the buffers of the process's threads that registered one
 }

@@ -829,6 +829,62 @@ export class StdioPayload extends $.Struct {
   toString(): string { return "StdioPayload_" + super.toString(); }
 }
 /**
+* core/proc-mem
+*
+*/
+export class ProcMemPayload extends $.Struct {
+  static readonly _capnp = {
+    displayName: "ProcMemPayload",
+    id: "f88f3f9bdbedb064",
+    size: new $.ObjectSize(8, 0),
+  };
+  get fd(): number {
+    return $.utils.getInt32(0, this);
+  }
+  set fd(value: number) {
+    $.utils.setInt32(0, value, this);
+  }
+  /**
+* the process whose memory the fd is, as the trace knows it
+*
+*/
+  get target(): number {
+    return $.utils.getInt32(4, this);
+  }
+  set target(value: number) {
+    $.utils.setInt32(4, value, this);
+  }
+  toString(): string { return "ProcMemPayload_" + super.toString(); }
+}
+/**
+* core/mmapped-file
+*
+*/
+export class MmappedFilePayload extends $.Struct {
+  static readonly _capnp = {
+    displayName: "MmappedFilePayload",
+    id: "99c1e6e78bc0b1e9",
+    size: new $.ObjectSize(8, 1),
+  };
+  get fd(): number {
+    return $.utils.getInt32(0, this);
+  }
+  set fd(value: number) {
+    $.utils.setInt32(0, value, this);
+  }
+  /**
+* the file's "device:inode"
+*
+*/
+  get identity(): string {
+    return $.utils.getText(0, this);
+  }
+  set identity(value: string) {
+    $.utils.setText(0, value, this);
+  }
+  toString(): string { return "MmappedFilePayload_" + super.toString(); }
+}
+/**
 * core/syscall-buffer
 *
 */

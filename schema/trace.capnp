@@ -118,6 +118,14 @@ struct Syscall {
   fileChange @13 :FileChange;  # the call changed a file that a tracee maps shared
   skipped @14 :Bool;         # tsrr did not let the call run and gave it its result (a call it
                              # refuses, an answer it hides, a seccomp filter's action)
+  remoteWrites @15 :RemoteWrites;  # memory of another process the call wrote
+}
+
+# What a call wrote into another process's memory (process_vm_writev, a write to its
+# /proc/PID/mem): replay writes it there too.
+struct RemoteWrites {
+  tid @0 :Int32;             # the process, as the trace knows it
+  writes @1 :List(MemWrite);
 }
 
 struct MemWrite {

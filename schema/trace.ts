@@ -903,7 +903,7 @@ export class Syscall extends $.Struct {
   static readonly _capnp = {
     displayName: "Syscall",
     id: "d8f866ee98728f21",
-    size: new $.ObjectSize(88, 3),
+    size: new $.ObjectSize(88, 4),
   };
   static _Writes: $.ListCtor<MemWrite>;
   get number(): bigint {
@@ -1049,7 +1049,66 @@ export class Syscall extends $.Struct {
   set skipped(value: boolean) {
     $.utils.setBit(608, value, this);
   }
+  _adoptRemoteWrites(value: $.Orphan<RemoteWrites>): void {
+    $.utils.adopt(value, $.utils.getPointer(3, this));
+  }
+  _disownRemoteWrites(): $.Orphan<RemoteWrites> {
+    return $.utils.disown(this.remoteWrites);
+  }
+  /**
+* memory of another process the call wrote
+*
+*/
+  get remoteWrites(): RemoteWrites {
+    return $.utils.getStruct(3, RemoteWrites, this);
+  }
+  _hasRemoteWrites(): boolean {
+    return !$.utils.isNull($.utils.getPointer(3, this));
+  }
+  _initRemoteWrites(): RemoteWrites {
+    return $.utils.initStructAt(3, RemoteWrites, this);
+  }
+  set remoteWrites(value: RemoteWrites) {
+    $.utils.copyFrom(value, $.utils.getPointer(3, this));
+  }
   toString(): string { return "Syscall_" + super.toString(); }
+}
+export class RemoteWrites extends $.Struct {
+  static readonly _capnp = {
+    displayName: "RemoteWrites",
+    id: "e73ca7a8c710f166",
+    size: new $.ObjectSize(8, 1),
+  };
+  static _Writes: $.ListCtor<MemWrite>;
+  /**
+* the process, as the trace knows it
+*
+*/
+  get tid(): number {
+    return $.utils.getInt32(0, this);
+  }
+  set tid(value: number) {
+    $.utils.setInt32(0, value, this);
+  }
+  _adoptWrites(value: $.Orphan<$.List<MemWrite>>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownWrites(): $.Orphan<$.List<MemWrite>> {
+    return $.utils.disown(this.writes);
+  }
+  get writes(): $.List<MemWrite> {
+    return $.utils.getList(0, RemoteWrites._Writes, this);
+  }
+  _hasWrites(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initWrites(length: number): $.List<MemWrite> {
+    return $.utils.initList(0, RemoteWrites._Writes, length, this);
+  }
+  set writes(value: $.List<MemWrite>) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  toString(): string { return "RemoteWrites_" + super.toString(); }
 }
 export class MemWrite extends $.Struct {
   static readonly _capnp = {
@@ -1331,3 +1390,4 @@ Machine._Cpuid = $.CompositeList(CpuidRecord);
 EventBlock._Events = $.CompositeList(Event);
 Snapshot._Contents = $.CompositeList(PageContent);
 Syscall._Writes = $.CompositeList(MemWrite);
+RemoteWrites._Writes = $.CompositeList(MemWrite);

@@ -14,6 +14,7 @@ import { pcpRegistry, type PcpRegistry } from './PcpRegistry.js';
 import { loadCheckpoint, nearestCheckpoint, restoreCheckpoint } from './restore.js';
 import { registerMappingSerializers } from './serializers/mappings.js';
 import { registerStdioSerializer } from './serializers/stdio.js';
+import { registerFdMonitorSerializers } from './serializers/fdMonitors.js';
 import { registerSyscallBufferSerializer } from './serializers/syscallBuffer.js';
 import { registerTaskSerializer } from './serializers/task.js';
 import { registerTracePositionSerializer } from './serializers/tracePosition.js';
@@ -30,6 +31,7 @@ export default class PcpPlugin {
     const reg = pcpRegistry(tsrr);
     registerMappingSerializers(reg);
     registerStdioSerializer(reg);
+    registerFdMonitorSerializers(reg);
     registerSyscallBufferSerializer(reg);
     registerTaskSerializer(reg);
     registerTracePositionSerializer(reg);

@@ -255,6 +255,15 @@ const cases: Case[] = [
       ),
   },
   {
+    program: 'procmem',
+    what: 'writes into memory from outside: /proc/PID/mem (pwrite, write through an fd passed with SCM_RIGHTS), process_vm_writev, /proc/self/mem',
+    check: (out) => {
+      assert.match(out, /^parent reads back: by WRITEe \+ vm_writev$/m);
+      assert.match(out, /^self through \/proc\/self\/mem: 42$/m);
+      assert.match(out, /^child sees: by WRITEe \+ vm_writev$/m);
+    },
+  },
+  {
     program: 'deaths',
     what: "a thread's fatal signal, SIGTERM with threads blocked, a raw clone that kills itself after buffered calls, a PID namespace's init",
     check: (out) => {
