@@ -10,7 +10,7 @@
  * (syscall number, arguments, registers); any difference stops replay with a divergence report.
  */
 import { basename } from 'node:path';
-import { kill, ptrace, tkill } from '../native/libc.js';
+import { kill, ptrace, removeShm, tkill } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { Registers } from '../native/regs.js';
 import { NR, replayPolicy, syscallName } from '../native/syscalls.js';
@@ -34,6 +34,11 @@ const MAP_FIXED = 0x10n;
 const MAP_ANONYMOUS = 0x20n;
 const O_RDWR = 2;
 const O_CLOEXEC = 0x80000;
+const IPC_PRIVATE = 0n;
+const IPC_CREAT = 0o1000n;
+const SHM_RDONLY = 0o10000n;
+const SHM_REMAP = 0o40000n;
+const SHM_EXEC = 0o100000n;
 const F_DUPFD_CLOEXEC = 1030;
 /** Where replay's own fds in a tracee go: above those programs use. */
 const HIGH_FD = 900;
@@ -126,6 +131,10 @@ export class ReplaySession extends Session {
   /** Each task's syscall, while it is the task's last event. */
   private readonly lastCall = new Map<Task, SyscallEvent>();
   private lastFrame = 0;
+  /** System V segments: the sizes the trace's shmget calls asked for, and replay's own
+   * segment for each of the recording's (see attachShm), by the recording's id. */
+  private readonly shmSizes = new Map<bigint, bigint>();
+  private readonly shmIds = new Map<bigint, bigint>();
   /** Per process, the files replay keeps open in it for mappings (see openedIn). */
   private readonly openFiles = new WeakMap<AddressSpace, Map<string, bigint>>();
   /** Replay's shared copies of the files the recording mapped shared. */
@@ -223,6 +232,8 @@ export class ReplaySession extends Session {
   override killAll(): void {
     super.killAll();
     this.sharedFiles.dispose();
+    for (const id of this.shmIds.values()) removeShm(Number(id));
+    this.shmIds.clear();
   }
 
   /** Starts the program at frame 1, or lets a plugin put a later state in (beforeLaunch). */
@@ -755,6 +766,8 @@ export class ReplaySession extends Session {
       if (r.result !== d.result) this.diverge(task, `${syscallName(d.number)} returning ${d.result}`, `it returned ${r.result}`, e.frame);
     } else {
       if (d.mappedFile && d.result >= 0n) this.mapFile(task, d);
+      if (d.number === NR.shmget && d.result >= 0n) this.shmSizes.set(d.result, d.args[1]!);
+      if (d.number === NR.shmat && d.result >= 0n) this.attachShm(task, d);
       if (d.fileChange) this.sharedFiles.apply(d.fileChange);
       const target = d.remoteWrites && this.processOf(d.remoteWrites.tid);
       for (const w of target ? d.remoteWrites!.writes : []) target!.writeMem(w.addr, w.data);
@@ -815,6 +828,23 @@ export class ReplaySession extends Session {
       got = task.remoteSyscall(NR.mmap, d.result, len!, prot!, flags! | MAP_FIXED, this.openedIn(task, file, shadowed, m.path), offset!);
     }
     if (got !== d.result) this.diverge(task, `mmap of ${m.path} at 0x${d.result.toString(16)}`, `mmap returned ${got}`);
+  }
+
+  /** Attaches replay's own System V segment for the recording's (made on first use, with the
+   * size its shmget asked for) where the recording's shmat put it: processes that attach one
+   * segment share its memory, as the recording's did. */
+  private attachShm(task: Task, d: SyscallEvent['data']): void {
+    const [recorded, , flags] = d.args;
+    let id = this.shmIds.get(recorded!);
+    if (id === undefined) {
+      const size = this.shmSizes.get(recorded!);
+      if (size === undefined) this.diverge(task, `shmat of segment ${recorded}, made by shmget in the trace`, `a segment the trace does not create`);
+      id = task.remoteSyscall(NR.shmget, IPC_PRIVATE, size, IPC_CREAT | 0o600n);
+      if (id < 0n) throw new TsrrError('TRACEE_FAILED', `shmget of ${size} bytes for replay failed (errno ${-id})`, { size });
+      this.shmIds.set(recorded!, id);
+    }
+    const got = task.remoteSyscall(NR.shmat, id, d.result, (flags! & (SHM_RDONLY | SHM_EXEC)) | SHM_REMAP);
+    if (got !== d.result) this.diverge(task, `shmat at 0x${d.result.toString(16)}`, `shmat returned ${got}`);
   }
 
   /** An fd of `task`'s process open on `file` (read-write for a shared copy, which a shared

@@ -23,6 +23,7 @@ const posixSpawn = libc.func(
   'int posix_spawn(_Out_ int *pid, const char *path, void *actions, void *attr, const char **argv, const char **envp)',
 );
 const lseekRaw = libc.func('int64_t lseek(int fd, int64_t offset, int whence)');
+const shmctlRaw = libc.func('int shmctl(int id, int cmd, void *buf)');
 const spawnActionsInit = libc.func('int posix_spawn_file_actions_init(void *actions)');
 const spawnActionsDup2 = libc.func('int posix_spawn_file_actions_adddup2(void *actions, int fd, int newfd)');
 const spawnActionsDestroy = libc.func('int posix_spawn_file_actions_destroy(void *actions)');
@@ -115,6 +116,13 @@ export function nextData(fd: number, pos: number): [number, number] | undefined 
     throw new TsrrError('TRACE_WRITE_FAILED', `lseek: ${strerror(koffi.errno())}`, { errno: koffi.errno() });
   }
   return [start, Number(lseekRaw(fd, start, SEEK_HOLE))];
+}
+
+const IPC_RMID = 0;
+
+/** Removes System V shared memory segment `id` (once nothing has it attached). */
+export function removeShm(id: number): void {
+  shmctlRaw(id, IPC_RMID, null);
 }
 
 /** posix_spawn with `fds` inherited (Node makes the fds it was given close-on-exec); returns

@@ -698,7 +698,7 @@ const REAL = new Set([
   'arch_prctl', 'modify_ldt', 'set_thread_area', 'set_tid_address', 'set_robust_list',
   'rt_sigaction', 'rt_sigprocmask', 'rt_sigreturn', 'sigaltstack', 'exit', 'exit_group',
   'prctl', 'personality', 'clone', 'clone3', 'fork', 'vfork',
-  'shmat', 'shmdt', 'mlock', 'mlock2', 'munlock', 'mlockall', 'munlockall', 'membarrier',
+  'shmdt', 'mlock', 'mlock2', 'munlock', 'mlockall', 'munlockall', 'membarrier',
 ]);
 
 /** glibc carries on without rseq when registration fails, and the kernel's updates of a
@@ -774,5 +774,5 @@ export const NR = {
   epoll_pwait: 281, epoll_pwait2: 441, rt_sigsuspend: 130,
   dup3: 292, pipe2: 293, prlimit64: 302, getcpu: 309, seccomp: 317, getrandom: 318, execveat: 322,
   memfd_create: 319, pkey_mprotect: 329, statx: 332, rseq: 334, clone3: 435, close_range: 436, openat2: 437,
-  sendfile: 40, truncate: 76, process_vm_writev: 311, recvmsg: 47, recvmmsg: 299, pidfd_getfd: 438, ftruncate: 77, splice: 275, fallocate: 285, pwritev: 296, copy_file_range: 326, pwritev2: 328,
+  sendfile: 40, truncate: 76, process_vm_writev: 311, recvmsg: 47, recvmmsg: 299, pidfd_getfd: 438, shmget: 29, shmat: 30, shmctl: 31, ftruncate: 77, splice: 275, fallocate: 285, pwritev: 296, copy_file_range: 326, pwritev2: 328,
 } as const;

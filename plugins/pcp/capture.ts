@@ -55,6 +55,7 @@ export function unsharedMemoryProblem(processes: readonly Task[][], copies?: Sha
     if (watched) return `process ${task!.tgid} maps a file it may change (${watched.identity}), which checkpoints cannot hold yet`;
     for (const m of task!.as.mappings()) {
       if (m.kind === 'file' && copies?.isCopy(m.path)) return `process ${task!.tgid} maps a file it may change (at 0x${m.start.toString(16)}), which checkpoints cannot hold yet`;
+      if (m.path.startsWith('/SYSV')) return `process ${task!.tgid} has System V shared memory attached (at 0x${m.start.toString(16)}), which checkpoints cannot hold yet`;
       if (m.kind !== 'shared-anonymous') continue;
       const other = seen.get(m.object);
       if (other !== undefined && other !== task!.tgid) return `processes ${other} and ${task!.tgid} share anonymous memory (at 0x${m.start.toString(16)})`;

@@ -215,7 +215,7 @@ const cases: Case[] = [
   {
     program: 'sharedfile',
     args: [freshDir()],
-    what: 'files mapped shared (and privately through a writable fd) changing under their mappings: stores, pwrite, write, ftruncate, O_TRUNC, fork, /dev/zero, mremap',
+    what: 'files mapped shared (and privately through a writable fd) changing under their mappings: stores, pwrite, write, ftruncate, O_TRUNC, fork, /dev/zero, mremap; System V shared memory',
     check: (out) =>
       assert.match(
         out,
@@ -230,6 +230,7 @@ const cases: Case[] = [
             '/dev/zero: shared with the child: child wrote /dev/zero memory; another mapping is apart: 0',
             'private mapping of a file that grew: grown later',
             'adjacent mappings remapped as one: ok',
+            'System V segment: child wrote the segment',
             '',
           ].join('\n'),
         ),

@@ -4,12 +4,13 @@
  * through a second fd, ftruncate (growing and shrinking) and an open with O_TRUNC show in the
  * mappings; a forked child's stores reach the parent through a shared file and through
  * /dev/zero; a private mapping sees the file grow; two adjacent mappings from one fd are
- * remapped as one. Prints what it reads back. Works in the directory given as argv[1]. */
+ * remapped as one; a System V segment attached twice is shared with a child. Prints what it reads back. Works in the directory given as argv[1]. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,6 +72,20 @@ int main(int argc, char **argv) {
   if (two == MAP_FAILED || mmap(two + PAGE, PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, PAGE) == MAP_FAILED) return 9;
   char *moved = mremap(two, 2 * PAGE, 3 * PAGE, MREMAP_MAYMOVE);
   printf("adjacent mappings remapped as one: %s\n", moved == MAP_FAILED ? "failed" : "ok");
+
+  int shm = shmget(IPC_PRIVATE, 2 * PAGE, 0600);
+  char *seg = shmat(shm, NULL, 0);
+  if (shm < 0 || seg == (void *)-1) return 11;
+  child = fork();
+  if (child == 0) {
+    char *own = shmat(shm, NULL, 0); // a second attachment, in the child
+    strcpy(own + PAGE, "child wrote the segment");
+    _exit(0);
+  }
+  waitpid(child, NULL, 0);
+  printf("System V segment: %s\n", seg + PAGE);
+  shmdt(seg);
+  shmctl(shm, IPC_RMID, NULL);
   unlink("shared.bin");
   unlink("private.bin");
   return 0;
