@@ -77,7 +77,7 @@ export type EventData =
       /** Memory of another process the call wrote (process_vm_writev, /proc/PID/mem). */
       remoteWrites?: RemoteWrites;
     }
-  | { kind: 'signal'; signo: number; code: number; regs: Buffer; siginfo: Buffer; snapshot?: Snapshot }
+  | { kind: 'signal'; signo: number; code: number; regs: Buffer; siginfo: Buffer; snapshot?: Snapshot; toTracer?: boolean }
   | { kind: 'syscallEntry'; number: number }
   | { kind: 'fork'; child: number; flags: bigint; parentTid: bigint; childTid: bigint }
   | { kind: 'preempt'; snapshot: Snapshot }

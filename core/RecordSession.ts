@@ -37,6 +37,7 @@ import type { Task } from './Task.js';
 import { TraceWriter } from './TraceWriter.js';
 import { writeAll } from './writeAll.js';
 import { OwnSettings } from './OwnSettings.js';
+import { PtraceEmulator } from './PtraceEmulator.js';
 import { TRACE_FORMAT_VERSION } from './traceFile.js';
 import { TsrrError } from './TsrrError.js';
 import { TSRR_VERSION } from './version.js';
@@ -211,6 +212,33 @@ export class RecordSession extends Session {
   private sigintSeen = 0;
   private sigintDeadline = 0;
 
+  /** ptrace as the program uses it (core/PtraceEmulator.ts). */
+  private readonly programTracing = new PtraceEmulator({
+    processOf: (id) => this.processOf(id),
+    parentOf: (t) => {
+      const ppid = /^PPid:\s*(\d+)/m.exec(readIfThere(`/proc/${t.tid}/status`))?.[1];
+      return ppid === undefined ? undefined : this.processOf(Number(ppid));
+    },
+    park: (t) => {
+      t.state = 'traced';
+      if (this.current === t) this.current = undefined;
+    },
+    release: (t, entry) => {
+      t.state = 'stopped';
+      if (entry) this.releasedAtEntry.add(t);
+    },
+    finishWait: (tracer, result) => {
+      if (result !== undefined) {
+        this.hiddenResults.set(tracer, result);
+        tracer.getRegs().origRax = -1n;
+        tracer.setRegs();
+      }
+      tracer.state = 'stopped';
+    },
+  });
+  /** Tasks a program tracer let go on at a syscall's entry, which tsrr handles when they run. */
+  private readonly releasedAtEntry = new Set<Task>();
+
   constructor(readonly opts: RecordOptions) {
     super(opts);
   }
@@ -332,7 +360,8 @@ export class RecordSession extends Session {
     this.tasks.delete(task.rec);
     this.tasks.set(task.rec, task);
     this.sliceStart = process.hrtime.bigint();
-    this.resume(task);
+    if (this.releasedAtEntry.delete(task)) this.syscallEntry(task, false, true);
+    else this.resume(task);
   }
 
   /** Lets `task` go on from its stop: into user code, or on inside its syscall. */
@@ -343,7 +372,8 @@ export class RecordSession extends Session {
       task.state = 'user';
       this.resumedCrc.set(task, crc32((task.regsValid ? task.regs : task.getRegs()).buf));
     }
-    task.continue(this.filtered && !task.inSyscall ? PTRACE.CONT : PTRACE.SYSCALL);
+    const request = this.programTracing.stepping(task) ? PTRACE.SINGLESTEP : this.filtered && !task.inSyscall ? PTRACE.CONT : PTRACE.SYSCALL;
+    task.continue(request);
   }
 
   /** Moves the records of the task's buffered calls into the trace; false (and nothing moved)
@@ -482,15 +512,24 @@ export class RecordSession extends Session {
     return e;
   }
 
-  /** At a syscall's entry; `filtered`: a seccomp stop of the program's own filters. */
-  private syscallEntry(task: Task, filtered = false): void {
+  /** At a syscall's entry; `filtered`: a seccomp stop of the program's own filters;
+   * `released`: a program tracer that stopped the task here let it go on. */
+  private syscallEntry(task: Task, filtered = false, released = false): void {
     const r = task.getRegs();
     const nr = r.syscallNumber;
+    if (!released && this.programTracing.stopsAtSyscalls(task)) {
+      // Replay holds the task at this entry too (its tracer may change the call).
+      this.record(task, { kind: 'syscallEntry', number: nr });
+      this.programTracing.syscallStop(task, true);
+      return;
+    }
     this.hooks.beforeSyscall.call(task, nr);
     const args = r.args();
     const call = { number: nr, args, ip: r.rip, sp: r.rsp, regsCrc: task.regsCrc() };
     this.pending.set(task.tid, call);
-    const hidden = filtered ? this.filterOutcome(task, call) : this.hiddenResult(task, nr, args);
+    const waited = nr === NR.wait4 ? this.waitForTracees(task, args) : undefined;
+    if (waited === 'held') return;
+    const hidden = waited ?? (filtered ? this.filterOutcome(task, call) : this.hiddenResult(task, nr, args));
     if (hidden !== undefined) this.hiddenResults.set(task, hidden);
     if (replayPolicy(nr, args) === 'deny' || hidden !== undefined) {
       r.origRax = -1n;
@@ -502,6 +541,20 @@ export class RecordSession extends Session {
       return;
     }
     this.proceed(task);
+  }
+
+  /** A wait4 of a program tracer whose tracees may answer it: 'held' when the task waits for
+   * them, held at the entry until one stops (or a child ends); else the result a stopped
+   * tracee gives it, if one does (the call then does not run). */
+  private waitForTracees(task: Task, args: bigint[]): bigint | 'held' | undefined {
+    const w = this.programTracing.wait(task, args);
+    if (!w.hold) return w.result;
+    this.record(task, { kind: 'syscallEntry', number: NR.wait4 });
+    this.entryRecorded.add(task);
+    task.inSyscall = true;
+    task.state = 'kernel';
+    if (this.current === task) this.current = undefined;
+    return 'held';
   }
 
   /** The result a call gets without running, where tsrr gives it one: the library's calls to
@@ -517,6 +570,7 @@ export class RecordSession extends Session {
     }
     const refused = this.refused(nr, args);
     if (refused !== undefined) return refused;
+    if (nr === NR.ptrace) return this.programTracing.request(task, args);
     const filter = filterInstall(nr, args);
     if (filter) {
       this.pendingFilters.set(task, { ...filter, prog: readFilter(task, filter.fprog) });
@@ -559,6 +613,8 @@ export class RecordSession extends Session {
     const leaderLast = ending.filter((t) => t.tid !== t.tgid).concat(ending.filter((t) => t.tid === t.tgid));
     for (const t of leaderLast) {
       if (t.tid === t.tgid && group.some((g) => g !== t && !ending.includes(g))) continue;
+      // Its exit-event stop is its tracer's to see (PTRACE_O_TRACEEXIT): the main loop meets it.
+      if (this.programTracing.wantsExit(t)) continue;
       for (;;) {
         const st = this.waitFor(t, false);
         if (st.kind === 'exited' || st.kind === 'killed') {
@@ -613,7 +669,8 @@ export class RecordSession extends Session {
       forceSignal(task, SIG.SYS, sigsys.fatal);
       tkill(task.tid, SIG.SYS);
     }
-    this.proceed(task, call.number === NR.sched_yield);
+    if (this.programTracing.stopsAtSyscalls(task)) this.programTracing.syscallStop(task, false);
+    else if (!this.programTracing.interrupted(task)) this.proceed(task, call.number === NR.sched_yield);
   }
 
   /** Installs a filter of the program's own in `task` (see core/seccompFilters.ts): rewritten,
@@ -759,6 +816,14 @@ export class RecordSession extends Session {
     switch (st.event) {
       case PTRACE_EVENT.EXEC:
         this.onExec(task);
+        if (this.programTracing.execed(task)) return;
+        break;
+      case PTRACE_EVENT.EXIT:
+        // Asked for by a program tracer (PTRACE_O_TRACEEXIT).
+        if (this.programTracing.wantsExit(task)) {
+          this.programTracing.exitStop(task, task.eventMessage());
+          return;
+        }
         break;
       case PTRACE_EVENT.FORK:
       case PTRACE_EVENT.VFORK:
@@ -769,6 +834,7 @@ export class RecordSession extends Session {
         // The end of an interrupt that caught the task at another stop, a SIGCONT's notice, or
         // a group-stop: no user code ran since the last stop.
         this.interruptPending.delete(task);
+        if (this.programTracing.traces(task) && this.programTracing.eventStop(task, st.signal)) return;
         if (st.signal !== SIG.TRAP) {
           this.groupStop(task);
           return;
@@ -869,10 +935,11 @@ export class RecordSession extends Session {
   /** A signal stopped the task: emulates trapped rdtsc/rdtscp/cpuid, and records anything
    * else, to be delivered when the task goes on. */
   private onSignal(task: Task, signo: number): void {
-    const sigsys = signo === SIG.SYS ? this.sigsys.get(task) : undefined;
-    this.sigsys.delete(task);
-    if (sigsys) task.setSiginfo(sigsys.info);
-    const siginfo = sigsys?.info ?? task.siginfo();
+    // A SIGSYS or SIGCHLD tsrr sent for the program's filters or tracer says what the kernel's would.
+    const made = signo === SIG.SYS ? this.sigsys.get(task)?.info : signo === SIG.CHLD ? this.programTracing.takeSigchld(task) : undefined;
+    if (signo === SIG.SYS) this.sigsys.delete(task);
+    if (made) task.setSiginfo(made);
+    const siginfo = made ?? task.siginfo();
     const code = siginfo.readInt32LE(8);
     const r = task.getRegs();
     // A program that asked for SIGSEGV at rdtsc gets it (tsrr traps rdtsc to emulate it anyway).
@@ -904,7 +971,12 @@ export class RecordSession extends Session {
       // so it gets the task's state.
       const ranUserCode = !isSynchronous(signo, code) && crc32(r.buf) !== this.resumedCrc.get(task);
       const snapshot = ranUserCode ? takeSnapshot(task, this.xsaveSize, this.knownPages) : undefined;
-      this.record(task, { kind: 'signal', signo, code, regs: Buffer.from(r.buf), siginfo, ...(snapshot && { snapshot }) });
+      const toTracer = signo !== SIG.KILL && this.programTracing.traces(task);
+      this.record(task, { kind: 'signal', signo, code, regs: Buffer.from(r.buf), siginfo, ...(snapshot && { snapshot }), ...(toTracer && { toTracer }) });
+      if (toTracer) {
+        this.programTracing.signalStop(task, signo, siginfo);
+        return;
+      }
       task.deliver = signo;
     }
     this.proceed(task);
@@ -936,6 +1008,8 @@ export class RecordSession extends Session {
     this.hiddenResults.delete(task);
     if (task.tid === this.rootTgid) this.rootStatus = status;
     if (this.current === task) this.current = undefined;
+    this.releasedAtEntry.delete(task);
+    this.programTracing.ended(task, status);
     this.hooks.taskExited.call(task, status);
     if (task.tgid === this.rootTgid && !this.opts.waitForAll && ![...this.tasks.values()].some((t) => t.tgid === this.rootTgid)) {
       // As rr: the recording ends with the program's first process; what it left running (a

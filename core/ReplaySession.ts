@@ -24,6 +24,7 @@ import { MAX_BUFFER, PRCTL_REGISTER, isBufferCall, isWroteCall, markReplay, putR
 import type { AddressSpace, Watchpoint } from './AddressSpace.js';
 import type { Task } from './Task.js';
 import { SharedFiles } from './SharedFiles.js';
+import { REQ, changeTracee, changesTracee } from './ptraceRequests.js';
 import { StdioMonitor } from './StdioMonitor.js';
 import { TraceReader } from './TraceReader.js';
 import { REPLAYABLE_FORMAT_VERSION } from './traceFile.js';
@@ -135,6 +136,10 @@ export class ReplaySession extends Session {
    * segment for each of the recording's (see attachShm), by the recording's id. */
   private readonly shmSizes = new Map<bigint, bigint>();
   private readonly shmIds = new Map<bigint, bigint>();
+  /** Tasks stopped at a signal's delivery for a tracer of the program's own, and those it
+   * single-steps (core/PtraceEmulator.ts). */
+  private readonly tracerStops = new Set<Task>();
+  private readonly tracerSteps = new Set<Task>();
   /** Per process, the files replay keeps open in it for mappings (see openedIn). */
   private readonly openFiles = new WeakMap<AddressSpace, Map<string, bigint>>();
   /** Replay's shared copies of the files the recording mapped shared. */
@@ -390,7 +395,8 @@ export class ReplaySession extends Session {
   private resume(task: Task): void {
     const next = this.trace.peek();
     // A task inside a syscall that runs for real needs PTRACE_SYSCALL to stop at its exit.
-    const request = !task.inSyscall && next?.tid === task.rec && next.data.kind === 'syscall' && emulatedOnly(next.data) ? PTRACE.SYSEMU : PTRACE.SYSCALL;
+    const sysemu = !task.inSyscall && next?.tid === task.rec && next.data.kind === 'syscall' && emulatedOnly(next.data);
+    const request = this.tracerSteps.has(task) && !task.inSyscall ? PTRACE.SINGLESTEP : sysemu ? PTRACE.SYSEMU : PTRACE.SYSCALL;
     // After a SYSEMU entry stop, PTRACE_SYSCALL makes the kernel report an exit stop for the
     // skipped call; it carries nothing.
     if (task.atSysemuEntry && request === PTRACE.SYSCALL) this.spuriousExit.add(task);
@@ -439,11 +445,33 @@ export class ReplaySession extends Session {
         continue;
       }
       if (d.siginfo.length === 128) task.setSiginfo(d.siginfo);
-      task.deliver = d.signo;
+      this.stopFor(task, d);
       break;
     }
     this.trace.next();
     this.replayed(e, task);
+  }
+
+  /** The task stops at the delivery of a signal: delivered when it goes on, or, when a tracer
+   * of the program's own had it stop there, what that tracer says when it lets it go on. */
+  private stopFor(task: Task, d: { signo: number; toTracer?: boolean }): void {
+    if (d.toTracer) this.tracerStops.add(task);
+    else task.deliver = d.signo;
+  }
+
+  /** A ptrace call of the program's, replayed: the changes it made to its tracee are made
+   * again, and the tracee goes on as it let it (its signal, single steps). */
+  private tracerRequest(task: Task, d: SyscallEvent['data']): void {
+    const request = Number(BigInt.asIntN(32, d.args[0]!));
+    const tracee = this.processOf(Number(BigInt.asIntN(32, d.args[1]!)));
+    if (!tracee || d.result < 0n) return;
+    if (changesTracee(request)) {
+      changeTracee(task, tracee, request, d.args[2]!, d.args[3]!);
+    } else if (request === REQ.CONT || request === REQ.SYSCALL || request === REQ.SINGLESTEP || request === REQ.DETACH) {
+      tracee.deliver = this.tracerStops.delete(tracee) ? Number(d.args[3]!) : 0;
+      if (request === REQ.SINGLESTEP) this.tracerSteps.add(tracee);
+      else this.tracerSteps.delete(tracee);
+    }
   }
 
   /** Sends `signo`, which came during a call that blocked with a mask of its own (`call`:
@@ -565,6 +593,8 @@ export class ReplaySession extends Session {
     this.current.delete(task);
     this.held.delete(task);
     this.forks.delete(task);
+    this.tracerStops.delete(task);
+    this.tracerSteps.delete(task);
     if (task.rec === task.tgid && this.rootStatus === 0 && this.tasks.size === 0) this.rootStatus = status;
     this.hooks.taskExited.call(task, status);
     this.replayed(e, task);
@@ -769,6 +799,7 @@ export class ReplaySession extends Session {
       if (d.number === NR.shmget && d.result >= 0n) this.shmSizes.set(d.result, d.args[1]!);
       if (d.number === NR.shmat && d.result >= 0n) this.attachShm(task, d);
       if (d.fileChange) this.sharedFiles.apply(d.fileChange);
+      if (d.number === NR.ptrace) this.tracerRequest(task, d);
       const target = d.remoteWrites && this.processOf(d.remoteWrites.tid);
       for (const w of target ? d.remoteWrites!.writes : []) target!.writeMem(w.addr, w.data);
       for (const w of d.writes) task.writeMem(w.addr, w.data);
@@ -939,7 +970,7 @@ export class ReplaySession extends Session {
       const rec = new Registers(Buffer.from(e.data.regs));
       this.diverge(task, `signal ${e.data.signo} at 0x${rec.rip.toString(16)}`, `signal ${signo} at 0x${r.rip.toString(16)} (differs in ${rec.diff(r).join(', ') || 'signal number'})`, e.frame);
     }
-    task.deliver = signo;
+    this.stopFor(task, e.data);
     this.replayed(e, task);
   }
 

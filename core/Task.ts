@@ -16,8 +16,9 @@ import { TsrrError } from './TsrrError.js';
 
 /** Where a task is, for the scheduler: stopped by tsrr and runnable ('stopped'), running user
  * code ('user'), inside a syscall that has not returned ('kernel'), stopped by a stop signal
- * until a SIGCONT or SIGKILL ('group-stop'), or on its way out. */
-export type TaskState = 'stopped' | 'user' | 'kernel' | 'group-stop' | 'exiting';
+ * until a SIGCONT or SIGKILL ('group-stop'), stopped for a tracer of the program's own until
+ * it lets it go ('traced', core/PtraceEmulator.ts), or on its way out. */
+export type TaskState = 'stopped' | 'user' | 'kernel' | 'group-stop' | 'traced' | 'exiting';
 
 /** offsetof(struct user, u_debugreg): DR0-DR7 for PTRACE_PEEKUSER/POKEUSER. */
 const DEBUG_REGS = 848;

@@ -121,6 +121,7 @@ function encodeEvent(c: CEvent, e: Event): void {
       setData((n) => s._initRegs(n), d.regs);
       setData((n) => s._initSiginfo(n), d.siginfo);
       if (d.snapshot) encodeSnapshot(s._initSnapshot(), d.snapshot);
+      if (d.toTracer) s.toTracer = true;
       return;
     }
     case 'syscallEntry':
@@ -251,6 +252,7 @@ function decodeEvent(c: CEvent): EventData {
         regs: getData(s._hasRegs(), () => s.regs),
         siginfo: getData(s._hasSiginfo(), () => s.siginfo),
         ...(s._hasSnapshot() ? { snapshot: decodeSnapshot(s.snapshot) } : {}),
+        ...(s.toTracer ? { toTracer: true } : {}),
       };
     }
     case CEventWhich.RDTSC: {

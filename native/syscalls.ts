@@ -230,6 +230,19 @@ const syslog = out(1, (c) => ([2, 3, 4].includes(int(c, 0)) ? ret(c) : 0));
  * most buflen bytes. */
 const keyctl = out(2, (c) => ([6, 11, 17].includes(int(c, 0)) ? Math.min(ret(c), Number(arg(c, 3))) : 0));
 
+/** What a ptrace request that reads its tracee writes at `data` (GETREGSET: the buffer its
+ * iovec names, and the length it stores there). */
+const PTRACE_OUT = new Map<number, number>([
+  [1, 8], [2, 8], [3, 8], // PEEKTEXT, PEEKDATA, PEEKUSER
+  [12, 216], [14, 512], // GETREGS, GETFPREGS
+  [0x4201, 8], [0x4202, 128], [0x420a, 8], // GETEVENTMSG, GETSIGINFO, GETSIGMASK
+]);
+const PTRACE_GETREGSET = 0x4204;
+const ptraceWrites: Writes = (c) =>
+  int(c, 0) === PTRACE_GETREGSET && arg(c, 3) !== 0n
+    ? [...at(c.mem.u64(arg(c, 3)), Number(c.mem.u64(arg(c, 3) + 8n))), [arg(c, 3) + 8n, 8]]
+    : out(3, PTRACE_OUT.get(int(c, 0)) ?? 0)(c);
+
 /** With gidsetsize 0 getgroups only counts. */
 const getgroups = out(1, (c) => (int(c, 0) === 0 ? 0 : ret(c) * 4));
 
@@ -406,7 +419,7 @@ const TABLE: readonly Entry[] = [
   [98, 'getrusage', 'who ru', out(1, RUSAGE)],
   [99, 'sysinfo', 'info', out(0, 112)],
   [100, 'times', 'tbuf', out(0, 32)],
-  [101, 'ptrace', 'request pid addr data'],
+  [101, 'ptrace', 'request pid addr data', ptraceWrites],
   [102, 'getuid', ''],
   [103, 'syslog', 'type buf len', syslog],
   [104, 'getgid', ''],
@@ -774,5 +787,5 @@ export const NR = {
   epoll_pwait: 281, epoll_pwait2: 441, rt_sigsuspend: 130,
   dup3: 292, pipe2: 293, prlimit64: 302, getcpu: 309, seccomp: 317, getrandom: 318, execveat: 322,
   memfd_create: 319, pkey_mprotect: 329, statx: 332, rseq: 334, clone3: 435, close_range: 436, openat2: 437,
-  sendfile: 40, truncate: 76, process_vm_writev: 311, recvmsg: 47, recvmmsg: 299, pidfd_getfd: 438, shmget: 29, shmat: 30, shmctl: 31, ftruncate: 77, splice: 275, fallocate: 285, pwritev: 296, copy_file_range: 326, pwritev2: 328,
+  sendfile: 40, truncate: 76, process_vm_writev: 311, recvmsg: 47, recvmmsg: 299, pidfd_getfd: 438, shmget: 29, shmat: 30, shmctl: 31, ptrace: 101, ftruncate: 77, splice: 275, fallocate: 285, pwritev: 296, copy_file_range: 326, pwritev2: 328,
 } as const;

@@ -157,6 +157,8 @@ struct Signal {
   regs @2 :Data;             # at the signal-delivery stop
   siginfo @3 :Data;          # 128 bytes; replay delivers a signal it did not cause with it
   snapshot @4 :Snapshot;     # set when the signal interrupted user code
+  toTracer @5 :Bool;         # the task stopped here for a tracer of the program's own, which
+                             # said what to deliver (its ptrace call that let the task go on)
 }
 
 struct Rdtsc {

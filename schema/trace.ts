@@ -1256,7 +1256,7 @@ export class Signal extends $.Struct {
   static readonly _capnp = {
     displayName: "Signal",
     id: "b1719bc7da81c8a6",
-    size: new $.ObjectSize(8, 3),
+    size: new $.ObjectSize(16, 3),
   };
   get signo(): number {
     return $.utils.getInt32(0, this);
@@ -1335,6 +1335,17 @@ export class Signal extends $.Struct {
   }
   set snapshot(value: Snapshot) {
     $.utils.copyFrom(value, $.utils.getPointer(2, this));
+  }
+  /**
+* the task stopped here for a tracer of the program's own, which
+* said what to deliver (its ptrace call that let the task go on)
+*
+*/
+  get toTracer(): boolean {
+    return $.utils.getBit(64, this);
+  }
+  set toTracer(value: boolean) {
+    $.utils.setBit(64, value, this);
   }
   toString(): string { return "Signal_" + super.toString(); }
 }
