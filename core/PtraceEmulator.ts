@@ -23,8 +23,13 @@ const WNOHANG = 1n;
 const WNOWAIT = 0x01000000n;
 const CLD_TRAPPED = 4;
 
-/** How the tracer let the tracee go on: where the tracee next stops for it. */
-type Resume = 'cont' | 'syscall' | 'step';
+/** How the tracer let the tracee go on: where the tracee next stops for it (at each syscall,
+ * after one instruction, at each syscall's entry with the call skipped). */
+type Resume = 'cont' | 'syscall' | 'step' | 'sysemu' | 'sysemu-step';
+
+/** Options whose stops tsrr asks the kernel for only when a program tracer wants them. */
+const EXTRA_OPTIONS = BigInt(PTRACE_O.TRACEEXIT | PTRACE_O.TRACEVFORKDONE);
+const NSIG = 64n;
 
 /** A stop the tracer sees: its wait status, the signal delivered when the tracer lets it go
  * (if it does not say another), and what PTRACE_GETSIGINFO and GETEVENTMSG tell. */
@@ -53,9 +58,15 @@ interface Tracee {
   groupStop: number;
   /** Its end, for a tracer that is not its parent (whose own wait sees it). */
   ended?: number;
+  /** Let go on at a syscall's entry it stopped at under PTRACE_SYSEMU: the call is skipped. */
+  skip?: boolean;
 }
 
 /** What the session does for the emulation. */
+const RESUMES = new Map<number, Resume>([
+  [REQ.SYSCALL, 'syscall'], [REQ.SINGLESTEP, 'step'], [REQ.SYSEMU, 'sysemu'], [REQ.SYSEMU_SINGLESTEP, 'sysemu-step'],
+]);
+
 export interface PtraceHost {
   /** A task by its id, or a task of the process with that id. */
   processOf(id: number): Task | undefined;
@@ -85,14 +96,26 @@ export class PtraceEmulator {
     return this.tracees.has(task);
   }
 
-  /** Whether the tracer let `task` go on with PTRACE_SYSCALL: it stops at syscalls for it. */
-  stopsAtSyscalls(task: Task): boolean {
-    return this.tracees.get(task)?.resume === 'syscall';
+  /** Whether the tracer let `task` go on with PTRACE_SYSCALL or SYSEMU: it stops at
+   * syscalls for it (at their exits too, but under SYSEMU). */
+  stopsAtSyscalls(task: Task, atExit = false): boolean {
+    const resume = this.tracees.get(task)?.resume;
+    return resume === 'syscall' || (!atExit && (resume === 'sysemu' || resume === 'sysemu-step'));
   }
 
   /** Whether the tracer single-steps `task`. */
   stepping(task: Task): boolean {
-    return this.tracees.get(task)?.resume === 'step';
+    const resume = this.tracees.get(task)?.resume;
+    return resume === 'step' || resume === 'sysemu-step';
+  }
+
+  /** Whether the call `task` was let go on at skips (it stopped at its entry under
+   * PTRACE_SYSEMU: the tracer emulates it); asked once. */
+  takeSkip(task: Task): boolean {
+    const t = this.tracees.get(task);
+    const skip = t?.skip === true;
+    if (t) t.skip = false;
+    return skip;
   }
 
   /** The SIGCHLD siginfo waiting for `task`'s process, taken. */
@@ -115,8 +138,9 @@ export class PtraceEmulator {
     const tracee = this.host.processOf(Number(BigInt.asIntN(32, pidArg)));
     if (request === REQ.ATTACH || request === REQ.SEIZE) {
       if (!tracee || tracee.tgid === tracer.tgid || this.tracees.has(tracee)) return EPERM;
-      this.tracees.set(tracee, { tracer, seized: request === REQ.SEIZE, options: request === REQ.SEIZE ? data : 0n, resume: 'cont', reported: false, interrupt: false, groupStop: 0 });
+      this.tracees.set(tracee, { tracer, seized: request === REQ.SEIZE, options: 0n, resume: 'cont', reported: false, interrupt: false, groupStop: 0 });
       if (request === REQ.ATTACH) tkill(tracee.tid, SIG.STOP);
+      else this.setOptions(tracee, data);
       return 0n;
     }
     const t = tracee && this.tracees.get(tracee);
@@ -140,29 +164,38 @@ export class PtraceEmulator {
     if (!stop) return ESRCH; // it must be stopped for its tracer
     switch (request) {
       case REQ.SETOPTIONS:
-        t.options = data;
-        // Exit stops tsrr does not otherwise ask the kernel for.
-        if ((data & BigInt(PTRACE_O.TRACEEXIT)) !== 0n) ptrace(PTRACE.SETOPTIONS, tracee.tid, 0, TRACE_OPTIONS | PTRACE_O.TRACEEXIT);
+        this.setOptions(tracee, data);
         return 0n;
       case REQ.CONT:
       case REQ.SYSCALL:
       case REQ.SINGLESTEP:
+      case REQ.SYSEMU:
+      case REQ.SYSEMU_SINGLESTEP:
       case REQ.DETACH:
+        if (data < 0n || data > NSIG) return EIO;
         return this.letGo(tracee, t, request, Number(data));
+
       case REQ.LISTEN:
         return 0n; // stays stopped: a group-stop ends with SIGCONT, which the tracer is told of
     }
-    if (changesTracee(request)) return changeTracee(tracer, tracee, request, addr, data);
+    if (changesTracee(request, data)) return changeTracee(tracer, tracee, request, addr, data);
     return readTracee(tracer, tracee, request, addr, data, stop.siginfo, stop.eventMsg) ?? EIO;
   }
 
-  /** CONT, SYSCALL, SINGLESTEP, DETACH: the tracee goes on, with signal `signo` (0: none). */
+  /** The tracer's options; the stops of some of them tsrr asks the kernel for then. */
+  private setOptions(tracee: Task, options: bigint): void {
+    this.tracees.get(tracee)!.options = options;
+    if ((options & EXTRA_OPTIONS) !== 0n) ptrace(PTRACE.SETOPTIONS, tracee.tid, 0, BigInt(TRACE_OPTIONS) | (options & EXTRA_OPTIONS));
+  }
+
+  /** CONT, SYSCALL, SINGLESTEP, SYSEMU(_SINGLESTEP), DETACH: the tracee goes on, with signal
+   * `signo` (0: none). */
   private letGo(tracee: Task, t: Tracee, request: number, signo: number): bigint {
     const stop = t.stop!;
     t.stop = undefined;
     t.reported = false;
     if (request === REQ.DETACH) this.tracees.delete(tracee);
-    else t.resume = request === REQ.SYSCALL ? 'syscall' : request === REQ.SINGLESTEP ? 'step' : 'cont';
+    else t.resume = RESUMES.get(request) ?? 'cont';
     // A signal given at a stop that was no signal's delivery is not delivered (ptrace(2)
     // allows that), so replay knows which are.
     tracee.deliver = stop.signo !== 0 ? signo : 0;
@@ -206,9 +239,10 @@ export class PtraceEmulator {
     return t !== undefined && t.interrupt && !t.stop && this.eventStop(task, SIG.TRAP);
   }
 
-  /** A syscall stop (entry or exit) under PTRACE_SYSCALL. */
+  /** A syscall stop (entry or exit) under PTRACE_SYSCALL or SYSEMU. */
   syscallStop(tracee: Task, atEntry: boolean): void {
     const t = this.tracees.get(tracee)!;
+    t.skip = atEntry && (t.resume === 'sysemu' || t.resume === 'sysemu-step');
     const sig = (t.options & BigInt(PTRACE_O.TRACESYSGOOD)) !== 0n ? SIG.TRAP | 0x80 : SIG.TRAP;
     this.stopped(tracee, { status: (sig << 8) | 0x7f, signo: 0, siginfo: Buffer.alloc(128), eventMsg: 0n, atEntry });
   }

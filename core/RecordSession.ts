@@ -372,7 +372,10 @@ export class RecordSession extends Session {
       task.state = 'user';
       this.resumedCrc.set(task, crc32((task.regsValid ? task.regs : task.getRegs()).buf));
     }
-    const request = this.programTracing.stepping(task) ? PTRACE.SINGLESTEP : this.filtered && !task.inSyscall ? PTRACE.CONT : PTRACE.SYSCALL;
+    // A task the program's tracer single-steps steps, but into a syscall (whose entry a step
+    // does not stop at).
+    const stepping = this.programTracing.stepping(task) && !task.inSyscall && !task.stepsIntoSyscall();
+    const request = stepping ? PTRACE.SINGLESTEP : this.filtered && !task.inSyscall ? PTRACE.CONT : PTRACE.SYSCALL;
     task.continue(request);
   }
 
@@ -529,7 +532,10 @@ export class RecordSession extends Session {
     this.pending.set(task.tid, call);
     const waited = nr === NR.wait4 ? this.waitForTracees(task, args) : undefined;
     if (waited === 'held') return;
-    const hidden = waited ?? (filtered ? this.filterOutcome(task, call) : this.hiddenResult(task, nr, args));
+    // A program tracer that emulates the task's calls (PTRACE_SYSEMU) skips them, with the
+    // result it put in rax.
+    const emulated = released && this.programTracing.takeSkip(task) ? r.rax : undefined;
+    const hidden = emulated ?? waited ?? (filtered ? this.filterOutcome(task, call) : this.hiddenResult(task, nr, args));
     if (hidden !== undefined) this.hiddenResults.set(task, hidden);
     if (replayPolicy(nr, args) === 'deny' || hidden !== undefined) {
       r.origRax = -1n;
@@ -669,7 +675,7 @@ export class RecordSession extends Session {
       forceSignal(task, SIG.SYS, sigsys.fatal);
       tkill(task.tid, SIG.SYS);
     }
-    if (this.programTracing.stopsAtSyscalls(task)) this.programTracing.syscallStop(task, false);
+    if (this.programTracing.stopsAtSyscalls(task, true)) this.programTracing.syscallStop(task, false);
     else if (!this.programTracing.interrupted(task)) this.proceed(task, call.number === NR.sched_yield);
   }
 

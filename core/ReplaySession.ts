@@ -327,7 +327,7 @@ export class ReplaySession extends Session {
   /** Runs `task` alone until `frame` is replayed, or until a stop the debugger is told of. */
   private runTo(task: Task, frame: number): void {
     while (this.lastFrame < frame) {
-      const stepping = this.debug?.step === task && !task.inSyscall && !this.atSyscallInsn(task);
+      const stepping = this.debug?.step === task && !task.inSyscall && !task.stepsIntoSyscall();
       if (stepping) {
         // Out of a SYSEMU entry first: a step from there would trap at the skipped call's exit.
         if (task.atSysemuEntry) task.leaveSysemuEntry();
@@ -351,13 +351,6 @@ export class ReplaySession extends Session {
   private stepped(task: Task): ReplayStop {
     const watchpoint = task.as.watchpoints.length > 0 ? task.triggeredWatchpoint() : undefined;
     return watchpoint ? { kind: 'watchpoint', frame: this.lastFrame, task, watchpoint } : { kind: 'step', frame: this.lastFrame, task };
-  }
-
-  /** Whether `task`'s next instruction is `syscall` (a step over it replays the call). */
-  private atSyscallInsn(task: Task): boolean {
-    if (task.deliver) return false; // the step goes into the handler
-    const insn = task.readMemPartial(task.getRegs().rip, 2);
-    return insn.length === 2 && insn[0] === 0x0f && insn[1] === 0x05;
   }
 
   /** While a debugger lets tasks run: its interruption stops the running task. */
@@ -396,7 +389,10 @@ export class ReplaySession extends Session {
     const next = this.trace.peek();
     // A task inside a syscall that runs for real needs PTRACE_SYSCALL to stop at its exit.
     const sysemu = !task.inSyscall && next?.tid === task.rec && next.data.kind === 'syscall' && emulatedOnly(next.data);
-    const request = this.tracerSteps.has(task) && !task.inSyscall ? PTRACE.SINGLESTEP : sysemu ? PTRACE.SYSEMU : PTRACE.SYSCALL;
+    // A task the program's tracer single-steps steps, but into a syscall (whose entry a step
+    // does not stop at).
+    const stepping = this.tracerSteps.has(task) && !task.inSyscall && !task.stepsIntoSyscall();
+    const request = stepping ? PTRACE.SINGLESTEP : sysemu ? PTRACE.SYSEMU : PTRACE.SYSCALL;
     // After a SYSEMU entry stop, PTRACE_SYSCALL makes the kernel report an exit stop for the
     // skipped call; it carries nothing.
     if (task.atSysemuEntry && request === PTRACE.SYSCALL) this.spuriousExit.add(task);
@@ -465,11 +461,11 @@ export class ReplaySession extends Session {
     const request = Number(BigInt.asIntN(32, d.args[0]!));
     const tracee = this.processOf(Number(BigInt.asIntN(32, d.args[1]!)));
     if (!tracee || d.result < 0n) return;
-    if (changesTracee(request)) {
+    if (changesTracee(request, d.args[3]!)) {
       changeTracee(task, tracee, request, d.args[2]!, d.args[3]!);
-    } else if (request === REQ.CONT || request === REQ.SYSCALL || request === REQ.SINGLESTEP || request === REQ.DETACH) {
+    } else if (LETS_GO.has(request)) {
       tracee.deliver = this.tracerStops.delete(tracee) ? Number(d.args[3]!) : 0;
-      if (request === REQ.SINGLESTEP) this.tracerSteps.add(tracee);
+      if (request === REQ.SINGLESTEP || request === REQ.SYSEMU_SINGLESTEP) this.tracerSteps.add(tracee);
       else this.tracerSteps.delete(tracee);
     }
   }
@@ -996,6 +992,9 @@ function interruptedMaskCall(e: SyscallEvent): boolean {
 function emulatedOnly(d: SyscallEvent['data']): boolean {
   return !d.mappedFile && (replayPolicy(d.number, d.args) !== 'real' || failed(d) || isBufferCall(d.number, d.args) || d.skipped === true);
 }
+
+/** ptrace requests that let the tracee go on. */
+const LETS_GO = new Set<number>([REQ.CONT, REQ.SYSCALL, REQ.SINGLESTEP, REQ.SYSEMU, REQ.SYSEMU_SINGLESTEP, REQ.DETACH]);
 
 /** Calls over a range of pages that may have changed some of them when they fail (ENOMEM for
  * a hole in the range): they run again on replay even then. */

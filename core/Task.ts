@@ -210,6 +210,14 @@ export class Task {
     }
   }
 
+  /** Whether a single step of the stopped task would run a `syscall` instruction (not a
+   * signal handler's first one: a signal is to be delivered). */
+  stepsIntoSyscall(): boolean {
+    if (this.deliver) return false;
+    const insn = this.readMemPartial((this.regsValid ? this.regs : this.getRegs()).rip, 2);
+    return insn.length === 2 && insn[0] === 0x0f && insn[1] === 0x05;
+  }
+
   /** Puts the address space's watchpoints into this task's debug registers. */
   programWatchpoints(): void {
     ptrace(PTRACE.POKEUSER, this.tid, DEBUG_REGS + 7 * 8, 0);

@@ -13,7 +13,7 @@ import type { Task } from './Task.js';
 export const REQ = {
   TRACEME: 0, PEEKTEXT: 1, PEEKDATA: 2, PEEKUSER: 3, POKETEXT: 4, POKEDATA: 5, POKEUSER: 6,
   CONT: 7, KILL: 8, SINGLESTEP: 9, GETREGS: 12, SETREGS: 13, GETFPREGS: 14, SETFPREGS: 15,
-  ATTACH: 16, DETACH: 17, SYSCALL: 24, SYSEMU: 31, SYSEMU_SINGLESTEP: 32,
+  ATTACH: 16, DETACH: 17, SYSCALL: 24, ARCH_PRCTL: 30, SYSEMU: 31, SYSEMU_SINGLESTEP: 32,
   SETOPTIONS: 0x4200, GETEVENTMSG: 0x4201, GETSIGINFO: 0x4202, SETSIGINFO: 0x4203,
   GETREGSET: 0x4204, SETREGSET: 0x4205, SEIZE: 0x4206, INTERRUPT: 0x4207, LISTEN: 0x4208,
   GETSIGMASK: 0x420a, SETSIGMASK: 0x420b,
@@ -36,13 +36,26 @@ const CHANGES = new Map<number, [request: number, bytes: number]>([
   [REQ.SETSIGMASK, [REQ.SETSIGMASK, 8]],
 ]);
 
+const ARCH_SET_GS = 0x1001n;
+const ARCH_SET_FS = 0x1002n;
+const ARCH_GET_FS = 0x1003n;
+const ARCH_GET_GS = 0x1004n;
+const BASES = new Map<bigint, 'fs_base' | 'gs_base'>([[ARCH_SET_FS, 'fs_base'], [ARCH_GET_FS, 'fs_base'], [ARCH_SET_GS, 'gs_base'], [ARCH_GET_GS, 'gs_base']]);
+
 /** Whether a request changes the tracee (made on it in replay too). */
-export const changesTracee = (request: number): boolean => CHANGES.has(request) || request === REQ.SETREGSET;
+export const changesTracee = (request: number, data: bigint): boolean =>
+  CHANGES.has(request) || request === REQ.SETREGSET || (request === REQ.ARCH_PRCTL && (data === ARCH_SET_FS || data === ARCH_SET_GS));
 
 /** Makes the change a request asks for on stopped `tracee`; `program` is the task that asked,
  * whose memory holds what it passes. Returns the result the program gets. */
 export function changeTracee(program: Task, tracee: Task, request: number, addr: bigint, data: bigint): bigint {
   try {
+    if (request === REQ.ARCH_PRCTL) {
+      // ARCH_SET_FS/GS: the base is `addr`.
+      tracee.getRegs().set(BASES.get(data)!, addr);
+      tracee.setRegs();
+      return 0n;
+    }
     if (request === REQ.SETREGSET) {
       const iov = program.readMem(data, 16);
       const bytes = program.readMem(iov.readBigUInt64LE(0), Number(iov.readBigUInt64LE(8)));
@@ -102,6 +115,15 @@ export function readTracee(program: Task, tracee: Task, request: number, addr: b
       case REQ.GETSIGINFO:
         put(siginfo);
         return 0n;
+      case REQ.ARCH_PRCTL: {
+        // ARCH_GET_FS/GS (`data`): the base goes to `addr`.
+        const base = BASES.get(data);
+        if (!base) return -22n;
+        const b = Buffer.alloc(8);
+        b.writeBigUInt64LE(tracee.getRegs().get(base));
+        program.writeMem(addr, b);
+        return 0n;
+      }
       case REQ.GETEVENTMSG:
         word(eventMsg);
         return 0n;

@@ -238,10 +238,14 @@ const PTRACE_OUT = new Map<number, number>([
   [0x4201, 8], [0x4202, 128], [0x420a, 8], // GETEVENTMSG, GETSIGINFO, GETSIGMASK
 ]);
 const PTRACE_GETREGSET = 0x4204;
-const ptraceWrites: Writes = (c) =>
-  int(c, 0) === PTRACE_GETREGSET && arg(c, 3) !== 0n
-    ? [...at(c.mem.u64(arg(c, 3)), Number(c.mem.u64(arg(c, 3) + 8n))), [arg(c, 3) + 8n, 8]]
-    : out(3, PTRACE_OUT.get(int(c, 0)) ?? 0)(c);
+const PTRACE_ARCH_PRCTL = 30;
+const ARCH_GET_FS = 0x1003n;
+const ARCH_GET_GS = 0x1004n;
+const ptraceWrites: Writes = (c) => {
+  if (int(c, 0) === PTRACE_ARCH_PRCTL) return arg(c, 3) === ARCH_GET_FS || arg(c, 3) === ARCH_GET_GS ? at(arg(c, 2), 8) : [];
+  if (int(c, 0) === PTRACE_GETREGSET && arg(c, 3) !== 0n) return [...at(c.mem.u64(arg(c, 3)), Number(c.mem.u64(arg(c, 3) + 8n))), [arg(c, 3) + 8n, 8]];
+  return out(3, PTRACE_OUT.get(int(c, 0)) ?? 0)(c);
+};
 
 /** With gidsetsize 0 getgroups only counts. */
 const getgroups = out(1, (c) => (int(c, 0) === 0 ? 0 : ret(c) * 4));
