@@ -139,7 +139,9 @@ export class PtraceEmulator {
     if (request === REQ.ATTACH || request === REQ.SEIZE) {
       if (!tracee || tracee.tgid === tracer.tgid || this.tracees.has(tracee)) return EPERM;
       this.tracees.set(tracee, { tracer, seized: request === REQ.SEIZE, options: 0n, resume: 'cont', reported: false, interrupt: false, groupStop: 0 });
-      if (request === REQ.ATTACH) tkill(tracee.tid, SIG.STOP);
+      // Attached, it gets a SIGSTOP; one stopped already (a group-stop) stops for its tracer.
+      if (request === REQ.ATTACH && tracee.state === 'group-stop') this.eventStop(tracee, SIG.STOP);
+      else if (request === REQ.ATTACH) tkill(tracee.tid, SIG.STOP);
       else this.setOptions(tracee, data);
       return 0n;
     }
@@ -284,7 +286,8 @@ export class PtraceEmulator {
     }
     for (const [tracee, u] of this.tracees) {
       if (u.tracer !== task) continue;
-      if (u.stop && u.ended === undefined) this.letGo(tracee, u, REQ.DETACH, u.stop.signo);
+      // Detached as the kernel detaches them: stopped ones go on, without the stop's signal.
+      if (u.stop && u.ended === undefined) this.letGo(tracee, u, REQ.DETACH, 0);
       this.tracees.delete(tracee);
     }
     this.waiting.delete(task);
