@@ -207,6 +207,12 @@ export class RecordSession extends Session {
   private filtered = false;
   /** Signals held back while their task was inside a buffered call. */
   private readonly heldSignals = new Map<Task, number[]>();
+  /** Whether `task`'s process may buffer calls: not when they must all meet a seccomp filter
+   * of the program's, or make syscall stops for a tracer of the program's. */
+  private mayBuffer(task: Task): boolean {
+    return this.own.get(task)!.filters.length === 0 && !this.programTracing.stopsAtSyscalls(task);
+  }
+
   /** Address spaces whose library page has fd bits, and the fd table they follow. */
   private readonly fdBits = new WeakMap<AddressSpace, FdTable>();
   private sigintSeen = 0;
@@ -225,6 +231,7 @@ export class RecordSession extends Session {
     },
     release: (t, entry) => {
       t.state = 'stopped';
+      if (!this.mayBuffer(t)) stopBuffering(t);
       if (entry) this.releasedAtEntry.add(t);
     },
     finishWait: (tracer, result) => {
@@ -690,7 +697,7 @@ export class RecordSession extends Session {
     if ((flags & SECCOMP_FILTER_FLAG_TSYNC) !== 0n) {
       for (const t of this.tasks.values()) if (t.tgid === task.tgid) this.own.get(t)!.filters = [...own.filters];
     }
-    if (this.fdBits.has(task.as)) stopBuffering(task);
+    if (!this.mayBuffer(task)) stopBuffering(task);
     return result;
   }
 
@@ -803,6 +810,7 @@ export class RecordSession extends Session {
         markFds(task);
         this.fdBits.set(task.as, task.fds);
       }
+      if (!this.mayBuffer(task)) stopBuffering(task);
       return;
     }
     const buffer = this.syscallBuffers.get(task.rec);

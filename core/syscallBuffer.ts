@@ -155,9 +155,10 @@ export function unusedRecords(task: Task, buffer: bigint): number {
 }
 
 /** Recording: tells the library in the task's process to buffer no more calls (they must
- * all meet a seccomp filter of the program's own). */
+ * all meet a seccomp filter of the program's own, or stop for its tracer). A process without
+ * the library's page yet is told when it registers a buffer. */
 export function stopBuffering(task: Task): void {
-  task.writeMem(FD_BITS_ADDR + BigInt(FD_BITS / 8), Buffer.of(MODE_OFF));
+  if (task.as.at(PAGE_ADDR)) task.writeMem(FD_BITS_ADDR + BigInt(FD_BITS / 8), Buffer.of(MODE_OFF));
 }
 
 /** Replay: tells the library in the task's process that it is replayed. */

@@ -24,7 +24,7 @@
 #define FD_BITS (0x400 * 8)     //   (tsrr keeps them while recording)
 #define MODE_OFFSET 0x800       // in that page: 1 while replaying, 2: no buffering (tsrr writes it)
 #define MODE_REPLAY 1
-#define MODE_OFF 2 // the program installed a seccomp filter: every call must meet it
+#define MODE_OFF 2 // every call must be a syscall (a filter of the program's, its tracer)
 #define PRCTL_REGISTER 0x74737201 // prctl(PRCTL_REGISTER, buffer, size): 0 under tsrr
 #define PRCTL_UNLOCKED 0x74737202 // prctl(PRCTL_UNLOCKED): a signal waited for the buffer
 #define PRCTL_WROTE 0x74737203    // replay: prctl(PRCTL_WROTE, fd, data, len), for a monitor
@@ -134,9 +134,10 @@ static int fd_buffered(uint32_t fd) {
  * (replaying: a call the trace has as a plain syscall, or a divergence tsrr then reports). */
 static struct outcome buffered(const struct call *c) {
   struct outcome o = {0, TRACED};
-  if (page_ready == 1 && mode() == MODE_OFF) return o;
+  // Registered first in any mode, so that replay, which never has MODE_OFF, makes the same
+  // calls.
   struct header *h = thread_buffer();
-  if (!h || h->locked) return o;
+  if (!h || h->locked || mode() == MODE_OFF) return o;
   h->locked = 1;
   int replay = mode() == MODE_REPLAY;
   struct record *r = (struct record *)((char *)(h + 1) + (replay ? h->pos : h->bytes));

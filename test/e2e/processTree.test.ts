@@ -274,6 +274,20 @@ const cases: Case[] = [
     },
   },
   {
+    program: 'tracer',
+    what: 'a program tracing its children: TRACEME, PEEK/POKEDATA, PTRACE_SYSCALL with a result changed by SETREGS, single steps, TRACEEXIT, SEIZE + INTERRUPT, signals suppressed and delivered, SYSEMU, exec, tracer death',
+    check: (out) =>
+      assert.equal(
+        out,
+        [
+          'traceme: stop signal 19', 'traceme: peeked 11, poked 42', 'traceme: 3 getppid entries, 3 exits', 'traceme: 4 single steps moved',
+          'traceme: exit stop 5, event 6, message 0x700', 'traceme: exited 7',
+          'seize: interrupt stop 5 event 128', 'seize: signal stop 10, sent by me 1; suppressed', 'seize: signal stop 12; delivered', 'seize: exited 3',
+          'sysemu: skipped 1 getpid', 'sysemu: exited 5', 'exec: stop signal 5', 'exec: exited 0', 'death: tracer: exited 0', 'death: tracee: exited 4', '',
+        ].join('\n'),
+      ),
+  },
+  {
     program: 'stopcont',
     what: 'SIGSTOP and SIGTSTP stop children until SIGCONT (waitpid WUNTRACED, WCONTINUED), a handled SIGCONT',
     check: (out) => {
