@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { zstdAvailable, zstdCompress } from '../native/zstd.js';
 import { besideThisCpu, strerror } from '../native/libc.js';
 import { BLOCK_MAGIC, BLOCK_ZSTD_MAGIC, framed } from './traceFile.js';
-import { TsrrError } from './TsrrError.js';
+import { TsrrError } from '../native/TsrrError.js';
 import { writeAll } from './writeAll.js';
 
 /** Blocks that may wait for the thread before the tracer waits for it. */

@@ -31,6 +31,14 @@ type Resume = 'cont' | 'syscall' | 'step' | 'sysemu' | 'sysemu-step';
 const EXTRA_OPTIONS = BigInt(PTRACE_O.TRACEEXIT | PTRACE_O.TRACEVFORKDONE);
 const NSIG = 64n;
 
+/** What PTRACE_GETSIGINFO tells at a PTRACE_EVENT stop. */
+function eventSiginfo(event: number): Buffer {
+  const info = Buffer.alloc(128);
+  info.writeInt32LE(SIG.TRAP, 0);
+  info.writeInt32LE(SIG.TRAP | (event << 8), 8);
+  return info;
+}
+
 /** A stop the tracer sees: its wait status, the signal delivered when the tracer lets it go
  * (if it does not say another), and what PTRACE_GETSIGINFO and GETEVENTMSG tell. */
 interface Stop {
@@ -140,7 +148,7 @@ export class PtraceEmulator {
       if (!tracee || tracee.tgid === tracer.tgid || this.tracees.has(tracee)) return EPERM;
       this.tracees.set(tracee, { tracer, seized: request === REQ.SEIZE, options: 0n, resume: 'cont', reported: false, interrupt: false, groupStop: 0 });
       // Attached, it gets a SIGSTOP; one stopped already (a group-stop) stops for its tracer.
-      if (request === REQ.ATTACH && tracee.state === 'group-stop') this.eventStop(tracee, SIG.STOP);
+      if (request === REQ.ATTACH && tracee.state === 'group-stop') this.groupOrInterruptStop(tracee, SIG.STOP);
       else if (request === REQ.ATTACH) tkill(tracee.tid, SIG.STOP);
       else this.setOptions(tracee, data);
       return 0n;
@@ -157,7 +165,7 @@ export class PtraceEmulator {
         t.interrupt = true;
         // Stopped at a stop of tsrr's, it stops for its tracer there; running, it is stopped
         // (inside a call, the call returns first: see interrupted()).
-        if (tracee.state === 'stopped') this.eventStop(tracee, SIG.TRAP);
+        if (tracee.state === 'stopped') this.groupOrInterruptStop(tracee, SIG.TRAP);
         else ptrace(PTRACE.INTERRUPT, tracee.tid);
       }
       return 0n;
@@ -223,7 +231,7 @@ export class PtraceEmulator {
 
   /** A group-stop by `signo`, or the stop a PTRACE_INTERRUPT asked for; false when the
    * tracer did not ask for this one (tsrr's own interrupt). */
-  eventStop(tracee: Task, signo: number): boolean {
+  groupOrInterruptStop(tracee: Task, signo: number): boolean {
     const t = this.tracees.get(tracee)!;
     if (signo === SIG.TRAP && !t.interrupt) return false;
     if (signo !== SIG.TRAP) t.groupStop = signo;
@@ -238,7 +246,7 @@ export class PtraceEmulator {
    * tsrr restarted the call). */
   interrupted(task: Task): boolean {
     const t = this.tracees.get(task);
-    return t !== undefined && t.interrupt && !t.stop && this.eventStop(task, SIG.TRAP);
+    return t !== undefined && t.interrupt && !t.stop && this.groupOrInterruptStop(task, SIG.TRAP);
   }
 
   /** A syscall stop (entry or exit) under PTRACE_SYSCALL or SYSEMU. */
@@ -258,8 +266,36 @@ export class PtraceEmulator {
       tkill(task.tid, SIG.TRAP);
       return false;
     }
-    this.stopped(task, { status: (SIG.TRAP << 8) | (PTRACE_EVENT.EXEC << 16) | 0x7f, signo: 0, siginfo: Buffer.alloc(128), eventMsg: BigInt(task.rec), atEntry: false });
+    this.eventStop(task, PTRACE_EVENT.EXEC, BigInt(task.rec));
     return true;
+  }
+
+  /** `parent` created `child`, which the kernel told tsrr of with PTRACE_EVENT_FORK, VFORK or
+   * CLONE (`event`): under the option for it, the parent's tracer traces the child too, which
+   * starts stopped (PTRACE_EVENT_STOP when seized, else a SIGSTOP), and sees the parent stop
+   * at the event (true: it is stopped now). */
+  forked(parent: Task, child: Task, event: number): boolean {
+    const t = this.tracees.get(parent);
+    if (!t || (t.options & (1n << BigInt(event))) === 0n) return false;
+    this.tracees.set(child, { tracer: t.tracer, seized: t.seized, options: t.options, resume: 'cont', reported: false, interrupt: t.seized, groupStop: 0 });
+    if (t.seized) this.groupOrInterruptStop(child, SIG.TRAP);
+    else tkill(child.tid, SIG.STOP);
+    this.eventStop(parent, event, BigInt(child.rec));
+    return true;
+  }
+
+  /** The end of a vfork's wait for its child (`child`: its id): its tracer sees it under
+   * PTRACE_O_TRACEVFORKDONE (true: it is stopped now). */
+  vforkDone(parent: Task, child: number): boolean {
+    const t = this.tracees.get(parent);
+    if (!t || (t.options & BigInt(PTRACE_O.TRACEVFORKDONE)) === 0n) return false;
+    this.eventStop(parent, PTRACE_EVENT.VFORK_DONE, BigInt(child));
+    return true;
+  }
+
+  /** A PTRACE_EVENT stop (exec, exit, fork, vfork, clone, vfork done) with its message. */
+  private eventStop(tracee: Task, event: number, eventMsg: bigint): void {
+    this.stopped(tracee, { status: (SIG.TRAP << 8) | (event << 16) | 0x7f, signo: 0, siginfo: eventSiginfo(event), eventMsg, atEntry: false });
   }
 
   /** Whether the tracer asked to see `tracee` stop at its exit (PTRACE_O_TRACEEXIT). */
@@ -269,7 +305,7 @@ export class PtraceEmulator {
 
   /** The exit-event stop (PTRACE_O_TRACEEXIT), with the exit status it will have. */
   exitStop(tracee: Task, status: number): void {
-    this.stopped(tracee, { status: (SIG.TRAP << 8) | (PTRACE_EVENT.EXIT << 16) | 0x7f, signo: 0, siginfo: Buffer.alloc(128), eventMsg: BigInt(status), atEntry: false });
+    this.eventStop(tracee, PTRACE_EVENT.EXIT, BigInt(status));
   }
 
   /** `task` ended with `status`: its tracer (if not its parent, whose wait sees it) is told;
@@ -319,7 +355,7 @@ export class PtraceEmulator {
   /** Whether a wait4/waitid with `args` waits for `tracee`. */
   private matches(tracee: Task, args: readonly bigint[]): boolean {
     const pid = Number(BigInt.asIntN(32, args[0]!));
-    return pid <= 0 || pid === tracee.rec || pid === tracee.tgid;
+    return pid <= 0 || pid === tracee.rec;
   }
 
   /** `tracer`'s wait4(pid, status, options, rusage) at its entry: the result it gets (status

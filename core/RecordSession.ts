@@ -27,11 +27,11 @@ import { ProcMemMonitor } from './ProcMemMonitor.js';
 import { MmappedFileMonitor } from './MmappedFileMonitor.js';
 import type { FdTable } from './FdTable.js';
 import { machineInfo } from './machine.js';
-import { launch } from './launch.js';
+import { launch, limitsOf } from './launch.js';
 import { POLL_NS, Session, type SessionOptions } from './Session.js';
 import { forceSignal, isSynchronous } from './signals.js';
 import { takeSnapshot } from './snapshot.js';
-import { PRCTL_REGISTER, askForUnlock, clearFds, installFilter, isBufferCall, markFds, readHeader, stopBuffering, takeRecords } from './syscallBuffer.js';
+import { COMPAT_CALL_MARKER, PRCTL_REGISTER, askForUnlock, clearFds, installFilter, isBufferCall, markFds, readHeader, stopBuffering, takeRecords } from './syscallBuffer.js';
 import { MAX_ERRNO, PROGRAM_FILTER_MARKER, SECCOMP_RET, actionOf, dataOf, decide, filterInstall, installRewritten, readFilter, sigsysInfo } from './seccompFilters.js';
 import type { Task } from './Task.js';
 import { TraceWriter } from './TraceWriter.js';
@@ -39,7 +39,7 @@ import { writeAll } from './writeAll.js';
 import { OwnSettings } from './OwnSettings.js';
 import { PtraceEmulator } from './PtraceEmulator.js';
 import { TRACE_FORMAT_VERSION } from './traceFile.js';
-import { TsrrError } from './TsrrError.js';
+import { TsrrError } from '../native/TsrrError.js';
 import { TSRR_VERSION } from './version.js';
 import { emulateCpuid, emulateRdtsc, trappedInstruction } from './trappedInstruction.js';
 
@@ -278,6 +278,7 @@ export class RecordSession extends Session {
       cwd: process.cwd(),
       startTimeNs: BigInt(Date.now()) * 1_000_000n,
       machine,
+      limits: limitsOf(tid),
     });
     try {
       this.recordExec(task);
@@ -842,13 +843,16 @@ export class RecordSession extends Session {
       case PTRACE_EVENT.FORK:
       case PTRACE_EVENT.VFORK:
       case PTRACE_EVENT.CLONE:
-        this.onFork(task);
+        if (this.programTracing.forked(task, this.onFork(task), st.event)) return;
+        break;
+      case PTRACE_EVENT.VFORK_DONE:
+        if (this.programTracing.vforkDone(task, task.eventMessage())) return;
         break;
       case PTRACE_EVENT.STOP:
         // The end of an interrupt that caught the task at another stop, a SIGCONT's notice, or
         // a group-stop: no user code ran since the last stop.
         this.interruptPending.delete(task);
-        if (this.programTracing.traces(task) && this.programTracing.eventStop(task, st.signal)) return;
+        if (this.programTracing.traces(task) && this.programTracing.groupOrInterruptStop(task, st.signal)) return;
         if (st.signal !== SIG.TRAP) {
           this.groupStop(task);
           return;
@@ -858,7 +862,12 @@ export class RecordSession extends Session {
         // A filter's stop, at a syscall's entry: the entry stop of a task resumed with
         // PTRACE_CONT, or right after the one of a task resumed with PTRACE_SYSCALL. The
         // program's own filters stop with a marker (core/seccompFilters.ts).
-        const filtered = task.eventMessage() === PROGRAM_FILTER_MARKER;
+        const marker = task.eventMessage();
+        if (marker === COMPAT_CALL_MARKER) {
+          const r = task.getRegs();
+          throw new TsrrError('UNSUPPORTED', `task ${task.rec} made a 32-bit syscall (int 0x80, number ${r.syscallNumber}) at 0x${(r.rip - 2n).toString(16)}: tsrr records the x86-64 syscall interface only`, { tid: task.rec });
+        }
+        const filtered = marker === PROGRAM_FILTER_MARKER;
         if (!task.inSyscall) {
           this.syscallEntry(task, filtered);
           return;
@@ -898,8 +907,8 @@ export class RecordSession extends Session {
     this.recordExec(task);
   }
 
-  /** The task, inside a fork, vfork, clone or clone3, created a task. */
-  private onFork(task: Task): void {
+  /** The task, inside a fork, vfork, clone or clone3, created a task: the new task. */
+  private onFork(task: Task): Task {
     const tid = task.eventMessage();
     const call = this.pending.get(task.tid);
     if (!call || !isForkCall(call.number)) throw new TsrrError('TRACEE_FAILED', `task ${task.tid} created task ${tid} outside a fork or clone`, { tid: task.tid });
@@ -927,6 +936,7 @@ export class RecordSession extends Session {
       throw new TsrrError('TRACEE_FAILED', `new task ${tid}: expected its first stop, got ${JSON.stringify(first)}`, { tid });
     }
     child.state = 'stopped';
+    return child;
   }
 
   private recordExec(task: Task): void {

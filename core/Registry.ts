@@ -3,7 +3,7 @@
  * Handlers keyed by a kind string ("core/stdio", "acme/socket"). A kind is registered once;
  * a lookup of a kind nobody registered fails with the kind and the registry's name.
  */
-import { TsrrError } from './TsrrError.js';
+import { TsrrError } from '../native/TsrrError.js';
 
 export class Registry<T> {
   private readonly handlers = new Map<string, T>();

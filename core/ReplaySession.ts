@@ -14,9 +14,10 @@ import { kill, ptrace, removeShm, tkill } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { Registers } from '../native/regs.js';
 import { NR, replayPolicy, syscallName } from '../native/syscalls.js';
+import type { ResourceLimit } from './TraceHeader.js';
 import { isForkCall } from './clone.js';
 import type { Event, EventData, Snapshot } from './Event.js';
-import { launch } from './launch.js';
+import { launch, replayedLimits } from './launch.js';
 import { Session, type Divergence, type SessionOptions } from './Session.js';
 import { SYS_SECCOMP, forceSignal, isSynchronous } from './signals.js';
 import { applySnapshot } from './snapshot.js';
@@ -28,7 +29,7 @@ import { REQ, changeTracee, changesTracee } from './ptraceRequests.js';
 import { StdioMonitor } from './StdioMonitor.js';
 import { TraceReader } from './TraceReader.js';
 import { REPLAYABLE_FORMAT_VERSION } from './traceFile.js';
-import { TsrrError } from './TsrrError.js';
+import { TsrrError } from '../native/TsrrError.js';
 import { emulateCpuid, emulateRdtsc, trappedInstruction } from './trappedInstruction.js';
 
 const MAP_FIXED = 0x10n;
@@ -241,13 +242,19 @@ export class ReplaySession extends Session {
     this.shmIds.clear();
   }
 
+  /** The limits the recording's first process started with that replay gives its first
+   * process too (native/syscalls.ts REPLAYED_LIMITS). */
+  startLimits(): ResourceLimit[] {
+    return replayedLimits(this.trace.header.limits);
+  }
+
   /** Starts the program at frame 1, or lets a plugin put a later state in (beforeLaunch). */
   start(): void {
     if (this.hooks.beforeLaunch.call(this)) return;
     const first = this.trace.next();
     if (!first) throw new TsrrError('TRACE_TRUNCATED', `${this.trace.dir} has no events (the recording was cut off before any was written)`, { dir: this.trace.dir });
     if (first.data.kind !== 'exec') throw this.corrupt(1, 'the trace does not start with an exec event');
-    const tid = launch(this.trace.file(first.data.copy), first.data.argv, first.data.envp, this.opts.cpu);
+    const tid = launch(this.trace.file(first.data.copy), first.data.argv, first.data.envp, this.opts.cpu, [], this.startLimits());
     this.replayExec(this.adoptTask(tid, first.tid), first);
   }
 

@@ -17,7 +17,7 @@ import { defineHooks } from './hooks.js';
 import { Registry } from './Registry.js';
 import { StdioMonitor } from './StdioMonitor.js';
 import { Task } from './Task.js';
-import { TsrrError } from './TsrrError.js';
+import { TsrrError } from '../native/TsrrError.js';
 import { patchVdso } from './vdso.js';
 
 /** What replay found different from the trace. */

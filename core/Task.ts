@@ -12,7 +12,7 @@ import { ptrace, ptraceRegset, ptraceWithBuffer, readProcessMemory, tkill, waitp
 import { Registers } from '../native/regs.js';
 import type { AddressSpace, Watchpoint } from './AddressSpace.js';
 import type { FdTable } from './FdTable.js';
-import { TsrrError } from './TsrrError.js';
+import { TsrrError } from '../native/TsrrError.js';
 
 /** Where a task is, for the scheduler: stopped by tsrr and runnable ('stopped'), running user
  * code ('user'), inside a syscall that has not returned ('kernel'), stopped by a stop signal

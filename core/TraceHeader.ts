@@ -15,6 +15,13 @@ export interface MachineInfo {
   cpuid: CpuidResult[];
 }
 
+/** A resource limit (getrlimit(2)); RLIM_INFINITY is all ones. */
+export interface ResourceLimit {
+  resource: number;
+  soft: bigint;
+  hard: bigint;
+}
+
 export interface TraceHeader {
   formatVersion: number;
   tsrrVersion: string;
@@ -26,6 +33,8 @@ export interface TraceHeader {
   cwd: string;
   startTimeNs: bigint;
   machine: MachineInfo;
+  /** The first process's limits, which replay gives it too (empty in older traces). */
+  limits: ResourceLimit[];
 }
 
 export function encodeHeader(h: TraceHeader): Uint8Array {
@@ -51,6 +60,8 @@ export function encodeHeader(h: TraceHeader): Uint8Array {
   m.xsaveSize = h.machine.xsaveSize;
   const list = m._initCpuid(h.machine.cpuid.length);
   h.machine.cpuid.forEach((r, i) => Object.assign(list.get(i), r));
+  const limits = c._initLimits(h.limits.length);
+  h.limits.forEach((l, i) => Object.assign(limits.get(i), l));
   return new Uint8Array(msg.toArrayBuffer());
 }
 
@@ -84,5 +95,6 @@ export function decodeHeader(bytes: Uint8Array): TraceHeader {
       xsaveSize: m.xsaveSize,
       cpuid,
     },
+    limits: [...c.limits].map((l) => ({ resource: l.resource, soft: l.soft, hard: l.hard })),
   };
 }

@@ -11,7 +11,7 @@ import { decodeBlock } from './eventCodec.js';
 import { decodeFormatVersion, decodeHeader, type TraceHeader } from './TraceHeader.js';
 import { zstdAvailable, zstdDecompress } from '../native/zstd.js';
 import { BLOCK_MAGIC, BLOCK_ZSTD_MAGIC, HEADER_MAGIC, PREFIX_BYTES, TRACE_FORMAT_VERSION, checksumOk, framedMessage, readPrefix } from './traceFile.js';
-import { TsrrError } from './TsrrError.js';
+import { TsrrError } from '../native/TsrrError.js';
 
 interface BlockInfo {
   offset: number;

@@ -13,7 +13,7 @@ import { encodeHeader, type TraceHeader } from './TraceHeader.js';
 import { BlockWriter } from './BlockWriter.js';
 import { sparseCopy } from './sparseCopy.js';
 import { HEADER_MAGIC, framed } from './traceFile.js';
-import { TsrrError } from './TsrrError.js';
+import { TsrrError } from '../native/TsrrError.js';
 
 /** Which version of a file this is: copies are made once per version. */
 const versionOf = (st: Stats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;

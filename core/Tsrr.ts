@@ -9,7 +9,7 @@ import type { CliContext } from './CliContext.js';
 import { defineHooks } from './hooks.js';
 import type { DebuggerOptions, ReplaySession } from './ReplaySession.js';
 import type { Session } from './Session.js';
-import { TsrrError } from './TsrrError.js';
+import { TsrrError } from '../native/TsrrError.js';
 
 /** A plugin: an object with `apply(tsrr)` (a class instance, usually) or a plain function. */
 export type Plugin =

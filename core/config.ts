@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Plugin } from './Tsrr.js';
-import { TsrrError } from './TsrrError.js';
+import { TsrrError } from '../native/TsrrError.js';
 
 /** A plugin entry: a plugin, or a specifier string to load one, optionally with options. */
 export type PluginEntry = Plugin | string | [string, unknown];

@@ -20,7 +20,7 @@ import type { CliContext } from './CliContext.js';
 import { Control } from './control.js';
 import { keepFreedMemory } from '../native/libc.js';
 import { Tsrr } from './Tsrr.js';
-import { isTsrrError } from './TsrrError.js';
+import { isTsrrError } from '../native/TsrrError.js';
 import { TSRR_VERSION } from './version.js';
 
 // yargs 17 through require: Node 20 loads it in a fifth of the time yargs 18 (ESM only) takes.

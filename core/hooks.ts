@@ -5,7 +5,7 @@
  * a TsrrError keeps its code and message and gets the plugin and hook in its context.
  */
 import type { Hook } from 'tapable';
-import { TsrrError, isTsrrError } from './TsrrError.js';
+import { TsrrError, isTsrrError } from '../native/TsrrError.js';
 
 type AnyHook = Hook<any, any>;
 

@@ -2,7 +2,7 @@
 /** The public API for plugins and rr.config.ts. */
 export { defineConfig, type Config, type PluginEntry } from './config.js';
 export { Tsrr, type Plugin } from './Tsrr.js';
-export { TsrrError, isTsrrError, type ErrorCode } from './TsrrError.js';
+export { TsrrError, isTsrrError, type ErrorCode } from '../native/TsrrError.js';
 export { Session, type Divergence, type SessionHooks } from './Session.js';
 export { RecordSession } from './RecordSession.js';
 export { ReplaySession, type DebugResume, type DebuggerOptions, type ReplayEnd, type ReplayStop } from './ReplaySession.js';
@@ -20,7 +20,7 @@ export { TraceWriter } from './TraceWriter.js';
 export { Registry } from './Registry.js';
 export type { CliContext } from './CliContext.js';
 export { defineHooks } from './hooks.js';
-export { launch } from './launch.js';
+export { launch, limitsOf, replayedLimits } from './launch.js';
 export { CLONE } from './clone.js';
 export { resolveTrace } from './traceDir.js';
 export { writeAll } from './writeAll.js';
@@ -31,4 +31,4 @@ export { Registers } from '../native/regs.js';
 export { NR } from '../native/syscalls.js';
 export { replayCpu } from './machine.js';
 export { markReplay } from './syscallBuffer.js';
-export type { TraceHeader } from './TraceHeader.js';
+export type { ResourceLimit, TraceHeader } from './TraceHeader.js';

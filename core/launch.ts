@@ -5,9 +5,11 @@
  * one CPU and stops; then PTRACE_SEIZE and run it to the exec of the program.
  */
 import { fileURLToPath } from 'node:url';
-import { kill, pinThread, ptrace, spawn, strerror, trapOwnTsc, waitpid } from '../native/libc.js';
+import { getLimit, kill, pinThread, ptrace, setLimit, spawn, strerror, trapOwnTsc, waitpid } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, PTRACE_O, SIG, WAIT, decodeStatus } from '../native/ptrace.js';
-import { TsrrError } from './TsrrError.js';
+import { REPLAYED_LIMITS, RLIMIT_NAMES } from '../native/syscalls.js';
+import { TsrrError } from '../native/TsrrError.js';
+import type { ResourceLimit } from './TraceHeader.js';
 import { patchOwnVdso } from './vdso.js';
 
 export const LAUNCHER = fileURLToPath(new URL('../../native/build/tsrr-launch', import.meta.url));
@@ -23,15 +25,27 @@ function prepareTracerThread(cpu: number): void {
   trapOwnTsc();
 }
 
-/** Spawns `path` with `argv`/`envp` pinned to `cpu` (-1: not pinned), with fds 0-2 and `fds`,
- * and returns its pid, stopped at its PTRACE_EVENT_EXEC stop. */
-export function launch(path: string, argv: string[], envp: string[], cpu: number, fds: readonly number[] = []): number {
+const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
+const limitText = (v: bigint) => (v === RLIM_INFINITY ? 'unlimited' : String(v));
+
+/** Spawns `path` with `argv`/`envp` pinned to `cpu` (-1: not pinned), with fds 0-2 and `fds`
+ * and resource limits `limits` (before the exec: RLIMIT_STACK shapes its address space), and
+ * returns its pid, stopped at its PTRACE_EVENT_EXEC stop. */
+export function launch(path: string, argv: string[], envp: string[], cpu: number, fds: readonly number[] = [], limits: readonly ResourceLimit[] = []): number {
   prepareTracerThread(cpu);
   const pid = spawn(LAUNCHER, [LAUNCHER, String(cpu), path, ...argv], envp, [0, 1, 2, ...fds]);
   const [, status] = waitpid(pid, WAIT.WUNTRACED | WAIT.WALL);
   const first = decodeStatus(status);
   if (first.kind !== 'signal' || first.signal !== SIG.STOP) {
     throw new TsrrError('TRACEE_FAILED', `the launcher did not start (${JSON.stringify(first)})`, { pid });
+  }
+  for (const { resource, soft, hard } of limits) {
+    const r = setLimit(pid, resource, soft, hard);
+    if (r === 0) continue;
+    kill(pid, SIG.KILL);
+    waitpid(pid, WAIT.WALL);
+    const name = `RLIMIT_${RLIMIT_NAMES[resource] ?? resource}`;
+    throw new TsrrError('UNSUPPORTED', `cannot give the program the ${name} it was recorded with (soft ${limitText(soft)}, hard ${limitText(hard)}): ${strerror(-r)}`, { resource: name });
   }
   ptrace(PTRACE.SEIZE, pid, 0, TRACE_OPTIONS);
   kill(pid, SIG.CONT);
@@ -49,4 +63,15 @@ export function launch(path: string, argv: string[], envp: string[], cpu: number
     }
     // Group-stop and SIGCONT stops of the seize dance: resume without delivering anything.
   }
+}
+
+/** Of `limits`, those replay gives the program as recorded (native/syscalls.ts). */
+export const replayedLimits = (limits: readonly ResourceLimit[]): ResourceLimit[] => limits.filter((l) => REPLAYED_LIMITS.has(l.resource));
+
+/** Process `pid`'s resource limits, all of them. */
+export function limitsOf(pid: number): ResourceLimit[] {
+  return RLIMIT_NAMES.map((_, resource) => {
+    const [soft, hard] = getLimit(pid, resource);
+    return { resource, soft, hard };
+  });
 }

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { Registers } from '../native/regs.js';
 import type { PageContent, Snapshot } from './Event.js';
 import type { Task } from './Task.js';
-import { TsrrError } from './TsrrError.js';
+import { TsrrError } from '../native/TsrrError.js';
 
 const PAGE = 4096;
 const PRESENT = 1n << 63n;

@@ -22,7 +22,7 @@ import type { Task } from './Task.js';
 /** Where the library maps its trampoline: `syscall` there runs untraced. */
 export const PAGE_ADDR = 0x70000000n;
 /** The address after the trampoline's `syscall` instruction (what seccomp sees). */
-const UNTRACED_IP = PAGE_ADDR + 0x14n;
+export const UNTRACED_IP = PAGE_ADDR + 0x14n;
 /** Recording: a bit per fd in the page, set for the fds whose calls the library may buffer;
  * right after them, a byte that says the library is being replayed. */
 const FD_BITS_ADDR = PAGE_ADDR + 0x400n;
@@ -84,18 +84,24 @@ export function isWroteCall(number: number, first: bigint | undefined): boolean 
   return number === NR.prctl && first === PRCTL_WROTE;
 }
 
+/** The data of the SECCOMP_RET_TRACE stop of a call made through the 32-bit interface
+ * (int 0x80), which tsrr does not record. */
+export const COMPAT_CALL_MARKER = 0x32;
+
 /** The seccomp program (classic BPF) tsrr installs while recording: calls from the
- * trampoline are allowed, every other one stops the task (SECCOMP_RET_TRACE). */
+ * trampoline are allowed, every other one stops the task (SECCOMP_RET_TRACE), a 32-bit one
+ * with COMPAT_CALL_MARKER. */
 export function seccompFilter(): Buffer {
   const insns: [number, number, number, number][] = [
     [0x20, 0, 0, 4], // ld arch
-    [0x15, 0, 4, 0xc000003e], // x86-64? else trace
+    [0x15, 0, 6, 0xc000003e], // x86-64? else the 32-bit interface
     [0x20, 0, 0, 8], // ld instruction_pointer, low half
     [0x15, 0, 2, Number(UNTRACED_IP & 0xffffffffn)],
     [0x20, 0, 0, 12], // high half
     [0x15, 1, 0, Number(UNTRACED_IP >> 32n)],
     [0x06, 0, 0, 0x7ff00000], // SECCOMP_RET_TRACE
     [0x06, 0, 0, 0x7fff0000], // SECCOMP_RET_ALLOW
+    [0x06, 0, 0, 0x7ff00000 | COMPAT_CALL_MARKER],
   ];
   const prog = Buffer.alloc(insns.length * 8);
   insns.forEach(([code, jt, jf, k], i) => {

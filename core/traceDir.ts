@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, statSync, symlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { TsrrError } from './TsrrError.js';
+import { TsrrError } from '../native/TsrrError.js';
 
 export function traceRoot(): string {
   if (process.env._RR_TRACE_DIR) return resolve(process.env._RR_TRACE_DIR);

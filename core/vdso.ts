@@ -8,7 +8,7 @@
 import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { parseMaps } from './AddressSpace.js';
 import type { Task } from './Task.js';
-import { TsrrError } from './TsrrError.js';
+import { TsrrError } from '../native/TsrrError.js';
 
 const SYSCALL_STUBS: Record<string, number> = {
   clock_gettime: 228,

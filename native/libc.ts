@@ -6,7 +6,7 @@
  */
 import koffi from './koffi.js';
 import { fileURLToPath } from 'node:url';
-import { TsrrError } from '../core/TsrrError.js';
+import { TsrrError } from './TsrrError.js';
 
 /** The C library, for bindings elsewhere in native/. */
 export const libc = koffi.load('libc.so.6');
@@ -24,6 +24,7 @@ const posixSpawn = libc.func(
 );
 const lseekRaw = libc.func('int64_t lseek(int fd, int64_t offset, int whence)');
 const shmctlRaw = libc.func('int shmctl(int id, int cmd, void *buf)');
+const prlimitRaw = libc.func('int prlimit(int pid, int resource, void *newLimit, void *oldLimit)');
 const spawnActionsInit = libc.func('int posix_spawn_file_actions_init(void *actions)');
 const spawnActionsDup2 = libc.func('int posix_spawn_file_actions_adddup2(void *actions, int fd, int newfd)');
 const spawnActionsDestroy = libc.func('int posix_spawn_file_actions_destroy(void *actions)');
@@ -139,6 +140,21 @@ export function spawn(path: string, argv: string[], envp: string[], fds: readonl
   } finally {
     spawnActionsDestroy(actions);
   }
+}
+
+/** Process `pid`'s limit `resource`: [soft, hard] (RLIM_INFINITY: all ones). */
+export function getLimit(pid: number, resource: number): [bigint, bigint] {
+  const old = Buffer.alloc(16);
+  check('prlimit', prlimitRaw(pid, resource, null, old));
+  return [old.readBigUInt64LE(0), old.readBigUInt64LE(8)];
+}
+
+/** Sets process `pid`'s limit `resource`; 0 or -errno. */
+export function setLimit(pid: number, resource: number, soft: bigint, hard: bigint): number {
+  const limit = Buffer.alloc(16);
+  limit.writeBigUInt64LE(soft, 0);
+  limit.writeBigUInt64LE(hard, 8);
+  return prlimitRaw(pid, resource, limit, null) === 0 ? 0 : -koffi.errno();
 }
 
 /** cpuid on the tracer's own CPU: [eax, ebx, ecx, edx]. */

@@ -5,7 +5,7 @@
  * is a poll with a time limit, so the caller can look at its stop requests in between.
  */
 import koffi from './koffi.js';
-import { TsrrError } from '../core/TsrrError.js';
+import { TsrrError } from './TsrrError.js';
 import { libc, strerror } from './libc.js';
 
 const socketRaw = libc.func('int socket(int domain, int type, int protocol)');

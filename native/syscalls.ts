@@ -733,8 +733,21 @@ const REFUSE = new Map<string, (args: readonly bigint[]) => string | undefined>(
 
 const CLONE_NEWPID = 0x20000000n;
 
+/** Resource limits by number (RLIMIT_CPU is 0). */
+export const RLIMIT_NAMES = ['CPU', 'FSIZE', 'DATA', 'STACK', 'CORE', 'RSS', 'NPROC', 'NOFILE', 'MEMLOCK', 'AS', 'LOCKS', 'SIGPENDING', 'MSGQUEUE', 'NICE', 'RTPRIO', 'RTTIME'];
+
+/** Limits the kernel applies to what replay runs again: RLIMIT_DATA, STACK (the stack's
+ * growth, the layout of mmap), MEMLOCK, AS. Replay starts with the recording's and makes the
+ * program's changes to them again; the others are the recording's only (replay must not get
+ * RLIMIT_CPU's signals, dump core, or fail forks as another day's process count would). */
+export const REPLAYED_LIMITS: ReadonlySet<number> = new Set([2, 3, 8, 9]);
+const replayedLimit = (resource: bigint | undefined) => resource !== undefined && resource < 16n && REPLAYED_LIMITS.has(Number(resource));
+
 /** Calls whose policy depends on their arguments. */
 const BY_ARGS = new Map<string, (args: readonly bigint[]) => ReplayPolicy>([
+  ['setrlimit', (args) => (replayedLimit(args[0]) ? 'real' : 'emulate')],
+  // Of the calling process only (another's id is the recording's).
+  ['prlimit64', (args) => (args[0] === 0n && args[2] !== 0n && replayedLimit(args[1]) ? 'real' : 'emulate')],
   ['prctl', (args) => (prctlEmulated(args) ? 'emulate' : 'real')],
   // A new PID namespace changes how signals and deaths work for the processes in it (its
   // init ignores signals it has no handler for; its end kills the others).

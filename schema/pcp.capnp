@@ -60,6 +60,13 @@ struct Process {
   syscallBuffers @4 :List(Envelope);
   tasks @5 :List(Envelope);  # one per thread, in `threads` order
   threads @6 :List(Thread);
+  limits @7 :List(Limit);    # its resource limits that replay reproduces (format 3)
+}
+
+struct Limit {               # as getrlimit(2) gives it (a format of its own: see trace.capnp)
+  resource @0 :UInt32;
+  soft @1 :UInt64;
+  hard @2 :UInt64;
 }
 
 struct Thread {

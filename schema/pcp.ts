@@ -298,13 +298,14 @@ export class Process extends $.Struct {
   static readonly _capnp = {
     displayName: "Process",
     id: "f7dc32fc47274c73",
-    size: new $.ObjectSize(8, 6),
+    size: new $.ObjectSize(8, 7),
   };
   static _Mappings: $.ListCtor<Envelope>;
   static _FileMonitors: $.ListCtor<Envelope>;
   static _SyscallBuffers: $.ListCtor<Envelope>;
   static _Tasks: $.ListCtor<Envelope>;
   static _Threads: $.ListCtor<Thread>;
+  static _Limits: $.ListCtor<Limit>;
   /**
 * its id in the trace
 *
@@ -419,7 +420,59 @@ export class Process extends $.Struct {
   set threads(value: $.List<Thread>) {
     $.utils.copyFrom(value, $.utils.getPointer(5, this));
   }
+  _adoptLimits(value: $.Orphan<$.List<Limit>>): void {
+    $.utils.adopt(value, $.utils.getPointer(6, this));
+  }
+  _disownLimits(): $.Orphan<$.List<Limit>> {
+    return $.utils.disown(this.limits);
+  }
+  /**
+* its resource limits that replay reproduces (format 3)
+*
+*/
+  get limits(): $.List<Limit> {
+    return $.utils.getList(6, Process._Limits, this);
+  }
+  _hasLimits(): boolean {
+    return !$.utils.isNull($.utils.getPointer(6, this));
+  }
+  _initLimits(length: number): $.List<Limit> {
+    return $.utils.initList(6, Process._Limits, length, this);
+  }
+  set limits(value: $.List<Limit>) {
+    $.utils.copyFrom(value, $.utils.getPointer(6, this));
+  }
   toString(): string { return "Process_" + super.toString(); }
+}
+/**
+* as getrlimit(2) gives it (a format of its own: see trace.capnp)
+*
+*/
+export class Limit extends $.Struct {
+  static readonly _capnp = {
+    displayName: "Limit",
+    id: "9a7452c647096985",
+    size: new $.ObjectSize(24, 0),
+  };
+  get resource(): number {
+    return $.utils.getUint32(0, this);
+  }
+  set resource(value: number) {
+    $.utils.setUint32(0, value, this);
+  }
+  get soft(): bigint {
+    return $.utils.getUint64(8, this);
+  }
+  set soft(value: bigint) {
+    $.utils.setUint64(8, value, this);
+  }
+  get hard(): bigint {
+    return $.utils.getUint64(16, this);
+  }
+  set hard(value: bigint) {
+    $.utils.setUint64(16, value, this);
+  }
+  toString(): string { return "Limit_" + super.toString(); }
 }
 export class Thread extends $.Struct {
   static readonly _capnp = {
@@ -974,6 +1027,7 @@ Process._FileMonitors = $.CompositeList(Envelope);
 Process._SyscallBuffers = $.CompositeList(Envelope);
 Process._Tasks = $.CompositeList(Envelope);
 Process._Threads = $.CompositeList(Thread);
+Process._Limits = $.CompositeList(Limit);
 MappingPayload._Chunks = $.CompositeList(ChunkRef);
 TaskPayload._Sigactions = $.CompositeList(SigAction);
 SyscallBufferPayload._Buffers = $.CompositeList(TaskBuffer);

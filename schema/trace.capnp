@@ -23,6 +23,13 @@ struct Header {
   cwd @7 :Text;
   startTimeNs @8 :UInt64;    # wall clock when recording started
   machine @9 :Machine;
+  limits @10 :List(Limit);   # the first process's resource limits (getrlimit), by resource
+}
+
+struct Limit {
+  resource @0 :UInt32;
+  soft @1 :UInt64;
+  hard @2 :UInt64;
 }
 
 struct Machine {

@@ -5,8 +5,9 @@ export class Header extends $.Struct {
   static readonly _capnp = {
     displayName: "Header",
     id: "bb8b7e78e9fabc10",
-    size: new $.ObjectSize(16, 8),
+    size: new $.ObjectSize(16, 9),
   };
+  static _Limits: $.ListCtor<Limit>;
   get formatVersion(): number {
     return $.utils.getUint32(0, this);
   }
@@ -119,7 +120,55 @@ export class Header extends $.Struct {
   set machine(value: Machine) {
     $.utils.copyFrom(value, $.utils.getPointer(7, this));
   }
+  _adoptLimits(value: $.Orphan<$.List<Limit>>): void {
+    $.utils.adopt(value, $.utils.getPointer(8, this));
+  }
+  _disownLimits(): $.Orphan<$.List<Limit>> {
+    return $.utils.disown(this.limits);
+  }
+  /**
+* the first process's resource limits (getrlimit), by resource
+*
+*/
+  get limits(): $.List<Limit> {
+    return $.utils.getList(8, Header._Limits, this);
+  }
+  _hasLimits(): boolean {
+    return !$.utils.isNull($.utils.getPointer(8, this));
+  }
+  _initLimits(length: number): $.List<Limit> {
+    return $.utils.initList(8, Header._Limits, length, this);
+  }
+  set limits(value: $.List<Limit>) {
+    $.utils.copyFrom(value, $.utils.getPointer(8, this));
+  }
   toString(): string { return "Header_" + super.toString(); }
+}
+export class Limit extends $.Struct {
+  static readonly _capnp = {
+    displayName: "Limit",
+    id: "8d764bf5426f0c03",
+    size: new $.ObjectSize(24, 0),
+  };
+  get resource(): number {
+    return $.utils.getUint32(0, this);
+  }
+  set resource(value: number) {
+    $.utils.setUint32(0, value, this);
+  }
+  get soft(): bigint {
+    return $.utils.getUint64(8, this);
+  }
+  set soft(value: bigint) {
+    $.utils.setUint64(8, value, this);
+  }
+  get hard(): bigint {
+    return $.utils.getUint64(16, this);
+  }
+  set hard(value: bigint) {
+    $.utils.setUint64(16, value, this);
+  }
+  toString(): string { return "Limit_" + super.toString(); }
 }
 export class Machine extends $.Struct {
   static readonly _capnp = {
@@ -1397,6 +1446,7 @@ export class Exit extends $.Struct {
   }
   toString(): string { return "Exit_" + super.toString(); }
 }
+Header._Limits = $.CompositeList(Limit);
 Machine._Cpuid = $.CompositeList(CpuidRecord);
 EventBlock._Events = $.CompositeList(Event);
 Snapshot._Contents = $.CompositeList(PageContent);

@@ -10,7 +10,7 @@ import { defaultCpu } from '../machine.js';
 import { RecordSession } from '../RecordSession.js';
 import { PRELOAD_LIBRARY } from '../syscallBuffer.js';
 import { markLatest, newTraceDir } from '../traceDir.js';
-import { TsrrError } from '../TsrrError.js';
+import { TsrrError } from '../../native/TsrrError.js';
 
 /** Options of tsrr and of `record` that take a value (so their value is not the program). */
 const VALUE_OPTIONS = ['-o', '--output', '--bind-to-cpu', '--plugin'];

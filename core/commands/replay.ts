@@ -7,7 +7,7 @@ import { machineDifferences, replayCpu } from '../machine.js';
 import { ReplaySession } from '../ReplaySession.js';
 import { resolveTrace } from '../traceDir.js';
 import { TraceReader } from '../TraceReader.js';
-import { TsrrError } from '../TsrrError.js';
+import { TsrrError } from '../../native/TsrrError.js';
 
 export function replayCommand(ctx: CliContext): CommandModule {
   return {

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { relative } from 'node:path';
-import { MmappedFileMonitor, TsrrError, type Mapping, type ReplaySession, type Session, type SharedFiles, type Task } from '../../core/index.js';
+import { MmappedFileMonitor, TsrrError, limitsOf, replayedLimits, type Mapping, type ReplaySession, type Session, type SharedFiles, type Task } from '../../core/index.js';
 import type { CheckpointStore, StoredCheckpoint } from './CheckpointStore.js';
 import { PCP_FORMAT_VERSION, type Envelope, type KindUse, type ProcessState, type State } from './checkpointFormat.js';
 import { storeMemory } from './memory.js';
@@ -161,7 +161,8 @@ export class Capture {
         syscallBuffers: this.save('syscallBuffers', items.syscallBuffers, ctx),
         tasks: tasks.flatMap(({ task }) => this.save('tasks', [task], this.contextOf(task))),
       };
-      return { tgid: main.tgid, executable: src.executableOf(main), threads: tasks.map(({ task, held }) => ({ tid: task.rec, held })), sections };
+      const threads = tasks.map(({ task, held }) => ({ tid: task.rec, held }));
+      return { tgid: main.tgid, executable: src.executableOf(main), threads, limits: replayedLimits(limitsOf(main.tid)), sections };
     });
     const first = this.contextOf(src.processes[0]!.tasks[0]!.task);
     return {

@@ -2,12 +2,13 @@
 /** Manifest and State of schema/pcp.capnp as plain objects, and their framed files. */
 import * as capnp from 'capnp-es';
 import { existsSync, readFileSync } from 'node:fs';
-import { TsrrError, framed, framedMessage, readMessage } from '../../core/index.js';
+import { TsrrError, framed, framedMessage, readMessage, type ResourceLimit } from '../../core/index.js';
 import { Manifest as CManifest, State as CState, type Envelope as CEnvelope } from '../../schema/pcp.js';
 import { PROCESS_SECTIONS, SESSION_SECTIONS, type ProcessSection, type SectionName, type SessionSection } from './PcpRegistry.js';
 
-/** 2: every process and thread (format 1 held the first process's one task). */
-export const PCP_FORMAT_VERSION = 2;
+/** 2: every process and thread (format 1 held the first process's one task); 3: their
+ * resource limits. */
+export const PCP_FORMAT_VERSION = 3;
 const MANIFEST_MAGIC = 0x4d504354; // "TCPM"
 const STATE_MAGIC = 0x53504354; // "TCPS"
 
@@ -51,6 +52,8 @@ export interface ProcessState {
   executable: string;
   /** Its tasks, in the order of the tasks section's envelopes. */
   threads: ThreadState[];
+  /** Its limits that replay reproduces (none before format 3: the recording's first). */
+  limits: ResourceLimit[];
   sections: Record<ProcessSection, Envelope[]>;
 }
 
@@ -107,6 +110,8 @@ export function encodeState(s: State): Buffer {
     for (const section of PROCESS_SECTIONS) putEnvelopes(cp as unknown as EnvelopeLists, section, p.sections[section]);
     const threads = cp._initThreads(p.threads.length);
     p.threads.forEach((t, j) => Object.assign(threads.get(j), t));
+    const limits = cp._initLimits(p.limits.length);
+    p.limits.forEach((l, j) => Object.assign(limits.get(j), l));
   });
   return framed(STATE_MAGIC, 0, new Uint8Array(msg.toArrayBuffer()));
 }
@@ -147,12 +152,13 @@ export function readState(file: string): State {
       const p = c.processes.get(i);
       const threads: ThreadState[] = [];
       for (let j = 0; j < p.threads.length; j++) threads.push({ tid: p.threads.get(j).tid, held: p.threads.get(j).held });
-      processes.push({ tgid: p.tgid, executable: p.executable, threads, sections: sectionsOf(p, PROCESS_SECTIONS) });
+      const limits = [...p.limits].map((l) => ({ resource: l.resource, soft: l.soft, hard: l.hard }));
+      processes.push({ tgid: p.tgid, executable: p.executable, threads, limits, sections: sectionsOf(p, PROCESS_SECTIONS) });
     }
     if (c.processes.length === 0 && c.executable !== '') {
       // Format 1: the one task of the recording's first process.
       const sections = sectionsOf(c, PROCESS_SECTIONS);
-      processes.push({ tgid: 0, executable: c.executable, threads: sections.tasks.map(() => ({ tid: 0, held: false })), sections });
+      processes.push({ tgid: 0, executable: c.executable, threads: sections.tasks.map(() => ({ tid: 0, held: false })), limits: [], sections });
     }
     for (const p of processes) {
       if (p.threads.length !== p.sections.tasks.length) throw new Error(`process ${p.tgid} has ${p.threads.length} threads but ${p.sections.tasks.length} saved tasks`);

@@ -63,7 +63,8 @@ export function restoreCheckpoint(reg: PcpRegistry, store: CheckpointStore, sess
   reg.hooks.beforeRestore.call(cp, session);
   const first = restoreState(reg, store, session, cp.state, cp.dir, (p, _i, rec, tgid, load) => {
     const exe = session.trace.file(p.executable);
-    const main = session.adoptTask(launch(exe, [basename(exe)], [], session.opts.cpu), rec, tgid);
+    const limits = p.limits.length > 0 ? p.limits : session.startLimits();
+    const main = session.adoptTask(launch(exe, [basename(exe)], [], session.opts.cpu, [], limits), rec, tgid);
     session.setUpExec(main, session.trace.header.machine.cpuidFaulting);
     const keep = new Set(['vdso', 'vvar', 'vsyscall', 'stack']);
     for (const m of main.as.mappings()) if (!keep.has(m.kind)) main.remoteSyscall(NR.munmap, m.start, m.end - m.start);

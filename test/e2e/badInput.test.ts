@@ -12,7 +12,7 @@ import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, r
 import { join } from 'node:path';
 import { decodeHeader, encodeHeader } from '../../core/TraceHeader.js';
 import { HEADER_MAGIC, PREFIX_BYTES, framed, readPrefix } from '../../core/traceFile.js';
-import { assertNoneLeft, assertRefused, compile, countEvents, describeRun, freshDir, setUp, tsrr, tsrrAsync, type Run } from './helpers.js';
+import { assertNoneLeft, assertRefused, compile, countEvents, describeRun, freshDir, runNative, setUp, tsrr, tsrrAsync, type Run } from './helpers.js';
 
 /** A failing command must be done well within this (it reads a few files, nothing more). */
 const FAST_MS = 10_000;
@@ -170,6 +170,14 @@ describe('bad input', () => {
     assertRefused('record of a non-executable file', run(['record', '-o', out, file, '3'], cwd), [file, /execut/]);
     assert.ok(!existsSync(join(out, 'header')), 'a failed record left a trace behind');
     assertNoneLeft([file]);
+  });
+
+  test('record of a program that makes a 32-bit syscall (int 0x80): refused, naming it, nothing left running', () => {
+    const int80 = compile('int80');
+    assert.equal(runNative([int80]).stdout.toString(), 'int 0x80 getpid: 1\n');
+    const out = join(freshDir(), 'trace');
+    assertRefused('record of int 0x80', run(['record', '-o', out, int80], freshDir()), ['int 0x80', /32-bit/]);
+    assertNoneLeft([int80]);
   });
 
   test('record with no program', () => {

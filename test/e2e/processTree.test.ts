@@ -275,7 +275,7 @@ const cases: Case[] = [
   },
   {
     program: 'tracer',
-    what: 'a program tracing its children: TRACEME, PEEK/POKEDATA, PTRACE_SYSCALL with a result changed by SETREGS, single steps, TRACEEXIT, SEIZE + INTERRUPT, signals suppressed and delivered, SYSEMU, exec, tracer death',
+    what: 'a program tracing its children: TRACEME, PEEK/POKEDATA, PTRACE_SYSCALL with a result changed by SETREGS, single steps, TRACEEXIT, SEIZE + INTERRUPT, signals suppressed and delivered, SYSEMU, exec, tracer death, fork/vfork/clone events',
     check: (out) =>
       assert.equal(
         out,
@@ -283,7 +283,8 @@ const cases: Case[] = [
           'traceme: stop signal 19', 'traceme: peeked 11, poked 42', 'traceme: 3 getppid entries, 3 exits', 'traceme: 4 single steps moved',
           'traceme: exit stop 5, event 6, message 0x700', 'traceme: exited 7',
           'seize: interrupt stop 5 event 128', 'seize: signal stop 10, sent by me 1; suppressed', 'seize: signal stop 12; delivered', 'seize: exited 3',
-          'sysemu: skipped 1 getpid', 'sysemu: exited 5', 'exec: stop signal 5', 'exec: exited 0', 'death: tracer: exited 0', 'death: tracee: exited 4', '',
+          'sysemu: skipped 1 getpid', 'sysemu: exited 5', 'exec: stop signal 5', 'exec: exited 0', 'death: tracer: exited 0', 'death: tracee: exited 4',
+          'follow: exited 77', 'follow: events fork 1 vfork 1 vfork-done 1 clone 1; 3 started stopped', 'follow: exits fork 66 vfork 67; thread seen ending 1; SIGCHLD stops 2', '',
         ].join('\n'),
       ),
   },

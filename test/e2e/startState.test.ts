@@ -4,13 +4,14 @@
  * dispositions and mask (Node ignores SIGPIPE and SIGXFSZ, posix_spawn glibc's internal
  * signals), no parent-death signal, the fds tsrr was given beyond 0-2, rlimits, umask, and its
  * environment in order (tsrr adds RUNNING_UNDER_TSRR and LD_PRELOAD). A pipeline whose reader
- * goes first ends quietly, by SIGPIPE, as in a shell.
+ * goes first ends quietly, by SIGPIPE, as in a shell. Replay gives the program the limits that
+ * shape what it replays (RLIMIT_STACK, AS, ...) as recorded, whatever the shell's.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { compile, describeRun, freshDir, runNative, tsrr } from './helpers.js';
+import { CLI, compile, describeRun, freshDir, runNative, tsrr } from './helpers.js';
 
 /** tsrr's own additions to the environment. */
 const ADDED = /^env (RUNNING_UNDER_TSRR|LD_PRELOAD)\n/gm;
@@ -49,3 +50,21 @@ for (const pipeline of ['yes | head -1', 'seq 1000000 | head -1']) {
     assert.deepEqual([rep.status, rep.stdout.toString(), rep.stderr], [0, native.stdout.toString(), ''], describeRun('replay', rep));
   });
 }
+
+test("resource limits: replay gives the program the recorded RLIMIT_STACK under another shell limit, and makes the program's own changes again", () => {
+  const program = compile('limits');
+  const trace = join(freshDir(), 'trace');
+  const shell = (limit: string, argv: string[]) => runNative(['sh', '-c', `ulimit ${limit} && exec "$@"`, 'sh', ...argv]);
+  const native = runNative([program]);
+  assert.equal(native.status, 0, describeRun('native', native));
+  assert.equal(native.stdout.toString(), 'child: killed by 11\nmmap beyond RLIMIT_AS: failed\n');
+  const rec = tsrr(['record', '-o', trace, program]);
+  assert.equal(rec.status, 0, describeRun('record', rec));
+  assert.equal(rec.stdout.toString(), native.stdout.toString());
+  // Another stack limit moves the mmap area (and, unlimited, lays it out bottom-up).
+  for (const limit of ['-Ss unlimited', '-Ss 2048']) {
+    const rep = shell(limit, [process.execPath, CLI, 'replay', '-a', trace]);
+    assert.equal(rep.status, 0, describeRun(`replay under ulimit ${limit}`, rep));
+    assert.ok(rep.stdout.equals(rec.stdout), `replay printed\n${rep.stdout}`);
+  }
+});

@@ -24,6 +24,9 @@ static void stopped_child(int stopsig) {
   if (pipe(go) != 0) exit(9);
   pid_t child = fork();
   if (child == 0) {
+    // A group of its own, with its parent outside it: the kernel discards SIGTSTP sent to an
+    // orphaned process group, which the caller's may be.
+    setpgid(0, 0);
     kill(getpid(), stopsig);
     char c;
     // Ends only once the parent saw it continued.
@@ -51,15 +54,24 @@ static void stopped_child(int stopsig) {
 int main(void) {
   stopped_child(SIGSTOP);
   stopped_child(SIGTSTP);
+  int ready[2];
+  if (pipe(ready) != 0) return 9;
   pid_t child = fork();
   if (child == 0) {
+    // SIGCONT blocked but in sigsuspend: a handler run before the wait would be missed.
+    sigset_t cont, old;
+    sigemptyset(&cont);
+    sigaddset(&cont, SIGCONT);
+    sigprocmask(SIG_BLOCK, &cont, &old);
     signal(SIGCONT, on_cont);
-    while (conts == 0) pause();
+    if (write(ready[1], "r", 1) != 1) _exit(7);
+    while (conts == 0) sigsuspend(&old);
     printf("child handled SIGCONT %d time(s)\n", (int)conts);
     fflush(stdout);
     _exit(0);
   }
-  settle();
+  char c;
+  if (read(ready[0], &c, 1) != 1) return 7;
   kill(child, SIGSTOP);
   int status;
   if (waitpid(child, &status, WUNTRACED) != child || !WIFSTOPPED(status)) return 5;

@@ -8,8 +8,11 @@
  *   delivers (PTRACE_GETSIGINFO names the sender);
  * - PTRACE_SYSEMU: the tracer skips a call and puts its own result in rax;
  * - exec under PTRACE_TRACEME: the SIGTRAP after it;
- * - a tracer that dies with its tracee stopped: the tracee goes on. */
+ * - a tracer that dies with its tracee stopped: the tracee goes on;
+ * - PTRACE_O_TRACEFORK, TRACEVFORK, TRACEVFORKDONE and TRACECLONE: the tracee's fork, vfork and
+ *   thread are traced from their start, and its tracer sees each event. */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +201,71 @@ static void tracer_death(void) {
   wait_exit("death: tracee", target);
 }
 
+static void *thread_main(void *arg) { return arg; }
+
+enum { FORK, VFORK, CLONE, KINDS };
+
+static void follow(void) {
+  int ready[2];
+  if (pipe(ready) != 0) exit(9);
+  pid_t child = fork();
+  if (child == 0) {
+    char c;
+    read(ready[0], &c, 1);
+    pid_t g = fork();
+    if (g == 0) _exit(66);
+    waitpid(g, NULL, 0);
+    g = vfork();
+    if (g == 0) _exit(67);
+    waitpid(g, NULL, 0);
+    pthread_t t;
+    pthread_create(&t, NULL, thread_main, NULL);
+    pthread_join(t, NULL);
+    _exit(77);
+  }
+  long options = PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEVFORKDONE | PTRACE_O_TRACECLONE;
+  if (ptrace(PTRACE_SEIZE, child, 0, (void *)options) != 0) { perror("PTRACE_SEIZE"); exit(9); }
+  write(ready[1], "g", 1);
+  int events[KINDS] = {0}, vfork_done = 0, initial = 0, child_sigchld = 0;
+  pid_t made[KINDS] = {0};
+  int exits[KINDS] = {-1, -1, -1};
+  for (;;) {
+    int status;
+    pid_t pid = waitpid(-1, &status, __WALL);
+    if (pid < 0) { perror("waitpid"); exit(9); }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      if (pid == child) {
+        printf("follow: exited %d\n", WEXITSTATUS(status));
+        break;
+      }
+      for (int k = 0; k < KINDS; k++) if (made[k] == pid) exits[k] = WEXITSTATUS(status);
+      continue;
+    }
+    int event = status >> 16, sig = WSTOPSIG(status);
+    int deliver = 0;
+    if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE) {
+      int k = event == PTRACE_EVENT_FORK ? FORK : event == PTRACE_EVENT_VFORK ? VFORK : CLONE;
+      unsigned long msg;
+      ptrace(PTRACE_GETEVENTMSG, pid, 0, &msg);
+      made[k] = (pid_t)msg;
+      events[k]++;
+    } else if (event == PTRACE_EVENT_VFORK_DONE) {
+      vfork_done++;
+    } else if (event == PTRACE_EVENT_STOP && pid != child) {
+      initial++;
+    } else if (event == 0) {
+      child_sigchld += pid == child && sig == SIGCHLD;
+      deliver = sig;
+    }
+    ptrace(PTRACE_CONT, pid, 0, (void *)(long)deliver);
+  }
+  printf("follow: events fork %d vfork %d vfork-done %d clone %d; %d started stopped\n", events[FORK], events[VFORK], vfork_done, events[CLONE], initial);
+  // (A thread's end may report its own status or its process's exit_group's.)
+  printf("follow: exits fork %d vfork %d; thread seen ending %d; SIGCHLD stops %d\n", exits[FORK], exits[VFORK], exits[CLONE] >= 0, child_sigchld);
+  close(ready[0]);
+  close(ready[1]);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   traceme();
@@ -205,5 +273,6 @@ int main(void) {
   sysemu();
   exec_trap();
   tracer_death();
+  follow();
   return 0;
 }

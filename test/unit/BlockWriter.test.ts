@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlockWriter } from '../../core/BlockWriter.js';
 import { PREFIX_BYTES, readPrefix } from '../../core/traceFile.js';
-import { TsrrError } from '../../core/TsrrError.js';
+import { TsrrError } from '../../native/TsrrError.js';
 
 let dir: string;
 beforeEach(() => {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from '../../core/Registry.js';
-import { TsrrError } from '../../core/TsrrError.js';
+import { TsrrError } from '../../native/TsrrError.js';
 
 test('register, get, has and kinds', () => {
   const r = new Registry<() => string>('file monitors');

@@ -22,7 +22,7 @@ import type { TraceHeader } from '../../core/TraceHeader.js';
 import { TraceReader } from '../../core/TraceReader.js';
 import { TraceWriter } from '../../core/TraceWriter.js';
 import { BLOCK_MAGIC, BLOCK_ZSTD_MAGIC, PREFIX_BYTES, TRACE_FORMAT_VERSION, readPrefix } from '../../core/traceFile.js';
-import { TsrrError, type ErrorCode } from '../../core/TsrrError.js';
+import { TsrrError, type ErrorCode } from '../../native/TsrrError.js';
 
 const N = 10_500;
 
@@ -49,6 +49,7 @@ function header(overrides: Partial<TraceHeader> = {}): TraceHeader {
         { leaf: 0xd, subleaf: 1, eax: 0xf, ebx: 0, ecx: 0xffffffff, edx: 0 },
       ],
     },
+    limits: [{ resource: 3, soft: 8_388_608n, hard: 0xffff_ffff_ffff_ffffn }],
     ...overrides,
   };
 }

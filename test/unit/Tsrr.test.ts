@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tsrr, type Plugin } from '../../core/Tsrr.js';
-import { TsrrError } from '../../core/TsrrError.js';
+import { TsrrError } from '../../native/TsrrError.js';
 
 class CountingPlugin {
   readonly name = 'counting';

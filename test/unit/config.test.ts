@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { defineConfig, loadConfig, loadPlugin } from '../../core/config.js';
 import { Tsrr, type Plugin } from '../../core/Tsrr.js';
-import { TsrrError, type ErrorCode } from '../../core/TsrrError.js';
+import { TsrrError, type ErrorCode } from '../../native/TsrrError.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tsrr-config-'));
 after(() => rmSync(root, { recursive: true, force: true }));

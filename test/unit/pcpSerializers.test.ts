@@ -14,7 +14,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as capnp from 'capnp-es';
 import { Tsrr } from '../../core/Tsrr.js';
-import { TsrrError } from '../../core/TsrrError.js';
+import { TsrrError } from '../../native/TsrrError.js';
 import { StdioMonitor } from '../../core/StdioMonitor.js';
 import type { Mapping, MappingKind } from '../../core/AddressSpace.js';
 import PcpPlugin from '../../plugins/pcp/index.js';
@@ -469,6 +469,7 @@ const stateCases: { name: string; s: State }[] = [
           tgid: 4242,
           executable: 'files/0-time',
           threads: [{ tid: 4242, held: false }],
+          limits: [{ resource: 3, soft: 1n << 20n, hard: 0xffff_ffff_ffff_ffffn }],
           sections: {
             mappings: [{ kind: 'core/anonymous', version: 1, payload: encodePayload(MappingPayload, (p) => mappingCodec.write(p, { start: 0x1000n, end: 0x2000n, prot: 3, shared: false, file: '', offset: 0n, chunks: [{ offset: 0n, length: 4096, hash: sha('x') }] })) }],
             fileMonitors: [{ kind: 'core/stdio', version: 1, payload: encodePayload(StdioPayload, (p) => stdioCodec.write(p, { fd: 1, target: 1 })) }],
@@ -491,13 +492,14 @@ const stateCases: { name: string; s: State }[] = [
           tgid: 100,
           executable: 'files/0-ünïcødé prog',
           threads: [{ tid: 100, held: true }, { tid: 101, held: false }, { tid: I32_MAX, held: true }],
+          limits: [],
           sections: {
             ...noProcessSections(),
             mappings: Array.from({ length: 2000 }, (_, i): Envelope => ({ kind: i % 2 ? 'core/anonymous' : 'core/vvar', version: 1, payload: i % 3 ? Buffer.from(`m${i}`) : Buffer.alloc(0) })),
             tasks: [taskEnvelope('main'), taskEnvelope('worker'), taskEnvelope('last')],
           },
         },
-        { tgid: 102, executable: 'files/1-echo', threads: [{ tid: 103, held: false }], sections: { ...noProcessSections(), tasks: [taskEnvelope('child')] } },
+        { tgid: 102, executable: 'files/1-echo', threads: [{ tid: 103, held: false }], limits: [{ resource: 9, soft: 0n, hard: 1n }], sections: { ...noProcessSections(), tasks: [taskEnvelope('child')] } },
       ],
       sections: {
         trace: [],
@@ -689,7 +691,7 @@ describe('loadCheckpoint', () => {
     mkdirSync(traceDir);
     const store = new CheckpointStore(traceDir);
     const manifest: Manifest = { formatVersion: PCP_FORMAT_VERSION, traceUuid: UUID, frame: 40, createdNs: 1n, needs, memoryBytes: 0n, storedBytes: 0n, partWay: false, ...over };
-    const state: State = { processes: [{ tgid: 7, executable: 'files/0-prog', threads: [], sections: noProcessSections() }], sections: { extensions: [], trace: [{ kind: 'core/trace-position', version: 1, payload: encodePayload(TracePositionPayload, (p) => (p.frame = 40n)) }] } };
+    const state: State = { processes: [{ tgid: 7, executable: 'files/0-prog', threads: [], limits: [], sections: noProcessSections() }], sections: { extensions: [], trace: [{ kind: 'core/trace-position', version: 1, payload: encodePayload(TracePositionPayload, (p) => (p.frame = 40n)) }] } };
     const cp = store.write(manifest, state, new Set());
     return { store, cp, manifest, state };
   }

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, tru
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
-import { TsrrError } from '../../core/TsrrError.js';
+import { TsrrError } from '../../native/TsrrError.js';
 import { PREFIX_BYTES, checksumOk, framed, readPrefix } from '../../core/traceFile.js';
 import { zstdAvailable, zstdDecompress } from '../../native/zstd.js';
 import { CheckpointStore } from '../../plugins/pcp/CheckpointStore.js';
@@ -531,7 +531,7 @@ function manifestAt(frame: number, over: Partial<Manifest> = {}): Manifest {
 function stateAt(frame: number): State {
   const trace = [{ kind: 'core/trace-position', version: 1, payload: encodePayload(TracePositionPayload, (p) => (p.frame = BigInt(frame))) }];
   const none = { mappings: [], fileMonitors: [], syscallBuffers: [], tasks: [] };
-  return { processes: [{ tgid: 7, executable: 'files/0-prog', threads: [], sections: none }], sections: { trace, extensions: [] } };
+  return { processes: [{ tgid: 7, executable: 'files/0-prog', threads: [], limits: [], sections: none }], sections: { trace, extensions: [] } };
 }
 
 /** Writes a checkpoint at `frame` whose memory is `chunks` (put into a pack of its own first,

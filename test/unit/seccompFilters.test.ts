@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PROGRAM_FILTER_MARKER, SECCOMP_RET, decide, rewriteFilter, runFilter, sigsysInfo } from '../../core/seccompFilters.js';
+import { COMPAT_CALL_MARKER, UNTRACED_IP, seccompFilter } from '../../core/syscallBuffer.js';
 
 /** A classic BPF program from [code, jt, jf, k] rows. */
 function prog(rows: [number, number, number, number][]): Buffer {
@@ -68,4 +69,20 @@ test('rewriteFilter turns every action but allow and log into the marked RET_TRA
 test('sigsysInfo is the siginfo of a seccomp SIGSYS', () => {
   const info = sigsysInfo(107, 0x401234n, SECCOMP_RET.TRAP | 7);
   assert.deepEqual([info.readInt32LE(0), info.readInt32LE(4), info.readInt32LE(8), info.readBigUInt64LE(16), info.readInt32LE(24), info.readUInt32LE(28)], [31, 7, 1, 0x401234n, 107, 0xc000003e]);
+});
+
+test("tsrr's own recording filter: the trampoline's calls run, others stop, 32-bit ones with their marker", () => {
+  const data = (arch: number, ip: bigint) => {
+    const d = Buffer.alloc(64);
+    d.writeUInt32LE(arch, 4);
+    d.writeBigUInt64LE(ip, 8);
+    return d;
+  };
+  const X86_64 = 0xc000003e;
+  const filter = seccompFilter();
+  assert.equal(runFilter(filter, data(X86_64, UNTRACED_IP)), SECCOMP_RET.ALLOW);
+  assert.equal(runFilter(filter, data(X86_64, 0x401000n)), SECCOMP_RET.TRACE);
+  // Same low half, another high half.
+  assert.equal(runFilter(filter, data(X86_64, UNTRACED_IP + (1n << 32n))), SECCOMP_RET.TRACE);
+  assert.equal(runFilter(filter, data(0x40000003, UNTRACED_IP)), SECCOMP_RET.TRACE | COMPAT_CALL_MARKER);
 });

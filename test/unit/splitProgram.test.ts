@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { findProgram, splitProgram } from '../../core/commands/record.js';
-import { TsrrError } from '../../core/TsrrError.js';
+import { TsrrError } from '../../native/TsrrError.js';
 
 const splitCases: [name: string, argv: string[], tsrrArgs: string[], all: string[]][] = [
   ['program with its own option', ['record', './prog', '-x'], ['record'], ['record', '--', './prog', '-x']],

@@ -2,7 +2,8 @@
 /**
  * The one error class. `code` is a stable string that tests and programs match on; `context`
  * names what was involved (file, frame, plugin, hook, ...). The CLI prints `message` alone,
- * on one line, and exits non-zero; a stack trace means a bug in tsrr, not bad input.
+ * on one line, and exits non-zero; a stack trace means a bug in tsrr, not bad input. It lives
+ * in native/, the lowest layer, so that every layer throws it.
  */
 export type ErrorCode =
   | 'BAD_ARGUMENT'
