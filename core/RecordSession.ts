@@ -42,6 +42,7 @@ import { TRACE_FORMAT_VERSION } from './traceFile.js';
 import { TsrrError } from '../native/TsrrError.js';
 import { TSRR_VERSION } from './version.js';
 import { emulateCpuid, emulateRdtsc, trappedInstruction } from './trappedInstruction.js';
+import { followSignalState, undoForcedSegv } from './signalState.js';
 
 const MAP_ANONYMOUS = 0x20n;
 const MAP_SHARED = 0x01n;
@@ -673,6 +674,7 @@ export class RecordSession extends Session {
     const data: EventData = { kind: 'syscall', ...call, result, writes, ...(hidden !== undefined && { skipped: true }) };
     if (call.number === NR.mmap && result >= 0n && (call.args[3]! & MAP_ANONYMOUS) === 0n) data.mappedFile = this.mappedFile(task, call.args);
     const change = task.fds.afterSyscall(call.number, call.args, result);
+    followSignalState(task, call.number, call.args, result);
     if (result >= 0n) this.followFdMonitors(task, call, result, data);
     const bitsOf = change && this.fdBits.get(task.as);
     if (change && bitsOf) markFds(task, change, bitsOf !== task.fds);
@@ -975,12 +977,14 @@ export class RecordSession extends Session {
       const aux = this.opts.cpu < 0 ? 0 : this.opts.cpu;
       const ip = r.rip;
       emulateRdtsc(task, insn, value, aux);
+      undoForcedSegv(task);
       this.record(task, { kind: 'rdtsc', value, ip, aux });
     } else if (insn === 'cpuid') {
       const leaf = Number(r.get('rax') & 0xffffffffn);
       const subleaf = Number(r.get('rcx') & 0xffffffffn);
       const [eax, ebx, ecx, edx] = cpuid(leaf, subleaf);
       emulateCpuid(task, eax, ebx, ecx, edx);
+      undoForcedSegv(task);
       this.record(task, { kind: 'cpuid', leaf, subleaf, eax, ebx, ecx, edx });
     } else if (!isSynchronous(signo, code) && this.holdSignal(task, signo)) {
       // Held until the buffered call it came in ends. The task keeps its turn till then: a

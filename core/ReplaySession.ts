@@ -31,6 +31,7 @@ import { TraceReader } from './TraceReader.js';
 import { REPLAYABLE_FORMAT_VERSION } from './traceFile.js';
 import { TsrrError } from '../native/TsrrError.js';
 import { emulateCpuid, emulateRdtsc, trappedInstruction } from './trappedInstruction.js';
+import { followSignalState, undoForcedSegv } from './signalState.js';
 
 const MAP_FIXED = 0x10n;
 const MAP_ANONYMOUS = 0x20n;
@@ -819,6 +820,7 @@ export class ReplaySession extends Session {
     }
     this.lastCall.set(task, e);
     task.fds.afterSyscall(d.number, d.args, d.result);
+    followSignalState(task, d.number, d.args, d.result);
     this.hooks.afterSyscall.call(task, e);
     this.replayed(e, task);
   }
@@ -957,12 +959,14 @@ export class ReplaySession extends Session {
         const e = this.expect(task, 'rdtsc', `${insn} at 0x${r.rip.toString(16)}`);
         if (e.data.ip !== r.rip) this.diverge(task, `rdtsc at 0x${e.data.ip.toString(16)}`, `rdtsc at 0x${r.rip.toString(16)}`, e.frame);
         emulateRdtsc(task, insn, e.data.value, e.data.aux);
+        undoForcedSegv(task);
         this.replayed(e, task);
         return;
       }
       if (insn === 'cpuid') {
         const e = this.expect(task, 'cpuid', `cpuid at 0x${r.rip.toString(16)}`);
         emulateCpuid(task, e.data.eax, e.data.ebx, e.data.ecx, e.data.edx);
+        undoForcedSegv(task);
         this.replayed(e, task);
         return;
       }

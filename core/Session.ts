@@ -17,6 +17,7 @@ import { defineHooks } from './hooks.js';
 import { Registry } from './Registry.js';
 import { StdioMonitor } from './StdioMonitor.js';
 import { Task } from './Task.js';
+import { startSignalState } from './signalState.js';
 import { TsrrError } from '../native/TsrrError.js';
 import { patchVdso } from './vdso.js';
 
@@ -92,6 +93,7 @@ export abstract class Session {
   adoptTask(tid: number, rec = tid, tgid = rec): Task {
     const task = new Task(tid, new AddressSpace(tid), new FdTable(), rec, tgid);
     for (const fd of [1, 2]) task.fds.set(fd, this.fileMonitors.get(StdioMonitor.KIND)(task, fd));
+    startSignalState(task);
     return this.added(task);
   }
 
@@ -105,6 +107,8 @@ export abstract class Session {
     // A debugger's breakpoints stay with the process it debugs.
     if (as !== parent.as) for (const [addr, orig] of parent.as.breakpoints) child.writeMem(addr, Buffer.of(orig));
     this.inheritBuffer(parent, child, flags);
+    child.blocked = parent.blocked;
+    child.sighand = (flags & CLONE.SIGHAND) !== 0n ? parent.sighand : parent.sighand.copy();
     return this.added(child);
   }
 

@@ -13,6 +13,7 @@ import { Registers } from '../native/regs.js';
 import type { AddressSpace, Watchpoint } from './AddressSpace.js';
 import type { FdTable } from './FdTable.js';
 import { TsrrError } from '../native/TsrrError.js';
+import { SignalHandlers } from './SignalHandlers.js';
 
 /** Where a task is, for the scheduler: stopped by tsrr and runnable ('stopped'), running user
  * code ('user'), inside a syscall that has not returned ('kernel'), stopped by a stop signal
@@ -33,6 +34,10 @@ export class Task {
   state: TaskState = 'stopped';
   /** The signal to deliver when the task is next resumed. */
   deliver = 0;
+  /** The signals it blocks and its process's actions, as tsrr follows them
+   * (core/signalState.ts). */
+  blocked = 0n;
+  sighand = new SignalHandlers();
   /** Whether `regs` holds the registers of the current stop. */
   regsValid = false;
   private memFd = -1;
@@ -102,6 +107,7 @@ export class Task {
   continue(request: number = PTRACE.SYSCALL): void {
     const signal = this.deliver;
     this.deliver = 0;
+    if (signal !== 0) this.blocked |= this.sighand.delivered(signal);
     this.resume(request, signal);
   }
 
@@ -244,6 +250,7 @@ export class Task {
   /** Forgets the memory file: after exec it refers to the old address space. */
   execed(as: AddressSpace): void {
     this.as = as;
+    this.sighand = this.sighand.execed();
     this.closeMem();
   }
 

@@ -22,6 +22,7 @@ export type { CliContext } from './CliContext.js';
 export { defineHooks } from './hooks.js';
 export { launch, limitsOf, replayedLimits } from './launch.js';
 export { CLONE } from './clone.js';
+export { readSignalState } from './signalState.js';
 export { resolveTrace } from './traceDir.js';
 export { writeAll } from './writeAll.js';
 export { progressBar } from './progressBar.js';

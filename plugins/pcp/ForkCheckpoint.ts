@@ -93,7 +93,10 @@ function forkOf(session: ReplaySession, task: Task): number {
 
 function forkFrozen(session: ReplaySession, task: Task): Task {
   const pid = forkOf(session, task);
-  return new Task(pid, task.as.forked(pid), new FdTable(), task.rec, task.tgid);
+  const copy = new Task(pid, task.as.forked(pid), new FdTable(), task.rec, task.tgid);
+  copy.blocked = task.blocked;
+  copy.sighand = task.sighand.copy();
+  return copy;
 }
 
 function end(copy: Task): void {

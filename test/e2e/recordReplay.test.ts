@@ -227,6 +227,26 @@ const cases: Case[] = [
     }),
   },
   {
+    name: 'segvmask.c: SIGSEGV blocked, ignored or handled across the SIGSEGVs of trapped cpuid and rdtsc (and an exec\'s)',
+    setup: () => {
+      const exe = compile('segvmask');
+      const expected = [
+        'after exec (blocked): blocked 1, default',
+        'after exec (ignored): blocked 0, ignored',
+        'after cpuid and rdtsc: blocked 1, handler (tsc 1)',
+        'the handler took a real fault: handler',
+        '',
+      ].join('\n');
+      return {
+        argv: [exe],
+        check: (out) => {
+          assert.equal(runNative([exe]).stdout.toString(), expected, 'the program itself is wrong');
+          assert.equal(out.toString(), expected);
+        },
+      };
+    },
+  },
+  {
     name: 'sort of 20000 random lines',
     setup: () => {
       const file = join(tempDir(), 'lines.txt');

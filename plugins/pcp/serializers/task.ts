@@ -8,7 +8,7 @@
  * memory), restored the same way; registers last, since remote syscalls use them.
  */
 import { readFileSync } from 'node:fs';
-import { NR, Registers, TsrrError, type Task } from '../../../core/index.js';
+import { NR, Registers, TsrrError, readSignalState, type Task } from '../../../core/index.js';
 import { TaskPayload } from '../../../schema/pcp.js';
 import { decodePayload, encodePayload } from '../checkpointFormat.js';
 import type { PcpRegistry } from '../PcpRegistry.js';
@@ -115,6 +115,7 @@ export function registerTaskSerializer(reg: PcpRegistry): void {
       if (p.clearChildTid !== 0n) task.remoteSyscall(NR.set_tid_address, p.clearChildTid);
       if (p.robustList !== 0n) check(task, NR.set_robust_list, task.remoteSyscall(NR.set_robust_list, p.robustList, p.robustListLen));
       if (p._hasXstate()) task.setXstate(Buffer.from(p.xstate.toUint8Array()));
+      readSignalState(task);
       task.setRegs(new Registers(Buffer.from(p.regs.toUint8Array())));
     },
   });
