@@ -60,7 +60,7 @@ export interface Snapshot {
 }
 
 export type EventData =
-  | { kind: 'exec'; path: string; copy: string; argv: string[]; envp: string[]; regs: Buffer; stack: Buffer }
+  | { kind: 'exec'; path: string; copy: string; argv: string[]; envp: string[]; regs: Buffer; stack: Buffer; becomes?: number }
   | {
       kind: 'syscall';
       number: number;

@@ -178,6 +178,8 @@ export class RecordSession extends Session {
   private readonly resumedCrc = new Map<Task, number>();
   /** Tasks in a syscall whose entry is in the trace already (a syscallEntry or fork event). */
   private readonly entryRecorded = new Set<Task>();
+  /** Threads in an exec that replaces their process's main thread, with that thread. */
+  private readonly replacing = new Map<Task, Task>();
   /** Tasks that have a PTRACE_INTERRUPT pending which caught them at another stop. */
   private readonly interruptPending = new Set<Task>();
   /** Stops of new tasks that came before their parent's fork event. */
@@ -321,9 +323,13 @@ export class RecordSession extends Session {
   /** Handles the stop `status` of task `pid`, now or (see `deferred`) later. */
   private dispatch(pid: number, status: number): void {
     const task = this.tasks.get(pid);
+    const st = decodeStatus(status);
+    // An exec stop is never deferred: it may be the current task's, reported as its main
+    // thread's (an exec by another thread).
+    const exec = st.kind === 'event' && st.event === PTRACE_EVENT.EXEC;
     if (!task) this.earlyStops.set(pid, status);
-    else if (task !== this.current && this.midSyscall()) this.deferred.push([task, status]);
-    else this.survive(() => this.onStop(task, decodeStatus(status)));
+    else if (task !== this.current && this.midSyscall() && !exec) this.deferred.push([task, status]);
+    else this.survive(() => this.onStop(task, st));
   }
 
   /** Runs `fn`; a task killed from outside in the meantime (SIGKILL) makes ptrace fail with
@@ -480,7 +486,8 @@ export class RecordSession extends Session {
     return now >= this.sigintDeadline;
   }
 
-  private onStop(task: Task, st: WaitStatus): void {
+  private onStop(stopped: Task, st: WaitStatus): void {
+    const task = st.kind === 'event' && st.event === PTRACE_EVENT.EXEC ? this.execer(stopped) : stopped;
     // Not at an exec stop (the buffer went with the old program, flushed at the execve's
     // entry), nor at a syscall's exit (no user code ran since its entry).
     const ranCode = st.kind === 'signal' || (st.kind === 'syscall' && !task.inSyscall) || (st.kind === 'event' && st.event !== PTRACE_EVENT.EXEC);
@@ -896,17 +903,32 @@ export class RecordSession extends Session {
     ptrace(PTRACE.LISTEN, task.tid);
   }
 
+  /** The task that made the exec `stopped` reports: `stopped` itself, or another thread of its
+   * process, which has the main thread's id from now on (the main thread is gone). */
+  private execer(stopped: Task): Task {
+    const former = stopped.eventMessage();
+    if (former === stopped.tid) return stopped;
+    const execer = this.tasks.get(former);
+    if (!execer) throw new TsrrError('TRACEE_FAILED', `task ${former}, unknown, made an exec as task ${stopped.tid}`, { tid: former });
+    this.pending.delete(former);
+    this.pending.delete(stopped.tid);
+    this.entryRecorded.delete(stopped);
+    this.replacing.set(execer, stopped);
+    execer.tid = stopped.tid;
+    return execer;
+  }
+
   private onExec(task: Task): void {
-    if (task.eventMessage() !== task.tid) {
-      throw new TsrrError('UNSUPPORTED', `a thread other than the main one of process ${task.tgid} called execve; tsrr does not record that yet`, { tid: task.tid });
-    }
     this.pending.delete(task.tid);
     this.entryRecorded.delete(task);
     this.syscallBuffers.delete(task.rec);
     // The other threads of the process are gone or going.
     for (const t of this.tasks.values()) if (t !== task && t.tgid === task.tgid) t.state = 'exiting';
     this.setUpExec(task, this.cpuidFaulting);
-    this.recordExec(task);
+    const leader = this.replacing.get(task);
+    this.replacing.delete(task);
+    this.recordExec(task, leader?.rec);
+    if (leader) this.tookOver(task, leader);
   }
 
   /** The task, inside a fork, vfork, clone or clone3, created a task: the new task. */
@@ -941,7 +963,8 @@ export class RecordSession extends Session {
     return child;
   }
 
-  private recordExec(task: Task): void {
+  /** `becomes`: the id the task takes over (an exec by a thread other than the main one). */
+  private recordExec(task: Task, becomes?: number): void {
     const regs = task.getRegs().clone();
     const stack = task.as.find('stack');
     if (!stack) throw new TsrrError('TRACEE_FAILED', `task ${task.tid} has no stack after exec`, { tid: task.tid });
@@ -955,6 +978,7 @@ export class RecordSession extends Session {
       envp: split('environ'),
       regs: regs.buf,
       stack: task.readMem(regs.rsp, Number(stack.end - regs.rsp)),
+      ...(becomes !== undefined && { becomes }),
     });
   }
 

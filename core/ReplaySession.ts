@@ -10,8 +10,8 @@
  * (syscall number, arguments, registers); any difference stops replay with a divergence report.
  */
 import { basename } from 'node:path';
-import { kill, ptrace, removeShm, tkill } from '../native/libc.js';
-import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, endStatus, type WaitStatus } from '../native/ptrace.js';
+import { kill, ptrace, removeShm, tkill, waitTimed } from '../native/libc.js';
+import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, WAIT, decodeStatus, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { Registers } from '../native/regs.js';
 import { NR, replayPolicy, syscallName } from '../native/syscalls.js';
 import type { ResourceLimit } from './TraceHeader.js';
@@ -124,6 +124,11 @@ export class ReplaySession extends Session {
   private readonly spuriousExit = new Set<Task>();
   /** Tasks held at a syscall entry that the recording saw block (a syscallEntry event). */
   private readonly held = new Set<Task>();
+  /** Threads in an exec that replaces their process's main thread, with that thread. */
+  private readonly becoming = new Map<Task, Task>();
+  /** The task in an exec, and the ends of the other threads of its process reaped meanwhile. */
+  private execing?: Task;
+  private readonly reaped = new Map<Task, WaitStatus>();
   /** Tasks inside a fork call whose fork event is replayed. */
   private readonly forks = new Set<Task>();
   /** Page contents of the snapshots replayed so far, by hash. */
@@ -323,7 +328,7 @@ export class ReplaySession extends Session {
       this.syscallEntry(task, false);
       this.runTo(task, e.frame);
     } else if (d.kind === 'exec' && this.held.delete(task)) {
-      this.redirectExec(task, task.getRegs().syscallNumber, d.copy);
+      this.redirectExec(task, task.getRegs().syscallNumber, d);
       this.runTo(task, e.frame);
     } else if (d.kind === 'syscall' && this.forks.has(task)) {
       this.finishFork(task);
@@ -363,9 +368,24 @@ export class ReplaySession extends Session {
 
   /** While a debugger lets tasks run: its interruption stops the running task. */
   protected override polled(task: Task): void {
+    if (this.execing === task) this.reapSiblings(task);
     if (this.interrupting || !this.debug?.interrupted?.()) return;
     this.interrupting = true;
     ptrace(PTRACE.INTERRUPT, task.tid);
+  }
+
+  /** An exec waits for the other threads of its process to be reaped (the recording's wait
+   * for any task did that): their ends are kept for their exit events. */
+  private reapSiblings(execer: Task): void {
+    const leader = this.becoming.get(execer);
+    for (const t of this.tasks.values()) {
+      if (t === execer || t === leader || t.tgid !== execer.tgid || this.reaped.has(t)) continue;
+      const [pid, status] = waitTimed(t.tid, WAIT.WALL | WAIT.WNOHANG, 0);
+      if (pid !== t.tid) continue;
+      const st = decodeStatus(status);
+      if (st.kind === 'exited' || st.kind === 'killed') this.reaped.set(t, st);
+      else t.resume(PTRACE.CONT); // on its way to the end the exec gives it
+    }
   }
 
   private onStop(task: Task, st: WaitStatus): void {
@@ -408,6 +428,9 @@ export class ReplaySession extends Session {
     if (request === PTRACE.SYSEMU) this.sysemu.add(task);
     else this.sysemu.delete(task);
     task.continue(request);
+    // In an exec that replaces its process's main thread, it stops with that thread's id.
+    const leader = this.becoming.get(task);
+    if (leader) task.tid = leader.tid;
   }
 
   /** Delivers the signal `task` has pending now, when a snapshot is about to replace its
@@ -570,7 +593,8 @@ export class ReplaySession extends Session {
         task.continue(PTRACE.CONT);
       }
     }
-    let st = this.waitFor(task);
+    let st = this.reaped.get(task) ?? this.waitFor(task);
+    this.reaped.delete(task);
     while (st.kind !== 'exited' && st.kind !== 'killed') {
       if (st.kind === 'syscall' && !task.inSyscall) {
         // On its way to an exit the trace of an older format did not mark.
@@ -734,7 +758,7 @@ export class ReplaySession extends Session {
     if (next?.data.kind === 'fork' && isForkCall(nr)) return; // its PTRACE_EVENT stop comes next
     if (nr === NR.exit_group || nr === NR.exit) return; // the exit event is checked when it happens
     if ((nr === NR.execve || nr === NR.execveat) && next?.data.kind === 'exec') {
-      this.redirectExec(task, nr, next.data.copy);
+      this.redirectExec(task, nr, next.data);
       return;
     }
     const e = this.expect(task, 'syscall', `syscall ${syscallName(nr)}(${fmtArgs(r.args())})`);
@@ -903,9 +927,15 @@ export class ReplaySession extends Session {
 
   /** Points a replayed execve at the trace's copy of the executable. The path goes below the
    * red zone and is not put back: exec replaces the memory anyway. */
-  private redirectExec(task: Task, nr: number, copy: string): void {
+  private redirectExec(task: Task, nr: number, exec: { copy: string; becomes?: number }): void {
+    this.execing = task;
+    if (exec.becomes !== undefined) {
+      const leader = this.tasks.get(exec.becomes);
+      if (!leader || leader.tgid !== task.tgid) throw this.corrupt(this.trace.peek()!.frame, `task ${task.rec}'s exec takes over task ${exec.becomes}, not a thread of its process`);
+      this.becoming.set(task, leader);
+    }
     const r = task.regs;
-    const path = Buffer.from(this.trace.file(copy) + '\0');
+    const path = Buffer.from(this.trace.file(exec.copy) + '\0');
     const addr = (r.rsp - 128n - BigInt(path.length)) & ~15n;
     task.writeMem(addr, path);
     if (nr === NR.execveat) {
@@ -917,6 +947,9 @@ export class ReplaySession extends Session {
 
   private replayExec(task: Task, e: Event): void {
     if (e.data.kind !== 'exec') throw this.corrupt(e.frame, 'expected an exec event');
+    const leader = this.becoming.get(task);
+    this.becoming.delete(task);
+    this.execing = undefined;
     this.current.delete(task);
     this.syscallBuffers.delete(task.rec); // the program that had it is gone
     task.inSyscall = false;
@@ -933,6 +966,11 @@ export class ReplaySession extends Session {
     task.writeMem(regs.rsp, e.data.stack);
     task.setRegs(regs);
     this.replayed(e, task);
+    if (leader) {
+      this.held.delete(leader);
+      this.current.delete(leader);
+      this.tookOver(task, leader);
+    }
   }
 
   /** A signal stopped the task on its way to the next event: a trapped instruction, a fault

@@ -165,6 +165,18 @@ export abstract class Session {
     if (heir) task.as.pid = heir.tid;
   }
 
+  /** `execer`, a thread other than `leader`, its process's main thread, made an exec, which
+   * ended the main thread: the kernel gave `execer` the main thread's id, and `rec`, its id in
+   * the trace, becomes the main thread's too. */
+  protected tookOver(execer: Task, leader: Task): void {
+    this.removeTask(leader);
+    this.tasks.delete(execer.rec);
+    this.syscallBuffers.delete(execer.rec);
+    this.tlsOf.delete(execer.rec);
+    execer.rec = leader.rec;
+    this.tasks.set(execer.rec, execer);
+  }
+
   /** At a PTRACE_EVENT_EXEC stop: patches the vDSO, runs the task to the exit of execve and
    * turns on rdtsc trapping and, if asked and possible, cpuid faulting. Returns whether cpuid
    * faulting is on. Record and replay must make exactly the same calls here. */

@@ -44,11 +44,11 @@ export class Task {
 
   constructor(
     /** The kernel's id of this task. */
-    readonly tid: number,
+    public tid: number,
     public as: AddressSpace,
     public fds: FdTable,
     /** Its id in the trace: the recording's tid (the same as `tid` while recording). */
-    readonly rec: number = tid,
+    public rec: number = tid,
     /** The trace id of its process (thread group). */
     readonly tgid: number = rec,
   ) {}

@@ -112,6 +112,7 @@ function encodeEvent(c: CEvent, e: Event): void {
       setTextList((n) => x._initEnvp(n), d.envp);
       setData((n) => x._initRegs(n), d.regs);
       setData((n) => x._initStack(n), d.stack);
+      x.becomes = d.becomes ?? 0;
       return;
     }
     case 'signal': {
@@ -241,6 +242,7 @@ function decodeEvent(c: CEvent): EventData {
         envp: [...x.envp],
         regs: getData(x._hasRegs(), () => x.regs),
         stack: getData(x._hasStack(), () => x.stack),
+        ...(x.becomes !== 0 && { becomes: x.becomes }),
       };
     }
     case CEventWhich.SIGNAL: {

@@ -106,6 +106,8 @@ struct Exec {
   envp @3 :List(Text);
   regs @4 :Data;             # user_regs_struct right after exec
   stack @5 :Data;            # initial stack from rsp to its end (argv, envp, auxv, AT_RANDOM)
+  becomes @6 :Int32;         # made by a thread other than the main one: the id it has from
+                             # then on, the main thread's (gone); 0 otherwise
 }
 
 struct Syscall {

@@ -844,7 +844,7 @@ export class Exec extends $.Struct {
   static readonly _capnp = {
     displayName: "Exec",
     id: "ad2c0cef078b811e",
-    size: new $.ObjectSize(0, 6),
+    size: new $.ObjectSize(8, 6),
   };
   /**
 * the file the tracee executed
@@ -945,6 +945,17 @@ export class Exec extends $.Struct {
   }
   set stack(value: $.Data) {
     $.utils.copyFrom(value, $.utils.getPointer(5, this));
+  }
+  /**
+* made by a thread other than the main one: the id it has from
+* then on, the main thread's (gone); 0 otherwise
+*
+*/
+  get becomes(): number {
+    return $.utils.getInt32(0, this);
+  }
+  set becomes(value: number) {
+    $.utils.setInt32(0, value, this);
   }
   toString(): string { return "Exec_" + super.toString(); }
 }

@@ -22,7 +22,7 @@ export function describeEvent(e: Event): string {
       return `${head} ${syscallName(d.number)}(${d.args.map(hex).join(', ')}) = ${d.result < 0n ? d.result : hex(d.result)}${writes}${file}`;
     }
     case 'exec':
-      return `${head} ${d.path} (${d.copy}) [${d.argv.join(' ')}] entry ${hex(new Registers(d.regs).rip)}`;
+      return `${head} ${d.path} (${d.copy}) [${d.argv.join(' ')}] entry ${hex(new Registers(d.regs).rip)}${d.becomes ? ` becomes tid ${d.becomes}` : ''}`;
     case 'signal':
       return `${head} ${d.signo} code ${d.code} at ${hex(new Registers(d.regs).rip)}${d.snapshot ? ` ${describeSnapshot(d.snapshot)}` : ''}`;
     case 'syscallEntry':

@@ -289,6 +289,15 @@ const cases: Case[] = [
       ),
   },
   {
+    program: 'threadexec',
+    what: 'exec by a thread other than the main one (which takes over the process id), and by the main thread with other threads asleep',
+    check: (out) =>
+      assert.equal(
+        out,
+        'execed from a thread: same pid 1\nexec from a thread: exited 42\nexeced from the main thread: same pid 1\nexec from the main thread: exited 42\n',
+      ),
+  },
+  {
     program: 'stopcont',
     what: 'SIGSTOP and SIGTSTP stop children until SIGCONT (waitpid WUNTRACED, WCONTINUED), a handled SIGCONT',
     check: (out) => {
