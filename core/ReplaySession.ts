@@ -820,6 +820,11 @@ export class ReplaySession extends Session {
     if (real && RETURNS_TID.has(d.number)) {
       r.rax = d.result;
       task.setRegs();
+      // A pidfd (CLONE_PIDFD): the recording's number, and replay's own fd closed.
+      for (const w of d.writes) {
+        task.remoteSyscall(NR.close, task.readU32(w.addr));
+        task.writeMem(w.addr, w.data);
+      }
     } else if (real) {
       if (r.result !== d.result) this.diverge(task, `${syscallName(d.number)} returning ${d.result}`, `it returned ${r.result}`, e.frame);
     } else {

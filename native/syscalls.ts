@@ -68,6 +68,9 @@ const MMSGHDR = 64; // struct msghdr (56) + msg_len + padding
 /** sizeof(struct sockaddr_storage): no address the kernel reports is longer. */
 const SOCKADDR_MAX = 128;
 const PAGE = 4096;
+/** clone's flag for a pidfd, which the kernel stores at parent_tidptr (clone3: at
+ * clone_args.pidfd). */
+const CLONE_PIDFD = 0x1000n;
 
 const arg = (c: SyscallCall, i: number): bigint => c.args[i] ?? 0n;
 /** An `int` argument: the kernel looks at the low 32 bits of the register only. */
@@ -108,11 +111,6 @@ function sized(bufArg: number, lenArg: number, max = Infinity): Writes {
   };
 }
 
-/** Spreads `bytes` over an iovec array in order, as the kernel fills it. */
-function spread(mem: MemoryReader, vec: bigint, count: number, bytes: number): Region[] {
-  return iovecRegions((a) => mem.u64(a), vec, count, bytes);
-}
-
 /** The regions `bytes` fill of the iovec array at `vec` (`count` of them), in order; `u64`
  * reads the array. */
 export function iovecRegions(u64: (addr: bigint) => bigint, vec: bigint, count: number, bytes: number): Region[] {
@@ -127,14 +125,14 @@ export function iovecRegions(u64: (addr: bigint) => bigint, vec: bigint, count: 
 }
 
 const iovecs = (vecArg: number, countArg: number): Writes => (c) =>
-  spread(c.mem, arg(c, vecArg), Number(arg(c, countArg)), ret(c));
+  iovecRegions((a) => c.mem.u64(a), arg(c, vecArg), Number(arg(c, countArg)), ret(c));
 
 /** What receiving `bytes` of data through one struct msghdr writes. The kernel stores the
  * name and control lengths it used back into the msghdr, so they are read after the fact. */
 function msghdr(mem: MemoryReader, msg: bigint, bytes: number): Region[] {
   return [
     ...at(mem.u64(msg), Math.min(mem.u32(msg + 8n), SOCKADDR_MAX)),
-    ...spread(mem, mem.u64(msg + 16n), Number(mem.u64(msg + 24n)), bytes),
+    ...iovecRegions((a) => mem.u64(a), mem.u64(msg + 16n), Number(mem.u64(msg + 24n)), bytes),
     ...at(mem.u64(msg + 32n), Number(mem.u64(msg + 40n))),
     [msg + 8n, 4], // msg_namelen
     [msg + 40n, 8], // msg_controllen
@@ -378,7 +376,7 @@ const TABLE: readonly Entry[] = [
   [53, 'socketpair', 'family type protocol usockvec', out(3, 8)],
   [54, 'setsockopt', 'fd level optname optval optlen', replaceCounters],
   [55, 'getsockopt', 'fd level optname optval optlen', sized(3, 4)],
-  [56, 'clone', 'clone_flags newsp parent_tidptr child_tidptr tls'],
+  [56, 'clone', 'clone_flags newsp parent_tidptr child_tidptr tls', (c) => ((arg(c, 0) & CLONE_PIDFD) !== 0n ? at(arg(c, 2), 4) : [])],
   [57, 'fork', ''],
   [58, 'vfork', ''],
   [59, 'execve', 'filename argv envp'],
@@ -668,7 +666,7 @@ const TABLE: readonly Entry[] = [
   [432, 'fsmount', 'fs_fd flags attr_flags'],
   [433, 'fspick', 'dfd path flags'],
   [434, 'pidfd_open', 'pid flags'],
-  [435, 'clone3', 'uargs size'],
+  [435, 'clone3', 'uargs size', (c) => ((c.mem.u64(arg(c, 0)) & CLONE_PIDFD) !== 0n ? at(c.mem.u64(arg(c, 0) + 8n), 4) : [])],
   [436, 'close_range', 'fd max_fd flags'],
   [437, 'openat2', 'dfd filename how usize'],
   [438, 'pidfd_getfd', 'pidfd fd flags'],
