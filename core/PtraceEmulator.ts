@@ -80,6 +80,9 @@ export interface PtraceHost {
   processOf(id: number): Task | undefined;
   /** The task that is `task`'s parent, if traced. */
   parentOf(task: Task): Task | undefined;
+  /** If `task` is in a group-stop, brings it to a stop where ptrace requests work and
+   * returns the group-stop's signal. */
+  leaveGroupStop(task: Task): number | undefined;
   /** Keeps `task` stopped (for its program tracer) until release. */
   park(task: Task): void;
   /** Lets `task` run again at its turn; `entry`: it is at a syscall's entry, which tsrr then
@@ -147,10 +150,11 @@ export class PtraceEmulator {
     if (request === REQ.ATTACH || request === REQ.SEIZE) {
       if (!tracee || tracee.tgid === tracer.tgid || this.tracees.has(tracee)) return EPERM;
       this.tracees.set(tracee, { tracer, seized: request === REQ.SEIZE, options: 0n, resume: 'cont', reported: false, interrupt: false, groupStop: 0 });
-      // Attached, it gets a SIGSTOP; one stopped already (a group-stop) stops for its tracer.
-      if (request === REQ.ATTACH && tracee.state === 'group-stop') this.groupOrInterruptStop(tracee, SIG.STOP);
+      if (request === REQ.SEIZE) this.setOptions(tracee, data);
+      // One in a group-stop stops for its tracer at once; one attached otherwise gets a SIGSTOP.
+      const stopped = this.host.leaveGroupStop(tracee);
+      if (stopped !== undefined) this.groupOrInterruptStop(tracee, stopped);
       else if (request === REQ.ATTACH) tkill(tracee.tid, SIG.STOP);
-      else this.setOptions(tracee, data);
       return 0n;
     }
     const t = tracee && this.tracees.get(tracee);

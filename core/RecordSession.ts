@@ -180,6 +180,8 @@ export class RecordSession extends Session {
   private readonly entryRecorded = new Set<Task>();
   /** Threads in an exec that replaces their process's main thread, with that thread. */
   private readonly replacing = new Map<Task, Task>();
+  /** The signal of each task's last group-stop. */
+  private readonly stopSignals = new WeakMap<Task, number>();
   /** Tasks that have a PTRACE_INTERRUPT pending which caught them at another stop. */
   private readonly interruptPending = new Set<Task>();
   /** Stops of new tasks that came before their parent's fork event. */
@@ -227,6 +229,15 @@ export class RecordSession extends Session {
     parentOf: (t) => {
       const ppid = /^PPid:\s*(\d+)/m.exec(readIfThere(`/proc/${t.tid}/status`))?.[1];
       return ppid === undefined ? undefined : this.processOf(Number(ppid));
+    },
+    leaveGroupStop: (t) => {
+      if (t.state !== 'group-stop') return undefined;
+      // PTRACE_LISTEN left it where requests fail; an interrupt's stop is one where they work.
+      ptrace(PTRACE.INTERRUPT, t.tid);
+      const st = this.waitFor(t, false);
+      if (st.kind !== 'event' || st.event !== PTRACE_EVENT.STOP) throw new TsrrError('TRACEE_FAILED', `task ${t.tid}: expected the stop of an interrupt, got ${JSON.stringify(st)}`, { tid: t.tid });
+      t.state = 'stopped';
+      return this.stopSignals.get(t);
     },
     park: (t) => {
       t.state = 'traced';
@@ -863,7 +874,7 @@ export class RecordSession extends Session {
         this.interruptPending.delete(task);
         if (this.programTracing.traces(task) && this.programTracing.groupOrInterruptStop(task, st.signal)) return;
         if (st.signal !== SIG.TRAP) {
-          this.groupStop(task);
+          this.groupStop(task, st.signal);
           return;
         }
         break;
@@ -897,8 +908,9 @@ export class RecordSession extends Session {
    * SIGCONT or SIGKILL wakes it, which its next stop reports; others run meanwhile. Replay
    * needs no event for it: the delivery of the stop signal stops the task there too, until
    * its next event. */
-  private groupStop(task: Task): void {
+  private groupStop(task: Task, signo: number): void {
     task.state = 'group-stop';
+    this.stopSignals.set(task, signo);
     if (this.current === task) this.current = undefined;
     ptrace(PTRACE.LISTEN, task.tid);
   }

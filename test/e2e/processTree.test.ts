@@ -275,7 +275,7 @@ const cases: Case[] = [
   },
   {
     program: 'tracer',
-    what: 'a program tracing its children: TRACEME, PEEK/POKEDATA, PTRACE_SYSCALL with a result changed by SETREGS, single steps, TRACEEXIT, SEIZE + INTERRUPT, signals suppressed and delivered, SYSEMU, exec, tracer death, fork/vfork/clone events',
+    what: 'a program tracing its children: TRACEME, PEEK/POKEDATA, PTRACE_SYSCALL with a result changed by SETREGS, single steps, TRACEEXIT, SEIZE + INTERRUPT, signals suppressed and delivered, SYSEMU, exec, tracer death, fork/vfork/clone events, seizing a stopped child',
     check: (out) =>
       assert.equal(
         out,
@@ -284,7 +284,8 @@ const cases: Case[] = [
           'traceme: exit stop 5, event 6, message 0x700', 'traceme: exited 7',
           'seize: interrupt stop 5 event 128', 'seize: signal stop 10, sent by me 1; suppressed', 'seize: signal stop 12; delivered', 'seize: exited 3',
           'sysemu: skipped 1 getpid', 'sysemu: exited 5', 'exec: stop signal 5', 'exec: exited 0', 'death: tracer: exited 0', 'death: tracee: exited 4',
-          'follow: exited 77', 'follow: events fork 1 vfork 1 vfork-done 1 clone 1; 3 started stopped', 'follow: exits fork 66 vfork 67; thread seen ending 1; SIGCHLD stops 2', '',
+          'follow: exited 77', 'follow: events fork 1 vfork 1 vfork-done 1 clone 1; 3 started stopped', 'follow: exits fork 66 vfork 67; thread seen ending 1; SIGCHLD stops 2',
+          'seize stopped: stop 19 event 128, getregs 0', 'seize stopped: killed by 9', '',
         ].join('\n'),
       ),
   },

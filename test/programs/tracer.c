@@ -10,7 +10,8 @@
  * - exec under PTRACE_TRACEME: the SIGTRAP after it;
  * - a tracer that dies with its tracee stopped: the tracee goes on;
  * - PTRACE_O_TRACEFORK, TRACEVFORK, TRACEVFORKDONE and TRACECLONE: the tracee's fork, vfork and
- *   thread are traced from their start, and its tracer sees each event. */
+ *   thread are traced from their start, and its tracer sees each event;
+ * - PTRACE_SEIZE of a child in a group-stop: it stops for its tracer at once, registers readable. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
@@ -266,6 +267,23 @@ static void follow(void) {
   close(ready[1]);
 }
 
+static void seize_stopped(void) {
+  pid_t child = fork();
+  if (child == 0) {
+    for (;;) pause();
+  }
+  kill(child, SIGSTOP);
+  int status;
+  waitpid(child, &status, WUNTRACED);
+  if (ptrace(PTRACE_SEIZE, child, 0, 0) != 0) { perror("PTRACE_SEIZE"); exit(9); }
+  int sig = stopped_by(child);
+  struct user_regs_struct regs;
+  long r = ptrace(PTRACE_GETREGS, child, 0, &regs);
+  printf("seize stopped: stop %d event %d, getregs %ld\n", sig & 0xff, sig >> 8, r);
+  kill(child, SIGKILL);
+  wait_exit("seize stopped", child);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   traceme();
@@ -274,5 +292,6 @@ int main(void) {
   exec_trap();
   tracer_death();
   follow();
+  seize_stopped();
   return 0;
 }
