@@ -32,6 +32,7 @@ import { REPLAYABLE_FORMAT_VERSION } from './traceFile.js';
 import { TsrrError } from '../native/TsrrError.js';
 import { emulateCpuid, emulateRdtsc, trappedInstruction } from './trappedInstruction.js';
 import { followSignalState, undoForcedSegv } from './signalState.js';
+import { markOwnerDied } from './robustFutexes.js';
 
 const MAP_FIXED = 0x10n;
 const MAP_ANONYMOUS = 0x20n;
@@ -583,6 +584,7 @@ export class ReplaySession extends Session {
       const signo = e.data.status & 0x7f;
       // A fatal signal another thread of the process is about to take ends this one too.
       const taker = [...this.tasks.values()].find((t) => t !== task && t.tgid === task.tgid && signo !== 0 && t.deliver === signo);
+      this.ending(task, signo !== 0);
       if (signo === SIG.KILL) {
         kill(task.tid, SIG.KILL);
         this.exiting(task, true);
@@ -629,6 +631,12 @@ export class ReplaySession extends Session {
   }
 
   /** `task` goes away: alone, or with its whole process. */
+  /** `task`, alive, starts its end, or (`group`) its process's: the robust futexes of the
+   * threads that end are marked as the kernel would. */
+  private ending(task: Task, group: boolean): void {
+    for (const t of this.tasks.values()) if (t.state !== 'exiting' && (t === task || (group && t.tgid === task.tgid))) markOwnerDied(t, task);
+  }
+
   private exiting(task: Task, group: boolean): void {
     for (const t of this.tasks.values()) if (t === task || (group && t.tgid === task.tgid)) t.state = 'exiting';
   }
@@ -793,6 +801,7 @@ export class ReplaySession extends Session {
     // Hooks see the task at the entry, alive.
     this.replayed(e, task);
     if (nr === NR.exit || nr === NR.exit_group) {
+      this.ending(task, nr === NR.exit_group);
       this.exiting(task, nr === NR.exit_group);
       task.resume(PTRACE.SYSCALL);
     } else {
@@ -850,6 +859,7 @@ export class ReplaySession extends Session {
     this.lastCall.set(task, e);
     task.fds.afterSyscall(d.number, d.args, d.result);
     followSignalState(task, d.number, d.args, d.result);
+    if (d.number === NR.set_robust_list && d.result === 0n) task.robustList = d.args[0]!;
     this.hooks.afterSyscall.call(task, e);
     this.replayed(e, task);
   }

@@ -38,6 +38,8 @@ export class Task {
    * (core/signalState.ts). */
   blocked = 0n;
   sighand = new SignalHandlers();
+  /** Replay: its robust futex list's head, as it last set it (core/robustFutexes.ts). */
+  robustList = 0n;
   /** Whether `regs` holds the registers of the current stop. */
   regsValid = false;
   private memFd = -1;

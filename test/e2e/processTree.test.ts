@@ -307,6 +307,12 @@ const cases: Case[] = [
     },
   },
   {
+    program: 'robust',
+    what: "robust mutexes whose owner dies (a thread's exit, a child's SIGKILL or _exit): the next locker gets EOWNERDEAD",
+    check: (out) =>
+      assert.equal(out, 'after a thread\'s exit: lock EOWNERDEAD\nafter a child\'s SIGKILL: lock EOWNERDEAD\nafter a child\'s _exit: lock EOWNERDEAD\nagain: lock 0\n'),
+  },
+  {
     program: 'stopcont',
     what: 'SIGSTOP and SIGTSTP stop children until SIGCONT (waitpid WUNTRACED, WCONTINUED), a handled SIGCONT',
     check: (out) => {
