@@ -96,6 +96,7 @@ function forkFrozen(session: ReplaySession, task: Task): Task {
   const copy = new Task(pid, task.as.forked(pid), new FdTable(), task.rec, task.tgid);
   copy.blocked = task.blocked;
   copy.sighand = task.sighand.copy();
+  copy.robustList = task.robustList;
   return copy;
 }
 

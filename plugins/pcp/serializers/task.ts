@@ -114,6 +114,7 @@ export function registerTaskSerializer(reg: PcpRegistry): void {
       // Both 0 in version 1 payloads: that version saved single-threaded processes only.
       if (p.clearChildTid !== 0n) task.remoteSyscall(NR.set_tid_address, p.clearChildTid);
       if (p.robustList !== 0n) check(task, NR.set_robust_list, task.remoteSyscall(NR.set_robust_list, p.robustList, p.robustListLen));
+      task.robustList = p.robustList;
       if (p._hasXstate()) task.setXstate(Buffer.from(p.xstate.toUint8Array()));
       readSignalState(task);
       task.setRegs(new Registers(Buffer.from(p.regs.toUint8Array())));
