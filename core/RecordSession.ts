@@ -592,8 +592,9 @@ export class RecordSession extends Session {
 
   /** The result a call gets without running, where tsrr gives it one: the library's calls to
    * tsrr (0: "tsrr is here"; a registration is refused to a thread under a filter of the
-   * program's own, whose calls must all stop), calls tsrr refuses, answers about settings
-   * tsrr hides, and the installation of a filter of the program's (made at the exit). */
+   * program's own, whose calls must all stop), calls tsrr refuses, ptrace (emulated), changes
+   * of CPU affinity, answers about settings tsrr hides, and the installation of a filter of
+   * the program's (made at the exit). */
   private hiddenResult(task: Task, nr: number, args: bigint[]): bigint | undefined {
     const own = this.own.get(task)!;
     if (isBufferCall(nr, args)) {
@@ -604,6 +605,9 @@ export class RecordSession extends Session {
     const refused = this.refused(nr, args);
     if (refused !== undefined) return refused;
     if (nr === NR.ptrace) return this.programTracing.request(task, args);
+    // Tracees stay on the CPU they are bound to (cpuid answers as recorded): a change of
+    // affinity succeeds without taking effect, as under rr.
+    if (nr === NR.sched_setaffinity && this.opts.cpu >= 0) return 0n;
     const filter = filterInstall(nr, args);
     if (filter) {
       this.pendingFilters.set(task, { ...filter, prog: readFilter(task, filter.fprog) });

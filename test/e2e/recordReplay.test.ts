@@ -247,6 +247,13 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'affinity.c: a change of CPU affinity leaves the tracee on the CPU it is bound to',
+    setup: () => ({
+      argv: [compile('affinity')],
+      check: (out) => assert.equal(out.toString(), 'setaffinity 0, unchanged 1\n'),
+    }),
+  },
+  {
     name: 'sort of 20000 random lines',
     setup: () => {
       const file = join(tempDir(), 'lines.txt');
