@@ -71,6 +71,7 @@ const PAGE = 4096;
 /** clone's flag for a pidfd, which the kernel stores at parent_tidptr (clone3: at
  * clone_args.pidfd). */
 const CLONE_PIDFD = 0x1000n;
+const FUTEX_WAKE_OP = 5n;
 
 const arg = (c: SyscallCall, i: number): bigint => c.args[i] ?? 0n;
 /** An `int` argument: the kernel looks at the low 32 bits of the register only. */
@@ -522,7 +523,8 @@ const TABLE: readonly Entry[] = [
   [199, 'fremovexattr', 'fd name'],
   [200, 'tkill', 'pid sig'],
   [201, 'time', 'tloc', out(0, 8)],
-  [202, 'futex', 'uaddr op val utime uaddr2 val3'],
+  // FUTEX_WAKE_OP changes the word at uaddr2.
+  [202, 'futex', 'uaddr op val utime uaddr2 val3', (c) => ((arg(c, 1) & 0x7fn) === FUTEX_WAKE_OP ? at(arg(c, 4), 4) : [])],
   [203, 'sched_setaffinity', 'pid len user_mask_ptr'],
   [204, 'sched_getaffinity', 'pid len user_mask_ptr', out(2, ret)],
   [205, 'set_thread_area', 'u_info'],

@@ -11,6 +11,7 @@
 #include <linux/bpf.h>
 #include <linux/capability.h>
 #include <linux/fs.h>
+#include <linux/futex.h>
 #include <linux/perf_event.h>
 #include <pty.h>
 #include <signal.h>
@@ -49,6 +50,9 @@ int main(void) {
   fill();
   hdr->version = 0x12345678;
   show("capget bad version", syscall(SYS_capget, hdr, buf + 64));
+  // FUTEX_WAKE_OP sets the second word (no waiter to wake).
+  fill();
+  show("futex WAKE_OP", syscall(SYS_futex, (uint32_t *)buf, FUTEX_WAKE_OP, 1, NULL, (uint32_t *)(buf + 64), FUTEX_OP(FUTEX_OP_SET, 7, FUTEX_OP_CMP_EQ, 0)));
 
   struct sigaction sa = {.sa_handler = on_alarm};
   sigaction(SIGALRM, &sa, NULL);
