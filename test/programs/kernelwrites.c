@@ -51,8 +51,9 @@ int main(void) {
   hdr->version = 0x12345678;
   show("capget bad version", syscall(SYS_capget, hdr, buf + 64));
   // FUTEX_WAKE_OP sets the second word (no waiter to wake).
-  fill();
-  show("futex WAKE_OP", syscall(SYS_futex, (uint32_t *)buf, FUTEX_WAKE_OP, 1, NULL, (uint32_t *)(buf + 64), FUTEX_OP(FUTEX_OP_SET, 7, FUTEX_OP_CMP_EQ, 0)));
+  static uint32_t words[2] = {0, 0xa5a5a5a5};
+  long woke = syscall(SYS_futex, &words[0], FUTEX_WAKE_OP, 1, NULL, &words[1], FUTEX_OP(FUTEX_OP_SET, 7, FUTEX_OP_CMP_EQ, 0));
+  printf("futex WAKE_OP woke %ld, word %x\n", woke, words[1]);
 
   struct sigaction sa = {.sa_handler = on_alarm};
   sigaction(SIGALRM, &sa, NULL);
