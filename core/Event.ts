@@ -79,7 +79,7 @@ export type EventData =
     }
   | { kind: 'signal'; signo: number; code: number; regs: Buffer; siginfo: Buffer; snapshot?: Snapshot; toTracer?: boolean }
   | { kind: 'syscallEntry'; number: number }
-  | { kind: 'fork'; child: number; flags: bigint; parentTid: bigint; childTid: bigint }
+  | { kind: 'fork'; child: number; flags: bigint; parentTid: bigint; childTid: bigint; parentTidValue?: number; childTidValue?: number }
   | { kind: 'preempt'; snapshot: Snapshot }
   | { kind: 'buffered'; records: Buffer }
   | { kind: 'rdtsc'; value: bigint; ip: bigint; aux: number }

@@ -42,7 +42,7 @@ import { TRACE_FORMAT_VERSION } from './traceFile.js';
 import { TsrrError } from '../native/TsrrError.js';
 import { TSRR_VERSION } from './version.js';
 import { emulateCpuid, emulateRdtsc, trappedInstruction } from './trappedInstruction.js';
-import { followSignalState, undoForcedSegv } from './signalState.js';
+import { undoForcedSegv } from './signalState.js';
 
 const MAP_ANONYMOUS = 0x20n;
 const MAP_SHARED = 0x01n;
@@ -695,8 +695,14 @@ export class RecordSession extends Session {
     }
     const data: EventData = { kind: 'syscall', ...call, result, writes, ...(hidden !== undefined && { skipped: true }) };
     if (call.number === NR.mmap && result >= 0n && (call.args[3]! & MAP_ANONYMOUS) === 0n) data.mappedFile = this.mappedFile(task, call.args);
-    const change = task.fds.afterSyscall(call.number, call.args, result);
-    followSignalState(task, call.number, call.args, result);
+    const shared = task.fds;
+    const change = this.followCall(task, call.number, call.args, result);
+    // An fd table of its own in an address space others share: the library's fd bits can
+    // follow neither.
+    if (task.fds !== shared && this.fdBits.has(task.as)) {
+      clearFds(task);
+      this.fdBits.delete(task.as);
+    }
     if (result >= 0n) this.followFdMonitors(task, call, result, data);
     const bitsOf = change && this.fdBits.get(task.as);
     if (change && bitsOf) markFds(task, change, bitsOf !== task.fds);
@@ -953,8 +959,6 @@ export class RecordSession extends Session {
     const call = this.pending.get(task.tid);
     if (!call || !isForkCall(call.number)) throw new TsrrError('TRACEE_FAILED', `task ${task.tid} created task ${tid} outside a fork or clone`, { tid: task.tid });
     const args = cloneArgs(task, call.number, call.args);
-    this.record(task, { kind: 'fork', child: tid, ...args });
-    this.entryRecorded.add(task);
     const child = this.adoptChild(task, tid, tid, args.flags);
     this.own.set(child, this.own.get(task)!.copy());
     // A forked process has its copy of the fd bits. Two processes that share one fd table
@@ -975,6 +979,14 @@ export class RecordSession extends Session {
     if (first.kind !== 'event' && first.kind !== 'signal') {
       throw new TsrrError('TRACEE_FAILED', `new task ${tid}: expected its first stop, got ${JSON.stringify(first)}`, { tid });
     }
+    // The ids the kernel wrote are the new task's in its PID namespaces (the child's own is
+    // written before its first stop).
+    const ids = {
+      ...(args.parentTid !== 0n && { parentTidValue: task.readU32(args.parentTid) }),
+      ...(args.childTid !== 0n && { childTidValue: child.readU32(args.childTid) }),
+    };
+    this.record(task, { kind: 'fork', child: tid, ...args, ...ids });
+    this.entryRecorded.add(task);
     child.state = 'stopped';
     return child;
   }

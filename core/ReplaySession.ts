@@ -31,7 +31,7 @@ import { TraceReader } from './TraceReader.js';
 import { REPLAYABLE_FORMAT_VERSION } from './traceFile.js';
 import { TsrrError } from '../native/TsrrError.js';
 import { emulateCpuid, emulateRdtsc, trappedInstruction } from './trappedInstruction.js';
-import { followSignalState, undoForcedSegv } from './signalState.js';
+import { undoForcedSegv } from './signalState.js';
 import { markOwnerDied } from './robustFutexes.js';
 
 const MAP_FIXED = 0x10n;
@@ -652,10 +652,13 @@ export class ReplaySession extends Session {
     if (first.kind !== 'event' && first.kind !== 'signal') this.diverge(child, 'a new task', JSON.stringify(first), e.frame);
     if (child.as === task.as && task.as.watchpoints.length > 0) child.programWatchpoints();
     // The kernel wrote the new task's real tid at both places already.
-    const tid = Buffer.alloc(4);
-    tid.writeInt32LE(d.child);
-    if (d.childTid !== 0n) child.writeMem(d.childTid, tid);
-    if (d.parentTid !== 0n) task.writeMem(d.parentTid, tid);
+    const id = (value: number) => {
+      const b = Buffer.alloc(4);
+      b.writeInt32LE(value);
+      return b;
+    };
+    if (d.childTid !== 0n) child.writeMem(d.childTid, id(d.childTidValue ?? d.child));
+    if (d.parentTid !== 0n) task.writeMem(d.parentTid, id(d.parentTidValue ?? d.child));
     this.forks.add(task);
     this.replayed(e, task);
   }
@@ -857,8 +860,7 @@ export class ReplaySession extends Session {
       this.restart.add(task);
     }
     this.lastCall.set(task, e);
-    task.fds.afterSyscall(d.number, d.args, d.result);
-    followSignalState(task, d.number, d.args, d.result);
+    this.followCall(task, d.number, d.args, d.result);
     if (d.number === NR.set_robust_list && d.result === 0n) task.robustList = d.args[0]!;
     this.hooks.afterSyscall.call(task, e);
     this.replayed(e, task);

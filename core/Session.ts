@@ -11,13 +11,13 @@ import { NR } from '../native/syscalls.js';
 import { AddressSpace } from './AddressSpace.js';
 import { CLONE } from './clone.js';
 import type { Event } from './Event.js';
-import { FdTable } from './FdTable.js';
+import { FdTable, type FdChange } from './FdTable.js';
 import type { FileMonitor } from './FileMonitor.js';
 import { defineHooks } from './hooks.js';
 import { Registry } from './Registry.js';
 import { StdioMonitor } from './StdioMonitor.js';
 import { Task } from './Task.js';
-import { startSignalState } from './signalState.js';
+import { followSignalState, startSignalState } from './signalState.js';
 import { TsrrError } from '../native/TsrrError.js';
 import { patchVdso } from './vdso.js';
 
@@ -163,6 +163,15 @@ export abstract class Session {
     task.closeMem();
     const heir = [...this.tasks.values()].find((t) => t.as === task.as);
     if (heir) task.as.pid = heir.tid;
+  }
+
+  /** What the call `task` finished (`nr` with `args`, `result`) changed of what tsrr follows,
+   * in record and replay alike: its fd table (unshare(CLONE_FILES) gives it a copy of its
+   * own; returns the fds that changed) and signal state. */
+  protected followCall(task: Task, nr: number, args: readonly bigint[], result: bigint): FdChange | undefined {
+    if (nr === NR.unshare && result === 0n && ((args[0] ?? 0n) & CLONE.FILES) !== 0n) task.fds = task.fds.clone();
+    followSignalState(task, nr, args, result);
+    return task.fds.afterSyscall(nr, args, result);
   }
 
   /** `execer`, a thread other than `leader`, its process's main thread, made an exec, which

@@ -130,7 +130,7 @@ function encodeEvent(c: CEvent, e: Event): void {
       return;
     case 'fork': {
       const f = c._initFork();
-      Object.assign(f, { child: d.child, flags: d.flags, parentTid: d.parentTid, childTid: d.childTid });
+      Object.assign(f, { child: d.child, flags: d.flags, parentTid: d.parentTid, childTid: d.childTid, parentTidValue: d.parentTidValue ?? 0, childTidValue: d.childTidValue ?? 0 });
       return;
     }
     case 'preempt':
@@ -273,7 +273,8 @@ function decodeEvent(c: CEvent): EventData {
       return { kind: 'syscallEntry', number: Number(c.syscallEntry) };
     case CEventWhich.FORK: {
       const f = c.fork;
-      return { kind: 'fork', child: f.child, flags: f.flags, parentTid: f.parentTid, childTid: f.childTid };
+      const ids = { ...(f.parentTidValue !== 0 && { parentTidValue: f.parentTidValue }), ...(f.childTidValue !== 0 && { childTidValue: f.childTidValue }) };
+      return { kind: 'fork', child: f.child, flags: f.flags, parentTid: f.parentTid, childTid: f.childTid, ...ids };
     }
     case CEventWhich.PREEMPT:
       return { kind: 'preempt', snapshot: decodeSnapshot(c.preempt) };

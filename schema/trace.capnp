@@ -82,6 +82,8 @@ struct Fork {
   flags @1 :UInt64;          # clone flags
   parentTid @2 :UInt64;      # where CLONE_PARENT_SETTID put the tid (0: nowhere)
   childTid @3 :UInt64;       # where CLONE_CHILD_SETTID put the tid in the child (0: nowhere)
+  parentTidValue @4 :Int32;  # the ids written there: the new task's in its parent's PID
+  childTidValue @5 :Int32;   # namespace and in its own (0 in older traces: `child`)
 }
 
 # A task's state somewhere in user code, where replay cannot stop it exactly without a branch

@@ -662,7 +662,7 @@ export class Fork extends $.Struct {
   static readonly _capnp = {
     displayName: "Fork",
     id: "a3fcb2a6a8d0024a",
-    size: new $.ObjectSize(32, 0),
+    size: new $.ObjectSize(40, 0),
   };
   /**
 * the new task's tid
@@ -703,6 +703,26 @@ export class Fork extends $.Struct {
   }
   set childTid(value: bigint) {
     $.utils.setUint64(24, value, this);
+  }
+  /**
+* the ids written there: the new task's in its parent's PID
+*
+*/
+  get parentTidValue(): number {
+    return $.utils.getInt32(4, this);
+  }
+  set parentTidValue(value: number) {
+    $.utils.setInt32(4, value, this);
+  }
+  /**
+* namespace and in its own (0 in older traces: `child`)
+*
+*/
+  get childTidValue(): number {
+    return $.utils.getInt32(32, this);
+  }
+  set childTidValue(value: number) {
+    $.utils.setInt32(32, value, this);
   }
   toString(): string { return "Fork_" + super.toString(); }
 }

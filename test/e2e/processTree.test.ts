@@ -313,6 +313,12 @@ const cases: Case[] = [
       assert.equal(out, 'after a thread\'s exit: lock EOWNERDEAD\nafter a child\'s SIGKILL: lock EOWNERDEAD\nafter a child\'s _exit: lock EOWNERDEAD\nagain: lock 0\n'),
   },
   {
+    program: 'namespaces',
+    what: "a thread's own fd table (unshare(CLONE_FILES)) without stdout; a thread joined in a new PID namespace",
+    check: (out) =>
+      assert.match(out, /^stdout still open in the main thread\n(PID namespace: not permitted here\n|in the namespace: pid 1, thread joined\nPID namespace: child exited 0\n)$/),
+  },
+  {
     program: 'stopcont',
     what: 'SIGSTOP and SIGTSTP stop children until SIGCONT (waitpid WUNTRACED, WCONTINUED), a handled SIGCONT',
     check: (out) => {
