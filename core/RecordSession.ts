@@ -16,6 +16,7 @@ import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { cpuid, kill, ptrace, rdtsc, tkill, waitTimed } from '../native/libc.js';
+import { procState, readIfThere } from './procfs.js';
 import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, WAIT, decodeStatus, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { NR, iovecRegions, replayPolicy, syscallName, syscallSpec, type Region } from '../native/syscalls.js';
 import type { AddressSpace } from './AddressSpace.js';
@@ -91,14 +92,6 @@ interface PendingSyscall {
   regsCrc: number;
 }
 
-/** A file's text, '' if it cannot be read (a /proc file of a task that is gone). */
-function readIfThere(path: string): string {
-  try {
-    return readFileSync(path, 'latin1');
-  } catch {
-    return '';
-  }
-}
 
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
@@ -146,11 +139,6 @@ function identityIfThere(path: string): string | undefined {
   }
 }
 
-/** The state letter of `tid` in /proc (R, S, D, t, Z, ...); undefined once it is gone. */
-function procState(tid: number): string | undefined {
-  const stat = readIfThere(`/proc/${tid}/stat`);
-  return stat ? stat[stat.lastIndexOf(')') + 2] : undefined;
-}
 
 /** Whether `tid` sleeps in the kernel (blocked in a syscall). */
 const sleeping = (tid: number) => ['S', 'D'].includes(procState(tid) ?? '');
@@ -652,7 +640,8 @@ export class RecordSession extends Session {
       if (t.tid === t.tgid && group.some((g) => g !== t && !ending.includes(g))) continue;
       // Its exit-event stop is its tracer's to see (PTRACE_O_TRACEEXIT): the main loop meets it.
       if (this.programTracing.wantsExit(t)) continue;
-      for (;;) {
+      // (One may have ended while another was waited for.)
+      while (this.tasks.get(t.rec) === t) {
         const st = this.waitFor(t, false);
         if (st.kind === 'exited' || st.kind === 'killed') {
           this.onExit(t, endStatus(st));
@@ -661,6 +650,13 @@ export class RecordSession extends Session {
         t.resume(PTRACE.SYSCALL); // an exit-event or group stop on the way out
       }
     }
+  }
+
+  /** While a wait for one task goes on: the others that ended are reaped and their ends
+   * recorded (the end of a PID namespace's init waits for its tracer to reap the processes
+   * the kernel killed in it). */
+  protected override polled(task: Task, _interruptible: boolean): void {
+    this.reapEnded(task, (t, st) => this.onExit(t, endStatus(st)));
   }
 
   private syscallExit(task: Task): void {

@@ -10,8 +10,8 @@
  * (syscall number, arguments, registers); any difference stops replay with a divergence report.
  */
 import { basename } from 'node:path';
-import { kill, ptrace, removeShm, tkill, waitTimed } from '../native/libc.js';
-import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, WAIT, decodeStatus, endStatus, type WaitStatus } from '../native/ptrace.js';
+import { kill, ptrace, removeShm, tkill } from '../native/libc.js';
+import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { Registers } from '../native/regs.js';
 import { NR, replayPolicy, syscallName } from '../native/syscalls.js';
 import type { ResourceLimit } from './TraceHeader.js';
@@ -127,8 +127,7 @@ export class ReplaySession extends Session {
   private readonly held = new Set<Task>();
   /** Threads in an exec that replaces their process's main thread, with that thread. */
   private readonly becoming = new Map<Task, Task>();
-  /** The task in an exec, and the ends of the other threads of its process reaped meanwhile. */
-  private execing?: Task;
+  /** The ends of tasks reaped before their exit events. */
   private readonly reaped = new Map<Task, WaitStatus>();
   /** Tasks inside a fork call whose fork event is replayed. */
   private readonly forks = new Set<Task>();
@@ -368,25 +367,13 @@ export class ReplaySession extends Session {
   }
 
   /** While a debugger lets tasks run: its interruption stops the running task. */
-  protected override polled(task: Task): void {
-    if (this.execing === task) this.reapSiblings(task);
-    if (this.interrupting || !this.debug?.interrupted?.()) return;
+  protected override polled(task: Task, interruptible: boolean): void {
+    // Tasks that ended meanwhile (an exec or a PID namespace's end waits for their reaping):
+    // their ends are kept for their exit events.
+    this.reapEnded(task, (t, st) => this.reaped.set(t, st));
+    if (!interruptible || this.interrupting || !this.debug?.interrupted?.()) return;
     this.interrupting = true;
     ptrace(PTRACE.INTERRUPT, task.tid);
-  }
-
-  /** An exec waits for the other threads of its process to be reaped (the recording's wait
-   * for any task did that): their ends are kept for their exit events. */
-  private reapSiblings(execer: Task): void {
-    const leader = this.becoming.get(execer);
-    for (const t of this.tasks.values()) {
-      if (t === execer || t === leader || t.tgid !== execer.tgid || this.reaped.has(t)) continue;
-      const [pid, status] = waitTimed(t.tid, WAIT.WALL | WAIT.WNOHANG, 0);
-      if (pid !== t.tid) continue;
-      const st = decodeStatus(status);
-      if (st.kind === 'exited' || st.kind === 'killed') this.reaped.set(t, st);
-      else t.resume(PTRACE.CONT); // on its way to the end the exec gives it
-    }
   }
 
   private onStop(task: Task, st: WaitStatus): void {
@@ -945,7 +932,6 @@ export class ReplaySession extends Session {
   /** Points a replayed execve at the trace's copy of the executable. The path goes below the
    * red zone and is not put back: exec replaces the memory anyway. */
   private redirectExec(task: Task, nr: number, exec: { copy: string; becomes?: number }): void {
-    this.execing = task;
     if (exec.becomes !== undefined) {
       const leader = this.tasks.get(exec.becomes);
       if (!leader || leader.tgid !== task.tgid) throw this.corrupt(this.trace.peek()!.frame, `task ${task.rec}'s exec takes over task ${exec.becomes}, not a thread of its process`);
@@ -966,7 +952,6 @@ export class ReplaySession extends Session {
     if (e.data.kind !== 'exec') throw this.corrupt(e.frame, 'expected an exec event');
     const leader = this.becoming.get(task);
     this.becoming.delete(task);
-    this.execing = undefined;
     this.current.delete(task);
     this.syscallBuffers.delete(task.rec); // the program that had it is gone
     task.inSyscall = false;

@@ -6,6 +6,7 @@
  */
 import { SyncBailHook, SyncHook } from 'tapable';
 import { kill, waitTimed } from '../native/libc.js';
+import { procState } from './procfs.js';
 import { PTRACE, SIG, WAIT, decodeStatus, type WaitStatus } from '../native/ptrace.js';
 import { NR } from '../native/syscalls.js';
 import { AddressSpace } from './AddressSpace.js';
@@ -146,14 +147,25 @@ export abstract class Session {
       const [pid, status] = waitTimed(task.tid, WAIT.WALL, POLL_NS);
       if (pid > 0) return decodeStatus(status);
       if (pid < 0) throw new TsrrError('TRACEE_FAILED', `waiting for task ${task.tid} failed (errno ${-pid})`, { tid: task.tid });
-      if (!interruptible) continue;
-      if (this.options.interrupted()) throw new TsrrError('INTERRUPTED', `${this.mode} interrupted`);
-      this.polled(task);
+      if (interruptible && this.options.interrupted()) throw new TsrrError('INTERRUPTED', `${this.mode} interrupted`);
+      this.polled(task, interruptible);
     }
   }
 
-  /** Called every POLL_NS while an interruptible wait for `task` goes on. */
-  protected polled(_task: Task): void {}
+  /** Called every POLL_NS while a wait for `task` goes on. */
+  protected polled(_task: Task, _interruptible: boolean): void {}
+
+  /** Reaps the tasks but `waited` that ended (zombies: a wait for them returns at once), and
+   * gives each end to `take`. The kernel's end of a thread group, or of a PID namespace's init,
+   * may wait for its tracer to reap others. */
+  protected reapEnded(waited: Task, take: (task: Task, st: Extract<WaitStatus, { kind: 'exited' | 'killed' }>) => void): void {
+    for (const t of [...this.tasks.values()]) {
+      if (t === waited || procState(t.tid) !== 'Z') continue;
+      const [pid, status] = waitTimed(t.tid, WAIT.WALL | WAIT.WNOHANG, 0);
+      const st = decodeStatus(status);
+      if (pid === t.tid && (st.kind === 'exited' || st.kind === 'killed')) take(t, st);
+    }
+  }
 
   /** Forgets `task`, which ended; its address space is then described by a live task. */
   protected removeTask(task: Task): void {

@@ -2,7 +2,7 @@
 /* A thread gives itself an fd table of its own (unshare(CLONE_FILES)) and closes stdout in it:
  * the main thread still prints. Then, in a new PID namespace (where permitted), a child (its
  * init) starts a thread and joins it: glibc waits on the thread id the kernel wrote, which is
- * the thread's id in that namespace. */
+ * the thread's id in that namespace; then it ends, which kills its own child. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
@@ -34,6 +34,11 @@ int main(void) {
     pthread_create(&t, NULL, nothing, NULL);
     pthread_join(t, NULL);
     printf("in the namespace: pid %d, thread joined\n", getpid());
+    // Its end kills the namespace's other processes, and waits until they are reaped.
+    if (fork() == 0) {
+      sleep(100);
+      _exit(1);
+    }
     _exit(0);
   }
   int status;
