@@ -50,6 +50,21 @@ function seccompData(nr: number, ip: bigint, args: readonly bigint[]): Buffer {
 
 /** Runs classic BPF program `prog` over `data`; undefined if it misbehaves (the kernel
  * checked it at install, so that would be tsrr's bug, not the program's). */
+/** A classic BPF instruction: code, jump if true, jump if false, k. */
+export type BpfInsn = [number, number, number, number];
+
+/** The program of `insns`, as the kernel takes it (struct sock_filter each). */
+export function assemble(insns: readonly BpfInsn[]): Buffer {
+  const prog = Buffer.alloc(insns.length * INSN);
+  insns.forEach(([code, jt, jf, k], i) => {
+    prog.writeUInt16LE(code, i * INSN);
+    prog[i * INSN + 2] = jt;
+    prog[i * INSN + 3] = jf;
+    prog.writeUInt32LE(k >>> 0, i * INSN + 4);
+  });
+  return prog;
+}
+
 export function runFilter(prog: Buffer, data: Buffer): FilterAction | undefined {
   let a = 0;
   let x = 0;

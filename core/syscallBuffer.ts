@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NR } from '../native/syscalls.js';
 import type { FdChange } from './FdTable.js';
+import { assemble } from './seccompFilters.js';
 import type { Task } from './Task.js';
 
 /** Where the library maps its trampoline: `syscall` there runs untraced. */
@@ -92,7 +93,7 @@ export const COMPAT_CALL_MARKER = 0x32;
  * trampoline are allowed, every other one stops the task (SECCOMP_RET_TRACE), a 32-bit one
  * with COMPAT_CALL_MARKER. */
 export function seccompFilter(): Buffer {
-  const insns: [number, number, number, number][] = [
+  return assemble([
     [0x20, 0, 0, 4], // ld arch
     [0x15, 0, 6, 0xc000003e], // x86-64? else the 32-bit interface
     [0x20, 0, 0, 8], // ld instruction_pointer, low half
@@ -102,15 +103,7 @@ export function seccompFilter(): Buffer {
     [0x06, 0, 0, 0x7ff00000], // SECCOMP_RET_TRACE
     [0x06, 0, 0, 0x7fff0000], // SECCOMP_RET_ALLOW
     [0x06, 0, 0, 0x7ff00000 | COMPAT_CALL_MARKER],
-  ];
-  const prog = Buffer.alloc(insns.length * 8);
-  insns.forEach(([code, jt, jf, k], i) => {
-    prog.writeUInt16LE(code, i * 8);
-    prog[i * 8 + 2] = jt;
-    prog[i * 8 + 3] = jf;
-    prog.writeUInt32LE(k >>> 0, i * 8 + 4);
-  });
-  return prog;
+  ]);
 }
 
 export interface BufferHeader {

@@ -1,20 +1,9 @@
 // SPDX-License-Identifier: MIT
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PROGRAM_FILTER_MARKER, SECCOMP_RET, decide, rewriteFilter, runFilter, sigsysInfo } from '../../core/seccompFilters.js';
+import { PROGRAM_FILTER_MARKER, SECCOMP_RET, assemble, decide, rewriteFilter, runFilter, sigsysInfo } from '../../core/seccompFilters.js';
 import { COMPAT_CALL_MARKER, UNTRACED_IP, seccompFilter } from '../../core/syscallBuffer.js';
 
-/** A classic BPF program from [code, jt, jf, k] rows. */
-function prog(rows: [number, number, number, number][]): Buffer {
-  const b = Buffer.alloc(rows.length * 8);
-  rows.forEach(([code, jt, jf, k], i) => {
-    b.writeUInt16LE(code, i * 8);
-    b[i * 8 + 2] = jt;
-    b[i * 8 + 3] = jf;
-    b.writeUInt32LE(k >>> 0, i * 8 + 4);
-  });
-  return b;
-}
 
 const LD_NR: [number, number, number, number] = [0x20, 0, 0, 0]; // ld [0] (nr)
 const LD_ARG0: [number, number, number, number] = [0x20, 0, 0, 16]; // ld [16] (args[0] low)
@@ -23,9 +12,9 @@ const ret = (k: number): [number, number, number, number] => [0x06, 0, 0, k];
 const ALLOW = SECCOMP_RET.ALLOW;
 
 /** errno EPERM for getuid (102), allow the rest. */
-const errnoGetuid = prog([LD_NR, jeq(102, 0, 1), ret(SECCOMP_RET.ERRNO | 1), ret(ALLOW)]);
+const errnoGetuid = assemble([LD_NR, jeq(102, 0, 1), ret(SECCOMP_RET.ERRNO | 1), ret(ALLOW)]);
 /** SIGSYS for getuid when its first argument is 7. */
-const trapGetuid7 = prog([LD_NR, jeq(102, 0, 3), LD_ARG0, jeq(7, 0, 1), ret(SECCOMP_RET.TRAP | 9), ret(ALLOW)]);
+const trapGetuid7 = assemble([LD_NR, jeq(102, 0, 3), LD_ARG0, jeq(7, 0, 1), ret(SECCOMP_RET.TRAP | 9), ret(ALLOW)]);
 
 test('runFilter evaluates loads, jumps and returns over seccomp_data', () => {
   const data = (nr: number, arg0 = 0n) => {
@@ -39,15 +28,15 @@ test('runFilter evaluates loads, jumps and returns over seccomp_data', () => {
   assert.equal(runFilter(trapGetuid7, data(102, 7n)), SECCOMP_RET.TRAP | 9);
   assert.equal(runFilter(trapGetuid7, data(102, 8n)), ALLOW);
   // ret A, after an ALU op; an out-of-range load is a misbehaving program.
-  assert.equal(runFilter(prog([[0x00, 0, 0, 5], [0x04, 0, 0, 3], [0x16, 0, 0, 0]]), data(0)), 8);
-  assert.equal(runFilter(prog([[0x20, 0, 0, 100], ret(ALLOW)]), data(0)), undefined);
+  assert.equal(runFilter(assemble([[0x00, 0, 0, 5], [0x04, 0, 0, 3], [0x16, 0, 0, 0]]), data(0)), 8);
+  assert.equal(runFilter(assemble([[0x20, 0, 0, 100], ret(ALLOW)]), data(0)), undefined);
 });
 
 test('decide takes the kernel\'s precedence among filters', () => {
   assert.equal(decide([errnoGetuid], 102, 0n, []), SECCOMP_RET.ERRNO | 1);
   assert.equal(decide([errnoGetuid, trapGetuid7], 102, 0n, [7n]) >>> 0, (SECCOMP_RET.TRAP | 9) >>> 0);
   assert.equal(decide([trapGetuid7, errnoGetuid], 102, 0n, [7n]) >>> 0, (SECCOMP_RET.TRAP | 9) >>> 0);
-  assert.equal(decide([errnoGetuid, prog([ret(SECCOMP_RET.KILL_PROCESS)])], 1, 0n, []) >>> 0, SECCOMP_RET.KILL_PROCESS >>> 0);
+  assert.equal(decide([errnoGetuid, assemble([ret(SECCOMP_RET.KILL_PROCESS)])], 1, 0n, []) >>> 0, SECCOMP_RET.KILL_PROCESS >>> 0);
   assert.equal(decide([], 102, 0n, []), ALLOW);
 });
 
@@ -59,7 +48,7 @@ test('rewriteFilter turns every action but allow and log into the marked RET_TRA
   data.writeInt32LE(39, 0);
   assert.equal(runFilter(rewriteFilter(errnoGetuid), data), ALLOW);
   // ret A goes through the appended check, which keeps allow and log apart from the rest.
-  const byA = (action: number) => prog([[0x00, 0, 0, action], [0x16, 0, 0, 0]]);
+  const byA = (action: number) => assemble([[0x00, 0, 0, action], [0x16, 0, 0, 0]]);
   assert.equal(runFilter(rewriteFilter(byA(SECCOMP_RET.ERRNO | 5)), data), marked);
   assert.equal(runFilter(rewriteFilter(byA(ALLOW)), data), ALLOW);
   assert.equal(runFilter(rewriteFilter(byA(SECCOMP_RET.LOG)), data), ALLOW);
