@@ -1053,6 +1053,11 @@ export class RecordSession extends Session {
         this.programTracing.signalStop(task, signo, siginfo);
         return;
       }
+      if (isSynchronous(signo, code) && this.diesUntraced(task, signo)) {
+        ptrace(PTRACE.DETACH, task.tid, 0, 0);
+        this.onExit(task, signo);
+        return;
+      }
       task.deliver = signo;
     }
     this.proceed(task);

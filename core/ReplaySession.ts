@@ -572,7 +572,10 @@ export class ReplaySession extends Session {
       // A fatal signal another thread of the process is about to take ends this one too.
       const taker = [...this.tasks.values()].find((t) => t !== task && t.tgid === task.tgid && signo !== 0 && t.deliver === signo);
       this.ending(task, signo !== 0);
-      if (signo === SIG.KILL) {
+      if (signo !== 0 && task.deliver === signo && this.diesUntraced(task, signo)) {
+        ptrace(PTRACE.DETACH, task.tid, 0, 0);
+        this.reaped.set(task, { kind: 'killed', signal: signo, core: false });
+      } else if (signo === SIG.KILL) {
         kill(task.tid, SIG.KILL);
         this.exiting(task, true);
       } else if (taker) {

@@ -6,7 +6,8 @@
  */
 import { SyncBailHook, SyncHook } from 'tapable';
 import { kill, waitTimed } from '../native/libc.js';
-import { procState } from './procfs.js';
+import { procState, readIfThere } from './procfs.js';
+import { SIG_IGN, signalBit } from './SignalHandlers.js';
 import { PTRACE, SIG, WAIT, decodeStatus, type WaitStatus } from '../native/ptrace.js';
 import { NR } from '../native/syscalls.js';
 import { AddressSpace } from './AddressSpace.js';
@@ -154,6 +155,15 @@ export abstract class Session {
 
   /** Called every POLL_NS while a wait for `task` goes on. */
   protected polled(_task: Task, _interruptible: boolean): void {}
+
+  /** Whether the fault's signal `signo` that `task` is about to be given kills it only once
+   * tsrr lets go of it: the init of a PID namespace, traced, drops a fatal signal its kernel
+   * forced (as one from inside its namespace), and dies of it untraced, faulting again. */
+  protected diesUntraced(task: Task, signo: number): boolean {
+    const handled = task.sighand.action(signo).readBigUInt64LE(0) > SIG_IGN && (task.blocked & signalBit(signo)) === 0n;
+    const nstgid = /^NStgid:\s*(.*)$/m.exec(readIfThere(`/proc/${task.tid}/status`))?.[1]?.trim().split(/\s+/) ?? [];
+    return !handled && nstgid.length > 1 && nstgid.at(-1) === '1';
+  }
 
   /** Reaps the tasks but `waited` that ended (zombies: a wait for them returns at once), and
    * gives each end to `take`. The kernel's end of a thread group, or of a PID namespace's init,

@@ -2,7 +2,8 @@
 /* A thread gives itself an fd table of its own (unshare(CLONE_FILES)) and closes stdout in it:
  * the main thread still prints. Then, in a new PID namespace (where permitted), a child (its
  * init) starts a thread and joins it: glibc waits on the thread id the kernel wrote, which is
- * the thread's id in that namespace; then it ends, which kills its own child. */
+ * the thread's id in that namespace; then it ends, which kills its own child. The init of
+ * another namespace faults, and dies of it. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
@@ -25,6 +26,21 @@ int main(void) {
   pthread_create(&t, NULL, close_stdout, NULL);
   pthread_join(t, NULL);
   printf("stdout still open in the main thread\n");
+  // A namespace's init that faults dies of it (the kernel drops only signals sent to it).
+  pid_t helper = fork();
+  if (helper == 0) {
+    if (unshare(CLONE_NEWPID) != 0) _exit(0);
+    pid_t init = fork();
+    if (init == 0) {
+      *(volatile int *)8 = 1;
+      _exit(9);
+    }
+    int status;
+    waitpid(init, &status, 0);
+    printf("a faulting init: killed by %d\n", WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+    _exit(0);
+  }
+  waitpid(helper, NULL, 0);
   if (unshare(CLONE_NEWPID) != 0) {
     printf("PID namespace: not permitted here\n");
     return 0;
