@@ -20,7 +20,7 @@ import { procState, readIfThere } from './procfs.js';
 import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, WAIT, decodeStatus, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { NR, iovecRegions, replayPolicy, syscallName, syscallSpec, type Region } from '../native/syscalls.js';
 import type { AddressSpace } from './AddressSpace.js';
-import { cloneArgs, isForkCall } from './clone.js';
+import { cloneArgs, dropUntraced, isForkCall } from './clone.js';
 import type { EventData, MappedFile, MemWrite, RemoteWrites } from './Event.js';
 import { fdPosition, fileChangeOf, identityOf, identityOfStats, writtenAt, writtenFd } from './fileChange.js';
 import type { FileMonitor } from './FileMonitor.js';
@@ -168,6 +168,8 @@ export class RecordSession extends Session {
   private readonly entryRecorded = new Set<Task>();
   /** Threads in an exec that replaces their process's main thread, with that thread. */
   private readonly replacing = new Map<Task, Task>();
+  /** What to put back at the exit of a task's call (a clone's flags without CLONE_UNTRACED). */
+  private readonly atExit = new Map<Task, () => void>();
   /** The signal of each task's last group-stop. */
   private readonly stopSignals = new WeakMap<Task, number>();
   /** Tasks that have a PTRACE_INTERRUPT pending which caught them at another stop. */
@@ -555,6 +557,9 @@ export class RecordSession extends Session {
     if (replayPolicy(nr, args) === 'deny' || hidden !== undefined) {
       r.origRax = -1n;
       task.setRegs();
+    } else if (isForkCall(nr)) {
+      const undo = dropUntraced(task, nr, args);
+      if (undo) this.atExit.set(task, undo);
     }
     task.inSyscall = true;
     if (nr === NR.exit || nr === NR.exit_group) {
@@ -660,6 +665,8 @@ export class RecordSession extends Session {
   }
 
   private syscallExit(task: Task): void {
+    this.atExit.get(task)?.();
+    this.atExit.delete(task);
     task.inSyscall = false;
     this.entryRecorded.delete(task);
     const call = this.pending.get(task.tid)!;

@@ -15,7 +15,7 @@ import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, endStatus, type WaitStatus } from
 import { Registers } from '../native/regs.js';
 import { NR, replayPolicy, syscallName } from '../native/syscalls.js';
 import type { ResourceLimit } from './TraceHeader.js';
-import { isForkCall } from './clone.js';
+import { dropUntraced, isForkCall } from './clone.js';
 import type { Event, EventData, Snapshot } from './Event.js';
 import { launch, replayedLimits } from './launch.js';
 import { Session, type Divergence, type SessionOptions } from './Session.js';
@@ -127,6 +127,8 @@ export class ReplaySession extends Session {
   private readonly held = new Set<Task>();
   /** Threads in an exec that replaces their process's main thread, with that thread. */
   private readonly becoming = new Map<Task, Task>();
+  /** What to put back at the exit of a task's fork call (its flags without CLONE_UNTRACED). */
+  private readonly atExit = new Map<Task, () => void>();
   /** The ends of tasks reaped before their exit events. */
   private readonly reaped = new Map<Task, WaitStatus>();
   /** Tasks inside a fork call whose fork event is replayed. */
@@ -662,6 +664,8 @@ export class ReplaySession extends Session {
       if (st.kind === 'syscall') break;
       if (st.kind !== 'event') this.diverge(task, 'the end of a fork call', JSON.stringify(st));
     }
+    this.atExit.get(task)?.();
+    this.atExit.delete(task);
     const r = task.getRegs();
     const e = this.expect(task, 'syscall', `the end of ${syscallName(r.syscallNumber)}`);
     if (e.data.number !== r.syscallNumber) this.diverge(task, describe(e), `the end of ${syscallName(r.syscallNumber)}`, e.frame);
@@ -756,7 +760,12 @@ export class ReplaySession extends Session {
       this.enterBlocking(task, nr, next);
       return;
     }
-    if (next?.data.kind === 'fork' && isForkCall(nr)) return; // its PTRACE_EVENT stop comes next
+    if (next?.data.kind === 'fork' && isForkCall(nr)) {
+      // Its PTRACE_EVENT stop comes next; it runs as it did in the recording.
+      const undo = dropUntraced(task, nr, r.args());
+      if (undo) this.atExit.set(task, undo);
+      return;
+    }
     if (nr === NR.exit_group || nr === NR.exit) return; // the exit event is checked when it happens
     if ((nr === NR.execve || nr === NR.execveat) && next?.data.kind === 'exec') {
       this.redirectExec(task, nr, next.data);

@@ -13,6 +13,7 @@ export const CLONE = {
   SYSVSEM: 0x40000n,
   SETTLS: 0x80000n,
   PARENT_SETTID: 0x100000n,
+  UNTRACED: 0x800000n,
   CHILD_SETTID: 0x1000000n,
 } as const;
 
@@ -28,6 +29,29 @@ export interface CloneArgs {
 
 export function isForkCall(nr: number): boolean {
   return nr === NR.fork || nr === NR.vfork || nr === NR.clone || nr === NR.clone3;
+}
+
+/** A clone with CLONE_UNTRACED would start a task that escapes tsrr (whose seccomp filter it
+ * inherits, without a tracer): the flag is dropped, in record and replay alike, and the
+ * returned function puts the program's argument back at the call's exit. */
+export function dropUntraced(task: Task, nr: number, args: readonly bigint[]): (() => void) | undefined {
+  if (nr === NR.clone && (args[0]! & CLONE.UNTRACED) !== 0n) {
+    const setFlags = (flags: bigint) => {
+      task.getRegs().setArg(0, flags);
+      task.setRegs();
+    };
+    setFlags(args[0]! & ~CLONE.UNTRACED);
+    return () => setFlags(args[0]!);
+  }
+  const flags = nr === NR.clone3 ? task.readU64(args[0]!) : 0n;
+  if ((flags & CLONE.UNTRACED) === 0n) return undefined;
+  const setFlags = (value: bigint) => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(value);
+    task.writeMem(args[0]!, b);
+  };
+  setFlags(flags & ~CLONE.UNTRACED);
+  return () => setFlags(flags);
 }
 
 /** The clone arguments of syscall `nr` called with `args` by `task` (clone3's are in its memory). */

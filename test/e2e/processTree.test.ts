@@ -319,6 +319,11 @@ const cases: Case[] = [
       assert.match(out, /^stdout still open in the main thread\n(PID namespace: not permitted here\n|a faulting init: killed by 11\nin the namespace: pid 1, thread joined\nPID namespace: child exited 0\n)$/),
   },
   {
+    program: 'untraced',
+    what: 'children made with CLONE_UNTRACED (clone, clone3) are recorded all the same',
+    check: (out) => assert.equal(out, "clone: wrote 'c', exited 3\nclone3: wrote 'c', exited 4\nclone3 flags kept: 1\n"),
+  },
+  {
     program: 'stopcont',
     what: 'SIGSTOP and SIGTSTP stop children until SIGCONT (waitpid WUNTRACED, WCONTINUED), a handled SIGCONT',
     check: (out) => {
