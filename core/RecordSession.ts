@@ -82,6 +82,8 @@ export interface RecordOptions extends SessionOptions {
   /** Whether the preload library's buffered calls run without stops (the program must have
    * it preloaded: LD_PRELOAD). */
   readonly syscallBuffer: boolean;
+  /** Whether to trap cpuid where the CPU can (record --no-cpuid-faulting: no). */
+  readonly cpuidFaulting: boolean;
 }
 
 interface PendingSyscall {
@@ -266,7 +268,7 @@ export class RecordSession extends Session {
     const task = this.adoptTask(tid);
     this.own.set(task, OwnSettings.initial());
     this.rootTgid = task.tgid;
-    this.cpuidFaulting = this.setUpExec(task, true);
+    this.cpuidFaulting = this.setUpExec(task, opts.cpuidFaulting);
     // Inherited by every process the program starts, across exec.
     this.filtered = opts.syscallBuffer && installFilter(task);
     const machine = machineInfo(opts.cpu, this.cpuidFaulting);
