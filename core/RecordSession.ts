@@ -25,6 +25,7 @@ import type { EventData, MappedFile, MemWrite, RemoteWrites } from './Event.js';
 import { fdPosition, fileChangeOf, identityOf, identityOfStats, writtenAt, writtenFd } from './fileChange.js';
 import type { FileMonitor } from './FileMonitor.js';
 import { ProcMemMonitor } from './ProcMemMonitor.js';
+import { ProcStatusMonitor } from './ProcStatusMonitor.js';
 import { MmappedFileMonitor } from './MmappedFileMonitor.js';
 import type { FdTable } from './FdTable.js';
 import { machineInfo } from './machine.js';
@@ -690,6 +691,7 @@ export class RecordSession extends Session {
     const output = own.hiddenOutput(call.number, call.args, result);
     if (output) task.writeMem(...output);
     this.ownSettingsChanged(task, call, result);
+    if (result > 0n && (call.number === NR.read || call.number === NR.pread64)) this.hideFromStatus(task, call, result);
     const spec = syscallSpec(call.number);
     const describe = result >= 0n ? spec?.writes : spec?.failedWrites;
     const writes: MemWrite[] = [];
@@ -720,6 +722,23 @@ export class RecordSession extends Session {
     }
     if (this.programTracing.stopsAtSyscalls(task, true)) this.programTracing.syscallStop(task, false);
     else if (!this.programTracing.interrupted(task)) this.proceed(task, call.number === NR.sched_yield);
+  }
+
+  /** A read of a task's /proc status (ProcStatusMonitor): the program's own seccomp mode,
+   * filters and no_new_privs in what it read, not tsrr's. */
+  private hideFromStatus(task: Task, call: PendingSyscall, result: bigint): void {
+    const monitor = task.fds.get(Number(BigInt.asIntN(32, call.args[0]!)));
+    const target = monitor instanceof ProcStatusMonitor ? this.processOf(monitor.target) : undefined;
+    const own = target && this.own.get(target);
+    if (!own) return;
+    const text = task.readMem(call.args[1]!, Number(result)).toString('latin1');
+    const hidden = ProcStatusMonitor.hide(text, {
+      Seccomp: () => Number(own.seccomp),
+      NoNewPrivs: () => (own.noNewPrivs ? 1 : 0),
+      // tsrr's recording filter is one of them.
+      Seccomp_filters: (shown) => shown - (this.filtered ? 1 : 0),
+    });
+    if (hidden !== text) task.writeMem(call.args[1]!, Buffer.from(hidden, 'latin1'));
   }
 
   /** Installs a filter of the program's own in `task` (see core/seccompFilters.ts): rewritten,
@@ -786,9 +805,15 @@ export class RecordSession extends Session {
     const received = receivedFds(task, call.number, call.args, result);
     for (const fd of flagsArg !== undefined ? [Number(result)] : received) {
       const fdPath = `/proc/${task.tid}/fd/${fd}`;
-      const target = ProcMemMonitor.targetOf(readlinkIfThere(fdPath));
+      const link = readlinkIfThere(fdPath);
+      const target = ProcMemMonitor.targetOf(link);
       if (target !== undefined && this.processOf(target)) {
         this.watchFd(task, fd, new ProcMemMonitor(target));
+        continue;
+      }
+      const statusOf = ProcStatusMonitor.targetOf(link);
+      if (statusOf !== undefined && this.processOf(statusOf)) {
+        this.watchFd(task, fd, new ProcStatusMonitor(statusOf));
         continue;
       }
       const identity = this.sharedFiles.size > 0 ? identityIfThere(fdPath) : undefined;

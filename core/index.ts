@@ -13,6 +13,7 @@ export type { FileMonitor } from './FileMonitor.js';
 export { StdioMonitor } from './StdioMonitor.js';
 export { MmappedFileMonitor } from './MmappedFileMonitor.js';
 export { ProcMemMonitor } from './ProcMemMonitor.js';
+export { ProcStatusMonitor } from './ProcStatusMonitor.js';
 export { SharedFiles } from './SharedFiles.js';
 export { Event, type EventData, type EventKind } from './Event.js';
 export { TraceReader } from './TraceReader.js';

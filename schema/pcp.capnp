@@ -127,9 +127,9 @@ struct StdioPayload {        # core/stdio
   target @1 :Int32;          # tsrr's own fd the output goes to
 }
 
-struct ProcMemPayload {      # core/proc-mem
+struct ProcFilePayload {     # core/proc-mem, core/proc-status
   fd @0 :Int32;
-  target @1 :Int32;          # the process whose memory the fd is, as the trace knows it
+  target @1 :Int32;          # the task whose memory or status the fd is, as the trace knows it
 }
 
 struct MmappedFilePayload {  # core/mmapped-file

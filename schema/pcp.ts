@@ -882,13 +882,13 @@ export class StdioPayload extends $.Struct {
   toString(): string { return "StdioPayload_" + super.toString(); }
 }
 /**
-* core/proc-mem
+* core/proc-mem, core/proc-status
 *
 */
-export class ProcMemPayload extends $.Struct {
+export class ProcFilePayload extends $.Struct {
   static readonly _capnp = {
-    displayName: "ProcMemPayload",
-    id: "f88f3f9bdbedb064",
+    displayName: "ProcFilePayload",
+    id: "d149870399957b93",
     size: new $.ObjectSize(8, 0),
   };
   get fd(): number {
@@ -898,7 +898,7 @@ export class ProcMemPayload extends $.Struct {
     $.utils.setInt32(0, value, this);
   }
   /**
-* the process whose memory the fd is, as the trace knows it
+* the task whose memory or status the fd is, as the trace knows it
 *
 */
   get target(): number {
@@ -907,7 +907,7 @@ export class ProcMemPayload extends $.Struct {
   set target(value: number) {
     $.utils.setInt32(4, value, this);
   }
-  toString(): string { return "ProcMemPayload_" + super.toString(); }
+  toString(): string { return "ProcFilePayload_" + super.toString(); }
 }
 /**
 * core/mmapped-file

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Prints what a program can see of how it was started: signal dispositions and mask, the
- * parent-death signal, seccomp mode and no_new_privs (as prctl tells them), rlimits, umask, fds beyond 0-2 and the names
+ * parent-death signal, seccomp mode and no_new_privs (as prctl and /proc/self/status tell them), rlimits, umask, fds beyond 0-2 and the names
  * of the environment's variables in order. With "exec", blocks SIGUSR1 and SIGUSR2, ignores
  * SIGHUP and execs itself first (the mask and ignored signals survive exec). */
 #define _GNU_SOURCE
@@ -28,7 +28,7 @@ int main(int argc, char **argv) {
   char line[256];
   FILE *f = fopen("/proc/self/status", "r");
   while (fgets(line, sizeof line, f)) {
-    if (!strncmp(line, "SigBlk", 6) || !strncmp(line, "SigIgn", 6)) fputs(line, stdout);
+    if (!strncmp(line, "SigBlk", 6) || !strncmp(line, "SigIgn", 6) || !strncmp(line, "Seccomp", 7) || !strncmp(line, "NoNewPrivs", 10)) fputs(line, stdout);
   }
   fclose(f);
   int sig = -1;

@@ -1,25 +1,27 @@
 // SPDX-License-Identifier: MIT
 /**
- * core/proc-mem and core/mmapped-file: the fds a recording watches because writes through them
- * change memory (another process's, or a file that a tracee maps shared). Only a recording's
- * checkpoints (record --checkpoint-interval) hold them: replay takes those writes from the
- * trace.
+ * core/proc-mem, core/proc-status and core/mmapped-file: the fds a recording watches because
+ * writes through them change memory (another process's, or a file that a tracee maps shared)
+ * or reads through them would show tsrr. Only a recording's checkpoints (record
+ * --checkpoint-interval) hold them: replay takes what they did from the trace.
  */
-import { MmappedFileMonitor, ProcMemMonitor } from '../../../core/index.js';
-import { MmappedFilePayload, ProcMemPayload } from '../../../schema/pcp.js';
+import { MmappedFileMonitor, ProcMemMonitor, ProcStatusMonitor } from '../../../core/index.js';
+import { MmappedFilePayload, ProcFilePayload } from '../../../schema/pcp.js';
 import { decodePayload, encodePayload } from '../checkpointFormat.js';
 import type { PcpRegistry } from '../PcpRegistry.js';
 
 export function registerFdMonitorSerializers(reg: PcpRegistry): void {
-  reg.fileMonitors.register(ProcMemMonitor.KIND, {
-    version: 1,
-    plugin: 'pcp',
-    save: ({ fd, monitor }) => encodePayload(ProcMemPayload, (p) => ((p.fd = fd), (p.target = (monitor as ProcMemMonitor).target))),
-    load(payload, _version, { task }) {
-      const p = decodePayload(ProcMemPayload, payload);
-      task.fds.set(p.fd, new ProcMemMonitor(p.target));
-    },
-  });
+  for (const Monitor of [ProcMemMonitor, ProcStatusMonitor]) {
+    reg.fileMonitors.register(Monitor.KIND, {
+      version: 1,
+      plugin: 'pcp',
+      save: ({ fd, monitor }) => encodePayload(ProcFilePayload, (p) => ((p.fd = fd), (p.target = (monitor as InstanceType<typeof Monitor>).target))),
+      load(payload, _version, { task }) {
+        const p = decodePayload(ProcFilePayload, payload);
+        task.fds.set(p.fd, new Monitor(p.target));
+      },
+    });
+  }
   reg.fileMonitors.register(MmappedFileMonitor.KIND, {
     version: 1,
     plugin: 'pcp',
