@@ -344,7 +344,8 @@ export class RecordSession extends Session {
     } catch (e) {
       if (!(e instanceof TsrrError && e.context.errno === ESRCH)) throw e;
       for (const t of this.tasks.values()) if (ended(t.tid)) t.state = 'exiting';
-      if (this.current?.state === 'exiting') this.current = undefined;
+      // A current task the failure left stopped (not resumed) is the scheduler's again.
+      if (this.current?.state === 'exiting' || this.current?.state === 'stopped') this.current = undefined;
       return undefined;
     }
   }
@@ -356,7 +357,9 @@ export class RecordSession extends Session {
 
   private drainDeferred(): void {
     for (let d = this.deferred.shift(); d; d = this.deferred.shift()) {
-      if (this.tasks.has(d[0].rec)) this.onStop(d[0], decodeStatus(d[1]));
+      const [task, status] = d;
+      // One killed meanwhile does not stop the others', nor the caller's.
+      if (this.tasks.has(task.rec)) this.survive(() => this.onStop(task, decodeStatus(status)));
     }
   }
 

@@ -334,6 +334,11 @@ const cases: Case[] = [
       assert.match(out, /^child handled SIGCONT 1 time\(s\)\ndone\n$/m);
     },
   },
+  {
+    program: 'killrace',
+    what: 'children killed with SIGKILL while their stops are on their way to the tracer, 20 rounds of 10',
+    check: (out) => assert.equal(out, 'killed 200 of 200\n'),
+  },
 ];
 
 describe('record and replay of process trees, threads and signals', () => {
