@@ -5,6 +5,7 @@
  * run syscalls of tsrr's choosing, and a debugger's breakpoints and watchpoints.
  */
 import { readFileSync } from 'node:fs';
+import { unpatched, type TscInstruction } from './rdtscPatching.js';
 import type { Task } from './Task.js';
 
 const INT3 = Buffer.of(0xcc);
@@ -36,6 +37,8 @@ export const WATCHPOINT_SLOTS = 4;
 export class AddressSpace {
   /** Address of a `syscall` instruction in the patched vDSO, set after each exec. */
   syscallInsn = 0n;
+  /** rdtsc and rdtscp instructions tsrr replaced with ud2 (rdtscPatching.ts), by address. */
+  tscSites: ReadonlyMap<bigint, TscInstruction> = new Map();
   /** Software breakpoints a debugger put in: address → the byte their int3 replaced. */
   readonly breakpoints = new Map<bigint, number>();
   /** Hardware watchpoints a debugger set, by debug register slot; every task of the
@@ -49,8 +52,15 @@ export class AddressSpace {
    * instruction. */
   forked(pid: number): AddressSpace {
     const as = new AddressSpace(pid);
-    as.syscallInsn = this.syscallInsn;
+    as.takeCodeOf(this);
     return as;
+  }
+
+  /** Takes what tsrr put into the code of `other`, whose memory this one's copies: its
+   * syscall instruction and rdtsc patches. */
+  takeCodeOf(other: AddressSpace): void {
+    this.syscallInsn = other.syscallInsn;
+    this.tscSites = other.tscSites;
   }
 
   mappings(): Mapping[] {
@@ -86,10 +96,11 @@ export class AddressSpace {
     }
   }
 
-  /** `bytes`, read at `addr`, as they are without the breakpoints. */
-  withoutBreakpoints(addr: bigint, bytes: Buffer): Buffer {
+  /** `bytes`, read at `addr`, as the program has them: without a debugger's breakpoints and
+   * tsrr's rdtsc patches. */
+  asProgramHas(addr: bigint, bytes: Buffer): Buffer {
     for (const [at, orig] of this.breakpoints) if (at >= addr && at < addr + BigInt(bytes.length)) bytes[Number(at - addr)] = orig;
-    return bytes;
+    return unpatched(this.tscSites, addr, bytes);
   }
 
   /** The mapping that contains `addr`. */

@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { cpuid, kill, ptrace, rdtsc, tkill, waitTimed } from '../native/libc.js';
 import { procState, readIfThere } from './procfs.js';
-import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, WAIT, decodeStatus, endStatus, type WaitStatus } from '../native/ptrace.js';
+import { PTRACE, PTRACE_EVENT, SIG, WAIT, decodeStatus, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { NR, iovecRegions, replayPolicy, syscallName, syscallSpec, type Region } from '../native/syscalls.js';
 import type { AddressSpace } from './AddressSpace.js';
 import { cloneArgs, dropUntraced, isForkCall } from './clone.js';
@@ -28,7 +28,7 @@ import { ProcMemMonitor } from './ProcMemMonitor.js';
 import { ProcStatusMonitor } from './ProcStatusMonitor.js';
 import { MmappedFileMonitor } from './MmappedFileMonitor.js';
 import type { FdTable } from './FdTable.js';
-import { machineInfo } from './machine.js';
+import { machineInfo, rdtscTrapping } from './machine.js';
 import { launch, limitsOf } from './launch.js';
 import { POLL_NS, Session, type SessionOptions } from './Session.js';
 import { forceSignal, isSynchronous } from './signals.js';
@@ -43,8 +43,8 @@ import { PtraceEmulator } from './PtraceEmulator.js';
 import { TRACE_FORMAT_VERSION } from './traceFile.js';
 import { TsrrError } from '../native/TsrrError.js';
 import { TSRR_VERSION } from './version.js';
-import { emulateCpuid, emulateRdtsc, trappedInstruction } from './trappedInstruction.js';
-import { undoForcedSegv } from './signalState.js';
+import { emulateCpuid, emulateRdtsc, rdtscFaultInfo, trappedInstruction } from './trappedInstruction.js';
+import { undoForcedSignal } from './signalState.js';
 
 const MAP_ANONYMOUS = 0x20n;
 const MAP_SHARED = 0x01n;
@@ -85,6 +85,8 @@ export interface RecordOptions extends SessionOptions {
   readonly syscallBuffer: boolean;
   /** Whether to trap cpuid where the CPU can (record --no-cpuid-faulting: no). */
   readonly cpuidFaulting: boolean;
+  /** Whether to patch rdtsc sites where the CPU could trap rdtsc (record --patch-rdtsc). */
+  readonly patchRdtsc?: boolean;
 }
 
 interface PendingSyscall {
@@ -269,10 +271,11 @@ export class RecordSession extends Session {
     const task = this.adoptTask(tid);
     this.own.set(task, OwnSettings.initial());
     this.rootTgid = task.tgid;
+    this.rdtscPatching = opts.patchRdtsc === true || !rdtscTrapping();
     this.cpuidFaulting = this.setUpExec(task, opts.cpuidFaulting);
     // Inherited by every process the program starts, across exec.
     this.filtered = opts.syscallBuffer && installFilter(task);
-    const machine = machineInfo(opts.cpu, this.cpuidFaulting);
+    const machine = machineInfo(opts.cpu, this.cpuidFaulting, this.rdtscPatching);
     this.xsaveSize = machine.xsaveSize;
     this.writer = TraceWriter.create(opts.dir, {
       formatVersion: TRACE_FORMAT_VERSION,
@@ -1050,26 +1053,31 @@ export class RecordSession extends Session {
     const made = signo === SIG.SYS ? this.sigsys.get(task)?.info : signo === SIG.CHLD ? this.programTracing.takeSigchld(task) : undefined;
     if (signo === SIG.SYS) this.sigsys.delete(task);
     if (made) task.setSiginfo(made);
-    const siginfo = made ?? task.siginfo();
+    let siginfo = made ?? task.siginfo();
     const code = siginfo.readInt32LE(8);
     const r = task.getRegs();
     // A program that asked for SIGSEGV at rdtsc gets it (tsrr traps rdtsc to emulate it anyway).
-    const trapped = signo === SIG.SEGV && code === SI_KERNEL ? trappedInstruction(task) : undefined;
+    const trapped = trappedInstruction(task, signo, code);
     const insn = trapped === 'cpuid' || !this.own.get(task)?.rdtscFaults ? trapped : undefined;
+    if (trapped && !insn && signo === SIG.ILL) {
+      siginfo = rdtscFaultInfo();
+      task.setSiginfo(siginfo);
+      signo = SIG.SEGV;
+    }
     // Emulated before the event is recorded: hooks (a checkpoint) see the task after it.
     if (insn === 'rdtsc' || insn === 'rdtscp') {
       const value = rdtsc();
       const aux = this.opts.cpu < 0 ? 0 : this.opts.cpu;
       const ip = r.rip;
       emulateRdtsc(task, insn, value, aux);
-      undoForcedSegv(task);
+      undoForcedSignal(task, signo);
       this.record(task, { kind: 'rdtsc', value, ip, aux });
     } else if (insn === 'cpuid') {
       const leaf = Number(r.get('rax') & 0xffffffffn);
       const subleaf = Number(r.get('rcx') & 0xffffffffn);
       const [eax, ebx, ecx, edx] = cpuid(leaf, subleaf);
       emulateCpuid(task, eax, ebx, ecx, edx);
-      undoForcedSegv(task);
+      undoForcedSignal(task, signo);
       this.record(task, { kind: 'cpuid', leaf, subleaf, eax, ebx, ecx, edx });
     } else if (!isSynchronous(signo, code) && this.holdSignal(task, signo)) {
       // Held until the buffered call it came in ends. The task keeps its turn till then: a

@@ -11,7 +11,7 @@
  */
 import { basename } from 'node:path';
 import { kill, ptrace, removeShm, tkill } from '../native/libc.js';
-import { PTRACE, PTRACE_EVENT, SIG, SI_KERNEL, endStatus, type WaitStatus } from '../native/ptrace.js';
+import { PTRACE, PTRACE_EVENT, SIG, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { Registers } from '../native/regs.js';
 import { NR, replayPolicy, syscallName } from '../native/syscalls.js';
 import type { ResourceLimit } from './TraceHeader.js';
@@ -30,8 +30,9 @@ import { StdioMonitor } from './StdioMonitor.js';
 import { TraceReader } from './TraceReader.js';
 import { REPLAYABLE_FORMAT_VERSION } from './traceFile.js';
 import { TsrrError } from '../native/TsrrError.js';
-import { emulateCpuid, emulateRdtsc, trappedInstruction } from './trappedInstruction.js';
-import { undoForcedSegv } from './signalState.js';
+import { emulateCpuid, emulateRdtsc, rdtscFaultInfo, trappedInstruction } from './trappedInstruction.js';
+import { undoForcedSignal } from './signalState.js';
+import { hardwareWatchpoints, rdtscTrapping } from './machine.js';
 import { markOwnerDied } from './robustFutexes.js';
 
 const MAP_FIXED = 0x10n;
@@ -123,6 +124,8 @@ export class ReplaySession extends Session {
   private readonly sysemu = new Set<Task>();
   /** Tasks whose next syscall stop is the empty exit of a call skipped at a SYSEMU entry. */
   private readonly spuriousExit = new Set<Task>();
+  /** Where the debug registers do nothing: the bytes each watchpoint saw last. */
+  private readonly watchedBytes = new Map<Watchpoint, Buffer>();
   /** Tasks held at a syscall entry that the recording saw block (a syscallEntry event). */
   private readonly held = new Set<Task>();
   /** Threads in an exec that replaces their process's main thread, with that thread. */
@@ -178,6 +181,7 @@ export class ReplaySession extends Session {
     }
     this.goal = opts.goto;
     this.echo = opts.echo !== false;
+    this.rdtscPatching = opts.trace.header.machine.rdtscPatched || !rdtscTrapping();
   }
 
   get trace(): TraceReader {
@@ -342,16 +346,24 @@ export class ReplaySession extends Session {
   /** Runs `task` alone until `frame` is replayed, or until a stop the debugger is told of. */
   private runTo(task: Task, frame: number): void {
     while (this.lastFrame < frame) {
-      const stepping = this.debug?.step === task && !task.inSyscall && !task.stepsIntoSyscall();
+      // Where the debug registers do nothing, watchpoints are checked after every instruction.
+      const watching = task.as.watchpoints.length > 0 && !hardwareWatchpoints();
+      const debugStep = this.debug?.step === task;
+      const stepping = (debugStep || watching) && !task.inSyscall && !task.stepsIntoSyscall();
       if (stepping) {
+        if (watching) for (const w of task.as.watchpoints) if (!this.watchedBytes.has(w)) this.watchedBytes.set(w, task.readMemPartial(w.addr, w.len));
         // Out of a SYSEMU entry first: a step from there would trap at the skipped call's exit.
         if (task.atSysemuEntry) task.leaveSysemuEntry();
         this.spuriousExit.delete(task);
         task.continue(PTRACE.SINGLESTEP);
       } else this.resume(task);
       const st = this.waitFor(task);
-      if (stepping && st.kind === 'signal' && st.signal === SIG.TRAP) this.report = this.stepped(task);
-      else this.onStop(task, st);
+      const trap = stepping && st.kind === 'signal' && st.signal === SIG.TRAP;
+      if (trap && debugStep) this.report = this.stepped(task);
+      else if (trap && !task.as.breakpoints.has(task.getRegs().rip - 1n)) {
+        const watchpoint = this.triggered(task);
+        if (watchpoint) this.report = { kind: 'watchpoint', frame: this.lastFrame, task, watchpoint };
+      } else this.onStop(task, st);
       if (!this.report && this.interrupting) this.report = { kind: 'interrupt', frame: this.lastFrame, task };
       if (this.report) {
         this.interrupting = false;
@@ -364,8 +376,29 @@ export class ReplaySession extends Session {
   /** The end of a single step: the step, or the watchpoint its instruction triggered (whose
    * debug status is then cleared, so it is not taken for the next trap's). */
   private stepped(task: Task): ReplayStop {
-    const watchpoint = task.as.watchpoints.length > 0 ? task.triggeredWatchpoint() : undefined;
+    const watchpoint = this.triggered(task);
     return watchpoint ? { kind: 'watchpoint', frame: this.lastFrame, task, watchpoint } : { kind: 'step', frame: this.lastFrame, task };
+  }
+
+  /** The watchpoint the instruction `task` just stepped over triggered, if any: by the debug
+   * registers, or where they do nothing, an execute watchpoint at the new pc or watched bytes
+   * that changed (so only writes are seen). */
+  private triggered(task: Task): Watchpoint | undefined {
+    if (task.as.watchpoints.length === 0) return undefined;
+    if (hardwareWatchpoints()) return task.triggeredWatchpoint();
+    const rip = task.getRegs().rip;
+    let hit: Watchpoint | undefined;
+    for (const w of task.as.watchpoints) {
+      if (w.access === 'execute') {
+        if (w.addr === rip) hit ??= w;
+        continue;
+      }
+      const now = task.readMemPartial(w.addr, w.len);
+      const before = this.watchedBytes.get(w);
+      this.watchedBytes.set(w, now);
+      if (before && !before.equals(now)) hit ??= w;
+    }
+    return hit;
   }
 
   /** While a debugger lets tasks run: its interruption stops the running task. */
@@ -1005,25 +1038,30 @@ export class ReplaySession extends Session {
       return;
     }
     // The trace has a signal here when the program asked for SIGSEGV at rdtsc (PR_SET_TSC).
-    if (signo === SIG.SEGV && code === SI_KERNEL && this.trace.peek()?.data.kind !== 'signal') {
-      const insn = trappedInstruction(task);
+    const insn = trappedInstruction(task, signo, code);
+    if (insn && this.trace.peek()?.data.kind !== 'signal') {
       if (insn === 'rdtsc' || insn === 'rdtscp') {
         const e = this.expect(task, 'rdtsc', `${insn} at 0x${r.rip.toString(16)}`);
         if (e.data.ip !== r.rip) this.diverge(task, `rdtsc at 0x${e.data.ip.toString(16)}`, `rdtsc at 0x${r.rip.toString(16)}`, e.frame);
         emulateRdtsc(task, insn, e.data.value, e.data.aux);
-        undoForcedSegv(task);
+        undoForcedSignal(task, signo);
         this.replayed(e, task);
         return;
       }
       if (insn === 'cpuid') {
         const e = this.expect(task, 'cpuid', `cpuid at 0x${r.rip.toString(16)}`);
         emulateCpuid(task, e.data.eax, e.data.ebx, e.data.ecx, e.data.edx);
-        undoForcedSegv(task);
+        undoForcedSignal(task, signo);
         this.replayed(e, task);
         return;
       }
     }
     if (!isSynchronous(signo, code)) return; // e.g. SIGCHLD from a replayed child's real end
+    if (insn && signo === SIG.ILL) {
+      // A patched rdtsc where the program asked for SIGSEGV: it got one.
+      task.setSiginfo(rdtscFaultInfo());
+      signo = SIG.SEGV;
+    }
     const e = this.expect(task, 'signal', `signal ${signo} at 0x${r.rip.toString(16)}`);
     if (e.data.signo !== signo || !Buffer.from(e.data.regs).equals(r.buf)) {
       const rec = new Registers(Buffer.from(e.data.regs));

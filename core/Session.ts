@@ -22,6 +22,9 @@ import { Task } from './Task.js';
 import { followSignalState, startSignalState } from './signalState.js';
 import { TsrrError } from '../native/TsrrError.js';
 import { patchVdso } from './vdso.js';
+import { patchRdtsc } from './rdtscPatching.js';
+
+const PROT_EXEC = 4n;
 
 /** What replay found different from the trace. */
 export interface Divergence {
@@ -85,6 +88,8 @@ export abstract class Session {
   private readonly tlsOf = new Map<number, number>();
   /** File-monitor kinds: a plugin registers its kind here to create its monitors by name. */
   readonly fileMonitors = new Registry<(task: Task, fd: number) => FileMonitor>('file monitors');
+  /** Whether rdtsc sites are patched to trap (rdtscPatching.ts): set before the first exec. */
+  protected rdtscPatching = false;
 
   constructor(protected readonly options: SessionOptions) {
     this.fileMonitors.register(StdioMonitor.KIND, (_task, fd) => new StdioMonitor(fd));
@@ -192,6 +197,8 @@ export abstract class Session {
    * own; returns the fds that changed) and signal state. */
   protected followCall(task: Task, nr: number, args: readonly bigint[], result: bigint): FdChange | undefined {
     if (nr === NR.unshare && result === 0n && ((args[0] ?? 0n) & CLONE.FILES) !== 0n) task.fds = task.fds.clone();
+    const madeCode = (nr === NR.mmap || nr === NR.mprotect || nr === NR.pkey_mprotect) && ((args[2] ?? 0n) & PROT_EXEC) !== 0n;
+    if (result >= 0n && (madeCode || nr === NR.mremap)) this.codeChanged(task);
     followSignalState(task, nr, args, result);
     return task.fds.afterSyscall(nr, args, result);
   }
@@ -223,7 +230,14 @@ export abstract class Session {
     task.inSyscall = false;
     const tsc = task.remoteSyscall(NR.prctl, PR_SET_TSC, PR_TSC_SIGSEGV);
     if (tsc !== 0n) throw new TsrrError('UNSUPPORTED', `cannot trap rdtsc (prctl PR_SET_TSC returned ${tsc})`, { tid: task.tid });
+    this.codeChanged(task);
     return cpuidFaulting && task.remoteSyscall(NR.arch_prctl, ARCH_SET_CPUID, 0) === 0n;
+  }
+
+  /** The code `task`'s process can run may have changed (an exec, a mapping, a checkpoint's
+   * memory put back): where this session patches rdtsc, its sites are patched. */
+  codeChanged(task: Task): void {
+    if (this.rdtscPatching) patchRdtsc(task);
   }
 
   /** Kills every task and reaps every tracee, so that none outlives the session. */

@@ -10,6 +10,8 @@ export interface MachineInfo {
   cpuModel: string;
   boundCpu: number;
   cpuidFaulting: boolean;
+  /** rdtsc sites were patched to trap (the CPU did not trap rdtsc, or record --patch-rdtsc). */
+  rdtscPatched: boolean;
   xcr0: bigint;
   xsaveSize: number;
   cpuid: CpuidResult[];
@@ -56,6 +58,7 @@ export function encodeHeader(h: TraceHeader): Uint8Array {
   m.cpuModel = h.machine.cpuModel;
   m.boundCpu = h.machine.boundCpu;
   m.cpuidFaulting = h.machine.cpuidFaulting;
+  m.rdtscPatched = h.machine.rdtscPatched;
   m.xcr0 = h.machine.xcr0;
   m.xsaveSize = h.machine.xsaveSize;
   const list = m._initCpuid(h.machine.cpuid.length);
@@ -91,6 +94,7 @@ export function decodeHeader(bytes: Uint8Array): TraceHeader {
       cpuModel: m.cpuModel,
       boundCpu: m.boundCpu,
       cpuidFaulting: m.cpuidFaulting,
+      rdtscPatched: m.rdtscPatched,
       xcr0: m.xcr0,
       xsaveSize: m.xsaveSize,
       cpuid,

@@ -31,6 +31,6 @@ export { framed, framedMessage, readPrefix, checksumOk, PREFIX_BYTES } from './t
 export { presizedMessage, readMessage } from './eventCodec.js';
 export { Registers } from '../native/regs.js';
 export { NR } from '../native/syscalls.js';
-export { replayCpu } from './machine.js';
+export { hardwareWatchpoints, replayCpu } from './machine.js';
 export { markReplay } from './syscallBuffer.js';
 export type { ResourceLimit, TraceHeader } from './TraceHeader.js';

@@ -2,7 +2,7 @@
 /** Facts about the machine a trace is recorded on, and the check that replay runs on a similar one. */
 import { readFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
-import { cpuid, xgetbv } from '../native/libc.js';
+import { cpuid, debugRegistersWork, rdtscTraps, xgetbv } from '../native/libc.js';
 import type { CpuidResult } from './Event.js';
 import type { MachineInfo } from './TraceHeader.js';
 
@@ -25,7 +25,17 @@ export function cpuidRecords(): CpuidResult[] {
   return out;
 }
 
-export function machineInfo(boundCpu: number, cpuidFaulting: boolean): MachineInfo {
+let trapsRdtsc: boolean | undefined;
+
+/** Whether this machine traps rdtsc when asked (PR_SET_TSC); some virtual machines do not. */
+export const rdtscTrapping = (): boolean => (trapsRdtsc ??= rdtscTraps());
+
+let watchpointsWork: boolean | undefined;
+
+/** Whether hardware watchpoints (the debug registers) work here; some virtual machines ignore them. */
+export const hardwareWatchpoints = (): boolean => (watchpointsWork ??= debugRegistersWork());
+
+export function machineInfo(boundCpu: number, cpuidFaulting: boolean, rdtscPatched: boolean): MachineInfo {
   const model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
   const hasXsave = (cpuid(1, 0)[2] & (1 << 27)) !== 0; // OSXSAVE
   return {
@@ -33,6 +43,7 @@ export function machineInfo(boundCpu: number, cpuidFaulting: boolean): MachineIn
     cpuModel: model,
     boundCpu,
     cpuidFaulting,
+    rdtscPatched,
     xcr0: hasXsave ? xgetbv(0) : 0n,
     xsaveSize: hasXsave ? cpuid(0xd, 0)[1] : 512,
     cpuid: cpuidRecords(),
@@ -47,7 +58,7 @@ export const replayCpu = (recorded: MachineInfo): number => (recorded.boundCpu >
 
 /** What differs between the recording machine and this one that can change a replay. */
 export function machineDifferences(recorded: MachineInfo): string[] {
-  const here = machineInfo(recorded.boundCpu, recorded.cpuidFaulting);
+  const here = machineInfo(recorded.boundCpu, recorded.cpuidFaulting, recorded.rdtscPatched);
   const diffs: string[] = [];
   if (here.cpuModel !== recorded.cpuModel) diffs.push(`CPU model (${recorded.cpuModel} recorded, ${here.cpuModel} here)`);
   if (here.xcr0 !== recorded.xcr0) diffs.push(`enabled xsave features (xcr0 0x${recorded.xcr0.toString(16)} recorded, 0x${here.xcr0.toString(16)} here)`);

@@ -8,7 +8,6 @@
  * delivers a signal; actions are as the program's rt_sigaction calls set them.
  */
 import { readFileSync } from 'node:fs';
-import { SIG } from '../native/ptrace.js';
 import { NR } from '../native/syscalls.js';
 import { ACTION_BYTES, SIG_IGN, SignalHandlers, signalBit } from './SignalHandlers.js';
 import type { Task } from './Task.js';
@@ -52,17 +51,17 @@ export function followSignalState(task: Task, nr: number, args: readonly bigint[
   else if (nr === NR.rt_sigaction && args[1] !== 0n && result === 0n) task.sighand.set(Number(args[0]!), task.readMem(args[1]!, ACTION_BYTES));
 }
 
-/** `task`, stopped after tsrr emulated the instruction a forced SIGSEGV trapped, gets its
- * SIGSEGV mask and action back. */
-export function undoForcedSegv(task: Task): void {
-  const blocked = (task.blocked & signalBit(SIG.SEGV)) !== 0n;
-  const act = task.sighand.action(SIG.SEGV);
+/** `task`, stopped after tsrr emulated the instruction a forced fault signal `signo` (SIGSEGV,
+ * SIGILL) trapped, gets that signal's mask and action back. */
+export function undoForcedSignal(task: Task, signo: number): void {
+  const blocked = (task.blocked & signalBit(signo)) !== 0n;
+  const act = task.sighand.action(signo);
   const handler = act.readBigUInt64LE(0);
   if (!blocked && handler !== SIG_IGN) return;
   const mask = Buffer.alloc(8);
-  mask.writeBigUInt64LE(signalBit(SIG.SEGV));
+  mask.writeBigUInt64LE(signalBit(signo));
   task.withScratch(Buffer.concat([act, mask]), (addr) => {
-    if (handler !== 0n) task.remoteSyscall(NR.rt_sigaction, SIG.SEGV, addr, 0, 8);
+    if (handler !== 0n) task.remoteSyscall(NR.rt_sigaction, signo, addr, 0, 8);
     if (blocked) task.remoteSyscall(NR.rt_sigprocmask, SIG_BLOCK, addr + BigInt(ACTION_BYTES), 0, 8);
   });
 }

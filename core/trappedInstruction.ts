@@ -1,17 +1,32 @@
 // SPDX-License-Identifier: MIT
-/** Instructions tsrr traps on purpose (a SIGSEGV with si_code SI_KERNEL): which one, and
- * making it look executed with a given result. */
+/** Instructions tsrr traps on purpose (a SIGSEGV with si_code SI_KERNEL where the CPU faults
+ * them, a SIGILL at a site rdtscPatching.ts patched): which one, and making it look executed
+ * with a given result. */
+import { SIG, SI_KERNEL } from '../native/ptrace.js';
 import type { Task } from './Task.js';
 
 export type TrappedInstruction = 'rdtsc' | 'rdtscp' | 'cpuid' | undefined;
 
-export function trappedInstruction(task: Task): TrappedInstruction {
+const UD2 = Buffer.of(0x0f, 0x0b);
+
+/** The trapped instruction that stopped `task` with signal `signo` of si_code `code`, if any. */
+export function trappedInstruction(task: Task, signo: number, code: number): TrappedInstruction {
   const b = task.readMemPartial(task.regs.rip, 3);
-  if (b[0] !== 0x0f) return undefined;
+  if (signo === SIG.ILL) return b.subarray(0, 2).equals(UD2) ? task.as.tscSites.get(task.regs.rip) : undefined;
+  if (signo !== SIG.SEGV || code !== SI_KERNEL || b[0] !== 0x0f) return undefined;
   if (b[1] === 0x31) return 'rdtsc';
   if (b[1] === 0xa2) return 'cpuid';
   if (b[1] === 0x01 && b[2] === 0xf9) return 'rdtscp';
   return undefined;
+}
+
+/** What a CPU that faults rdtsc gives a program that asked for it (PR_SET_TSC): the siginfo
+ * of a SIGSEGV with si_code SI_KERNEL. */
+export function rdtscFaultInfo(): Buffer {
+  const info = Buffer.alloc(128);
+  info.writeInt32LE(SIG.SEGV, 0);
+  info.writeInt32LE(SI_KERNEL, 8);
+  return info;
 }
 
 export function emulateRdtsc(task: Task, insn: 'rdtsc' | 'rdtscp', value: bigint, aux: number): void {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Instructions the tracer must execute itself: cpuid (recorded per machine and emulated where
 // CPUID faulting exists), rdtsc (the value a trapped rdtsc returns while recording) and xgetbv
-// (which xsave components the machine enables).
+// (which xsave components the machine enables); and probes of what some virtual machines leave
+// out (trapping rdtsc, debug registers).
 //
 // The tracer thread also traps its own rdtsc (tsrr_trap_own_tsc): the CR4.TSD bit is switched
 // at every context switch between a thread that traps rdtsc and one that does not, and in a VM
@@ -9,10 +10,14 @@
 // stray rdtsc in this thread (libcrypto does them) is then emulated from CLOCK_MONOTONIC_RAW.
 #define _GNU_SOURCE
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -39,6 +44,7 @@ static __thread int trapped;
 static uint64_t tsc0, ns0;
 static double ticks_per_ns = 1.0;
 static struct sigaction previous;
+static volatile int traps;
 
 // A real syscall: the vDSO's clock reads rdtsc itself.
 static uint64_t now_ns(void) {
@@ -60,6 +66,7 @@ static void on_segv(int sig, siginfo_t *si, void *ucv) {
   greg_t *g = uc->uc_mcontext.gregs;
   const uint8_t *ip = (const uint8_t *)g[REG_RIP];
   if (si->si_code == SI_KERNEL && ip[0] == 0x0f && (ip[1] == 0x31 || (ip[1] == 0x01 && ip[2] == 0xf9))) {
+    traps++;
     uint64_t v = emulated_tsc();
     g[REG_RAX] = (uint32_t)v;
     g[REG_RDX] = v >> 32;
@@ -97,4 +104,39 @@ int tsrr_trap_own_tsc(void) {
   if (prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0) != 0) return -1;
   trapped = 1;
   return 0;
+}
+
+// Whether rdtsc traps in this thread once it asked for it: some virtual machines ignore
+// PR_SET_TSC. 1 if it does, 0 if not, -1 if trapping could not be asked for.
+int tsrr_rdtsc_traps(void) {
+  if (tsrr_trap_own_tsc() != 0) return -1;
+  int before = traps;
+  real_rdtsc();
+  return traps != before;
+}
+
+static volatile int watched;
+
+// Whether a write watchpoint in the debug registers stops a traced child. 1 if it does, 0 if
+// not, -1 if the probe could not run.
+int tsrr_debug_registers_work(void) {
+  pid_t child = fork();
+  if (child < 0) return -1;
+  if (child == 0) {
+    ptrace(PTRACE_TRACEME, 0, 0, 0);
+    raise(SIGSTOP);
+    watched = 1;
+    _exit(0);
+  }
+  int status, works = -1;
+  if (waitpid(child, &status, __WALL) == child && WIFSTOPPED(status) &&
+      ptrace(PTRACE_POKEUSER, child, offsetof(struct user, u_debugreg[0]), (void *)&watched) == 0 &&
+      ptrace(PTRACE_POKEUSER, child, offsetof(struct user, u_debugreg[7]), (void *)(1L | 1L << 16 | 3L << 18)) == 0 &&
+      ptrace(PTRACE_CONT, child, 0, 0) == 0 && waitpid(child, &status, __WALL) == child) {
+    works = WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP;
+  }
+  kill(child, SIGKILL);
+  while (waitpid(child, &status, __WALL) == child && !WIFEXITED(status) && !WIFSIGNALED(status)) {
+  }
+  return works;
 }

@@ -34,6 +34,8 @@ const cpuidRaw = cpu.func('void tsrr_cpuid(uint32_t leaf, uint32_t subleaf, _Out
 const rdtscRaw = cpu.func('uint64_t tsrr_rdtsc(void)');
 const xgetbvRaw = cpu.func('uint64_t tsrr_xgetbv(uint32_t index)');
 const trapOwnTscRaw = cpu.func('int tsrr_trap_own_tsc(void)');
+const rdtscTrapsRaw = cpu.func('int tsrr_rdtsc_traps(void)');
+const debugRegistersWorkRaw = cpu.func('int tsrr_debug_registers_work(void)');
 
 const waitLib = koffi.load(fileURLToPath(new URL('../../native/build/libtsrr-wait.so', import.meta.url)));
 const waitRaw = waitLib.func('int tsrr_wait(int pid, int options, long timeout_ns, int32_t *status)');
@@ -168,6 +170,14 @@ export const rdtsc = (): bigint => BigInt(rdtscRaw());
 export const xgetbv = (index: number): bigint => BigInt(xgetbvRaw(index));
 /** Makes the calling thread trap rdtsc like its tracees (see native/cpu.c); false on failure. */
 export const trapOwnTsc = (): boolean => trapOwnTscRaw() === 0;
+
+/** Whether rdtsc traps once asked to on this machine (some virtual machines ignore PR_SET_TSC);
+ * asks for it in the calling thread, as trapOwnTsc. */
+export const rdtscTraps = (): boolean => rdtscTrapsRaw() === 1;
+
+/** Whether a watchpoint in the debug registers stops a traced process (some virtual machines
+ * ignore them); probed on a forked child. */
+export const debugRegistersWork = (): boolean => debugRegistersWorkRaw() === 1;
 
 const schedSetaffinity = libc.func('int sched_setaffinity(int pid, size_t size, void *mask)');
 

@@ -91,6 +91,8 @@ struct MappingPayload {      # every core mapping kind
   file @4 :Text;             # for core/file: the file's copy, relative to the trace directory
   offset @5 :UInt64;         # for core/file: offset in that file
   chunks @6 :List(ChunkRef); # contents that differ from zero (or from the file)
+  rdtscSites @7 :List(UInt64);  # version 2: rdtsc sites tsrr patched in it (offsets from start)
+  rdtscpSites @8 :List(UInt64); # version 2: and rdtscp sites
 }
 
 struct ChunkRef {

@@ -549,7 +549,7 @@ export class MappingPayload extends $.Struct {
   static readonly _capnp = {
     displayName: "MappingPayload",
     id: "fc41ebf799a5fec7",
-    size: new $.ObjectSize(32, 2),
+    size: new $.ObjectSize(32, 4),
   };
   static _Chunks: $.ListCtor<ChunkRef>;
   get start(): bigint {
@@ -621,6 +621,50 @@ export class MappingPayload extends $.Struct {
   }
   set chunks(value: $.List<ChunkRef>) {
     $.utils.copyFrom(value, $.utils.getPointer(1, this));
+  }
+  _adoptRdtscSites(value: $.Orphan<$.List<bigint>>): void {
+    $.utils.adopt(value, $.utils.getPointer(2, this));
+  }
+  _disownRdtscSites(): $.Orphan<$.List<bigint>> {
+    return $.utils.disown(this.rdtscSites);
+  }
+  /**
+* version 2: rdtsc sites tsrr patched in it (offsets from start)
+*
+*/
+  get rdtscSites(): $.List<bigint> {
+    return $.utils.getList(2, $.Uint64List, this);
+  }
+  _hasRdtscSites(): boolean {
+    return !$.utils.isNull($.utils.getPointer(2, this));
+  }
+  _initRdtscSites(length: number): $.List<bigint> {
+    return $.utils.initList(2, $.Uint64List, length, this);
+  }
+  set rdtscSites(value: $.List<bigint>) {
+    $.utils.copyFrom(value, $.utils.getPointer(2, this));
+  }
+  _adoptRdtscpSites(value: $.Orphan<$.List<bigint>>): void {
+    $.utils.adopt(value, $.utils.getPointer(3, this));
+  }
+  _disownRdtscpSites(): $.Orphan<$.List<bigint>> {
+    return $.utils.disown(this.rdtscpSites);
+  }
+  /**
+* version 2: and rdtscp sites
+*
+*/
+  get rdtscpSites(): $.List<bigint> {
+    return $.utils.getList(3, $.Uint64List, this);
+  }
+  _hasRdtscpSites(): boolean {
+    return !$.utils.isNull($.utils.getPointer(3, this));
+  }
+  _initRdtscpSites(length: number): $.List<bigint> {
+    return $.utils.initList(3, $.Uint64List, length, this);
+  }
+  set rdtscpSites(value: $.List<bigint>) {
+    $.utils.copyFrom(value, $.utils.getPointer(3, this));
   }
   toString(): string { return "MappingPayload_" + super.toString(); }
 }

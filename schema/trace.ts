@@ -247,6 +247,16 @@ export class Machine extends $.Struct {
   set cpuid(value: $.List<CpuidRecord>) {
     $.utils.copyFrom(value, $.utils.getPointer(2, this));
   }
+  /**
+* rdtsc sites patched to trap (rdtscPatching.ts), not trapped by the CPU
+*
+*/
+  get rdtscPatched(): boolean {
+    return $.utils.getBit(33, this);
+  }
+  set rdtscPatched(value: boolean) {
+    $.utils.setBit(33, value, this);
+  }
   toString(): string { return "Machine_" + super.toString(); }
 }
 export class CpuidRecord extends $.Struct {

@@ -8,7 +8,7 @@
  * before where it was.
  */
 import { readFileSync, readlinkSync } from 'node:fs';
-import { Registers, TsrrError, WATCHPOINT_SLOTS, isTsrrError, writeAll, type ReplaySession, type ReplayStop, type Task, type Watchpoint } from '../../core/index.js';
+import { Registers, TsrrError, WATCHPOINT_SLOTS, hardwareWatchpoints, isTsrrError, writeAll, type ReplaySession, type ReplayStop, type Task, type Watchpoint } from '../../core/index.js';
 import { GdbConnection, INTERRUPT } from './GdbConnection.js';
 import type { GdbHooks } from './hooks.js';
 import { RegisterFile } from './registers.js';
@@ -190,7 +190,7 @@ export class GdbServer {
     const len = Math.min(Number(hexArg(l)), PACKET_SIZE / 2);
     return this.withTask((t) => {
       const bytes = t.readMemPartial(addr, len);
-      return bytes.length === 0 && len > 0 ? 'E14' : t.as.withoutBreakpoints(addr, bytes).toString('hex');
+      return bytes.length === 0 && len > 0 ? 'E14' : t.as.asProgramHas(addr, bytes).toString('hex');
     });
   }
 
@@ -218,7 +218,8 @@ export class GdbServer {
   private watchpoint(insert: boolean, access: Watchpoint['access'], args: string): string {
     const [a, l] = args.split(',');
     const len = Number(hexArg(l));
-    if (len > 64) return 'E01';
+    // Without working debug registers, replay sees writes (bytes that change) but not reads.
+    if (len > 64 || ((access === 'read' || access === 'access') && !hardwareWatchpoints())) return 'E01';
     const pieces = access === 'execute' ? [{ addr: hexArg(a), len: 1 as const, access }] : alignedPieces(hexArg(a), len).map((p) => ({ ...p, access }));
     return this.withTask((t) => {
       const list = t.as.watchpoints;

@@ -61,7 +61,7 @@ export class ForkCheckpoint {
     return restoreState(this.reg, this.store, session, this.state, `the in-memory checkpoint at event ${this.frame}`, (_p, i, rec, tgid) => {
       const copy = this.frozen[i]!;
       const main = session.adoptTask(forkOf(session, copy), rec, tgid);
-      main.as.syscallInsn = copy.as.syscallInsn;
+      main.as.takeCodeOf(copy.as);
       return main;
     });
   }

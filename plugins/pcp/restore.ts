@@ -69,6 +69,7 @@ export function restoreCheckpoint(reg: PcpRegistry, store: CheckpointStore, sess
     const keep = new Set(['vdso', 'vvar', 'vsyscall', 'stack']);
     for (const m of main.as.mappings()) if (!keep.has(m.kind)) main.remoteSyscall(NR.munmap, m.start, m.end - m.start);
     load('mappings', p.sections.mappings, main);
+    session.codeChanged(main);
     return main;
   });
   store.chunks.close();

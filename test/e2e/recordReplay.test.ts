@@ -82,6 +82,24 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'tscsites.c: rdtsc in code mapped by mmap, mprotect and mremap, in a child and a thread, with SIGILL blocked or ignored, and PR_SET_TSC',
+    setup: () => {
+      const exe = compile('tscsites', ['-lpthread']);
+      return {
+        argv: [exe],
+        check: (out) => {
+          const text = out.toString();
+          for (const where of ['main rdtsc', 'main rdtscp', 'mmap copy', 'mprotect copy', 'mremap copy', 'child', 'thread', 'SIGILL blocked', 'SIGILL ignored', 'enabled again']) {
+            assert.match(text, new RegExp(`^${where} \\d+$`, 'm'), `no value read at "${where}":\n${text}`);
+          }
+          assert.match(text, /^SIGILL still blocked 1\nSIGILL ignored \d+\nSIGILL still ignored 1\nSIGSEGV at rdtsc\n/m);
+          assert.match(text, /^grew 1$/m);
+          assertNondeterministic([exe]);
+        },
+      };
+    },
+  },
+  {
     name: 'random.c: getrandom, /dev/urandom, AT_RANDOM, getpid',
     setup: () => {
       const exe = compile('random');

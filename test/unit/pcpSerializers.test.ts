@@ -36,7 +36,7 @@ import {
 } from '../../plugins/pcp/checkpointFormat.js';
 import { PROCESS_SECTIONS, SECTIONS, SESSION_SECTIONS, pcpRegistry, serializerFor, type LoadContext, type PcpRegistry, type SaveContext, type Serializer } from '../../plugins/pcp/PcpRegistry.js';
 import { loadCheckpoint } from '../../plugins/pcp/restore.js';
-import { registerMappingSerializers } from '../../plugins/pcp/serializers/mappings.js';
+import { decodeMapping, encodeMapping, registerMappingSerializers } from '../../plugins/pcp/serializers/mappings.js';
 import { registerStdioSerializer } from '../../plugins/pcp/serializers/stdio.js';
 import { registerTaskSerializer } from '../../plugins/pcp/serializers/task.js';
 import { registerTracePositionSerializer } from '../../plugins/pcp/serializers/tracePosition.js';
@@ -281,13 +281,14 @@ function builtins(): PcpRegistry {
 
 /** A SaveContext whose storeMemory returns `refs` (recording what it was asked) and whose
  * traceCopyOf returns `copy`. Nothing else is reachable without a tracee. */
-function fakeSaveContext(refs: ChunkRef[], copy: string | undefined, calls: [bigint, bigint, Extent][] = []): SaveContext {
+function fakeSaveContext(refs: ChunkRef[], copy: string | undefined, calls: [bigint, bigint, Extent][] = [], tscSites = new Map<bigint, string>()): SaveContext {
   return {
     storeMemory(start: bigint, end: bigint, extent: Extent) {
       calls.push([start, end, extent]);
       return refs;
     },
     traceCopyOf: () => copy,
+    task: { as: { tscSites } },
   } as unknown as SaveContext;
 }
 
@@ -342,7 +343,7 @@ describe('mapping serializers: save', () => {
     test(c.name, () => {
       assert.equal(reg.mappings.kindOf(c.m, fakeSaveContext([], undefined)), c.kind);
       const s = serializerFor(reg.mappings, c.kind);
-      assert.equal(s.version, 1);
+      assert.equal(s.version, ['core/vdso', 'core/vvar', 'core/vsyscall'].includes(c.kind) ? 1 : 2);
       assert.equal(s.plugin, 'pcp');
       const calls: [bigint, bigint, Extent][] = [];
       const payload = s.save(c.m, fakeSaveContext(refs, c.copy, calls));
@@ -351,6 +352,19 @@ describe('mapping serializers: save', () => {
       else assert.deepEqual(calls, [[c.m.start, c.m.end, c.extent]]);
     });
   }
+
+  test('patched rdtsc sites inside a mapping are saved as offsets from its start', () => {
+    const m = mapping('anonymous', { prot: 'r-xp' });
+    const sites = new Map([
+      [m.start + 0x10n, 'rdtsc'],
+      [m.start + 0x3ffdn, 'rdtscp'],
+      [m.end, 'rdtsc'], // the next mapping's
+      [m.start - 2n, 'rdtsc'],
+    ]);
+    const saved = decodeMapping(serializerFor(reg.mappings, 'core/anonymous').save(m, fakeSaveContext([], undefined, [], sites)));
+    assert.deepEqual([saved.rdtsc, saved.rdtscp], [[0x10n], [0x3ffdn]]);
+    assert.deepEqual(decodeMapping(encodeMapping(saved)), saved);
+  });
 
   test('many chunks and no chunks', () => {
     const s = serializerFor(reg.mappings, 'core/anonymous');
@@ -422,10 +436,10 @@ const noSessionSections = (): State['sections'] => ({ trace: [], extensions: [] 
 const noProcessSections = (): ProcessState['sections'] => ({ mappings: [], fileMonitors: [], syscallBuffers: [], tasks: [] });
 
 const allBuiltinNeeds: Manifest['needs'] = [
-  { section: 'mappings', kind: 'core/anonymous', version: 1, plugin: 'pcp' },
-  { section: 'mappings', kind: 'core/file', version: 1, plugin: 'pcp' },
-  { section: 'mappings', kind: 'core/heap', version: 1, plugin: 'pcp' },
-  { section: 'mappings', kind: 'core/stack', version: 1, plugin: 'pcp' },
+  { section: 'mappings', kind: 'core/anonymous', version: 2, plugin: 'pcp' },
+  { section: 'mappings', kind: 'core/file', version: 2, plugin: 'pcp' },
+  { section: 'mappings', kind: 'core/heap', version: 2, plugin: 'pcp' },
+  { section: 'mappings', kind: 'core/stack', version: 2, plugin: 'pcp' },
   { section: 'mappings', kind: 'core/vdso', version: 1, plugin: 'pcp' },
   { section: 'mappings', kind: 'core/vvar', version: 1, plugin: 'pcp' },
   { section: 'mappings', kind: 'core/vsyscall', version: 1, plugin: 'pcp' },

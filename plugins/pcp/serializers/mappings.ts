@@ -4,7 +4,8 @@
  * chunks); they differ in how the mapping is made again: the heap with brk, the stack as a
  * grows-down mapping, a file mapping from the trace's copy of the file (only pages the process
  * wrote are stored), the vDSO checked in place (tsrr patched it already), vvar and vsyscall
- * left to the kernel.
+ * left to the kernel. Version 2 adds the rdtsc sites tsrr patched in the mapping (core/
+ * rdtscPatching.ts): code saved as memory cannot tell them again.
  */
 import { NR, TsrrError, type Mapping, type Task } from '../../../core/index.js';
 import { MappingPayload } from '../../../schema/pcp.js';
@@ -31,6 +32,9 @@ export interface SavedMapping {
   file: string;
   offset: bigint;
   chunks: ChunkRef[];
+  /** Patched rdtsc and rdtscp sites, as offsets from `start`. */
+  rdtsc: bigint[];
+  rdtscp: bigint[];
 }
 type Saved = SavedMapping;
 
@@ -49,6 +53,10 @@ export function encodeMapping(s: SavedMapping): Uint8Array {
       r.length = c.length;
       r._initHash(c.hash.length).copyBuffer(c.hash);
     });
+    const rdtsc = p._initRdtscSites(s.rdtsc.length);
+    s.rdtsc.forEach((o, i) => rdtsc.set(i, o));
+    const rdtscp = p._initRdtscpSites(s.rdtscp.length);
+    s.rdtscp.forEach((o, i) => rdtscp.set(i, o));
   });
 }
 
@@ -59,7 +67,7 @@ export function decodeMapping(payload: Uint8Array): SavedMapping {
     const c = p.chunks.get(i);
     chunks.push({ offset: c.offset, length: c.length, hash: Buffer.from(c.hash.toUint8Array()) });
   }
-  return { start: p.start, end: p.end, prot: p.prot, shared: p.shared, file: p.file, offset: p.offset, chunks };
+  return { start: p.start, end: p.end, prot: p.prot, shared: p.shared, file: p.file, offset: p.offset, chunks, rdtsc: [...p.rdtscSites], rdtscp: [...p.rdtscpSites] };
 }
 
 function save(m: Mapping, ctx: SaveContext, file: string | undefined): Uint8Array {
@@ -69,7 +77,18 @@ function save(m: Mapping, ctx: SaveContext, file: string | undefined): Uint8Arra
   const shared = m.prot[3] === 's';
   const extent = m.kind !== 'file' ? 'touched' : file === undefined ? 'all' : !shared ? 'wrote' : m.prot[1] === 'w' ? 'touched' : undefined;
   const chunks = extent ? ctx.storeMemory(m.start, m.end, extent) : [];
-  return encodeMapping({ start: m.start, end: m.end, prot: protOf(m), shared: m.prot[3] === 's', file: file ?? '', offset: m.offset, chunks });
+  const sites = [...ctx.task.as.tscSites].filter(([addr]) => addr >= m.start && addr < m.end);
+  const offsets = (insn: string) => sites.filter(([, i]) => i === insn).map(([addr]) => addr - m.start);
+  return encodeMapping({ start: m.start, end: m.end, prot: protOf(m), shared: m.prot[3] === 's', file: file ?? '', offset: m.offset, chunks, rdtsc: offsets('rdtsc'), rdtscp: offsets('rdtscp') });
+}
+
+/** Puts the mapping's contents back, and makes its patched rdtsc sites the address space's again. */
+function loadContents(s: Saved, ctx: LoadContext): void {
+  ctx.loadMemory(s.start, s.chunks);
+  const sites = new Map(ctx.task.as.tscSites);
+  for (const o of s.rdtsc) sites.set(s.start + o, 'rdtsc');
+  for (const o of s.rdtscp) sites.set(s.start + o, 'rdtscp');
+  ctx.task.as.tscSites = sites;
 }
 
 function mapAnonymous(task: Task, s: Saved, extraFlags = 0): void {
@@ -86,14 +105,14 @@ function check(task: Task, s: Saved, got: bigint): void {
 /** A kind that saves memory and makes the mapping with `create`. */
 function memoryKind(create: (task: Task, s: Saved, ctx: LoadContext) => void, stage = 0): Serializer<Mapping> {
   return {
-    version: 1,
+    version: 2,
     stage,
     plugin: 'pcp',
     save: (m, ctx) => save(m, ctx, undefined),
     load(payload, _version, ctx) {
       const s = decodeMapping(payload);
       create(ctx.task, s, ctx);
-      ctx.loadMemory(s.start, s.chunks);
+      loadContents(s, ctx);
     },
   };
 }
@@ -121,7 +140,7 @@ export function registerMappingSerializers(reg: PcpRegistry): void {
     if (fresh && fresh.start < s.start) task.remoteSyscall(NR.munmap, fresh.start, s.start - fresh.start);
   }, 10));
   reg.mappings.register('core/file', {
-    version: 1,
+    version: 2,
     plugin: 'pcp',
     save: (m, ctx) => save(m, ctx, ctx.traceCopyOf(m)),
     load(payload, _version, ctx) {
@@ -138,7 +157,7 @@ export function registerMappingSerializers(reg: PcpRegistry): void {
         task.remoteSyscall(NR.close, fd);
         check(task, s, got);
       }
-      ctx.loadMemory(s.start, s.chunks);
+      loadContents(s, ctx);
     },
   });
   reg.mappings.register('core/vdso', {
