@@ -5,7 +5,7 @@
  * run syscalls of tsrr's choosing, and a debugger's breakpoints and watchpoints.
  */
 import { readFileSync } from 'node:fs';
-import { unpatched, type TscInstruction } from './rdtscPatching.js';
+import { unpatched, type PatchedInstruction } from './trapPatching.js';
 import type { Task } from './Task.js';
 
 const INT3 = Buffer.of(0xcc);
@@ -37,8 +37,8 @@ export const WATCHPOINT_SLOTS = 4;
 export class AddressSpace {
   /** Address of a `syscall` instruction in the patched vDSO, set after each exec. */
   syscallInsn = 0n;
-  /** rdtsc and rdtscp instructions tsrr replaced with ud2 (rdtscPatching.ts), by address. */
-  tscSites: ReadonlyMap<bigint, TscInstruction> = new Map();
+  /** Instructions tsrr replaced with ud2 to trap them (trapPatching.ts), by address. */
+  patchedSites: ReadonlyMap<bigint, PatchedInstruction> = new Map();
   /** Software breakpoints a debugger put in: address → the byte their int3 replaced. */
   readonly breakpoints = new Map<bigint, number>();
   /** Hardware watchpoints a debugger set, by debug register slot; every task of the
@@ -57,10 +57,10 @@ export class AddressSpace {
   }
 
   /** Takes what tsrr put into the code of `other`, whose memory this one's copies: its
-   * syscall instruction and rdtsc patches. */
+   * syscall instruction and patched sites. */
   takeCodeOf(other: AddressSpace): void {
     this.syscallInsn = other.syscallInsn;
-    this.tscSites = other.tscSites;
+    this.patchedSites = other.patchedSites;
   }
 
   mappings(): Mapping[] {
@@ -97,10 +97,10 @@ export class AddressSpace {
   }
 
   /** `bytes`, read at `addr`, as the program has them: without a debugger's breakpoints and
-   * tsrr's rdtsc patches. */
+   * tsrr's patched sites. */
   asProgramHas(addr: bigint, bytes: Buffer): Buffer {
     for (const [at, orig] of this.breakpoints) if (at >= addr && at < addr + BigInt(bytes.length)) bytes[Number(at - addr)] = orig;
-    return unpatched(this.tscSites, addr, bytes);
+    return unpatched(this.patchedSites, addr, bytes);
   }
 
   /** The mapping that contains `addr`. */

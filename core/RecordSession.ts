@@ -2,8 +2,8 @@
 /**
  * A RecordSession runs a program and everything it starts under ptrace and writes the trace.
  * It stops the tasks at every syscall entry and exit, saves results and the memory the kernel
- * wrote, copies files the tracees map or execute, and traps rdtsc (and cpuid where the CPU can
- * fault it).
+ * wrote, copies files the tracees map or execute, and traps rdtsc and cpuid (by the CPU where
+ * it can, else by patching them: trapPatching.ts).
  *
  * One task runs user code at a time, so that replay can run the same stretches in the same
  * order. The scheduler keeps the running task until it blocks in a syscall (the entry is then
@@ -28,7 +28,8 @@ import { ProcMemMonitor } from './ProcMemMonitor.js';
 import { ProcStatusMonitor } from './ProcStatusMonitor.js';
 import { MmappedFileMonitor } from './MmappedFileMonitor.js';
 import type { FdTable } from './FdTable.js';
-import { machineInfo, rdtscTrapping } from './machine.js';
+import { cpuidFaultingAvailable, machineInfo, rdtscTrapping } from './machine.js';
+import type { PatchedInstruction } from './trapPatching.js';
 import { launch, limitsOf } from './launch.js';
 import { POLL_NS, Session, type SessionOptions } from './Session.js';
 import { forceSignal, isSynchronous } from './signals.js';
@@ -83,7 +84,7 @@ export interface RecordOptions extends SessionOptions {
   /** Whether the preload library's buffered calls run without stops (the program must have
    * it preloaded: LD_PRELOAD). */
   readonly syscallBuffer: boolean;
-  /** Whether to trap cpuid where the CPU can (record --no-cpuid-faulting: no). */
+  /** Whether to make cpuid fault where the CPU can (record --no-cpuid-faulting: patch it instead). */
   readonly cpuidFaulting: boolean;
   /** Whether to patch rdtsc sites where the CPU could trap rdtsc (record --patch-rdtsc). */
   readonly patchRdtsc?: boolean;
@@ -161,7 +162,6 @@ function pending(tid: number, signo: number): boolean {
 export class RecordSession extends Session {
   readonly mode = 'record';
   private writer!: TraceWriter;
-  private cpuidFaulting = true;
   private xsaveSize = 512;
   private readonly pending = new Map<number, PendingSyscall>();
   /** The task whose stretch of user code (or syscall) is in progress. */
@@ -271,11 +271,13 @@ export class RecordSession extends Session {
     const task = this.adoptTask(tid);
     this.own.set(task, OwnSettings.initial());
     this.rootTgid = task.tgid;
-    this.rdtscPatching = opts.patchRdtsc === true || !rdtscTrapping();
-    this.cpuidFaulting = this.setUpExec(task, opts.cpuidFaulting);
+    this.cpuidFaulting = opts.cpuidFaulting && cpuidFaultingAvailable();
+    const patchRdtsc = opts.patchRdtsc === true || !rdtscTrapping();
+    this.patching = new Set<PatchedInstruction>([...(patchRdtsc ? (['rdtsc', 'rdtscp'] as const) : []), ...(this.cpuidFaulting ? [] : (['cpuid'] as const))]);
+    this.setUpExec(task);
     // Inherited by every process the program starts, across exec.
     this.filtered = opts.syscallBuffer && installFilter(task);
-    const machine = machineInfo(opts.cpu, this.cpuidFaulting, this.rdtscPatching);
+    const machine = machineInfo(opts.cpu, this.cpuidFaulting, [...this.patching]);
     this.xsaveSize = machine.xsaveSize;
     this.writer = TraceWriter.create(opts.dir, {
       formatVersion: TRACE_FORMAT_VERSION,
@@ -982,7 +984,7 @@ export class RecordSession extends Session {
     this.syscallBuffers.delete(task.rec);
     // The other threads of the process are gone or going.
     for (const t of this.tasks.values()) if (t !== task && t.tgid === task.tgid) t.state = 'exiting';
-    this.setUpExec(task, this.cpuidFaulting);
+    this.setUpExec(task);
     const leader = this.replacing.get(task);
     this.replacing.delete(task);
     this.recordExec(task, leader?.rec);

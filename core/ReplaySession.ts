@@ -32,7 +32,8 @@ import { REPLAYABLE_FORMAT_VERSION } from './traceFile.js';
 import { TsrrError } from '../native/TsrrError.js';
 import { emulateCpuid, emulateRdtsc, rdtscFaultInfo, trappedInstruction } from './trappedInstruction.js';
 import { undoForcedSignal } from './signalState.js';
-import { hardwareWatchpoints, rdtscTrapping } from './machine.js';
+import { cpuidFaultingAvailable, hardwareWatchpoints, rdtscTrapping } from './machine.js';
+import type { PatchedInstruction } from './trapPatching.js';
 import { markOwnerDied } from './robustFutexes.js';
 
 const MAP_FIXED = 0x10n;
@@ -181,7 +182,12 @@ export class ReplaySession extends Session {
     }
     this.goal = opts.goto;
     this.echo = opts.echo !== false;
-    this.rdtscPatching = opts.trace.header.machine.rdtscPatched || !rdtscTrapping();
+    // What the recording patched is patched again; what it trapped but this machine cannot
+    // trap is patched instead.
+    const m = opts.trace.header.machine;
+    this.cpuidFaulting = m.cpuidFaulting && cpuidFaultingAvailable();
+    const rdtsc = rdtscTrapping() ? [] : (['rdtsc', 'rdtscp'] as const);
+    this.patching = new Set<PatchedInstruction>([...m.patched, ...rdtsc, ...(m.cpuidFaulting && !this.cpuidFaulting ? (['cpuid'] as const) : [])]);
   }
 
   get trace(): TraceReader {
@@ -1001,10 +1007,7 @@ export class ReplaySession extends Session {
     this.syscallBuffers.delete(task.rec); // the program that had it is gone
     task.inSyscall = false;
     for (const t of this.tasks.values()) if (t !== task && t.tgid === task.tgid) t.state = 'exiting';
-    const faulting = this.setUpExec(task, this.trace.header.machine.cpuidFaulting);
-    if (faulting !== this.trace.header.machine.cpuidFaulting) {
-      throw new TsrrError('UNSUPPORTED', 'the trace was recorded with cpuid faulting, which this machine lacks', { frame: e.frame });
-    }
+    this.setUpExec(task);
     // The copy's file name would be the task's name; give it the recorded program's.
     const name = Buffer.from(basename(e.data.path).slice(0, 15) + '\0');
     task.getRegs();
@@ -1057,7 +1060,7 @@ export class ReplaySession extends Session {
       }
     }
     if (!isSynchronous(signo, code)) return; // e.g. SIGCHLD from a replayed child's real end
-    if (insn && signo === SIG.ILL) {
+    if ((insn === 'rdtsc' || insn === 'rdtscp') && signo === SIG.ILL) {
       // A patched rdtsc where the program asked for SIGSEGV: it got one.
       task.setSiginfo(rdtscFaultInfo());
       signo = SIG.SEGV;

@@ -22,7 +22,7 @@ import { Task } from './Task.js';
 import { followSignalState, startSignalState } from './signalState.js';
 import { TsrrError } from '../native/TsrrError.js';
 import { patchVdso } from './vdso.js';
-import { patchRdtsc } from './rdtscPatching.js';
+import { patchInstructions, type PatchedInstruction } from './trapPatching.js';
 
 const PROT_EXEC = 4n;
 
@@ -88,8 +88,10 @@ export abstract class Session {
   private readonly tlsOf = new Map<number, number>();
   /** File-monitor kinds: a plugin registers its kind here to create its monitors by name. */
   readonly fileMonitors = new Registry<(task: Task, fd: number) => FileMonitor>('file monitors');
-  /** Whether rdtsc sites are patched to trap (rdtscPatching.ts): set before the first exec. */
-  protected rdtscPatching = false;
+  /** The instructions patched to trap (trapPatching.ts), and whether cpuid faults instead:
+   * set before the first exec. */
+  protected patching: ReadonlySet<PatchedInstruction> = new Set();
+  protected cpuidFaulting = false;
 
   constructor(protected readonly options: SessionOptions) {
     this.fileMonitors.register(StdioMonitor.KIND, (_task, fd) => new StdioMonitor(fd));
@@ -215,10 +217,10 @@ export abstract class Session {
     this.tasks.set(execer.rec, execer);
   }
 
-  /** At a PTRACE_EVENT_EXEC stop: patches the vDSO, runs the task to the exit of execve and
-   * turns on rdtsc trapping and, if asked and possible, cpuid faulting. Returns whether cpuid
-   * faulting is on. Record and replay must make exactly the same calls here. */
-  setUpExec(task: Task, cpuidFaulting: boolean): boolean {
+  /** At a PTRACE_EVENT_EXEC stop: patches the vDSO, runs the task to the exit of execve,
+   * turns on rdtsc trapping and the session's cpuid faulting, and patches the instructions it
+   * patches. Record and replay must make exactly the same calls here. */
+  setUpExec(task: Task): void {
     task.execed(new AddressSpace(task.tid));
     this.tlsOf.delete(task.rec); // a new program: thread-local storage of its own
     task.as.syscallInsn = patchVdso(task);
@@ -230,14 +232,15 @@ export abstract class Session {
     task.inSyscall = false;
     const tsc = task.remoteSyscall(NR.prctl, PR_SET_TSC, PR_TSC_SIGSEGV);
     if (tsc !== 0n) throw new TsrrError('UNSUPPORTED', `cannot trap rdtsc (prctl PR_SET_TSC returned ${tsc})`, { tid: task.tid });
+    const faulting = this.cpuidFaulting ? task.remoteSyscall(NR.arch_prctl, ARCH_SET_CPUID, 0) : 0n;
+    if (faulting !== 0n) throw new TsrrError('UNSUPPORTED', `cannot make cpuid fault (arch_prctl ARCH_SET_CPUID returned ${faulting})`, { tid: task.tid });
     this.codeChanged(task);
-    return cpuidFaulting && task.remoteSyscall(NR.arch_prctl, ARCH_SET_CPUID, 0) === 0n;
   }
 
   /** The code `task`'s process can run may have changed (an exec, a mapping, a checkpoint's
    * memory put back): where this session patches rdtsc, its sites are patched. */
   codeChanged(task: Task): void {
-    if (this.rdtscPatching) patchRdtsc(task);
+    if (this.patching.size > 0) patchInstructions(task, this.patching);
   }
 
   /** Kills every task and reaps every tracee, so that none outlives the session. */

@@ -4,14 +4,17 @@ import * as capnp from 'capnp-es';
 import { Header } from '../schema/trace.js';
 import type { CpuidResult } from './Event.js';
 import { readMessage } from './eventCodec.js';
+import { TsrrError } from '../native/TsrrError.js';
+import { patchable, type PatchedInstruction } from './trapPatching.js';
 
 export interface MachineInfo {
   kernel: string;
   cpuModel: string;
   boundCpu: number;
   cpuidFaulting: boolean;
-  /** rdtsc sites were patched to trap (the CPU did not trap rdtsc, or record --patch-rdtsc). */
-  rdtscPatched: boolean;
+  /** Instructions patched to trap (trapPatching.ts): rdtsc and rdtscp where the CPU does not
+   * trap them (or record --patch-rdtsc), cpuid where it does not fault. */
+  patched: PatchedInstruction[];
   xcr0: bigint;
   xsaveSize: number;
   cpuid: CpuidResult[];
@@ -58,7 +61,8 @@ export function encodeHeader(h: TraceHeader): Uint8Array {
   m.cpuModel = h.machine.cpuModel;
   m.boundCpu = h.machine.boundCpu;
   m.cpuidFaulting = h.machine.cpuidFaulting;
-  m.rdtscPatched = h.machine.rdtscPatched;
+  const patched = m._initPatched(h.machine.patched.length);
+  h.machine.patched.forEach((p, i) => patched.set(i, p));
   m.xcr0 = h.machine.xcr0;
   m.xsaveSize = h.machine.xsaveSize;
   const list = m._initCpuid(h.machine.cpuid.length);
@@ -70,6 +74,12 @@ export function encodeHeader(h: TraceHeader): Uint8Array {
 
 /** The format version alone, read first so that a newer trace is refused before decoding it. */
 export const decodeFormatVersion = (bytes: Uint8Array): number => readMessage(bytes).getRoot(Header).formatVersion;
+
+function patchedInstruction(name: string): PatchedInstruction {
+  const known = patchable(name);
+  if (known) return known;
+  throw new TsrrError('TRACE_TOO_NEW', `the trace was recorded with ${name} instructions patched, which this tsrr cannot do; use a newer tsrr`, { instruction: name });
+}
 
 export function decodeHeader(bytes: Uint8Array): TraceHeader {
   const c = readMessage(bytes).getRoot(Header);
@@ -94,7 +104,7 @@ export function decodeHeader(bytes: Uint8Array): TraceHeader {
       cpuModel: m.cpuModel,
       boundCpu: m.boundCpu,
       cpuidFaulting: m.cpuidFaulting,
-      rdtscPatched: m.rdtscPatched,
+      patched: [...m.patched].map(patchedInstruction),
       xcr0: m.xcr0,
       xsaveSize: m.xsaveSize,
       cpuid,

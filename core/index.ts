@@ -8,6 +8,7 @@ export { RecordSession } from './RecordSession.js';
 export { ReplaySession, type DebugResume, type DebuggerOptions, type ReplayEnd, type ReplayStop } from './ReplaySession.js';
 export { Task } from './Task.js';
 export { AddressSpace, WATCHPOINT_SLOTS, type Mapping, type MappingKind, type Watchpoint } from './AddressSpace.js';
+export { patchable, type PatchedInstruction } from './trapPatching.js';
 export { FdTable } from './FdTable.js';
 export type { FileMonitor } from './FileMonitor.js';
 export { StdioMonitor } from './StdioMonitor.js';

@@ -2,7 +2,7 @@
 /**
  * The length of an x86-64 instruction, decoded from its prefixes, opcode, ModRM/SIB and
  * immediates (not what it does): enough to walk compiled code instruction by instruction and
- * find where each one starts (rdtscPatching.ts).
+ * find where each one starts (trapPatching.ts).
  */
 
 /** Opcode property bits: has a ModRM byte; immediate of 1 byte; of 2; of the operand size (2 or 4). */

@@ -5,6 +5,7 @@ import { cpus, release } from 'node:os';
 import { cpuid, debugRegistersWork, rdtscTraps, xgetbv } from '../native/libc.js';
 import type { CpuidResult } from './Event.js';
 import type { MachineInfo } from './TraceHeader.js';
+import type { PatchedInstruction } from './trapPatching.js';
 
 /** Leaves whose subleaves differ (ecx selects them), with how many subleaves to save. */
 const SUBLEAVES: Record<number, number> = { 4: 8, 7: 2, 0xb: 4, 0xd: 20, 0xf: 2, 0x10: 4, 0x12: 4, 0x14: 2, 0x17: 4, 0x18: 8, 0x1d: 2, 0x1e: 1, 0x1f: 6, 0x8000001d: 8 };
@@ -35,7 +36,10 @@ let watchpointsWork: boolean | undefined;
 /** Whether hardware watchpoints (the debug registers) work here; some virtual machines ignore them. */
 export const hardwareWatchpoints = (): boolean => (watchpointsWork ??= debugRegistersWork());
 
-export function machineInfo(boundCpu: number, cpuidFaulting: boolean, rdtscPatched: boolean): MachineInfo {
+/** Whether this CPU can make cpuid fault (arch_prctl ARCH_SET_CPUID). */
+export const cpuidFaultingAvailable = (): boolean => /^flags\s*:.*\bcpuid_fault\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
+
+export function machineInfo(boundCpu: number, cpuidFaulting: boolean, patched: PatchedInstruction[]): MachineInfo {
   const model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
   const hasXsave = (cpuid(1, 0)[2] & (1 << 27)) !== 0; // OSXSAVE
   return {
@@ -43,7 +47,7 @@ export function machineInfo(boundCpu: number, cpuidFaulting: boolean, rdtscPatch
     cpuModel: model,
     boundCpu,
     cpuidFaulting,
-    rdtscPatched,
+    patched,
     xcr0: hasXsave ? xgetbv(0) : 0n,
     xsaveSize: hasXsave ? cpuid(0xd, 0)[1] : 512,
     cpuid: cpuidRecords(),
@@ -58,7 +62,7 @@ export const replayCpu = (recorded: MachineInfo): number => (recorded.boundCpu >
 
 /** What differs between the recording machine and this one that can change a replay. */
 export function machineDifferences(recorded: MachineInfo): string[] {
-  const here = machineInfo(recorded.boundCpu, recorded.cpuidFaulting, recorded.rdtscPatched);
+  const here = machineInfo(recorded.boundCpu, recorded.cpuidFaulting, recorded.patched);
   const diffs: string[] = [];
   if (here.cpuModel !== recorded.cpuModel) diffs.push(`CPU model (${recorded.cpuModel} recorded, ${here.cpuModel} here)`);
   if (here.xcr0 !== recorded.xcr0) diffs.push(`enabled xsave features (xcr0 0x${recorded.xcr0.toString(16)} recorded, 0x${here.xcr0.toString(16)} here)`);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /** Instructions tsrr traps on purpose (a SIGSEGV with si_code SI_KERNEL where the CPU faults
- * them, a SIGILL at a site rdtscPatching.ts patched): which one, and making it look executed
+ * them, a SIGILL at a site trapPatching.ts patched): which one, and making it look executed
  * with a given result. */
 import { SIG, SI_KERNEL } from '../native/ptrace.js';
 import type { Task } from './Task.js';
@@ -12,7 +12,7 @@ const UD2 = Buffer.of(0x0f, 0x0b);
 /** The trapped instruction that stopped `task` with signal `signo` of si_code `code`, if any. */
 export function trappedInstruction(task: Task, signo: number, code: number): TrappedInstruction {
   const b = task.readMemPartial(task.regs.rip, 3);
-  if (signo === SIG.ILL) return b.subarray(0, 2).equals(UD2) ? task.as.tscSites.get(task.regs.rip) : undefined;
+  if (signo === SIG.ILL) return b.subarray(0, 2).equals(UD2) ? task.as.patchedSites.get(task.regs.rip) : undefined;
   if (signo !== SIG.SEGV || code !== SI_KERNEL || b[0] !== 0x0f) return undefined;
   if (b[1] === 0x31) return 'rdtsc';
   if (b[1] === 0xa2) return 'cpuid';

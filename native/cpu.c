@@ -123,6 +123,7 @@ int tsrr_debug_registers_work(void) {
   pid_t child = fork();
   if (child < 0) return -1;
   if (child == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL); // never outlives tsrr, even stopped
     ptrace(PTRACE_TRACEME, 0, 0, 0);
     raise(SIGSTOP);
     watched = 1;

@@ -91,8 +91,12 @@ struct MappingPayload {      # every core mapping kind
   file @4 :Text;             # for core/file: the file's copy, relative to the trace directory
   offset @5 :UInt64;         # for core/file: offset in that file
   chunks @6 :List(ChunkRef); # contents that differ from zero (or from the file)
-  rdtscSites @7 :List(UInt64);  # version 2: rdtsc sites tsrr patched in it (offsets from start)
-  rdtscpSites @8 :List(UInt64); # version 2: and rdtscp sites
+  patchedSites @7 :List(PatchedSite); # version 2: instructions tsrr patched to trap in it
+}
+
+struct PatchedSite {
+  offset @0 :UInt64;         # from the mapping's start
+  instruction @1 :Text;      # rdtsc, rdtscp, cpuid (core/trapPatching.ts)
 }
 
 struct ChunkRef {

@@ -549,9 +549,10 @@ export class MappingPayload extends $.Struct {
   static readonly _capnp = {
     displayName: "MappingPayload",
     id: "fc41ebf799a5fec7",
-    size: new $.ObjectSize(32, 4),
+    size: new $.ObjectSize(32, 3),
   };
   static _Chunks: $.ListCtor<ChunkRef>;
+  static _PatchedSites: $.ListCtor<PatchedSite>;
   get start(): bigint {
     return $.utils.getUint64(0, this);
   }
@@ -622,51 +623,57 @@ export class MappingPayload extends $.Struct {
   set chunks(value: $.List<ChunkRef>) {
     $.utils.copyFrom(value, $.utils.getPointer(1, this));
   }
-  _adoptRdtscSites(value: $.Orphan<$.List<bigint>>): void {
+  _adoptPatchedSites(value: $.Orphan<$.List<PatchedSite>>): void {
     $.utils.adopt(value, $.utils.getPointer(2, this));
   }
-  _disownRdtscSites(): $.Orphan<$.List<bigint>> {
-    return $.utils.disown(this.rdtscSites);
+  _disownPatchedSites(): $.Orphan<$.List<PatchedSite>> {
+    return $.utils.disown(this.patchedSites);
   }
   /**
-* version 2: rdtsc sites tsrr patched in it (offsets from start)
+* version 2: instructions tsrr patched to trap in it
 *
 */
-  get rdtscSites(): $.List<bigint> {
-    return $.utils.getList(2, $.Uint64List, this);
+  get patchedSites(): $.List<PatchedSite> {
+    return $.utils.getList(2, MappingPayload._PatchedSites, this);
   }
-  _hasRdtscSites(): boolean {
+  _hasPatchedSites(): boolean {
     return !$.utils.isNull($.utils.getPointer(2, this));
   }
-  _initRdtscSites(length: number): $.List<bigint> {
-    return $.utils.initList(2, $.Uint64List, length, this);
+  _initPatchedSites(length: number): $.List<PatchedSite> {
+    return $.utils.initList(2, MappingPayload._PatchedSites, length, this);
   }
-  set rdtscSites(value: $.List<bigint>) {
+  set patchedSites(value: $.List<PatchedSite>) {
     $.utils.copyFrom(value, $.utils.getPointer(2, this));
   }
-  _adoptRdtscpSites(value: $.Orphan<$.List<bigint>>): void {
-    $.utils.adopt(value, $.utils.getPointer(3, this));
-  }
-  _disownRdtscpSites(): $.Orphan<$.List<bigint>> {
-    return $.utils.disown(this.rdtscpSites);
-  }
+  toString(): string { return "MappingPayload_" + super.toString(); }
+}
+export class PatchedSite extends $.Struct {
+  static readonly _capnp = {
+    displayName: "PatchedSite",
+    id: "ccb7817242636e84",
+    size: new $.ObjectSize(8, 1),
+  };
   /**
-* version 2: and rdtscp sites
+* from the mapping's start
 *
 */
-  get rdtscpSites(): $.List<bigint> {
-    return $.utils.getList(3, $.Uint64List, this);
+  get offset(): bigint {
+    return $.utils.getUint64(0, this);
   }
-  _hasRdtscpSites(): boolean {
-    return !$.utils.isNull($.utils.getPointer(3, this));
+  set offset(value: bigint) {
+    $.utils.setUint64(0, value, this);
   }
-  _initRdtscpSites(length: number): $.List<bigint> {
-    return $.utils.initList(3, $.Uint64List, length, this);
+  /**
+* rdtsc, rdtscp, cpuid (core/trapPatching.ts)
+*
+*/
+  get instruction(): string {
+    return $.utils.getText(0, this);
   }
-  set rdtscpSites(value: $.List<bigint>) {
-    $.utils.copyFrom(value, $.utils.getPointer(3, this));
+  set instruction(value: string) {
+    $.utils.setText(0, value, this);
   }
-  toString(): string { return "MappingPayload_" + super.toString(); }
+  toString(): string { return "PatchedSite_" + super.toString(); }
 }
 export class ChunkRef extends $.Struct {
   static readonly _capnp = {
@@ -1073,5 +1080,6 @@ Process._Tasks = $.CompositeList(Envelope);
 Process._Threads = $.CompositeList(Thread);
 Process._Limits = $.CompositeList(Limit);
 MappingPayload._Chunks = $.CompositeList(ChunkRef);
+MappingPayload._PatchedSites = $.CompositeList(PatchedSite);
 TaskPayload._Sigactions = $.CompositeList(SigAction);
 SyscallBufferPayload._Buffers = $.CompositeList(TaskBuffer);

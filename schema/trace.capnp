@@ -40,7 +40,7 @@ struct Machine {
   xcr0 @4 :UInt64;           # enabled xsave components
   xsaveSize @5 :UInt32;      # bytes of the xsave area (cpuid 0xd.0 ebx)
   cpuid @6 :List(CpuidRecord);
-  rdtscPatched @7 :Bool;     # rdtsc sites patched to trap (rdtscPatching.ts), not trapped by the CPU
+  patched @7 :List(Text);    # instructions patched to trap (trapPatching.ts): rdtsc, rdtscp, cpuid
 }
 
 struct CpuidRecord {

@@ -174,7 +174,7 @@ export class Machine extends $.Struct {
   static readonly _capnp = {
     displayName: "Machine",
     id: "e4a175ea535945ff",
-    size: new $.ObjectSize(24, 3),
+    size: new $.ObjectSize(24, 4),
   };
   static _Cpuid: $.ListCtor<CpuidRecord>;
   get kernel(): string {
@@ -247,15 +247,27 @@ export class Machine extends $.Struct {
   set cpuid(value: $.List<CpuidRecord>) {
     $.utils.copyFrom(value, $.utils.getPointer(2, this));
   }
+  _adoptPatched(value: $.Orphan<$.List<string>>): void {
+    $.utils.adopt(value, $.utils.getPointer(3, this));
+  }
+  _disownPatched(): $.Orphan<$.List<string>> {
+    return $.utils.disown(this.patched);
+  }
   /**
-* rdtsc sites patched to trap (rdtscPatching.ts), not trapped by the CPU
+* instructions patched to trap (trapPatching.ts): rdtsc, rdtscp, cpuid
 *
 */
-  get rdtscPatched(): boolean {
-    return $.utils.getBit(33, this);
+  get patched(): $.List<string> {
+    return $.utils.getList(3, $.TextList, this);
   }
-  set rdtscPatched(value: boolean) {
-    $.utils.setBit(33, value, this);
+  _hasPatched(): boolean {
+    return !$.utils.isNull($.utils.getPointer(3, this));
+  }
+  _initPatched(length: number): $.List<string> {
+    return $.utils.initList(3, $.TextList, length, this);
+  }
+  set patched(value: $.List<string>) {
+    $.utils.copyFrom(value, $.utils.getPointer(3, this));
   }
   toString(): string { return "Machine_" + super.toString(); }
 }

@@ -75,7 +75,7 @@ export function recordCommand(ctx: CliContext): CommandModule {
         .option('output', { alias: 'o', type: 'string', describe: 'trace directory (default: a new one under the trace root)' })
         .option('bind-to-cpu', { type: 'number', describe: 'CPU to run the tracees on (default: the last one)' })
         .option('no-syscall-buffer', { alias: 'n', type: 'boolean', default: false, describe: 'stop at every syscall (no in-process buffering)' })
-        .option('cpuid-faulting', { type: 'boolean', default: true, describe: 'trap and record cpuid where the CPU can (--no-cpuid-faulting: only pin the tracees and compare cpuid at replay, as on CPUs without it)' })
+        .option('cpuid-faulting', { type: 'boolean', default: true, describe: 'make cpuid fault where the CPU can (--no-cpuid-faulting: patch its sites instead, as on CPUs without it)' })
         .option('patch-rdtsc', { type: 'boolean', default: false, describe: 'patch rdtsc instructions to trap even where the CPU traps them (as on machines whose CPU does not)' })
         .option('wait', { alias: 'w', type: 'boolean', default: false, describe: 'record until every process ends, not only the first (whose end otherwise kills the rest)' })
         .usage('tsrr record [-o DIR] [-n] [-w] [--] PROG [ARGS...]'),

@@ -65,7 +65,7 @@ export function restoreCheckpoint(reg: PcpRegistry, store: CheckpointStore, sess
     const exe = session.trace.file(p.executable);
     const limits = p.limits.length > 0 ? p.limits : session.startLimits();
     const main = session.adoptTask(launch(exe, [basename(exe)], [], session.opts.cpu, [], limits), rec, tgid);
-    session.setUpExec(main, session.trace.header.machine.cpuidFaulting);
+    session.setUpExec(main);
     const keep = new Set(['vdso', 'vvar', 'vsyscall', 'stack']);
     for (const m of main.as.mappings()) if (!keep.has(m.kind)) main.remoteSyscall(NR.munmap, m.start, m.end - m.start);
     load('mappings', p.sections.mappings, main);

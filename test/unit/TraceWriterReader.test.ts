@@ -42,7 +42,7 @@ function header(overrides: Partial<TraceHeader> = {}): TraceHeader {
       cpuModel: 'Test CPU @ 3.00GHz',
       boundCpu: -1,
       cpuidFaulting: true,
-      rdtscPatched: true,
+      patched: ['rdtsc', 'rdtscp', 'cpuid'],
       xcr0: 0x2e7n,
       xsaveSize: 2696,
       cpuid: [

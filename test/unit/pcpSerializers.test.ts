@@ -281,14 +281,14 @@ function builtins(): PcpRegistry {
 
 /** A SaveContext whose storeMemory returns `refs` (recording what it was asked) and whose
  * traceCopyOf returns `copy`. Nothing else is reachable without a tracee. */
-function fakeSaveContext(refs: ChunkRef[], copy: string | undefined, calls: [bigint, bigint, Extent][] = [], tscSites = new Map<bigint, string>()): SaveContext {
+function fakeSaveContext(refs: ChunkRef[], copy: string | undefined, calls: [bigint, bigint, Extent][] = [], patchedSites = new Map<bigint, string>()): SaveContext {
   return {
     storeMemory(start: bigint, end: bigint, extent: Extent) {
       calls.push([start, end, extent]);
       return refs;
     },
     traceCopyOf: () => copy,
-    task: { as: { tscSites } },
+    task: { as: { patchedSites } },
   } as unknown as SaveContext;
 }
 
@@ -353,17 +353,19 @@ describe('mapping serializers: save', () => {
     });
   }
 
-  test('patched rdtsc sites inside a mapping are saved as offsets from its start', () => {
+  test('patched sites inside a mapping are saved as offsets from its start', () => {
     const m = mapping('anonymous', { prot: 'r-xp' });
     const sites = new Map([
       [m.start + 0x10n, 'rdtsc'],
+      [m.start + 0x20n, 'cpuid'],
       [m.start + 0x3ffdn, 'rdtscp'],
       [m.end, 'rdtsc'], // the next mapping's
-      [m.start - 2n, 'rdtsc'],
+      [m.start - 2n, 'cpuid'],
     ]);
     const saved = decodeMapping(serializerFor(reg.mappings, 'core/anonymous').save(m, fakeSaveContext([], undefined, [], sites)));
-    assert.deepEqual([saved.rdtsc, saved.rdtscp], [[0x10n], [0x3ffdn]]);
+    assert.deepEqual(saved.patched, [[0x10n, 'rdtsc'], [0x20n, 'cpuid'], [0x3ffdn, 'rdtscp']]);
     assert.deepEqual(decodeMapping(encodeMapping(saved)), saved);
+    assert.throws(() => decodeMapping(encodeMapping({ ...saved, patched: [[0n, 'wrmsr' as 'cpuid']] })), /patched instruction "wrmsr"/);
   });
 
   test('many chunks and no chunks', () => {

@@ -4,10 +4,10 @@
  * chunks); they differ in how the mapping is made again: the heap with brk, the stack as a
  * grows-down mapping, a file mapping from the trace's copy of the file (only pages the process
  * wrote are stored), the vDSO checked in place (tsrr patched it already), vvar and vsyscall
- * left to the kernel. Version 2 adds the rdtsc sites tsrr patched in the mapping (core/
- * rdtscPatching.ts): code saved as memory cannot tell them again.
+ * left to the kernel. Version 2 adds the instructions tsrr patched to trap in the mapping
+ * (core/trapPatching.ts): code saved as memory cannot tell them again.
  */
-import { NR, TsrrError, type Mapping, type Task } from '../../../core/index.js';
+import { NR, TsrrError, patchable, type Mapping, type PatchedInstruction, type Task } from '../../../core/index.js';
 import { MappingPayload } from '../../../schema/pcp.js';
 import { decodePayload, encodePayload } from '../checkpointFormat.js';
 import type { ChunkRef } from '../ChunkStore.js';
@@ -32,9 +32,8 @@ export interface SavedMapping {
   file: string;
   offset: bigint;
   chunks: ChunkRef[];
-  /** Patched rdtsc and rdtscp sites, as offsets from `start`. */
-  rdtsc: bigint[];
-  rdtscp: bigint[];
+  /** Instructions patched to trap, by offset from `start`. */
+  patched: [bigint, PatchedInstruction][];
 }
 type Saved = SavedMapping;
 
@@ -53,10 +52,8 @@ export function encodeMapping(s: SavedMapping): Uint8Array {
       r.length = c.length;
       r._initHash(c.hash.length).copyBuffer(c.hash);
     });
-    const rdtsc = p._initRdtscSites(s.rdtsc.length);
-    s.rdtsc.forEach((o, i) => rdtsc.set(i, o));
-    const rdtscp = p._initRdtscpSites(s.rdtscp.length);
-    s.rdtscp.forEach((o, i) => rdtscp.set(i, o));
+    const sites = p._initPatchedSites(s.patched.length);
+    s.patched.forEach(([offset, instruction], i) => Object.assign(sites.get(i), { offset, instruction }));
   });
 }
 
@@ -67,7 +64,7 @@ export function decodeMapping(payload: Uint8Array): SavedMapping {
     const c = p.chunks.get(i);
     chunks.push({ offset: c.offset, length: c.length, hash: Buffer.from(c.hash.toUint8Array()) });
   }
-  return { start: p.start, end: p.end, prot: p.prot, shared: p.shared, file: p.file, offset: p.offset, chunks, rdtsc: [...p.rdtscSites], rdtscp: [...p.rdtscpSites] };
+  return { start: p.start, end: p.end, prot: p.prot, shared: p.shared, file: p.file, offset: p.offset, chunks, patched: [...p.patchedSites].map((x) => [x.offset, patchedInstruction(x.instruction)]) };
 }
 
 function save(m: Mapping, ctx: SaveContext, file: string | undefined): Uint8Array {
@@ -77,18 +74,22 @@ function save(m: Mapping, ctx: SaveContext, file: string | undefined): Uint8Arra
   const shared = m.prot[3] === 's';
   const extent = m.kind !== 'file' ? 'touched' : file === undefined ? 'all' : !shared ? 'wrote' : m.prot[1] === 'w' ? 'touched' : undefined;
   const chunks = extent ? ctx.storeMemory(m.start, m.end, extent) : [];
-  const sites = [...ctx.task.as.tscSites].filter(([addr]) => addr >= m.start && addr < m.end);
-  const offsets = (insn: string) => sites.filter(([, i]) => i === insn).map(([addr]) => addr - m.start);
-  return encodeMapping({ start: m.start, end: m.end, prot: protOf(m), shared: m.prot[3] === 's', file: file ?? '', offset: m.offset, chunks, rdtsc: offsets('rdtsc'), rdtscp: offsets('rdtscp') });
+  const patched = [...ctx.task.as.patchedSites].filter(([addr]) => addr >= m.start && addr < m.end).map(([addr, insn]): [bigint, PatchedInstruction] => [addr - m.start, insn]);
+  return encodeMapping({ start: m.start, end: m.end, prot: protOf(m), shared: m.prot[3] === 's', file: file ?? '', offset: m.offset, chunks, patched });
 }
 
-/** Puts the mapping's contents back, and makes its patched rdtsc sites the address space's again. */
+/** Puts the mapping's contents back, and makes its patched sites the address space's again. */
 function loadContents(s: Saved, ctx: LoadContext): void {
   ctx.loadMemory(s.start, s.chunks);
-  const sites = new Map(ctx.task.as.tscSites);
-  for (const o of s.rdtsc) sites.set(s.start + o, 'rdtsc');
-  for (const o of s.rdtscp) sites.set(s.start + o, 'rdtscp');
-  ctx.task.as.tscSites = sites;
+  const sites = new Map(ctx.task.as.patchedSites);
+  for (const [offset, insn] of s.patched) sites.set(s.start + offset, insn);
+  ctx.task.as.patchedSites = sites;
+}
+
+function patchedInstruction(name: string): PatchedInstruction {
+  const known = patchable(name);
+  if (known) return known;
+  throw new TsrrError('CHECKPOINT_CORRUPT', `a mapping of the checkpoint has a patched instruction "${name}" this tsrr does not know`, { instruction: name });
 }
 
 function mapAnonymous(task: Task, s: Saved, extraFlags = 0): void {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { instructionLength } from '../../core/instructionLength.js';
-import { tscInstructions, tscSitesOfFile } from '../../core/rdtscPatching.js';
+import { patchSites, patchSitesOfFile } from '../../core/trapPatching.js';
 
 const LIBS = ['/lib64/ld-linux-x86-64.so.2', '/lib/x86_64-linux-gnu/libc.so.6'];
 
@@ -39,27 +39,28 @@ test('instruction lengths agree with objdump on every instruction of the dynamic
   }
 });
 
-test('the rdtsc sites found in the dynamic loader and libc are those objdump shows', () => {
+test('the rdtsc, rdtscp and cpuid sites found in the dynamic loader and libc are those objdump shows', () => {
   for (const file of LIBS) {
     const fd = openSync(file, 'r');
-    const sites = tscSitesOfFile(fd);
+    const sites = patchSitesOfFile(fd);
     closeSync(fd);
-    const shown = execFileSync('objdump', ['-d', '-w', file], { maxBuffer: 1 << 30 }).toString().split('\n').filter((l) => /\trdtscp?\s*$/.test(l));
+    const shown = execFileSync('objdump', ['-d', '-w', file], { maxBuffer: 1 << 30 }).toString().split('\n').filter((l) => /\t(rdtscp?|cpuid)\s*$/.test(l));
     assert.equal(sites.size, shown.length, `${file}: ${sites.size} sites, objdump shows ${shown.length}`);
     const bytes = readFileSync(file);
     for (const [offset, insn] of sites) {
-      const expected = insn === 'rdtsc' ? '0f31' : '0f01f9';
+      const expected = { rdtsc: '0f31', rdtscp: '0f01f9', cpuid: '0fa2' }[insn];
       assert.equal(bytes.subarray(offset, offset + expected.length / 2).toString('hex'), expected, `${file}+0x${offset.toString(16)}`);
     }
   }
 });
 
-const sites = (code: number[], functions: number[] = [], objects: [number, number][] = []) => [...tscInstructions(Uint8Array.from(code), functions, objects)];
+const sites = (code: number[], functions: number[] = [], objects: [number, number][] = []) => [...patchSites(Uint8Array.from(code), functions, objects)];
 const NOPS = (n: number) => Array<number>(n).fill(0x90);
 
-test('rdtsc and rdtscp are found where instructions start, not inside others', () => {
+test('rdtsc, rdtscp and cpuid are found where instructions start, not inside others', () => {
   assert.deepEqual(sites([0x55, 0x0f, 0x31, 0xc3]), [[1, 'rdtsc']]);
   assert.deepEqual(sites([0x0f, 0x01, 0xf9, 0xc3]), [[0, 'rdtscp']]);
+  assert.deepEqual(sites([0x31, 0xc9, 0x0f, 0xa2, 0xc3]), [[2, 'cpuid']]);
   // mov $0x310f, %eax; lea 0x310f(%rip), %rax; and a prefixed rdtsc, left alone
   assert.deepEqual(sites([0xb8, 0x0f, 0x31, 0, 0, 0x48, 0x8d, 0x05, 0x0f, 0x31, 0, 0, 0x66, 0x0f, 0x31, 0xc3]), []);
   // movabs $imm64 holding the bytes, then the real one

@@ -1,28 +1,33 @@
 // SPDX-License-Identifier: MIT
 /**
- * rdtsc where the CPU will not trap it. Some virtual machines ignore PR_SET_TSC (CR4.TSD), so
- * rdtsc runs unseen and returns a different value on replay. There tsrr finds the rdtsc and
- * rdtscp instructions in the code sections of every ELF file a process maps executable (walking
- * them instruction by instruction from each section's start) and puts ud2 in their place: the
- * SIGILL stops the task at the site, where tsrr emulates the instruction as it does a trapped
- * one. Record and replay patch at the same calls. Code made at run time (a JIT) is not seen.
+ * Instructions patched to trap where the CPU will not trap them. Some virtual machines ignore
+ * PR_SET_TSC (CR4.TSD), so rdtsc runs unseen and returns another value on replay; CPUs without
+ * CPUID faulting run cpuid unseen, and a VM may answer it differently from one run to the next
+ * (the APIC id of whichever host CPU runs the vCPU). There tsrr finds those instructions in the
+ * code sections of every ELF file a process maps executable (walking its code instruction by
+ * instruction from each function's start) and puts ud2 in their place: the SIGILL stops the
+ * task at the site, where tsrr emulates the instruction as it does a trapped one. Record and
+ * replay patch at the same calls. Code made at run time (a JIT) and shared mappings of files
+ * are left alone.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { instructionLength } from './instructionLength.js';
 import type { Task } from './Task.js';
 
-export type TscInstruction = 'rdtsc' | 'rdtscp';
+export type PatchedInstruction = 'rdtsc' | 'rdtscp' | 'cpuid';
 
-const RDTSC = Buffer.of(0x0f, 0x31);
-const RDTSCP = Buffer.of(0x0f, 0x01, 0xf9);
+const ORIGINAL: Record<PatchedInstruction, Buffer> = { rdtsc: Buffer.of(0x0f, 0x31), rdtscp: Buffer.of(0x0f, 0x01, 0xf9), cpuid: Buffer.of(0x0f, 0xa2) };
 /** What a site holds once patched: ud2, and a nop to fill rdtscp's third byte. */
-const PATCH: Record<TscInstruction, Buffer> = { rdtsc: Buffer.of(0x0f, 0x0b), rdtscp: Buffer.of(0x0f, 0x0b, 0x90) };
-const ORIGINAL: Record<TscInstruction, Buffer> = { rdtsc: RDTSC, rdtscp: RDTSCP };
+const PATCH: Record<PatchedInstruction, Buffer> = { rdtsc: Buffer.of(0x0f, 0x0b), rdtscp: Buffer.of(0x0f, 0x0b, 0x90), cpuid: Buffer.of(0x0f, 0x0b) };
+const PATCHABLE = Object.keys(ORIGINAL) as PatchedInstruction[];
+
+/** The instruction `name` names, if tsrr patches it (names read from a trace or checkpoint). */
+export const patchable = (name: string): PatchedInstruction | undefined => PATCHABLE.find((p) => p === name);
 const SHF_EXECINSTR = 4n;
 const SHT_NOBITS = 8;
 
 /** Sites by file (device, inode, size, mtime): file offset → instruction. */
-const sitesByFile = new Map<string, Map<number, TscInstruction>>();
+const sitesByFile = new Map<string, Map<number, PatchedInstruction>>();
 
 /** An executable section: where it is in the file, and its symbols' ranges within it. */
 interface CodeSection {
@@ -34,9 +39,9 @@ interface CodeSection {
   objects: [number, number][];
 }
 
-/** The rdtsc and rdtscp instructions in the executable sections of ELF file `fd`, by file
- * offset; none for a file that is not ELF or has no section headers. */
-export function tscSitesOfFile(fd: number): Map<number, TscInstruction> {
+/** The rdtsc, rdtscp and cpuid instructions in the executable sections of ELF file `fd`, by
+ * file offset; none for a file that is not ELF or has no section headers. */
+export function patchSitesOfFile(fd: number): Map<number, PatchedInstruction> {
   const st = fstatSync(fd, { bigint: true });
   const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
   let sites = sitesByFile.get(key);
@@ -46,8 +51,8 @@ export function tscSitesOfFile(fd: number): Map<number, TscInstruction> {
       const code = Buffer.alloc(section.size);
       readSync(fd, code, 0, section.size, section.offset);
       // Only where the byte pattern is: most code has none, and then no walk is needed.
-      if (code.indexOf(RDTSC) < 0 && code.indexOf(RDTSCP) < 0) continue;
-      for (const [at, insn] of tscInstructions(code, section.functions, section.objects)) sites.set(section.offset + at, insn);
+      if (PATCHABLE.every((k) => code.indexOf(ORIGINAL[k]) < 0)) continue;
+      for (const [at, insn] of patchSites(code, section.functions, section.objects)) sites.set(section.offset + at, insn);
     }
     sitesByFile.set(key, sites);
   }
@@ -108,9 +113,18 @@ function codeSections(fd: number, fileSize: bigint): CodeSection[] {
 const CLEAN_BEFORE = 64;
 const CLEAN_AFTER = 4;
 
-/** Offsets of the rdtsc and rdtscp instructions in `code`, walked from its start and from each
- * of `functions` (sorted), with `objects` (sorted) left out. */
-export function* tscInstructions(code: Uint8Array, functions: readonly number[] = [], objects: readonly [number, number][] = []): Generator<[number, TscInstruction]> {
+/** The instruction a patch site at `at` in `code`, `len` bytes long, holds, if it is one. */
+function siteAt(code: Uint8Array, at: number, len: number): PatchedInstruction | undefined {
+  if (code[at] !== 0x0f) return undefined;
+  if (len === 2 && code[at + 1] === 0x31) return 'rdtsc';
+  if (len === 2 && code[at + 1] === 0xa2) return 'cpuid';
+  if (len === 3 && code[at + 1] === 0x01 && code[at + 2] === 0xf9) return 'rdtscp';
+  return undefined;
+}
+
+/** Offsets of the rdtsc, rdtscp and cpuid instructions in `code`, walked from its start and from
+ * each of `functions` (sorted), with `objects` (sorted) left out. */
+export function* patchSites(code: Uint8Array, functions: readonly number[] = [], objects: readonly [number, number][] = []): Generator<[number, PatchedInstruction]> {
   let nextFunction = 0;
   let nextObject = 0;
   let cleanFrom = 0; // where decoding last began afresh, or went on after an invalid byte
@@ -144,42 +158,43 @@ export function* tscInstructions(code: Uint8Array, functions: readonly number[] 
       at = fn; // ran into a function's start: out of step; on from there
       continue;
     }
-    const insn = len === 2 && code[at] === 0x0f && code[at + 1] === 0x31 ? 'rdtsc' : len === 3 && code[at] === 0x0f && code[at + 1] === 0x01 && code[at + 2] === 0xf9 ? 'rdtscp' : undefined;
+    const insn = siteAt(code, at, len);
     if (insn && (trusted || at - cleanFrom >= CLEAN_BEFORE) && cleanAfter(at + len)) yield [at, insn];
     at += len;
   }
 }
 
-/** Patches the rdtsc sites of every executable file mapping of `task`'s process, and makes
- * them the address space's sites (those already patched, as a checkpoint restores them,
+/** Patches the sites of `kinds` in every executable file mapping of `task`'s process, and
+ * makes them the address space's sites (those already patched, as a checkpoint restores them,
  * included). */
-export function patchRdtsc(task: Task): void {
-  const found = new Map<bigint, TscInstruction>();
+export function patchInstructions(task: Task, kinds: ReadonlySet<PatchedInstruction>): void {
+  const found = new Map<bigint, PatchedInstruction>();
   const mappings = task.as.mappings();
   // Sites in code that is not a file's (a checkpoint's code saved as memory) stay while their
   // patch is there.
-  for (const [addr, insn] of task.as.tscSites) {
+  for (const [addr, insn] of task.as.patchedSites) {
     const m = mappings.find((x) => addr >= x.start && addr < x.end);
     if (m && m.kind !== 'file' && m.prot[2] === 'x' && task.readMemPartial(addr, PATCH[insn].length).equals(PATCH[insn])) found.set(addr, insn);
   }
   for (const m of mappings) {
-    if (m.kind !== 'file' || m.prot[2] !== 'x') continue;
+    // A shared mapping's patch would be written into its file.
+    if (m.kind !== 'file' || m.prot[2] !== 'x' || m.prot[3] === 's') continue;
     let fd: number;
     try {
       fd = openSync(`/proc/${task.as.pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`, 'r');
     } catch {
       continue; // gone meanwhile
     }
-    let sites: Map<number, TscInstruction>;
+    let sites: Map<number, PatchedInstruction>;
     try {
-      sites = tscSitesOfFile(fd);
+      sites = patchSitesOfFile(fd);
     } finally {
       closeSync(fd);
     }
     const size = m.end - m.start;
     for (const [offset, insn] of sites) {
       const rel = BigInt(offset) - m.offset;
-      if (rel < 0n || rel + BigInt(ORIGINAL[insn].length) > size) continue;
+      if (!kinds.has(insn) || rel < 0n || rel + BigInt(ORIGINAL[insn].length) > size) continue;
       const addr = m.start + rel;
       const now = task.readMemPartial(addr, ORIGINAL[insn].length);
       if (now.equals(ORIGINAL[insn])) task.writeMem(addr, PATCH[insn]);
@@ -187,11 +202,11 @@ export function patchRdtsc(task: Task): void {
       found.set(addr, insn);
     }
   }
-  task.as.tscSites = found;
+  task.as.patchedSites = found;
 }
 
 /** `bytes`, read at `addr` in an address space with `sites` patched, as the program's code has them. */
-export function unpatched(sites: ReadonlyMap<bigint, TscInstruction>, addr: bigint, bytes: Buffer): Buffer {
+export function unpatched(sites: ReadonlyMap<bigint, PatchedInstruction>, addr: bigint, bytes: Buffer): Buffer {
   for (const [at, insn] of sites) {
     const orig = ORIGINAL[insn];
     for (let i = 0; i < orig.length; i++) {
