@@ -17,6 +17,7 @@ import { FdTable, type FdChange } from './FdTable.js';
 import type { FileMonitor } from './FileMonitor.js';
 import { defineHooks } from './hooks.js';
 import { Registry } from './Registry.js';
+import { PidfdMonitor } from './PidfdMonitor.js';
 import { StdioMonitor } from './StdioMonitor.js';
 import { Task } from './Task.js';
 import { followSignalState, startSignalState } from './signalState.js';
@@ -196,13 +197,20 @@ export abstract class Session {
 
   /** What the call `task` finished (`nr` with `args`, `result`) changed of what tsrr follows,
    * in record and replay alike: its fd table (unshare(CLONE_FILES) gives it a copy of its
-   * own; returns the fds that changed) and signal state. */
+   * own; a pidfd names its process; an fd taken with pidfd_getfd keeps its monitor; returns
+   * the fds that changed), its code and signal state. */
   protected followCall(task: Task, nr: number, args: readonly bigint[], result: bigint): FdChange | undefined {
     if (nr === NR.unshare && result === 0n && ((args[0] ?? 0n) & CLONE.FILES) !== 0n) task.fds = task.fds.clone();
     const madeCode = (nr === NR.mmap || nr === NR.mprotect || nr === NR.pkey_mprotect) && ((args[2] ?? 0n) & PROT_EXEC) !== 0n;
     if (result >= 0n && (madeCode || nr === NR.mremap)) this.codeChanged(task);
     followSignalState(task, nr, args, result);
-    return task.fds.afterSyscall(nr, args, result);
+    const change = task.fds.afterSyscall(nr, args, result);
+    if (result < 0n) return change;
+    if (nr === NR.pidfd_open) task.fds.set(Number(result), new PidfdMonitor(Number(BigInt.asIntN(32, args[0]!))));
+    const pidfd = nr === NR.pidfd_getfd ? task.fds.get(Number(args[0])) : undefined;
+    const taken = pidfd instanceof PidfdMonitor ? this.processOf(pidfd.target)?.fds.get(Number(args[1])) : undefined;
+    if (taken) task.fds.set(Number(result), taken);
+    return change;
   }
 
   /** `execer`, a thread other than `leader`, its process's main thread, made an exec, which

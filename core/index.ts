@@ -15,6 +15,7 @@ export { StdioMonitor } from './StdioMonitor.js';
 export { MmappedFileMonitor } from './MmappedFileMonitor.js';
 export { ProcMemMonitor } from './ProcMemMonitor.js';
 export { ProcStatusMonitor } from './ProcStatusMonitor.js';
+export { PidfdMonitor } from './PidfdMonitor.js';
 export { SharedFiles } from './SharedFiles.js';
 export { Event, type EventData, type EventKind } from './Event.js';
 export { TraceReader } from './TraceReader.js';

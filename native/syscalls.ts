@@ -804,5 +804,5 @@ export const NR = {
   epoll_pwait: 281, epoll_pwait2: 441, rt_sigsuspend: 130,
   dup3: 292, pipe2: 293, prlimit64: 302, getcpu: 309, seccomp: 317, getrandom: 318, execveat: 322,
   memfd_create: 319, sched_setaffinity: 203, unshare: 272, pkey_mprotect: 329, statx: 332, rseq: 334, clone3: 435, close_range: 436, openat2: 437,
-  sendfile: 40, truncate: 76, process_vm_writev: 311, recvmsg: 47, recvmmsg: 299, pidfd_getfd: 438, shmget: 29, shmat: 30, shmctl: 31, ptrace: 101, ftruncate: 77, splice: 275, fallocate: 285, pwritev: 296, copy_file_range: 326, pwritev2: 328,
+  sendfile: 40, truncate: 76, process_vm_writev: 311, recvmsg: 47, recvmmsg: 299, pidfd_open: 434, pidfd_getfd: 438, shmget: 29, shmat: 30, shmctl: 31, ptrace: 101, ftruncate: 77, splice: 275, fallocate: 285, pwritev: 296, copy_file_range: 326, pwritev2: 328,
 } as const;

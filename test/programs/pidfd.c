@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* Process fds: a child made by clone with CLONE_PIDFD (the pidfd stored at parent_tid, and
  * clone3's at clone_args.pidfd), polled until it ends and waited for with waitid(P_PIDFD);
- * another child's pidfd from pidfd_open, which pidfd_send_signal kills. */
+ * another child's pidfd from pidfd_open, through which pidfd_getfd takes the child's copy of
+ * stdout (its fd 9) to print with, and which pidfd_send_signal kills. */
 #define _GNU_SOURCE
 #include <linux/sched.h>
 #include <poll.h>
@@ -51,13 +52,22 @@ int main(void) {
   wait_pidfd("clone3 child", pidfd3);
   close(pidfd3);
 
+  int ready[2];
+  if (pipe(ready) != 0) return 1;
   pid = fork();
   if (pid == 0) {
+    dup2(1, 9);
+    write(ready[1], "r", 1);
     pause();
     _exit(1);
   }
+  char c;
+  read(ready[0], &c, 1);
   int opened = syscall(SYS_pidfd_open, pid, 0);
   printf("pidfd_open: %d\n", opened);
+  int taken = syscall(SYS_pidfd_getfd, opened, 9, 0);
+  dprintf(taken, "pidfd_getfd: printed through the child's fd 9\n");
+  close(taken);
   printf("pidfd_send_signal: %ld\n", syscall(SYS_pidfd_send_signal, opened, SIGTERM, NULL, 0));
   siginfo_t info;
   memset(&info, 0, sizeof info);

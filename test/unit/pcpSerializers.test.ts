@@ -646,7 +646,7 @@ describe('pcpRegistry', () => {
     tsrr.apply(new PcpPlugin());
     const reg = pcpRegistry(tsrr);
     assert.deepEqual(reg.mappings.kinds().sort(), ['core/anonymous', 'core/file', 'core/heap', 'core/shared-anonymous', 'core/stack', 'core/vdso', 'core/vsyscall', 'core/vvar']);
-    assert.deepEqual(reg.fileMonitors.kinds().sort(), ['core/mmapped-file', 'core/proc-mem', 'core/proc-status', 'core/stdio']);
+    assert.deepEqual(reg.fileMonitors.kinds().sort(), ['core/mmapped-file', 'core/pidfd', 'core/proc-mem', 'core/proc-status', 'core/stdio']);
     assert.deepEqual(reg.tasks.kinds(), ['core/task']);
     assert.deepEqual(reg.trace.kinds(), ['core/trace-position']);
     assert.deepEqual(reg.syscallBuffers.kinds(), ['core/syscall-buffer']);
