@@ -563,7 +563,7 @@ export class RecordSession extends Session {
     // A program tracer that emulates the task's calls (PTRACE_SYSEMU) skips them, with the
     // result it put in rax.
     const emulated = released && this.programTracing.takeSkip(task) ? r.rax : undefined;
-    const hidden = emulated ?? waited ?? (filtered ? this.filterOutcome(task, call) : this.hiddenResult(task, nr, args));
+    const hidden = emulated ?? waited ?? (filtered || this.filtersAct(task, call) ? this.filterOutcome(task, call) : this.hiddenResult(task, nr, args));
     if (hidden !== undefined) this.hiddenResults.set(task, hidden);
     if (replayPolicy(nr, args) === 'deny' || hidden !== undefined) {
       r.origRax = -1n;
@@ -618,6 +618,16 @@ export class RecordSession extends Session {
       return -14n; // EFAULT, unless the filter can be read and installed at the exit
     }
     return own.hiddenResult(nr, args);
+  }
+
+  /** Whether the program's own filters act on `call` (other than allow it): at an entry stop
+   * (PTRACE_SYSCALL), which comes before the kernel runs the filters, what tsrr would make of
+   * the call must not hide it from them. */
+  private filtersAct(task: Task, call: PendingSyscall): boolean {
+    const filters = this.own.get(task)!.filters;
+    if (filters.length === 0) return false;
+    const action = actionOf(decide(filters, call.number, call.ip, call.args));
+    return action !== SECCOMP_RET.ALLOW && action !== SECCOMP_RET.LOG;
   }
 
   /** A call the program's own filters stopped (tsrr installed them rewritten): what the

@@ -238,7 +238,7 @@ const cases: Case[] = [
   },
   {
     program: 'seccomp',
-    what: "the program's own seccomp filters: ERRNO, TRAP with a handler, stacked filters, ret A, a fatal TRAP, KILL_PROCESS, TSYNC",
+    what: "the program's own seccomp filters: ERRNO, TRAP with a handler, stacked filters, TRAP of a call tsrr answers itself, ret A, a fatal TRAP, KILL_PROCESS, TSYNC",
     check: (out) =>
       assert.equal(
         out,
@@ -248,6 +248,7 @@ const cases: Case[] = [
           'getppid: -3 errno 0; seccomp mode 2', // glibc returns getppid's result as it is
           'geteuid trapped: result 4242, SIGSYS for call 107',
           'geteuid under two filters: result 4242, SIGSYS for call 107',
+          'sched_setaffinity trapped: result 4242, SIGSYS for call 203',
           'getgid by ret A: -1 errno 33',
           'TRAP with SIGSYS blocked: killed by signal 31',
           'KILL_PROCESS: killed by signal 31',

@@ -88,6 +88,13 @@ int main(void) {
   e = syscall(SYS_geteuid);
   printf("geteuid under two filters: result %ld, SIGSYS for call %d\n", e, sigsys_nr);
 
+  // A call tsrr makes a no-op of (tracees stay on their CPU): the filter sees it all the same.
+  struct sock_filter affinity_trap[] = {LOAD_NR, BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sched_setaffinity, 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP | 8), ALLOW};
+  install(affinity_trap, 4, 0);
+  sigsys_nr = -1;
+  long a = syscall(SYS_sched_setaffinity, 0, 0, NULL);
+  printf("sched_setaffinity trapped: result %ld, SIGSYS for call %d\n", a, sigsys_nr);
+
   // ret A: the action computed in the accumulator.
   struct sock_filter gid_by_a[] = {
       LOAD_NR, BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getgid, 0, 2), BPF_STMT(BPF_LD | BPF_IMM, SECCOMP_RET_ERRNO | EDOM), BPF_STMT(BPF_RET | BPF_A, 0), ALLOW,
