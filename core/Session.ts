@@ -11,7 +11,7 @@ import { SIG_IGN, signalBit } from './SignalHandlers.js';
 import { PTRACE, SIG, WAIT, decodeStatus, type WaitStatus } from '../native/ptrace.js';
 import { NR } from '../native/syscalls.js';
 import { AddressSpace } from './AddressSpace.js';
-import { CLONE } from './clone.js';
+import { CLONE, cloneArgs, isForkCall } from './clone.js';
 import type { Event } from './Event.js';
 import { FdTable, type FdChange } from './FdTable.js';
 import type { FileMonitor } from './FileMonitor.js';
@@ -207,6 +207,8 @@ export abstract class Session {
     const change = task.fds.afterSyscall(nr, args, result);
     if (result < 0n) return change;
     if (nr === NR.pidfd_open) task.fds.set(Number(result), new PidfdMonitor(Number(BigInt.asIntN(32, args[0]!))));
+    const made = isForkCall(nr) && result > 0n ? cloneArgs(task, nr, args).pidfd : 0n;
+    if (made !== 0n) task.fds.set(task.readU32(made), new PidfdMonitor(Number(result)));
     const pidfd = nr === NR.pidfd_getfd ? task.fds.get(Number(args[0])) : undefined;
     const taken = pidfd instanceof PidfdMonitor ? this.processOf(pidfd.target)?.fds.get(Number(args[1])) : undefined;
     if (taken) task.fds.set(Number(result), taken);
@@ -246,7 +248,7 @@ export abstract class Session {
   }
 
   /** The code `task`'s process can run may have changed (an exec, a mapping, a checkpoint's
-   * memory put back): where this session patches rdtsc, its sites are patched. */
+   * memory put back): the sites of the instructions this session patches are patched. */
   codeChanged(task: Task): void {
     if (this.patching.size > 0) patchInstructions(task, this.patching);
   }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/** What a fork, vfork, clone or clone3 asked for: its flags and where it puts the new tid. */
+/** What a fork, vfork, clone or clone3 asked for: its flags and where it puts the new tid
+ * and pidfd. */
 import { NR } from '../native/syscalls.js';
 import type { Task } from './Task.js';
 
@@ -8,6 +9,7 @@ export const CLONE = {
   FS: 0x200n,
   FILES: 0x400n,
   SIGHAND: 0x800n,
+  PIDFD: 0x1000n,
   VFORK: 0x4000n,
   THREAD: 0x10000n,
   SYSVSEM: 0x40000n,
@@ -25,6 +27,8 @@ export interface CloneArgs {
   readonly parentTid: bigint;
   /** Where CLONE_CHILD_SETTID writes the tid in the child, 0 for nowhere. */
   readonly childTid: bigint;
+  /** Where CLONE_PIDFD writes the pidfd in the parent, 0 for nowhere. */
+  readonly pidfd: bigint;
 }
 
 export function isForkCall(nr: number): boolean {
@@ -59,13 +63,13 @@ export function cloneArgs(task: Task, nr: number, args: readonly bigint[]): Clon
   const only = (flags: bigint, mask: bigint, addr: bigint) => ((flags & mask) !== 0n ? addr : 0n);
   if (nr === NR.clone) {
     const flags = args[0]!;
-    return { flags, parentTid: only(flags, CLONE.PARENT_SETTID, args[2]!), childTid: only(flags, CLONE.CHILD_SETTID, args[3]!) };
+    return { flags, parentTid: only(flags, CLONE.PARENT_SETTID, args[2]!), childTid: only(flags, CLONE.CHILD_SETTID, args[3]!), pidfd: only(flags, CLONE.PIDFD, args[2]!) };
   }
   if (nr === NR.clone3) {
     // struct clone_args: flags, pidfd, child_tid, parent_tid, ... (u64 each)
     const ca = task.readMem(args[0]!, 32);
     const flags = ca.readBigUInt64LE(0);
-    return { flags, parentTid: only(flags, CLONE.PARENT_SETTID, ca.readBigUInt64LE(24)), childTid: only(flags, CLONE.CHILD_SETTID, ca.readBigUInt64LE(16)) };
+    return { flags, parentTid: only(flags, CLONE.PARENT_SETTID, ca.readBigUInt64LE(24)), childTid: only(flags, CLONE.CHILD_SETTID, ca.readBigUInt64LE(16)), pidfd: only(flags, CLONE.PIDFD, ca.readBigUInt64LE(8)) };
   }
-  return { flags: nr === NR.vfork ? CLONE.VM | CLONE.VFORK | SIGCHLD : SIGCHLD, parentTid: 0n, childTid: 0n };
+  return { flags: nr === NR.vfork ? CLONE.VM | CLONE.VFORK | SIGCHLD : SIGCHLD, parentTid: 0n, childTid: 0n, pidfd: 0n };
 }

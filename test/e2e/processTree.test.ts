@@ -303,7 +303,7 @@ const cases: Case[] = [
     program: 'pidfd',
     what: 'pidfds: clone and clone3 with CLONE_PIDFD, poll and waitid(P_PIDFD) on them, pidfd_open, pidfd_getfd of a stdout, pidfd_send_signal',
     check: (out) => {
-      assert.match(out, /^clone: pid ok 1, pidfd (\d+)\nclone child: poll 1 revents 0x1, waitid 0 code 1 status 5\nclone3: pidfd \d+\nclone3 child: poll 1 revents 0x1, waitid 0 code 1 status 6\n/);
+      assert.match(out, /^clone: pid ok 1, pidfd (\d+)\nclone child: poll 1 revents 0x1, waitid 0 code 1 status 5\nclone3: pidfd \d+\nclone3 pidfd_getfd: printed through the child's fd 8\nclone3 child: poll 1 revents 0x1, waitid 0 code 1 status 6\n/);
       assert.match(out, /\npidfd_open: \d+\npidfd_getfd: printed through the child's fd 9\npidfd_send_signal: 0\nkilled child: code 2 status 15\n$/);
     },
   },

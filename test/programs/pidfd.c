@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* Process fds: a child made by clone with CLONE_PIDFD (the pidfd stored at parent_tid, and
  * clone3's at clone_args.pidfd), polled until it ends and waited for with waitid(P_PIDFD);
- * another child's pidfd from pidfd_open, through which pidfd_getfd takes the child's copy of
- * stdout (its fd 9) to print with, and which pidfd_send_signal kills. */
+ * another child's pidfd from pidfd_open, which pidfd_send_signal kills. Through both kinds,
+ * pidfd_getfd takes a child's copy of stdout (its fd 8, 9) to print with. */
 #define _GNU_SOURCE
 #include <linux/sched.h>
 #include <poll.h>
@@ -40,6 +40,9 @@ int main(void) {
   wait_pidfd("clone child", pidfd);
   close(pidfd);
 
+  int ready[2], go[2];
+  char c;
+  if (pipe(ready) != 0 || pipe(go) != 0) return 1;
   struct clone_args args;
   memset(&args, 0, sizeof args);
   int pidfd3 = -1;
@@ -47,13 +50,21 @@ int main(void) {
   args.pidfd = (uintptr_t)&pidfd3;
   args.exit_signal = SIGCHLD;
   pid = syscall(SYS_clone3, &args, sizeof args);
-  if (pid == 0) _exit(6);
+  if (pid == 0) {
+    dup2(1, 8);
+    write(ready[1], "r", 1);
+    read(go[0], &c, 1);
+    _exit(6);
+  }
   printf("clone3: pidfd %d\n", pidfd3);
+  read(ready[0], &c, 1);
+  int taken3 = syscall(SYS_pidfd_getfd, pidfd3, 8, 0);
+  dprintf(taken3, "clone3 pidfd_getfd: printed through the child's fd 8\n");
+  close(taken3);
+  write(go[1], "g", 1);
   wait_pidfd("clone3 child", pidfd3);
   close(pidfd3);
 
-  int ready[2];
-  if (pipe(ready) != 0) return 1;
   pid = fork();
   if (pid == 0) {
     dup2(1, 9);
@@ -61,7 +72,6 @@ int main(void) {
     pause();
     _exit(1);
   }
-  char c;
   read(ready[0], &c, 1);
   int opened = syscall(SYS_pidfd_open, pid, 0);
   printf("pidfd_open: %d\n", opened);
