@@ -661,7 +661,6 @@ export class ReplaySession extends Session {
     this.replayed(e, task);
   }
 
-  /** `task` goes away: alone, or with its whole process. */
   /** `task`, alive, starts its end, or (`group`) its process's: the robust futexes of the
    * threads that end are marked as the kernel would. */
   private ending(task: Task, group: boolean): void {

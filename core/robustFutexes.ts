@@ -14,27 +14,37 @@ const FUTEX_WAITERS = 0x80000000;
 const LIST_LIMIT = 2048;
 
 /** Marks the robust futexes `owner` (its robust list head at `owner.robustList`, its id in the
- * trace) holds as their owner's death leaves them, through `via`, a live task of its address
- * space (the owner itself, or the thread whose exit ends its process). */
+ * trace) holds as their owner's death leaves them, through `via`, a task of its address space
+ * (the owner itself, or the thread whose exit ends its process). Memory that cannot be read
+ * ends the walk: the address space is gone (a SIGKILL, a PID namespace's end), and with it
+ * whatever a mark would have told. */
 export function markOwnerDied(owner: Task, via: Task = owner): void {
   const head = owner.robustList;
   if (head === 0n) return;
-  // struct robust_list_head: next entry, futex_offset, list_op_pending.
-  const offset = BigInt.asIntN(64, via.readU64(head + 8n));
-  const pending = via.readU64(head + 16n) & ~1n;
-  const died = (entry: bigint) => {
-    const addr = entry + offset;
-    const word = via.readU32(addr);
-    if ((word & FUTEX_TID_MASK) !== owner.rec) return;
-    const value = Buffer.alloc(4);
-    value.writeUInt32LE(((word & FUTEX_WAITERS) | FUTEX_OWNER_DIED) >>> 0);
-    via.writeMem(addr, value);
+  const read = (addr: bigint, len: 4 | 8): bigint | undefined => {
+    const b = via.readMemPartial(addr, len);
+    return b.length < len ? undefined : len === 8 ? b.readBigUInt64LE(0) : BigInt(b.readUInt32LE(0));
   };
-  let entry = via.readU64(head) & ~1n;
-  for (let n = 0; entry !== head && entry !== 0n && n < LIST_LIMIT; n++) {
-    const next = via.readU64(entry) & ~1n;
-    if (entry !== pending) died(entry);
-    entry = next;
+  // struct robust_list_head: next entry, futex_offset, list_op_pending.
+  const first = read(head, 8);
+  const offset = read(head + 8n, 8);
+  const pending = read(head + 16n, 8);
+  if (first === undefined || offset === undefined || pending === undefined) return;
+  const died = (entry: bigint): boolean => {
+    const addr = entry + BigInt.asIntN(64, offset);
+    const word = read(addr, 4);
+    if (word === undefined) return false;
+    if ((Number(word) & FUTEX_TID_MASK) !== owner.rec) return true;
+    const value = Buffer.alloc(4);
+    value.writeUInt32LE(((Number(word) & FUTEX_WAITERS) | FUTEX_OWNER_DIED) >>> 0);
+    via.writeMem(addr, value);
+    return true;
+  };
+  let entry: bigint | undefined = first & ~1n;
+  for (let n = 0; entry !== undefined && entry !== head && entry !== 0n && n < LIST_LIMIT; n++) {
+    const next = read(entry, 8);
+    if (entry !== pending && !died(entry)) return;
+    entry = next === undefined ? undefined : next & ~1n;
   }
-  if (pending !== 0n) died(pending);
+  if (entry !== undefined && (pending & ~1n) !== 0n) died(pending & ~1n);
 }
