@@ -466,17 +466,22 @@ export class RecordSession extends Session {
       const entry = task.getRegs().clone();
       task.regs.origRax = -1n;
       task.setRegs();
-      for (const expected of ['syscall', 'event']) {
-        task.resume(PTRACE.SYSCALL);
-        const s = this.waitFor(task, false);
-        if (s.kind !== expected) throw new TsrrError('TRACEE_FAILED', `task ${task.tid}: expected a ${expected} stop while taking back an interrupt, got ${JSON.stringify(s)}`, { tid: task.tid });
-      }
+      task.resume(PTRACE.SYSCALL);
+      const exit = this.waitFor(task, false);
+      if (exit.kind !== 'syscall') throw new TsrrError('TRACEE_FAILED', `task ${task.tid}: expected the exit of a skipped call while taking back an interrupt, got ${JSON.stringify(exit)}`, { tid: task.tid });
+      // Back at the syscall instruction before it goes on, wherever it stops next.
       entry.rip -= 2n;
       entry.rax = entry.origRax;
       entry.origRax = -1n;
       task.setRegs(entry);
       task.resume(PTRACE.SYSCALL);
-      this.onStop(task, this.waitFor(task, false));
+      let next = this.waitFor(task, false);
+      // The interrupt's stop, unless a trap of the call took it away.
+      if (next.kind === 'event' && next.event === PTRACE_EVENT.STOP) {
+        task.resume(PTRACE.SYSCALL);
+        next = this.waitFor(task, false);
+      }
+      this.onStop(task, next);
       return;
     }
     this.interruptPending.add(task);
