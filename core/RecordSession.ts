@@ -35,7 +35,7 @@ import { POLL_NS, Session, type SessionOptions } from './Session.js';
 import { forceSignal, isSynchronous } from './signals.js';
 import { takeSnapshot } from './snapshot.js';
 import { COMPAT_CALL_MARKER, PRCTL_REGISTER, askForUnlock, clearFds, installFilter, isBufferCall, markFds, readHeader, stopBuffering, takeRecords } from './syscallBuffer.js';
-import { MAX_ERRNO, PROGRAM_FILTER_MARKER, SECCOMP_RET, actionOf, dataOf, decide, filterInstall, installRewritten, readFilter, sigsysInfo } from './seccompFilters.js';
+import { MAX_ERRNO, PROGRAM_FILTER_MARKER, SECCOMP_RET, actionOf, dataOf, decide, filterInstall, installRewritten, readFilter, sigsysInfo, type FilterAction } from './seccompFilters.js';
 import type { Task } from './Task.js';
 import { TraceWriter } from './TraceWriter.js';
 import { writeAll } from './writeAll.js';
@@ -568,7 +568,8 @@ export class RecordSession extends Session {
     // A program tracer that emulates the task's calls (PTRACE_SYSEMU) skips them, with the
     // result it put in rax.
     const emulated = released && this.programTracing.takeSkip(task) ? r.rax : undefined;
-    const hidden = emulated ?? waited ?? (filtered || this.filtersAct(task, call) ? this.filterOutcome(task, call) : this.hiddenResult(task, nr, args));
+    const acting = this.actingFilters(task, call);
+    const hidden = emulated ?? waited ?? (filtered || acting !== undefined ? this.filterOutcome(task, call, acting) : this.hiddenResult(task, nr, args));
     if (hidden !== undefined) this.hiddenResults.set(task, hidden);
     if (replayPolicy(nr, args) === 'deny' || hidden !== undefined) {
       r.origRax = -1n;
@@ -625,21 +626,20 @@ export class RecordSession extends Session {
     return own.hiddenResult(nr, args);
   }
 
-  /** Whether the program's own filters act on `call` (other than allow it): at an entry stop
-   * (PTRACE_SYSCALL), which comes before the kernel runs the filters, what tsrr would make of
-   * the call must not hide it from them. */
-  private filtersAct(task: Task, call: PendingSyscall): boolean {
+  /** What the program's own filters do with `call`, if they act on it (other than allow it):
+   * at an entry stop (PTRACE_SYSCALL), which comes before the kernel runs the filters, what
+   * tsrr would make of the call must not hide it from them. */
+  private actingFilters(task: Task, call: PendingSyscall): FilterAction | undefined {
     const filters = this.own.get(task)!.filters;
-    if (filters.length === 0) return false;
-    const action = actionOf(decide(filters, call.number, call.ip, call.args));
-    return action !== SECCOMP_RET.ALLOW && action !== SECCOMP_RET.LOG;
+    if (filters.length === 0) return undefined;
+    const action = decide(filters, call.number, call.ip, call.args);
+    return actionOf(action) !== SECCOMP_RET.ALLOW && actionOf(action) !== SECCOMP_RET.LOG ? action : undefined;
   }
 
   /** A call the program's own filters stopped (tsrr installed them rewritten): what the
    * kernel would have done, as the result the call gets; a SIGSYS (SECCOMP_RET_TRAP) or a
    * death (SECCOMP_RET_KILL_*) follows at its exit. */
-  private filterOutcome(task: Task, call: PendingSyscall): bigint {
-    const action = decide(this.own.get(task)!.filters, call.number, call.ip, call.args);
+  private filterOutcome(task: Task, call: PendingSyscall, action = decide(this.own.get(task)!.filters, call.number, call.ip, call.args)): bigint {
     switch (actionOf(action)) {
       case SECCOMP_RET.ERRNO:
         return -BigInt(Math.min(dataOf(action), MAX_ERRNO));

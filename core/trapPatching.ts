@@ -23,6 +23,10 @@ const PATCHABLE = Object.keys(ORIGINAL) as PatchedInstruction[];
 
 /** The instruction `name` names, if tsrr patches it (names read from a trace or checkpoint). */
 export const patchable = (name: string): PatchedInstruction | undefined => PATCHABLE.find((p) => p === name);
+
+/** Which of the instructions tsrr traps `bytes` hold at `at`, if one. */
+export const instructionAt = (bytes: Uint8Array, at = 0): PatchedInstruction | undefined =>
+  PATCHABLE.find((p) => ORIGINAL[p].every((b, i) => bytes[at + i] === b));
 const SHF_EXECINSTR = 4n;
 const SHT_NOBITS = 8;
 
@@ -78,17 +82,15 @@ function codeSections(fd: number, fileSize: bigint): CodeSection[] {
   const shnum = eh.readUInt16LE(0x3c);
   const table = shentsize >= 64 ? read(eh.readBigUInt64LE(0x28), shnum * shentsize) : undefined;
   if (!table) return [];
-  const header = (i: number) => {
+  const headers = Array.from({ length: shnum }, (_, i) => {
     const sh = table.subarray(i * shentsize);
     return { type: sh.readUInt32LE(4), flags: sh.readBigUInt64LE(8), addr: sh.readBigUInt64LE(0x10), offset: sh.readBigUInt64LE(0x18), size: sh.readBigUInt64LE(0x20), entsize: sh.readBigUInt64LE(0x38) };
-  };
+  });
   const sections = new Map<number, CodeSection & { addr: bigint }>();
-  for (let i = 0; i < shnum; i++) {
-    const h = header(i);
-    if ((h.flags & SHF_EXECINSTR) === 0n || h.type === SHT_NOBITS || h.offset + h.size > fileSize) continue;
+  headers.forEach((h, i) => {
+    if ((h.flags & SHF_EXECINSTR) === 0n || h.type === SHT_NOBITS || h.offset + h.size > fileSize) return;
     sections.set(i, { offset: Number(h.offset), size: Number(h.size), addr: h.addr, functions: [], objects: [] });
-  }
-  const headers = Array.from({ length: shnum }, (_, i) => header(i));
+  });
   const symtab = headers.find((h) => h.type === SHT_SYMTAB) ?? headers.find((h) => h.type === SHT_DYNSYM);
   const symbols = symtab && symtab.entsize >= 24n ? read(symtab.offset, Number(symtab.size)) : undefined;
   for (let at = 0; symbols && at + 24 <= symbols.length; at += Number(symtab!.entsize)) {
@@ -112,15 +114,6 @@ function codeSections(fd: number, fileSize: bigint): CodeSection[] {
  * invalid instructions every few bytes, code never does. */
 const CLEAN_BEFORE = 64;
 const CLEAN_AFTER = 4;
-
-/** The instruction a patch site at `at` in `code`, `len` bytes long, holds, if it is one. */
-function siteAt(code: Uint8Array, at: number, len: number): PatchedInstruction | undefined {
-  if (code[at] !== 0x0f) return undefined;
-  if (len === 2 && code[at + 1] === 0x31) return 'rdtsc';
-  if (len === 2 && code[at + 1] === 0xa2) return 'cpuid';
-  if (len === 3 && code[at + 1] === 0x01 && code[at + 2] === 0xf9) return 'rdtscp';
-  return undefined;
-}
 
 /** Offsets of the rdtsc, rdtscp and cpuid instructions in `code`, walked from its start and from
  * each of `functions` (sorted), with `objects` (sorted) left out. */
@@ -158,8 +151,8 @@ export function* patchSites(code: Uint8Array, functions: readonly number[] = [],
       at = fn; // ran into a function's start: out of step; on from there
       continue;
     }
-    const insn = siteAt(code, at, len);
-    if (insn && (trusted || at - cleanFrom >= CLEAN_BEFORE) && cleanAfter(at + len)) yield [at, insn];
+    const insn = instructionAt(code, at);
+    if (insn && ORIGINAL[insn].length === len && (trusted || at - cleanFrom >= CLEAN_BEFORE) && cleanAfter(at + len)) yield [at, insn];
     at += len;
   }
 }

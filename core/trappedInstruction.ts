@@ -4,20 +4,17 @@
  * with a given result. */
 import { SIG, SI_KERNEL } from '../native/ptrace.js';
 import type { Task } from './Task.js';
+import { instructionAt, type PatchedInstruction } from './trapPatching.js';
 
-export type TrappedInstruction = 'rdtsc' | 'rdtscp' | 'cpuid' | undefined;
+export type TrappedInstruction = PatchedInstruction | undefined;
 
 const UD2 = Buffer.of(0x0f, 0x0b);
 
 /** The trapped instruction that stopped `task` with signal `signo` of si_code `code`, if any. */
 export function trappedInstruction(task: Task, signo: number, code: number): TrappedInstruction {
-  const b = task.readMemPartial(task.regs.rip, 3);
-  if (signo === SIG.ILL) return b.subarray(0, 2).equals(UD2) ? task.as.patchedSites.get(task.regs.rip) : undefined;
-  if (signo !== SIG.SEGV || code !== SI_KERNEL || b[0] !== 0x0f) return undefined;
-  if (b[1] === 0x31) return 'rdtsc';
-  if (b[1] === 0xa2) return 'cpuid';
-  if (b[1] === 0x01 && b[2] === 0xf9) return 'rdtscp';
-  return undefined;
+  if (signo === SIG.ILL) return task.readMemPartial(task.regs.rip, 2).equals(UD2) ? task.as.patchedSites.get(task.regs.rip) : undefined;
+  if (signo !== SIG.SEGV || code !== SI_KERNEL) return undefined;
+  return instructionAt(task.readMemPartial(task.regs.rip, 3));
 }
 
 /** What a CPU that faults rdtsc gives a program that asked for it (PR_SET_TSC): the siginfo
