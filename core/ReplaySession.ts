@@ -127,8 +127,12 @@ export class ReplaySession extends Session {
   private readonly spuriousExit = new Set<Task>();
   /** Where the debug registers do nothing: the bytes each watchpoint saw last. */
   private readonly watchedBytes = new Map<Watchpoint, Buffer>();
-  /** Tasks held at a syscall entry that the recording saw block (a syscallEntry event). */
-  private readonly held = new Set<Task>();
+  /** Tasks held at a syscall entry that the recording saw block (a syscallEntry event), with
+   * the call's number. */
+  private readonly held = new Map<Task, number>();
+  /** Tasks resumed ahead of their next event (an exec that ends the threads whose exits come
+   * first), whose next stop runTo takes without resuming them. */
+  private readonly running = new Set<Task>();
   /** Threads in an exec that replaces their process's main thread, with that thread. */
   private readonly becoming = new Map<Task, Task>();
   /** What to put back at the exit of a task's fork call (its flags without CLONE_UNTRACED). */
@@ -210,7 +214,7 @@ export class ReplaySession extends Session {
    * while replay keeps state of its own for it (a signal or restart pending, an exit, a fork
    * or a real syscall under way). */
   checkpointPhase(task: Task): 'ready' | 'held' | undefined {
-    if (task.deliver || task.state === 'exiting' || this.forks.has(task) || this.restart.has(task) || this.current.has(task)) return undefined;
+    if (task.deliver || task.state === 'exiting' || this.running.has(task) || this.forks.has(task) || this.restart.has(task) || this.current.has(task)) return undefined;
     const last = this.lastCall.get(task);
     if (last && interruptedMaskCall(last)) return undefined;
     return this.held.has(task) ? 'held' : 'ready';
@@ -241,7 +245,7 @@ export class ReplaySession extends Session {
     const st = this.waitFor(task, false);
     if (st.kind !== 'syscall' || task.getRegs().syscallNumber !== nr) this.diverge(task, `the entry of ${syscallName(nr)}`, JSON.stringify(st));
     task.inSyscall = true;
-    this.held.add(task);
+    this.held.set(task, nr);
   }
 
   /** Replays to the end of the trace (or to `goto`) and returns how it ended. Throws a
@@ -334,6 +338,7 @@ export class ReplaySession extends Session {
     } else if (d.kind === 'buffered') {
       this.fillBuffer(task, e as Event & { data: typeof d });
     } else if (d.kind === 'exit') {
+      this.releaseExec(task);
       this.awaitExit(task, e as Event & { data: typeof d });
     } else if (d.kind === 'syscall' && this.held.delete(task)) {
       // Held at the entry since its syscallEntry event: now it completes.
@@ -356,7 +361,9 @@ export class ReplaySession extends Session {
       const watching = task.as.watchpoints.length > 0 && !hardwareWatchpoints();
       const debugStep = this.debug?.step === task;
       const stepping = (debugStep || watching) && !task.inSyscall && !task.stepsIntoSyscall();
-      if (stepping) {
+      if (this.running.delete(task)) {
+        // resumed already
+      } else if (stepping) {
         if (watching) for (const w of task.as.watchpoints) if (!this.watchedBytes.has(w)) this.watchedBytes.set(w, task.readMemPartial(w.addr, w.len));
         // Out of a SYSEMU entry first: a step from there would trap at the skipped call's exit.
         if (task.atSysemuEntry) task.leaveSysemuEntry();
@@ -667,6 +674,20 @@ export class ReplaySession extends Session {
     for (const t of this.tasks.values()) if (t.state !== 'exiting' && (t === task || (group && t.tgid === task.tgid))) markOwnerDied(t, task);
   }
 
+  /** `task` ends in the exec of another thread of its process that the recording saw wait for
+   * the process's other threads (held at its entry since): that exec runs now, and ends them. */
+  private releaseExec(task: Task): void {
+    const [execing, nr] = [...this.held].find(([t, nr]) => t.tgid === task.tgid && t !== task && t.state !== 'exiting' && isExec(nr)) ?? [];
+    const exec = execing && this.trace.nextOf(execing.rec);
+    if (!execing || exec?.data.kind !== 'exec') return;
+    this.held.delete(execing);
+    execing.getRegs();
+    this.redirectExec(execing, nr!, exec.data);
+    for (const t of this.tasks.values()) if (t !== execing && t.tgid === execing.tgid) t.state = 'exiting';
+    this.resume(execing);
+    this.running.add(execing);
+  }
+
   private exiting(task: Task, group: boolean): void {
     for (const t of this.tasks.values()) if (t === task || (group && t.tgid === task.tgid)) t.state = 'exiting';
   }
@@ -805,7 +826,7 @@ export class ReplaySession extends Session {
       return;
     }
     if (nr === NR.exit_group || nr === NR.exit) return; // the exit event is checked when it happens
-    if ((nr === NR.execve || nr === NR.execveat) && next?.data.kind === 'exec') {
+    if (isExec(nr) && next?.data.kind === 'exec') {
       this.redirectExec(task, nr, next.data);
       return;
     }
@@ -845,7 +866,7 @@ export class ReplaySession extends Session {
       this.exiting(task, nr === NR.exit_group);
       task.resume(PTRACE.SYSCALL);
     } else {
-      this.held.add(task);
+      this.held.set(task, nr);
     }
   }
 
@@ -1116,4 +1137,8 @@ function describe(e: Event | undefined): string {
   if (d.kind === 'signal') return `signal ${d.signo}`;
   if (d.kind === 'exit') return `exit with status 0x${d.status.toString(16)}`;
   return d.kind;
+}
+
+function isExec(nr: number): boolean {
+  return nr === NR.execve || nr === NR.execveat;
 }

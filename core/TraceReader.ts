@@ -83,6 +83,17 @@ export class TraceReader {
     }
   }
 
+  /** The next event of task `tid` (as recorded), found without moving. */
+  nextOf(tid: number): Event | undefined {
+    const at = this.cursor;
+    try {
+      for (let e = this.peek(); e; this.cursor++, e = this.peek()) if (e.tid === tid) return e;
+      return undefined;
+    } finally {
+      this.cursor = at;
+    }
+  }
+
   /** Moves so that `next()` returns `frame`, decoding only that frame's block. */
   forwardTo(frame: number): void {
     if (!Number.isInteger(frame) || frame < 1 || frame > this.frameCount + 1) {
