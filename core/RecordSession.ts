@@ -34,7 +34,8 @@ import { launch, limitsOf } from './launch.js';
 import { POLL_NS, Session, type SessionOptions } from './Session.js';
 import { forceSignal, isSynchronous } from './signals.js';
 import { takeSnapshot } from './snapshot.js';
-import { COMPAT_CALL_MARKER, PRCTL_REGISTER, askForUnlock, clearFds, installFilter, isBufferCall, markFds, readHeader, stopBuffering, takeRecords } from './syscallBuffer.js';
+import { COMPAT_CALL_MARKER, PRCTL_REGISTER, askForUnlock, clearFds, installFilter, isBufferCall, markFds, readHeader, seccompFilter, stopBuffering, takeRecords } from './syscallBuffer.js';
+import { emulateVsyscall, isVsyscall, vsyscallFilter } from './vsyscall.js';
 import { MAX_ERRNO, PROGRAM_FILTER_MARKER, SECCOMP_RET, actionOf, dataOf, decide, filterInstall, installRewritten, readFilter, sigsysInfo, type FilterAction } from './seccompFilters.js';
 import type { Task } from './Task.js';
 import { TraceWriter } from './TraceWriter.js';
@@ -205,6 +206,9 @@ export class RecordSession extends Session {
   /** Whether the seccomp filter that lets buffered calls through is on (tasks then run with
    * PTRACE_CONT and stop at the filter's SECCOMP_RET_TRACE instead of every syscall). */
   private filtered = false;
+  /** Whether tsrr's filter is on: that one, or without buffering the one that stops calls
+   * through the vsyscall page (core/vsyscall.ts). */
+  private ownFilter = false;
   /** Signals held back while their task was inside a buffered call. */
   private readonly heldSignals = new Map<Task, number[]>();
   /** Whether `task`'s process may buffer calls: not when they must all meet a seccomp filter
@@ -276,7 +280,8 @@ export class RecordSession extends Session {
     this.patching = new Set<PatchedInstruction>([...(patchRdtsc ? (['rdtsc', 'rdtscp'] as const) : []), ...(this.cpuidFaulting ? [] : (['cpuid'] as const))]);
     this.setUpExec(task);
     // Inherited by every process the program starts, across exec.
-    this.filtered = opts.syscallBuffer && installFilter(task);
+    this.ownFilter = installFilter(task, opts.syscallBuffer ? seccompFilter() : vsyscallFilter());
+    this.filtered = opts.syscallBuffer && this.ownFilter;
     const machine = machineInfo(opts.cpu, this.cpuidFaulting, [...this.patching]);
     this.xsaveSize = machine.xsaveSize;
     this.writer = TraceWriter.create(opts.dir, {
@@ -569,7 +574,8 @@ export class RecordSession extends Session {
     // result it put in rax.
     const emulated = released && this.programTracing.takeSkip(task) ? r.rax : undefined;
     const acting = this.actingFilters(task, call);
-    const hidden = emulated ?? waited ?? (filtered || acting !== undefined ? this.filterOutcome(task, call, acting) : this.hiddenResult(task, nr, args));
+    const vsyscall = isVsyscall(r.rip);
+    const hidden = emulated ?? waited ?? (filtered || acting !== undefined ? this.filterOutcome(task, call, acting) : vsyscall ? emulateVsyscall(task, nr, args) : this.hiddenResult(task, nr, args));
     if (hidden !== undefined) this.hiddenResults.set(task, hidden);
     if (replayPolicy(nr, args) === 'deny' || hidden !== undefined) {
       r.origRax = -1n;
@@ -583,7 +589,9 @@ export class RecordSession extends Session {
       this.exitCall(task, nr);
       return;
     }
-    this.proceed(task);
+    // The kernel returns from the vsyscall page as it leaves this stop: no exit stop comes.
+    if (vsyscall) this.syscallExit(task);
+    else this.proceed(task);
   }
 
   /** A wait4 of a program tracer whose tracees may answer it: 'held' when the task waits for
@@ -758,8 +766,8 @@ export class RecordSession extends Session {
     const hidden = ProcStatusMonitor.hide(text, {
       Seccomp: () => Number(own.seccomp),
       NoNewPrivs: () => (own.noNewPrivs ? 1 : 0),
-      // tsrr's recording filter is one of them.
-      Seccomp_filters: (shown) => shown - (this.filtered ? 1 : 0),
+      // tsrr's filter is one of them.
+      Seccomp_filters: (shown) => shown - (this.ownFilter ? 1 : 0),
     });
     if (hidden !== text) task.writeMem(call.args[1]!, Buffer.from(hidden, 'latin1'));
   }

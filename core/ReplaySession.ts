@@ -21,7 +21,8 @@ import { launch, replayedLimits } from './launch.js';
 import { Session, type Divergence, type SessionOptions } from './Session.js';
 import { SYS_SECCOMP, forceSignal, isSynchronous } from './signals.js';
 import { applySnapshot } from './snapshot.js';
-import { MAX_BUFFER, PRCTL_REGISTER, isBufferCall, isWroteCall, markReplay, putRecords, unusedRecords } from './syscallBuffer.js';
+import { MAX_BUFFER, PRCTL_REGISTER, installFilter, isBufferCall, isWroteCall, markReplay, putRecords, unusedRecords } from './syscallBuffer.js';
+import { isVsyscall, vsyscallFilter } from './vsyscall.js';
 import type { AddressSpace, Watchpoint } from './AddressSpace.js';
 import type { Task } from './Task.js';
 import { SharedFiles } from './SharedFiles.js';
@@ -276,8 +277,16 @@ export class ReplaySession extends Session {
     const first = this.trace.next();
     if (!first) throw new TsrrError('TRACE_TRUNCATED', `${this.trace.dir} has no events (the recording was cut off before any was written)`, { dir: this.trace.dir });
     if (first.data.kind !== 'exec') throw this.corrupt(1, 'the trace does not start with an exec event');
-    const tid = launch(this.trace.file(first.data.copy), first.data.argv, first.data.envp, this.opts.cpu, [], this.startLimits());
-    this.replayExec(this.adoptTask(tid, first.tid), first);
+    this.replayExec(this.launchTask(this.trace.file(first.data.copy), first.data.argv, first.data.envp, this.startLimits(), first.tid), first, true);
+  }
+
+  /** Starts program `path` as task `rec` of process `tgid`, set up after its exec (setUpExec),
+   * with the filter that stops its calls through the vsyscall page (core/vsyscall.ts). */
+  launchTask(path: string, argv: string[], envp: string[], limits: readonly ResourceLimit[], rec: number, tgid = rec): Task {
+    const task = this.adoptTask(launch(path, argv, envp, this.opts.cpu, [], limits), rec, tgid);
+    this.setUpExec(task);
+    installFilter(task, vsyscallFilter());
+    return task;
   }
 
   /** Debugger: replays on, after start(), until a breakpoint, the end of a step, a signal, an
@@ -342,7 +351,7 @@ export class ReplaySession extends Session {
       this.awaitExit(task, e as Event & { data: typeof d });
     } else if (d.kind === 'syscall' && this.held.delete(task)) {
       // Held at the entry since its syscallEntry event: now it completes.
-      this.syscallEntry(task, false);
+      this.syscallEntry(task, 'syscall');
       this.runTo(task, e.frame);
     } else if (d.kind === 'exec' && this.held.delete(task)) {
       this.redirectExec(task, task.getRegs().syscallNumber, d);
@@ -429,12 +438,13 @@ export class ReplaySession extends Session {
       case 'syscall':
         if (this.spuriousExit.delete(task)) return;
         if (!task.inSyscall && this.isBufferedWrite(task)) this.bufferedWrite(task, task.getRegs(), this.sysemu.has(task));
-        else if (this.sysemu.has(task)) this.syscallEntry(task, true);
+        else if (this.sysemu.has(task)) this.syscallEntry(task, 'sysemu');
         else if (task.inSyscall) this.syscallExit(task);
-        else this.syscallEntry(task, false);
+        else this.syscallEntry(task, 'syscall');
         return;
       case 'event':
         if (st.event === PTRACE_EVENT.EXEC) this.replayExec(task, this.expect(task, 'exec'));
+        else if (st.event === PTRACE_EVENT.SECCOMP && isVsyscall(task.getRegs().rip)) this.syscallEntry(task, 'vsyscall');
         else if (st.event === PTRACE_EVENT.FORK || st.event === PTRACE_EVENT.VFORK || st.event === PTRACE_EVENT.CLONE) this.replayFork(task);
         else if (st.event !== PTRACE_EVENT.STOP && st.event !== PTRACE_EVENT.VFORK_DONE) this.diverge(task, 'no ptrace event', `ptrace event ${st.event}`);
         return;
@@ -809,7 +819,9 @@ export class ReplaySession extends Session {
     return e as Event & { data: Extract<EventData, { kind: K }> };
   }
 
-  private syscallEntry(task: Task, sysemu: boolean): void {
+  /** At the entry of a syscall: a syscall stop, a PTRACE_SYSEMU one, or the seccomp stop of a
+   * call through the vsyscall page (core/vsyscall.ts). */
+  private syscallEntry(task: Task, stop: 'syscall' | 'sysemu' | 'vsyscall'): void {
     const r = task.getRegs();
     const nr = r.syscallNumber;
     this.hooks.beforeSyscall.call(task, nr);
@@ -840,10 +852,12 @@ export class ReplaySession extends Session {
       this.diverge(task, `registers at ${syscallName(nr)}: rip 0x${d.ip.toString(16)} rsp 0x${d.sp.toString(16)} crc 0x${d.regsCrc.toString(16)}`,
         `rip 0x${r.rip.toString(16)} rsp 0x${r.rsp.toString(16)} crc 0x${task.regsCrc().toString(16)}`, e.frame);
     }
-    if (sysemu) {
-      // Skipped by the kernel already: complete it here, there is no exit stop.
+    if (stop !== 'syscall') {
+      // Skipped by the kernel already, or skipped as the vsyscall leaves the stop: complete it
+      // here, there is no exit stop.
       task.inSyscall = false;
-      task.atSysemuEntry = true;
+      if (stop === 'sysemu') task.atSysemuEntry = true;
+      else r.origRax = -1n;
       this.complete(task, e as SyscallEvent, r);
       return;
     }
@@ -1019,7 +1033,8 @@ export class ReplaySession extends Session {
     task.setRegs();
   }
 
-  private replayExec(task: Task, e: Event): void {
+  /** `launched`: by launchTask, which set it up. */
+  private replayExec(task: Task, e: Event, launched = false): void {
     if (e.data.kind !== 'exec') throw this.corrupt(e.frame, 'expected an exec event');
     const leader = this.becoming.get(task);
     this.becoming.delete(task);
@@ -1027,7 +1042,7 @@ export class ReplaySession extends Session {
     this.syscallBuffers.delete(task.rec); // the program that had it is gone
     task.inSyscall = false;
     for (const t of this.tasks.values()) if (t !== task && t.tgid === task.tgid) t.state = 'exiting';
-    this.setUpExec(task);
+    if (!launched) this.setUpExec(task);
     // The copy's file name would be the task's name; give it the recorded program's.
     const name = Buffer.from(basename(e.data.path).slice(0, 15) + '\0');
     task.getRegs();

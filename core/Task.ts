@@ -14,6 +14,7 @@ import type { AddressSpace, Watchpoint } from './AddressSpace.js';
 import type { FdTable } from './FdTable.js';
 import { TsrrError } from '../native/TsrrError.js';
 import { SignalHandlers } from './SignalHandlers.js';
+import { isSynchronous } from './signals.js';
 
 /** Where a task is, for the scheduler: stopped by tsrr and runnable ('stopped'), running user
  * code ('user'), inside a syscall that has not returned ('kernel'), stopped by a stop signal
@@ -179,6 +180,11 @@ export class Task {
       for (;;) {
         this.resume(PTRACE.SYSCALL);
         st = this.wait();
+        if (st.kind === 'signal' && isSynchronous(st.signal, this.siginfo().readInt32LE(8))) {
+          // The call cannot run there (no syscall instruction where the address space has it):
+          // resumed, it would fault again forever.
+          throw new TsrrError('TRACEE_FAILED', `remote syscall ${nr} in task ${this.tid}: signal ${st.signal} at 0x${this.getRegs().rip.toString(16)}`, { tid: this.tid });
+        }
         if (st.kind === 'signal') signals.push(st.signal);
         else if (st.kind !== 'event') break; // events: a remote clone's PTRACE_EVENT_CLONE stop
       }

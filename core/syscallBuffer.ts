@@ -54,10 +54,9 @@ const EACCES = -13n;
 
 export const PRELOAD_LIBRARY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'libtsrr-preload.so');
 
-/** Recording: installs the filter in `task` (stopped after exec); its children and later
- * programs inherit it. False if the kernel refused it (everything then stops as without). */
-export function installFilter(task: Task): boolean {
-  const filter = seccompFilter();
+/** Installs seccomp `filter` in `task` (stopped after exec); its children and later programs
+ * inherit it. False if the kernel refused it. */
+export function installFilter(task: Task, filter: Buffer): boolean {
   const prog = Buffer.alloc(16 + filter.length);
   filter.copy(prog, 16);
   prog.writeUInt16LE(filter.length / 8, 0);

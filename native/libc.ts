@@ -19,11 +19,15 @@ const strerrorRaw = libc.func('const char *strerror(int errnum)');
 const processVmReadv = libc.func(
   'long process_vm_readv(int pid, void *local, unsigned long liovcnt, void *remote, unsigned long riovcnt, unsigned long flags)',
 );
+const processVmWritev = libc.func(
+  'long process_vm_writev(int pid, void *local, unsigned long liovcnt, void *remote, unsigned long riovcnt, unsigned long flags)',
+);
 const posixSpawn = libc.func(
   'int posix_spawn(_Out_ int *pid, const char *path, void *actions, void *attr, const char **argv, const char **envp)',
 );
 const lseekRaw = libc.func('int64_t lseek(int fd, int64_t offset, int whence)');
 const shmctlRaw = libc.func('int shmctl(int id, int cmd, void *buf)');
+const gettimeofdayRaw = libc.func('int gettimeofday(void *tv, void *tz)');
 const prlimitRaw = libc.func('int prlimit(int pid, int resource, void *newLimit, void *oldLimit)');
 const spawnActionsInit = libc.func('int posix_spawn_file_actions_init(void *actions)');
 const spawnActionsDup2 = libc.func('int posix_spawn_file_actions_adddup2(void *actions, int fd, int newfd)');
@@ -96,13 +100,25 @@ export function kill(pid: number, sig: number): boolean {
 
 const iovecs = Buffer.alloc(32);
 
-/** Reads `len` bytes at `addr` of process `pid` into `into`; returns bytes read (may be short). */
-export function readProcessMemory(pid: number, addr: bigint, into: Buffer, len = into.length): number {
-  iovecs.writeBigUInt64LE(koffi.address(into) as bigint, 0);
+/** One local and one remote iovec of `len` bytes, for process_vm_readv/writev. */
+function iovecsFor(local: Buffer, addr: bigint, len: number): Buffer {
+  iovecs.writeBigUInt64LE(koffi.address(local) as bigint, 0);
   iovecs.writeBigUInt64LE(BigInt(len), 8);
   iovecs.writeBigUInt64LE(addr, 16);
   iovecs.writeBigUInt64LE(BigInt(len), 24);
-  const r = Number(processVmReadv(pid, iovecs, 1, iovecs.subarray(16), 1, 0));
+  return iovecs;
+}
+
+/** Reads `len` bytes at `addr` of process `pid` into `into`; returns bytes read (may be short). */
+export function readProcessMemory(pid: number, addr: bigint, into: Buffer, len = into.length): number {
+  const r = Number(processVmReadv(pid, iovecsFor(into, addr, len), 1, iovecs.subarray(16), 1, 0));
+  return r < 0 ? -koffi.errno() : r;
+}
+
+/** Writes `data` at `addr` of process `pid` as the process itself could (not to read-only or
+ * unmapped pages, unlike /proc/PID/mem); returns bytes written or -errno. */
+export function writeProcessMemory(pid: number, addr: bigint, data: Buffer): number {
+  const r = Number(processVmWritev(pid, iovecsFor(data, addr, data.length), 1, iovecs.subarray(16), 1, 0));
   return r < 0 ? -koffi.errno() : r;
 }
 
@@ -126,6 +142,14 @@ const IPC_RMID = 0;
 /** Removes System V shared memory segment `id` (once nothing has it attached). */
 export function removeShm(id: number): void {
   shmctlRaw(id, IPC_RMID, null);
+}
+
+/** gettimeofday's two structs as the kernel writes them: timeval (16 bytes), timezone (8). */
+export function gettimeofday(): [Buffer, Buffer] {
+  const tv = Buffer.alloc(16);
+  const tz = Buffer.alloc(8);
+  check('gettimeofday', gettimeofdayRaw(tv, tz));
+  return [tv, tz];
 }
 
 /** posix_spawn with `fds` inherited (Node makes the fds it was given close-on-exec); returns

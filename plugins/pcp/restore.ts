@@ -7,7 +7,7 @@
  * kinds) is checked first.
  */
 import { basename } from 'node:path';
-import { CLONE, NR, TsrrError, launch, type ReplaySession, type Task } from '../../core/index.js';
+import { CLONE, NR, TsrrError, type ReplaySession, type Task } from '../../core/index.js';
 import type { CheckpointStore, StoredCheckpoint } from './CheckpointStore.js';
 import type { Envelope, Manifest, ProcessState, State } from './checkpointFormat.js';
 import { loadMemory } from './memory.js';
@@ -64,8 +64,7 @@ export function restoreCheckpoint(reg: PcpRegistry, store: CheckpointStore, sess
   const first = restoreState(reg, store, session, cp.state, cp.dir, (p, _i, rec, tgid, load) => {
     const exe = session.trace.file(p.executable);
     const limits = p.limits.length > 0 ? p.limits : session.startLimits();
-    const main = session.adoptTask(launch(exe, [basename(exe)], [], session.opts.cpu, [], limits), rec, tgid);
-    session.setUpExec(main);
+    const main = session.launchTask(exe, [basename(exe)], [], limits, rec, tgid);
     const keep = new Set(['vdso', 'vvar', 'vsyscall', 'stack']);
     for (const m of main.as.mappings()) if (!keep.has(m.kind)) main.remoteSyscall(NR.munmap, m.start, m.end - m.start);
     load('mappings', p.sections.mappings, main);

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { compile, describeRun, runNative, tempDir, tsrr, type Run } from './helpers.js';
 
 interface Setup {
@@ -57,10 +58,16 @@ const cases: Case[] = [
       return {
         argv: [exe],
         check: (out) => {
-          const m = /^realtime (\d+)\.(\d{9})\nmonotonic \d+\.\d{9}\ntime (\d+)\ngettimeofday (\d+)\.\d{6}\n$/.exec(out.toString());
+          const m = /^realtime (\d+)\.(\d{9})\nmonotonic \d+\.\d{9}\ntime (\d+)\ngettimeofday (\d+)\.\d{6}\n(no vsyscall page\n|vsyscall gettimeofday 0 (\d+)\.\d{6} tz \d+ \d+\nvsyscall time (\d+) (\d+)\nvsyscall getcpu 0 (\d+) (\d+)\n)$/.exec(out.toString());
           assert.ok(m, `unexpected output:\n${out}`);
           const realtimeMs = Number(m[1]) * 1000 + Number(m[2]) / 1e6;
           assert.ok(Math.abs(realtimeMs - before) < 60_000, `realtime ${realtimeMs} is far from the test's clock ${before}`);
+          if (m[6] !== undefined) {
+            // Through the vsyscall page: the same clock, and a CPU of this machine.
+            for (const sec of [m[6], m[7]]) assert.ok(Math.abs(Number(sec) - Number(m[1])) <= 2, `vsyscall seconds ${sec} vs realtime ${m[1]}`);
+            assert.equal(m[7], m[8]);
+            assert.ok(Number(m[9]) < availableParallelism() && Number(m[10]) < 64, `vsyscall getcpu: cpu ${m[9]} node ${m[10]}`);
+          }
           assertNondeterministic([exe]);
         },
       };
