@@ -49,8 +49,9 @@ export function launch(path: string, argv: string[], envp: string[], cpu: number
   }
   ptrace(PTRACE.SEIZE, pid, 0, TRACE_OPTIONS);
   kill(pid, SIG.CONT);
+  let signal = 0;
   for (;;) {
-    ptrace(PTRACE.CONT, pid, 0, 0);
+    ptrace(PTRACE.CONT, pid, 0, signal);
     const [r, raw] = waitpid(pid, WAIT.WALL);
     const st = decodeStatus(raw);
     if (r < 0) throw new TsrrError('TRACEE_FAILED', `waiting for the launcher failed (errno ${-r})`, { pid });
@@ -58,10 +59,14 @@ export function launch(path: string, argv: string[], envp: string[], cpu: number
     if (st.kind === 'exited' && st.code >= 128) {
       throw new TsrrError('PROGRAM_NOT_FOUND', `cannot run ${path}: ${strerror(st.code - 128)}`, { path });
     }
-    if (st.kind === 'exited' || st.kind === 'killed') {
-      throw new TsrrError('PROGRAM_NOT_FOUND', `${path} could not be executed`, { path, status: st });
+    if (st.kind === 'killed') {
+      throw new TsrrError('PROGRAM_NOT_FOUND', `${path} could not be executed: killed by signal ${st.signal} before its exec completed (a damaged executable?)`, { path, status: st });
     }
+    if (st.kind === 'exited') throw new TsrrError('PROGRAM_NOT_FOUND', `${path} could not be executed`, { path, status: st });
     // Group-stop and SIGCONT stops of the seize dance: resume without delivering anything.
+    // Any other signal is delivered: an exec that failed past its point of no return (a
+    // truncated ELF file) faults, and resumed without it would fault again forever.
+    signal = st.kind === 'signal' && st.signal !== SIG.STOP && st.signal !== SIG.CONT ? st.signal : 0;
   }
 }
 

@@ -8,7 +8,7 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeHeader, encodeHeader } from '../../core/TraceHeader.js';
 import { HEADER_MAGIC, PREFIX_BYTES, framed, readPrefix } from '../../core/traceFile.js';
@@ -170,6 +170,22 @@ describe('bad input', () => {
     assertRefused('record of a non-executable file', run(['record', '-o', out, file, '3'], cwd), [file, /execut/]);
     assert.ok(!existsSync(join(out, 'header')), 'a failed record left a trace behind');
     assertNoneLeft([file]);
+  });
+
+  test('a truncated executable (its exec fails past the point of no return) is refused in time, recorded or as a trace\'s copy', () => {
+    const cwd = freshDir();
+    const file = join(cwd, `truncated-${process.pid}`);
+    copyFileSync(compile('sleeper'), file);
+    const cut = Math.floor(statSync(file).size * 0.6); // program headers intact, segments cut short
+    truncateSync(file, cut);
+    assert.equal(runNative([file]).signal, 'SIGSEGV', 'the truncated program faults without tsrr');
+    const out = join(cwd, 'trace');
+    assertRefused('record of a truncated executable', run(['record', '-o', out, file], cwd), [file, /signal 11/]);
+    const dir = copyTrace();
+    const copy = readdirSync(join(dir, 'files')).find((n) => n.includes('sleeper'))!;
+    truncateSync(join(dir, 'files', copy), cut);
+    assertRefused('replay of a trace whose program copy is truncated', run(['replay', '-a', dir]), [copy, /signal 11/]);
+    assertNoneLeft([file, dir]);
   });
 
   test('record of a program that makes a 32-bit syscall (int 0x80): refused, naming it (a fault, as without tsrr, where the kernel has no 32-bit syscalls), nothing left running', () => {
