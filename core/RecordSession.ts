@@ -19,10 +19,10 @@ import { cpuid, kill, ptrace, rdtsc, tkill, waitTimed } from '../native/libc.js'
 import { procState, readIfThere } from './procfs.js';
 import { PTRACE, PTRACE_EVENT, SIG, WAIT, decodeStatus, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { NR, iovecRegions, replayPolicy, syscallName, syscallSpec, type Region } from '../native/syscalls.js';
-import type { AddressSpace } from './AddressSpace.js';
+import type { AddressSpace, Mapping } from './AddressSpace.js';
 import { cloneArgs, dropUntraced, isForkCall } from './clone.js';
 import type { EventData, MappedFile, MemWrite, RemoteWrites } from './Event.js';
-import { fdPosition, fileChangeOf, identityOf, identityOfStats, writtenAt, writtenFd } from './fileChange.js';
+import { fdPosition, fileChangeOf, identityOf, identityOfObject, identityOfStats, writtenAt, writtenFd } from './fileChange.js';
 import type { FileMonitor } from './FileMonitor.js';
 import { ProcMemMonitor } from './ProcMemMonitor.js';
 import { ProcStatusMonitor } from './ProcStatusMonitor.js';
@@ -785,6 +785,15 @@ export class RecordSession extends Session {
     }
     if (!this.mayBuffer(task)) stopBuffering(task);
     return result;
+  }
+
+  override sharedFileOf(m: Mapping, task: Task): { identity: string; path: string } | undefined {
+    if (m.kind !== 'file' || this.sharedFiles.size === 0) return undefined;
+    const identity = identityOfObject(m.object);
+    if (!this.sharedFiles.has(identity)) return undefined;
+    // The mapped file itself where its path still names it, else through the mapping.
+    const path = identityIfThere(m.path) === identity ? m.path : `/proc/${task.tid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`;
+    return { identity, path };
   }
 
   /** The file an mmap mapped: its copy in the trace (none for /dev/zero, whose mappings are

@@ -26,6 +26,8 @@ import { isVsyscall, vsyscallFilter } from './vsyscall.js';
 import type { AddressSpace, Watchpoint } from './AddressSpace.js';
 import type { Task } from './Task.js';
 import { SharedFiles } from './SharedFiles.js';
+import { sparseCopy } from './sparseCopy.js';
+import type { Mapping } from './AddressSpace.js';
 import { REQ, changeTracee, changesTracee } from './ptraceRequests.js';
 import { StdioMonitor } from './StdioMonitor.js';
 import { TraceReader } from './TraceReader.js';
@@ -269,6 +271,11 @@ export class ReplaySession extends Session {
    * process too (native/syscalls.ts REPLAYED_LIMITS). */
   startLimits(): ResourceLimit[] {
     return replayedLimits(this.trace.header.limits);
+  }
+
+  override sharedFileOf(m: Mapping): { identity: string; path: string } | undefined {
+    const identity = this.sharedFiles.identityOf(m.path);
+    return identity === undefined ? undefined : { identity, path: m.path };
   }
 
   /** Starts the program at frame 1, or lets a plugin put a later state in (beforeLaunch). */
@@ -973,7 +980,7 @@ export class ReplaySession extends Session {
       got = task.remoteSyscall(NR.mmap, d.result, len!, prot!, flags! | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     } else {
       const shadowed = m.watched;
-      const file = shadowed ? this.sharedFiles.pathFor(m.identity, this.trace.file(m.copy)) : this.trace.file(m.copy);
+      const file = shadowed ? this.sharedFiles.pathFor(m.identity, (path) => sparseCopy(this.trace.file(m.copy), path)) : this.trace.file(m.copy);
       got = task.remoteSyscall(NR.mmap, d.result, len!, prot!, flags! | MAP_FIXED, this.openedIn(task, file, shadowed, m.path), offset!);
     }
     if (got !== d.result) this.diverge(task, `mmap of ${m.path} at 0x${d.result.toString(16)}`, `mmap returned ${got}`);

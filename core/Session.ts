@@ -10,7 +10,7 @@ import { procState, readIfThere } from './procfs.js';
 import { SIG_IGN, signalBit } from './SignalHandlers.js';
 import { PTRACE, SIG, WAIT, decodeStatus, type WaitStatus } from '../native/ptrace.js';
 import { NR } from '../native/syscalls.js';
-import { AddressSpace } from './AddressSpace.js';
+import { AddressSpace, type Mapping } from './AddressSpace.js';
 import { CLONE, cloneArgs, isForkCall } from './clone.js';
 import type { Event } from './Event.js';
 import { FdTable, type FdChange } from './FdTable.js';
@@ -251,6 +251,12 @@ export abstract class Session {
    * memory put back): the sites of the instructions this session patches are patched. */
   codeChanged(task: Task): void {
     if (this.patching.size > 0) patchInstructions(task, this.patching);
+  }
+
+  /** The file behind `task`'s mapping `m` if replay follows its changes in a shared copy of
+   * its own (core/SharedFiles.ts): its identity, and a path where its bytes are now. */
+  sharedFileOf(_m: Mapping, _task: Task): { identity: string; path: string } | undefined {
+    return undefined;
   }
 
   /** Kills every task and reaps every tracee, so that none outlives the session. */

@@ -10,19 +10,20 @@ import { chmodSync, closeSync, mkdtempSync, openSync, rmSync, truncateSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FileChange } from './Event.js';
-import { sparseCopy } from './sparseCopy.js';
 
 export class SharedFiles {
   private dir: string | undefined;
   private readonly paths = new Map<string, string>();
 
-  /** Whether `path` (as /proc/PID/maps shows it) is one of the copies. */
-  isCopy(path: string): boolean {
-    return this.dir !== undefined && path.startsWith(this.dir + '/');
+  /** The identity of the file whose copy is `path` (as /proc/PID/maps shows it), if it is one. */
+  identityOf(path: string): string | undefined {
+    if (this.dir === undefined || !path.startsWith(this.dir + '/')) return undefined;
+    return [...this.paths].find(([, p]) => p === path)?.[0];
   }
 
-  /** The shared copy of file `identity`, made from `copy` (the trace's) if there is none. */
-  pathFor(identity: string, copy: string): string {
+  /** The shared copy of file `identity`, which `fill` writes at the path given if there is
+   * none yet (from the trace's copy, or a checkpoint's). */
+  pathFor(identity: string, fill: (path: string) => void): string {
     let path = this.paths.get(identity);
     if (path) return path;
     if (!this.dir) {
@@ -31,7 +32,7 @@ export class SharedFiles {
       this.dir = dir;
     }
     path = join(this.dir, identity.replace(':', '-'));
-    sparseCopy(copy, path);
+    fill(path);
     chmodSync(path, 0o600); // shared mappings write to it, whatever the original's mode
     this.paths.set(identity, path);
     return path;

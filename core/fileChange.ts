@@ -15,6 +15,17 @@ export const identityOfStats = (st: Stats): string => `${st.dev}:${st.ino}`;
 /** The identity of the file at a path (or /proc/PID/fd/N). */
 export const identityOf = (path: string): string => identityOfStats(statSync(path));
 
+/** The identity of a mapped object as /proc/PID/maps shows it ("major:minor inode", hex). */
+export function identityOfObject(object: string): string {
+  const m = /^([0-9a-f]+):([0-9a-f]+) (\d+)$/.exec(object);
+  if (!m) return object;
+  const major = BigInt(`0x${m[1]}`);
+  const minor = BigInt(`0x${m[2]}`);
+  // The kernel's encoding of dev_t, which stat's st_dev is.
+  const dev = (minor & 0xffn) | ((major & 0xfffn) << 8n) | ((minor & ~0xffn) << 12n) | ((major & ~0xfffn) << 32n);
+  return `${dev}:${m[3]}`;
+}
+
 const fdArg = (args: readonly bigint[], i: number): number => Number(BigInt.asIntN(32, args[i] ?? 0n));
 
 /** Calls that change a file through an fd: the argument holding the fd. */

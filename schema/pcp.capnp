@@ -92,6 +92,8 @@ struct MappingPayload {      # every core mapping kind
   offset @5 :UInt64;         # for core/file: offset in that file
   chunks @6 :List(ChunkRef); # contents that differ from zero (or from the file)
   patchedSites @7 :List(PatchedSite); # version 2: instructions tsrr patched to trap in it
+  fileSize @8 :UInt64;       # core/shared-file: the size of the file (`file` is its identity)
+  fileChunks @9 :List(ChunkRef); # core/shared-file: its bytes that differ from zero, by file offset
 }
 
 struct PatchedSite {

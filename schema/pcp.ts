@@ -549,10 +549,11 @@ export class MappingPayload extends $.Struct {
   static readonly _capnp = {
     displayName: "MappingPayload",
     id: "fc41ebf799a5fec7",
-    size: new $.ObjectSize(32, 3),
+    size: new $.ObjectSize(40, 4),
   };
   static _Chunks: $.ListCtor<ChunkRef>;
   static _PatchedSites: $.ListCtor<PatchedSite>;
+  static _FileChunks: $.ListCtor<ChunkRef>;
   get start(): bigint {
     return $.utils.getUint64(0, this);
   }
@@ -644,6 +645,38 @@ export class MappingPayload extends $.Struct {
   }
   set patchedSites(value: $.List<PatchedSite>) {
     $.utils.copyFrom(value, $.utils.getPointer(2, this));
+  }
+  /**
+* core/shared-file: the size of the file (`file` is its identity)
+*
+*/
+  get fileSize(): bigint {
+    return $.utils.getUint64(32, this);
+  }
+  set fileSize(value: bigint) {
+    $.utils.setUint64(32, value, this);
+  }
+  _adoptFileChunks(value: $.Orphan<$.List<ChunkRef>>): void {
+    $.utils.adopt(value, $.utils.getPointer(3, this));
+  }
+  _disownFileChunks(): $.Orphan<$.List<ChunkRef>> {
+    return $.utils.disown(this.fileChunks);
+  }
+  /**
+* core/shared-file: its bytes that differ from zero, by file offset
+*
+*/
+  get fileChunks(): $.List<ChunkRef> {
+    return $.utils.getList(3, MappingPayload._FileChunks, this);
+  }
+  _hasFileChunks(): boolean {
+    return !$.utils.isNull($.utils.getPointer(3, this));
+  }
+  _initFileChunks(length: number): $.List<ChunkRef> {
+    return $.utils.initList(3, MappingPayload._FileChunks, length, this);
+  }
+  set fileChunks(value: $.List<ChunkRef>) {
+    $.utils.copyFrom(value, $.utils.getPointer(3, this));
   }
   toString(): string { return "MappingPayload_" + super.toString(); }
 }
@@ -1081,5 +1114,6 @@ Process._Threads = $.CompositeList(Thread);
 Process._Limits = $.CompositeList(Limit);
 MappingPayload._Chunks = $.CompositeList(ChunkRef);
 MappingPayload._PatchedSites = $.CompositeList(PatchedSite);
+MappingPayload._FileChunks = $.CompositeList(ChunkRef);
 TaskPayload._Sigactions = $.CompositeList(SigAction);
 SyscallBufferPayload._Buffers = $.CompositeList(TaskBuffer);

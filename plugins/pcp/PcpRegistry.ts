@@ -19,6 +19,8 @@ export interface SaveContext {
   /** Stores the non-zero memory of [start, end) as chunks: all of it, the pages the process
    * touched, or those it wrote (for file mappings: what differs from the file). */
   storeMemory(start: bigint, end: bigint, extent: Extent): ChunkRef[];
+  /** Stores the file at `path`: its size, and its non-zero bytes as chunks by file offset. */
+  storeFile(path: string): { size: bigint; refs: ChunkRef[] };
   /** The trace-relative copy of the file mapped at `mapping`, if the trace holds one. */
   traceCopyOf(mapping: Mapping): string | undefined;
 }
@@ -103,7 +105,7 @@ export function pcpRegistry(tsrr: Tsrr): PcpRegistry {
   let r = registries.get(tsrr);
   if (!r) {
     r = {
-      mappings: new SerializerRegistry('pcp mappings', (m) => `core/${m.kind}`),
+      mappings: new SerializerRegistry('pcp mappings', (m, ctx) => (ctx.session.sharedFileOf(m, ctx.task) ? 'core/shared-file' : `core/${m.kind}`)),
       fileMonitors: new SerializerRegistry('pcp file monitors', (item) => item.monitor.kind),
       syscallBuffers: new SerializerRegistry('pcp syscall buffers', () => 'core/syscall-buffer'),
       tasks: new SerializerRegistry('pcp tasks', () => 'core/task'),

@@ -8,10 +8,11 @@
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { relative } from 'node:path';
-import { MmappedFileMonitor, TsrrError, limitsOf, replayedLimits, type Mapping, type ReplaySession, type Session, type SharedFiles, type Task } from '../../core/index.js';
+import { TsrrError, limitsOf, replayedLimits, type Mapping, type ReplaySession, type Session, type Task } from '../../core/index.js';
 import type { CheckpointStore, StoredCheckpoint } from './CheckpointStore.js';
+import type { ChunkRef } from './ChunkStore.js';
 import { PCP_FORMAT_VERSION, type Envelope, type KindUse, type ProcessState, type State } from './checkpointFormat.js';
-import { storeMemory } from './memory.js';
+import { storeFile, storeMemory } from './memory.js';
 import { serializerFor, type PcpRegistry, type ProcessSection, type SaveContext, type SectionName, type SerializerRegistry } from './PcpRegistry.js';
 
 /** One process to save: its tasks, the first of which describes the process. */
@@ -44,17 +45,12 @@ export function processesOf(tasks: Iterable<Task>): Task[][] {
 }
 
 /** Why the processes cannot be checkpointed as they are, if they cannot: shared anonymous
- * memory is saved per process, so two processes sharing some would be restored apart; a file
- * that a tracee maps shared or may change under a mapping is, on replay, replay's own copy of
- * it (core/SharedFiles.ts, `copies`), kept up to date from the trace, which checkpoints do not
- * hold yet (while recording, its fds are watched: core/MmappedFileMonitor.ts). */
-export function unsharedMemoryProblem(processes: readonly Task[][], copies?: SharedFiles): string | undefined {
+ * memory is saved per process, so two processes sharing some would be restored apart. (Files
+ * mapped shared are saved whole, core/shared-file, and shared again on restore.) */
+export function unsharedMemoryProblem(processes: readonly Task[][]): string | undefined {
   const seen = new Map<string, number>();
   for (const [task] of processes) {
-    const watched = [...task!.fds.monitors.values()].find((m): m is MmappedFileMonitor => m instanceof MmappedFileMonitor);
-    if (watched) return `process ${task!.tgid} maps a file it may change (${watched.identity}), which checkpoints cannot hold yet`;
     for (const m of task!.as.mappings()) {
-      if (m.kind === 'file' && copies?.isCopy(m.path)) return `process ${task!.tgid} maps a file it may change (at 0x${m.start.toString(16)}), which checkpoints cannot hold yet`;
       if (m.path.startsWith('/SYSV')) return `process ${task!.tgid} has System V shared memory attached (at 0x${m.start.toString(16)}), which checkpoints cannot hold yet`;
       if (m.kind !== 'shared-anonymous') continue;
       const other = seen.get(m.object);
@@ -71,7 +67,7 @@ export function whileCheckpointable<T>(session: ReplaySession, fn: (processes: C
   const phases = new Map([...session.tasks.values()].map((t) => [t, session.checkpointPhase(t)]));
   for (const [t, phase] of phases) if (!phase) return `task ${t.rec} is in the middle of a signal delivery, an exit, a fork or a restarted call`;
   const processes = processesOf(phases.keys());
-  const shared = unsharedMemoryProblem(processes, session.sharedFiles);
+  const shared = unsharedMemoryProblem(processes);
   if (shared) return shared;
   const held = [...phases].filter(([, phase]) => phase === 'held').map(([t]) => t);
   for (const t of held) session.release(t);
@@ -120,14 +116,22 @@ export class Capture {
       traceCopyOf: (m) => this.src.traceCopyOf(task, m),
       storeMemory: (start, end, extent) => {
         if (!this.withMemory) throw new TsrrError('INTERNAL', 'an in-memory checkpoint keeps memory in its frozen processes, not in chunks');
-        const refs = storeMemory(task, this.store.chunks, start, end, extent);
-        for (const r of refs) {
-          this.used.add(r.hash.toString('hex'));
-          this.memoryBytes += BigInt(r.length);
-        }
-        return refs;
+        return this.using(storeMemory(task, this.store.chunks, start, end, extent));
+      },
+      storeFile: (path) => {
+        const { size, refs } = storeFile(this.store.chunks, path);
+        return { size, refs: this.using(refs) };
       },
     };
+  }
+
+  /** Notes `refs` as this checkpoint's. */
+  private using(refs: ChunkRef[]): ChunkRef[] {
+    for (const r of refs) {
+      this.used.add(r.hash.toString('hex'));
+      this.memoryBytes += BigInt(r.length);
+    }
+    return refs;
   }
 
   save<S extends SectionName>(section: S, items: readonly unknown[], ctx: SaveContext, kindOf?: string): Envelope[] {

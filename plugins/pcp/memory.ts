@@ -5,7 +5,7 @@
  * all-zero pieces are not stored at all. Pieces are cut at 64 KiB address boundaries, so an
  * unchanged region hashes the same in every checkpoint.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import type { Task } from '../../core/index.js';
 import type { ChunkRef, ChunkStore } from './ChunkStore.js';
 
@@ -15,6 +15,8 @@ const PRESENT = 1n << 63n;
 const SWAPPED = 1n << 62n;
 const FILE_OR_SHARED = 1n << 61n;
 const ZERO = Buffer.alloc(Number(PIECE));
+/** Bytes of a file read at once. */
+const READ = 16 << 20;
 
 /** What of a mapping to save: `all` of it, the pages it `touched` (present or swapped), or the
  * pages it `wrote` (touched, and not pages of the mapped file). */
@@ -45,21 +47,56 @@ function savedRuns(tid: number, start: bigint, end: bigint, extent: Extent): [bi
 }
 
 export function storeMemory(task: Task, chunks: ChunkStore, start: bigint, end: bigint, extent: Extent): ChunkRef[] {
-  const refs: ChunkRef[] = [];
-  for (const [runStart, runEnd] of savedRuns(task.tid, start, end, extent)) {
-    const bytes = task.readMemPartial(runStart, Number(runEnd - runStart));
-    const pieces: { offset: bigint; data: Buffer }[] = [];
-    for (let at = runStart; at < runStart + BigInt(bytes.length); ) {
-      const next = (at / PIECE + 1n) * PIECE;
-      const stop = next < runEnd ? next : runEnd;
-      const data = bytes.subarray(Number(at - runStart), Number(stop - runStart));
-      if (!data.equals(ZERO.subarray(0, data.length))) pieces.push({ offset: at - start, data });
-      at = stop;
-    }
-    const hashes = chunks.putAll(pieces.map((p) => p.data));
-    pieces.forEach((p, i) => refs.push({ offset: p.offset, length: p.data.length, hash: hashes[i]! }));
+  return savedRuns(task.tid, start, end, extent).flatMap(([runStart, runEnd]) => storePieces(chunks, task.readMemPartial(runStart, Number(runEnd - runStart)), runStart, start));
+}
+
+/** Stores the non-zero pieces of `bytes`, found at `at` (cut at PIECE boundaries of `at`'s),
+ * as refs whose offsets count from `base`. */
+function storePieces(chunks: ChunkStore, bytes: Buffer, at: bigint, base: bigint): ChunkRef[] {
+  const pieces: { offset: bigint; data: Buffer }[] = [];
+  const end = at + BigInt(bytes.length);
+  for (let from = at; from < end; ) {
+    const next = (from / PIECE + 1n) * PIECE;
+    const stop = next < end ? next : end;
+    const data = bytes.subarray(Number(from - at), Number(stop - at));
+    if (!data.equals(ZERO.subarray(0, data.length))) pieces.push({ offset: from - base, data });
+    from = stop;
   }
-  return refs;
+  const hashes = chunks.putAll(pieces.map((p) => p.data));
+  return pieces.map((p, i) => ({ offset: p.offset, length: p.data.length, hash: hashes[i]! }));
+}
+
+/** Stores the file at `path` (its size, and its non-zero bytes by offset). */
+export function storeFile(chunks: ChunkStore, path: string): { size: bigint; refs: ChunkRef[] } {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const refs: ChunkRef[] = [];
+    const buf = Buffer.alloc(Math.min(size, READ));
+    for (let at = 0; at < size; ) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, size - at), at);
+      if (n <= 0) break; // shrunk meanwhile: the rest reads as zeros
+      refs.push(...storePieces(chunks, buf.subarray(0, n), BigInt(at), 0n));
+      at += n;
+    }
+    return { size: BigInt(size), refs };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Makes the file at `path` the stored one: `size` bytes, `refs` over zeros. */
+export function loadFile(chunks: ChunkStore, path: string, size: bigint, refs: readonly ChunkRef[]): void {
+  const fd = openSync(path, 'w');
+  try {
+    ftruncateSync(fd, Number(size));
+    for (const r of refs) {
+      const data = chunks.get(r.hash);
+      writeSync(fd, data, 0, r.length, Number(r.offset));
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function loadMemory(task: Task, chunks: ChunkStore, start: bigint, refs: readonly ChunkRef[]): void {

@@ -372,6 +372,31 @@ describe('persistent checkpoints (pcp)', () => {
     }
     rmSync(dir, { recursive: true, force: true });
   });
+  test('checkpoints made while recording a file changing under its mappings restore the file and the mappings', () => {
+    const dir = join(tmp, 'sharedwrites-checkpoints');
+    const rec = tsrr([...PCP, 'record', '--checkpoint-interval', '8', '-o', dir, compile('sharedwrites', BIND_NOW), 'alone']);
+    assert.equal(rec.status, 0, describeRun('record --checkpoint-interval 8', rec));
+    const events = dumpEvents(dir);
+    const end = events.at(-1)!.frame;
+    // Made after the file is mapped: the mappings that follow its changes are in them.
+    const NR_MMAP = 9;
+    const MAP_SHARED = 1n;
+    const mapped = events.find((e) => e.kind === 'syscall' && e.number === NR_MMAP && BigInt(e.args![3]!) === MAP_SHARED)!.frame;
+    const made = listCheckpoints(dir).map((r) => r.event).filter((f) => f > mapped && f + PAST < end);
+    assert.ok(made.length >= 3, `record made ${made.length} checkpoints after the file was mapped`);
+    for (const f of made) {
+      const n = f + PAST;
+      const withPcp = replayDumping(dir, n, [], `shared-${f}`);
+      const without = replayDumping(dir, n, ['--ignore-pcp'], `shared-${f}-ignore`);
+      assert.equal(withPcp.run.stderr, `${startLine(f)}tsrr: reached event ${n}\n`, describeRun(`replay -g ${n}`, withPcp.run));
+      assertSameState(`recorded checkpoint ${f}, -g ${n}`, withPcp.dump, without.dump);
+    }
+    const last = Math.max(...listCheckpoints(dir).map((r) => r.event).filter((f) => f < end));
+    const rest = tsrr([...PCP, 'replay', '-a', '-g', String(end), dir]);
+    assert.ok(rest.stderr.includes(startLine(last)), describeRun('replay -a', rest));
+    assert.ok(rest.stdout.equals(rec.stdout.subarray(bytesWritten(events, 1, 0, last))), `from ${last}: got\n${rest.stdout}\nrecorded\n${rec.stdout}`);
+    rmSync(dir, { recursive: true, force: true });
+  });
   test('a checkpoint made while recording at a trapped rdtsc or cpuid holds the state after the instruction', () => {
     const dir = join(tmp, 'rdtsc-checkpoints');
     const rec = tsrr([...PCP, 'record', '--checkpoint-interval', '2', '-o', dir, compile('rdtsc')]);

@@ -36,6 +36,7 @@ const cases: Case[] = [
   { program: 'sigchld', what: 'children ending while the parent waits in sigsuspend', processes: 2 },
   { program: 'fork_exec', what: 'a child that execs /bin/echo', processes: 2 },
   { program: 'epoll', what: 'epoll over eventfds written by a child and a thread, and a timerfd', processes: 2, threads: 2 },
+  { program: 'sharedwrites', what: 'a deleted file mapped shared by a parent and its child (and privately by the parent), changed under the mappings', processes: 2 },
 ];
 
 describe('persistent checkpoints of process trees and threads', () => {

@@ -5,12 +5,15 @@
  * grows-down mapping, a file mapping from the trace's copy of the file (only pages the process
  * wrote are stored), the vDSO checked in place (tsrr patched it already), vvar and vsyscall
  * left to the kernel. Version 2 adds the instructions tsrr patched to trap in the mapping
- * (core/trapPatching.ts): code saved as memory cannot tell them again.
+ * (core/trapPatching.ts): code saved as memory cannot tell them again. core/shared-file: a
+ * mapping of a file whose changes replay follows in a shared copy (core/SharedFiles.ts); the
+ * file is saved whole and made that copy again, which the mapping then maps.
  */
 import { NR, TsrrError, patchable, type Mapping, type PatchedInstruction, type Task } from '../../../core/index.js';
 import { MappingPayload } from '../../../schema/pcp.js';
 import { decodePayload, encodePayload } from '../checkpointFormat.js';
 import type { ChunkRef } from '../ChunkStore.js';
+import { loadFile, type Extent } from '../memory.js';
 import type { LoadContext, PcpRegistry, SaveContext, Serializer } from '../PcpRegistry.js';
 
 const PROT = { r: 1, w: 2, x: 4 } as const;
@@ -20,6 +23,7 @@ const MAP_FIXED = 0x10;
 const MAP_ANONYMOUS = 0x20;
 const MAP_GROWSDOWN = 0x100;
 const AT_FDCWD = -100n;
+const O_RDWR = 2;
 
 const protOf = (m: Mapping) => (m.prot[0] === 'r' ? PROT.r : 0) | (m.prot[1] === 'w' ? PROT.w : 0) | (m.prot[2] === 'x' ? PROT.x : 0);
 
@@ -32,6 +36,9 @@ export interface SavedMapping {
   file: string;
   offset: bigint;
   chunks: ChunkRef[];
+  /** core/shared-file: the file's size and bytes (`file` is its identity). */
+  fileSize: bigint;
+  fileChunks: ChunkRef[];
   /** Instructions patched to trap, by offset from `start`. */
   patched: [bigint, PatchedInstruction][];
 }
@@ -45,13 +52,15 @@ export function encodeMapping(s: SavedMapping): Uint8Array {
     p.shared = s.shared;
     p.file = s.file;
     p.offset = s.offset;
-    const list = p._initChunks(s.chunks.length);
-    s.chunks.forEach((c, i) => {
-      const r = list.get(i);
-      r.offset = c.offset;
-      r.length = c.length;
-      r._initHash(c.hash.length).copyBuffer(c.hash);
-    });
+    p.fileSize = s.fileSize;
+    for (const [list, refs] of [[p._initChunks(s.chunks.length), s.chunks], [p._initFileChunks(s.fileChunks.length), s.fileChunks]] as const) {
+      refs.forEach((c, i) => {
+        const r = list.get(i);
+        r.offset = c.offset;
+        r.length = c.length;
+        r._initHash(c.hash.length).copyBuffer(c.hash);
+      });
+    }
     const sites = p._initPatchedSites(s.patched.length);
     s.patched.forEach(([offset, instruction], i) => Object.assign(sites.get(i), { offset, instruction }));
   });
@@ -59,23 +68,25 @@ export function encodeMapping(s: SavedMapping): Uint8Array {
 
 export function decodeMapping(payload: Uint8Array): SavedMapping {
   const p = decodePayload(MappingPayload, payload);
-  const chunks: ChunkRef[] = [];
-  for (let i = 0; i < p.chunks.length; i++) {
-    const c = p.chunks.get(i);
-    chunks.push({ offset: c.offset, length: c.length, hash: Buffer.from(c.hash.toUint8Array()) });
-  }
-  return { start: p.start, end: p.end, prot: p.prot, shared: p.shared, file: p.file, offset: p.offset, chunks, patched: [...p.patchedSites].map((x) => [x.offset, patchedInstruction(x.instruction)]) };
+  const refs = (list: typeof p.chunks): ChunkRef[] => [...list].map((c) => ({ offset: c.offset, length: c.length, hash: Buffer.from(c.hash.toUint8Array()) }));
+  return {
+    start: p.start, end: p.end, prot: p.prot, shared: p.shared, file: p.file, offset: p.offset, chunks: refs(p.chunks),
+    patched: [...p.patchedSites].map((x) => [x.offset, patchedInstruction(x.instruction)]), fileSize: p.fileSize, fileChunks: refs(p.fileChunks),
+  };
 }
 
-function save(m: Mapping, ctx: SaveContext, file: string | undefined): Uint8Array {
-  // Without a copy of its file, all of a file mapping is saved, touched or not; a shared
-  // writable one's written pages are file pages too, so all it touched is; a shared read-only
-  // one holds its file's bytes only.
-  const shared = m.prot[3] === 's';
-  const extent = m.kind !== 'file' ? 'touched' : file === undefined ? 'all' : !shared ? 'wrote' : m.prot[1] === 'w' ? 'touched' : undefined;
+function save(m: Mapping, ctx: SaveContext, file: string | undefined, extent: Extent | undefined = savedExtent(m, file), whole?: { size: bigint; refs: ChunkRef[] }): Uint8Array {
   const chunks = extent ? ctx.storeMemory(m.start, m.end, extent) : [];
   const patched = [...ctx.task.as.patchedSites].filter(([addr]) => addr >= m.start && addr < m.end).map(([addr, insn]): [bigint, PatchedInstruction] => [addr - m.start, insn]);
-  return encodeMapping({ start: m.start, end: m.end, prot: protOf(m), shared: m.prot[3] === 's', file: file ?? '', offset: m.offset, chunks, patched });
+  return encodeMapping({ start: m.start, end: m.end, prot: protOf(m), shared: m.prot[3] === 's', file: file ?? '', offset: m.offset, chunks, patched, fileSize: whole?.size ?? 0n, fileChunks: whole?.refs ?? [] });
+}
+
+/** Without a copy of its file, all of a file mapping is saved, touched or not; a shared
+ * writable one's written pages are file pages too, so all it touched is; a shared read-only
+ * one holds its file's bytes only. */
+function savedExtent(m: Mapping, file: string | undefined): Extent | undefined {
+  const shared = m.prot[3] === 's';
+  return m.kind !== 'file' ? 'touched' : file === undefined ? 'all' : !shared ? 'wrote' : m.prot[1] === 'w' ? 'touched' : undefined;
 }
 
 /** Puts the mapping's contents back, and makes its patched sites the address space's again. */
@@ -158,6 +169,26 @@ export function registerMappingSerializers(reg: PcpRegistry): void {
         task.remoteSyscall(NR.close, fd);
         check(task, s, got);
       }
+      loadContents(s, ctx);
+    },
+  });
+  reg.mappings.register('core/shared-file', {
+    version: 1,
+    plugin: 'pcp',
+    save(m, ctx) {
+      const file = ctx.session.sharedFileOf(m, ctx.task)!;
+      // A shared mapping's memory is the file's; a private one keeps the pages it wrote.
+      return save(m, ctx, file.identity, m.prot[3] === 's' ? undefined : 'wrote', ctx.storeFile(file.path));
+    },
+    load(payload, _version, ctx) {
+      const s = decodeMapping(payload);
+      const { task } = ctx;
+      const path = ctx.session.sharedFiles.pathFor(s.file, (p) => loadFile(ctx.chunks, p, s.fileSize, s.fileChunks));
+      const fd = task.withScratch(Buffer.from(`${path}\0`), (addr) => task.remoteSyscall(NR.openat, AT_FDCWD, addr, O_RDWR));
+      if (fd < 0n) throw new TsrrError('TRACEE_FAILED', `cannot open ${path}, replay's copy of file ${s.file} (errno ${-fd})`, { file: path });
+      const got = task.remoteSyscall(NR.mmap, s.start, s.end - s.start, s.prot, (s.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED, fd, s.offset);
+      task.remoteSyscall(NR.close, fd);
+      check(task, s, got);
       loadContents(s, ctx);
     },
   });

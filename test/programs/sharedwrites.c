@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+/* A parent and its child share a file through shared mappings, and the parent also maps it
+ * privately through its writable fd; in rounds taken in turn (a pipe each way), they change it
+ * with stores, pwrite, write and ftruncate (growing it, then mapping the new part), and each
+ * prints checksums of what it sees. The file is unlinked once open: only the mappings and fds
+ * name it. With an argument, the parent does its rounds alone (no child). */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PAGE 4096
+#define ROUNDS 12
+
+static unsigned sum(const unsigned char *p, size_t n) {
+  unsigned h = 2166136261u;
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
+  return h;
+}
+
+static void work(void) {
+  volatile unsigned x = 0;
+  for (int i = 0; i < 3000000; i++) x += i;
+}
+
+int main(int argc, char **argv) {
+  (void)argv;
+  int alone = argc > 1;
+  char path[] = "/tmp/tsrr-sharedwrites-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0 || unlink(path) != 0 || ftruncate(fd, 4 * PAGE) != 0) return 1;
+  unsigned char *shared = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  unsigned char *private = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  if (shared == MAP_FAILED || private == MAP_FAILED) return 2;
+  unsigned char *grown = NULL;
+  int to_child[2], to_parent[2];
+  if (pipe(to_child) != 0 || pipe(to_parent) != 0) return 3;
+  pid_t child = alone ? 1 : fork();
+  int in = child == 0 ? to_child[0] : to_parent[0];
+  int out = child == 0 ? to_parent[1] : to_child[1];
+  char token = 't';
+  for (int round = 0; round < ROUNDS; round++) {
+    if (!alone && (child == 0 || round > 0) && read(in, &token, 1) != 1) return 4;
+    work();
+    if (child == 0) {
+      shared[PAGE + round] = (unsigned char)('a' + round);
+      if (pwrite(fd, "c", 1, 2 * PAGE + round) != 1) return 5;
+    } else {
+      shared[round] = (unsigned char)('A' + round);
+      if (lseek(fd, 3 * PAGE + round, SEEK_SET) < 0 || write(fd, "w", 1) != 1) return 6;
+      private[round] = (unsigned char)('p' + round);
+      if (round == ROUNDS / 2) {
+        if (ftruncate(fd, 6 * PAGE) != 0) return 7;
+        grown = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 4 * PAGE);
+        if (grown == MAP_FAILED) return 8;
+      }
+      if (grown) grown[round] = (unsigned char)round;
+    }
+    work();
+    printf("%s round %d: shared %08x private %08x\n", child == 0 ? "child" : "parent", round, sum(shared, 4 * PAGE), child == 0 ? 0 : sum(private, 4 * PAGE));
+    fflush(stdout);
+    if (!alone && write(out, &token, 1) != 1) return 9;
+  }
+  if (child == 0) return 0;
+  int status = 0;
+  if (!alone) waitpid(child, &status, 0);
+  if (!alone) printf("child exited %d\n", WEXITSTATUS(status));
+  printf("the file's last pages %08x\n", grown ? sum(grown, 2 * PAGE) : 0);
+  return 0;
+}
