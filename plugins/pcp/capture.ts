@@ -6,7 +6,7 @@
  * before touching anything.
  */
 import { randomBytes } from 'node:crypto';
-import { realpathSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { relative } from 'node:path';
 import { TsrrError, limitsOf, replayedLimits, type Mapping, type ReplaySession, type Session, type Task } from '../../core/index.js';
 import type { CheckpointStore, StoredCheckpoint } from './CheckpointStore.js';
@@ -44,9 +44,10 @@ export function processesOf(tasks: Iterable<Task>): Task[][] {
   return [...byAs.values()];
 }
 
-/** Why the processes cannot be checkpointed as they are, if they cannot: shared anonymous
- * memory is saved per process, so two processes sharing some would be restored apart. (Files
- * mapped shared are saved whole, core/shared-file, and shared again on restore.) */
+/** Why the processes cannot be checkpointed as they are, if they cannot: System V segments
+ * are not saved yet, and anonymous memory two processes share is shared again on restore
+ * through /proc/PID/map_files, which only CAP_SYS_ADMIN may open. (Files mapped shared are
+ * saved whole, core/shared-file, and shared again on restore.) */
 export function unsharedMemoryProblem(processes: readonly Task[][]): string | undefined {
   const seen = new Map<string, number>();
   for (const [task] of processes) {
@@ -54,11 +55,29 @@ export function unsharedMemoryProblem(processes: readonly Task[][]): string | un
       if (m.path.startsWith('/SYSV')) return `process ${task!.tgid} has System V shared memory attached (at 0x${m.start.toString(16)}), which checkpoints cannot hold yet`;
       if (m.kind !== 'shared-anonymous') continue;
       const other = seen.get(m.object);
-      if (other !== undefined && other !== task!.tgid) return `processes ${other} and ${task!.tgid} share anonymous memory (at 0x${m.start.toString(16)})`;
+      if (other !== undefined && other !== task!.tgid && !mapFilesOpen()) {
+        return `processes ${other} and ${task!.tgid} share anonymous memory (at 0x${m.start.toString(16)}), which a restore shares again through /proc/PID/map_files, closed to tsrr here (it needs CAP_SYS_ADMIN)`;
+      }
       seen.set(m.object, task!.tgid);
     }
   }
   return undefined;
+}
+
+let mapFiles: boolean | undefined;
+
+/** Whether tsrr may open /proc/PID/map_files entries (tried on its own first mapping). */
+function mapFilesOpen(): boolean {
+  if (mapFiles !== undefined) return mapFiles;
+  const [, start, end] = /^([0-9a-f]+)-([0-9a-f]+)/.exec(readFileSync('/proc/self/maps', 'latin1')) ?? [];
+  try {
+    // Named without leading zeros.
+    closeSync(openSync(`/proc/self/map_files/${BigInt(`0x${start}`).toString(16)}-${BigInt(`0x${end}`).toString(16)}`, 'r'));
+    mapFiles = true;
+  } catch {
+    mapFiles = false;
+  }
+  return mapFiles;
 }
 
 /** Runs `fn` on the replay's tasks by process, with held tasks taken out of their calls and

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* A parent and its child share a file through shared mappings, and the parent also maps it
- * privately through its writable fd; in rounds taken in turn (a pipe each way), they change it
- * with stores, pwrite, write and ftruncate (growing it, then mapping the new part), and each
- * prints checksums of what it sees. The file is unlinked once open: only the mappings and fds
+ * privately through its writable fd; they share anonymous memory too (split in three by an
+ * mprotect). In rounds taken in turn (a pipe each way), they change the file with stores,
+ * pwrite, write and ftruncate (growing it, then mapping the new part) and store into the
+ * anonymous memory, and each prints checksums of what it sees. The file is unlinked once open: only the mappings and fds
  * name it. With an argument, the parent does its rounds alone (no child). */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -34,6 +35,8 @@ int main(int argc, char **argv) {
   unsigned char *shared = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   unsigned char *private = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   if (shared == MAP_FAILED || private == MAP_FAILED) return 2;
+  unsigned char *anon = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (anon == MAP_FAILED || mprotect(anon + PAGE, PAGE, PROT_READ) != 0) return 2;
   unsigned char *grown = NULL;
   int to_child[2], to_parent[2];
   if (pipe(to_child) != 0 || pipe(to_parent) != 0) return 3;
@@ -46,9 +49,11 @@ int main(int argc, char **argv) {
     work();
     if (child == 0) {
       shared[PAGE + round] = (unsigned char)('a' + round);
+      anon[round] = (unsigned char)(round + 1);
       if (pwrite(fd, "c", 1, 2 * PAGE + round) != 1) return 5;
     } else {
       shared[round] = (unsigned char)('A' + round);
+      anon[2 * PAGE + round] = (unsigned char)(round + 100);
       if (lseek(fd, 3 * PAGE + round, SEEK_SET) < 0 || write(fd, "w", 1) != 1) return 6;
       private[round] = (unsigned char)('p' + round);
       if (round == ROUNDS / 2) {
@@ -59,7 +64,7 @@ int main(int argc, char **argv) {
       if (grown) grown[round] = (unsigned char)round;
     }
     work();
-    printf("%s round %d: shared %08x private %08x\n", child == 0 ? "child" : "parent", round, sum(shared, 4 * PAGE), child == 0 ? 0 : sum(private, 4 * PAGE));
+    printf("%s round %d: shared %08x private %08x anonymous %08x\n", child == 0 ? "child" : "parent", round, sum(shared, 4 * PAGE), child == 0 ? 0 : sum(private, 4 * PAGE), sum(anon, 3 * PAGE));
     fflush(stdout);
     if (!alone && write(out, &token, 1) != 1) return 9;
   }

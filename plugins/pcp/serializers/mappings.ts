@@ -7,7 +7,10 @@
  * left to the kernel. Version 2 adds the instructions tsrr patched to trap in the mapping
  * (core/trapPatching.ts): code saved as memory cannot tell them again. core/shared-file: a
  * mapping of a file whose changes replay follows in a shared copy (core/SharedFiles.ts); the
- * file is saved whole and made that copy again, which the mapping then maps.
+ * file is saved whole and made that copy again, which the mapping then maps. Version 3 of
+ * core/shared-anonymous names the memory object (and its size), so that every mapping of one
+ * object, in any process, maps it again: the first made creates it, the others open it through
+ * /proc/PID/map_files of that one.
  */
 import { NR, TsrrError, patchable, type Mapping, type PatchedInstruction, type Task } from '../../../core/index.js';
 import { MappingPayload } from '../../../schema/pcp.js';
@@ -103,6 +106,36 @@ function patchedInstruction(name: string): PatchedInstruction {
   throw new TsrrError('CHECKPOINT_CORRUPT', `a mapping of the checkpoint has a patched instruction "${name}" this tsrr does not know`, { instruction: name });
 }
 
+/** Shared anonymous objects made so far by the restore under way: where one is mapped. */
+const madeObjects = new Map<string, { tid: number; start: bigint; end: bigint }>();
+
+/** The size of the memory object `m` maps: the end of the furthest mapping of it. */
+function objectSize(m: Mapping, ctx: SaveContext): bigint {
+  const spaces = new Set([...ctx.session.tasks.values()].map((t) => t.as));
+  let size = m.offset + m.end - m.start;
+  for (const as of spaces) for (const o of as.mappings()) if (o.object === m.object && o.offset + o.end - o.start > size) size = o.offset + o.end - o.start;
+  return size;
+}
+
+/** Maps shared anonymous object `s.file` again at `s`: made at its saved size (for a moment
+ * at a place of the kernel's choosing) the first time, opened where it is mapped later. */
+function mapSharedObject(task: Task, s: Saved): void {
+  const made = madeObjects.get(s.file);
+  const source = made ?? (() => {
+    const at = task.remoteSyscall(NR.mmap, 0, s.fileSize, PROT.r | PROT.w, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (at < 0n) throw new TsrrError('TRACEE_FAILED', `making a shared object of ${s.fileSize} bytes in task ${task.tid} failed (errno ${-at})`, { tid: task.tid });
+    return { tid: task.tid, start: at, end: at + s.fileSize };
+  })();
+  const path = `/proc/${source.tid}/map_files/${source.start.toString(16)}-${source.end.toString(16)}`;
+  const fd = task.withScratch(Buffer.from(`${path}\0`), (addr) => task.remoteSyscall(NR.openat, AT_FDCWD, addr, O_RDWR));
+  if (fd < 0n) throw new TsrrError('TRACEE_FAILED', `cannot open ${path} to share its memory again (errno ${-fd})`, { file: path });
+  const got = task.remoteSyscall(NR.mmap, s.start, s.end - s.start, s.prot, MAP_SHARED | MAP_FIXED, fd, s.offset);
+  task.remoteSyscall(NR.close, fd);
+  if (!made) task.remoteSyscall(NR.munmap, source.start, source.end - source.start);
+  check(task, s, got);
+  if (!made) madeObjects.set(s.file, { tid: task.tid, start: s.start, end: s.end });
+}
+
 function mapAnonymous(task: Task, s: Saved, extraFlags = 0): void {
   const flags = (s.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED | extraFlags;
   check(task, s, task.remoteSyscall(NR.mmap, s.start, s.end - s.start, s.prot, flags, -1, 0));
@@ -139,7 +172,12 @@ const kernelKind: Serializer<Mapping> = {
 
 export function registerMappingSerializers(reg: PcpRegistry): void {
   reg.mappings.register('core/anonymous', memoryKind((task, s) => mapAnonymous(task, s)));
-  reg.mappings.register('core/shared-anonymous', memoryKind((task, s) => mapAnonymous(task, s)));
+  reg.mappings.register('core/shared-anonymous', {
+    ...memoryKind((task, s) => (s.file ? mapSharedObject(task, s) : mapAnonymous(task, s))),
+    version: 3,
+    save: (m, ctx) => save(m, ctx, m.object, 'touched', { size: objectSize(m, ctx), refs: [] }),
+  });
+  reg.hooks.beforeRestore.tap('pcp', () => madeObjects.clear());
   // First: brk must find its range free.
   reg.mappings.register('core/heap', memoryKind((task, s) => {
     const got = task.remoteSyscall(NR.brk, s.end);
