@@ -56,6 +56,9 @@ const DEV_ZERO = 0x105;
 /** Calls that open a file: the argument holding the flags (openat2: in its struct open_how). */
 const OPEN_FLAGS_ARG = new Map<number, number>([[NR.open, 1], [NR.openat, 2], [NR.openat2, 2], [NR.creat, 1]]);
 const SECCOMP_SET_MODE_FILTER = 1n;
+const RED_ZONE = 128n;
+/** Bytes of stack userCrc() covers, from the red zone up. */
+const STACK_WINDOW = 512;
 const SECCOMP_FILTER_FLAG_TSYNC = 1n;
 const ESRCH = 3;
 const ECHILD = 10;
@@ -168,7 +171,8 @@ export class RecordSession extends Session {
   /** The task whose stretch of user code (or syscall) is in progress. */
   private current: Task | undefined;
   private sliceStart = 0n;
-  /** crc32 of the registers each task last went back to user code with. */
+  /** userCrc() of each task when it last went back to user code (none once it made buffered
+   * calls since: user code ran). */
   private readonly resumedCrc = new Map<Task, number>();
   /** Tasks in a syscall whose entry is in the trace already (a syscallEntry or fork event). */
   private readonly entryRecorded = new Set<Task>();
@@ -402,7 +406,7 @@ export class RecordSession extends Session {
       task.state = 'kernel';
     } else {
       task.state = 'user';
-      this.resumedCrc.set(task, crc32((task.regsValid ? task.regs : task.getRegs()).buf));
+      this.resumedCrc.set(task, this.userCrc(task));
     }
     // A task the program's tracer single-steps steps, but into a syscall (whose entry a step
     // does not stop at).
@@ -416,8 +420,19 @@ export class RecordSession extends Session {
   private flush(task: Task): boolean {
     const buffer = this.syscallBuffers.get(task.rec);
     const records = buffer === undefined ? undefined : takeRecords(task, buffer);
-    if (records?.length) this.record(task, { kind: 'buffered', records });
+    if (records?.length) {
+      this.record(task, { kind: 'buffered', records });
+      this.resumedCrc.delete(task);
+    }
     return buffer === undefined || records !== undefined;
+  }
+
+  /** What tells whether user code ran between two stops (without a counter of instructions):
+   * crc32 of the registers and of the stack around rsp, where a loop compiled without
+   * optimization keeps its variables while its registers come back the same. */
+  private userCrc(task: Task): number {
+    const r = task.regsValid ? task.regs : task.getRegs();
+    return crc32(task.readMemPartial(r.rsp - RED_ZONE, STACK_WINDOW), crc32(r.buf));
   }
 
   private sliceOver(): boolean {
@@ -460,7 +475,7 @@ export class RecordSession extends Session {
       task.state = 'stopped';
       this.current = undefined;
       task.getRegs();
-      if (crc32(task.regs.buf) !== this.resumedCrc.get(task)) {
+      if (this.userCrc(task) !== this.resumedCrc.get(task)) {
         this.record(task, { kind: 'preempt', snapshot: takeSnapshot(task, this.xsaveSize, this.knownPages) });
       }
       return;
@@ -1124,7 +1139,7 @@ export class RecordSession extends Session {
       if (signo === SIG.INT) this.sigintSeen = Date.now();
       // An asynchronous signal that came in the middle of user code: replay cannot stop there,
       // so it gets the task's state.
-      const ranUserCode = !isSynchronous(signo, code) && crc32(r.buf) !== this.resumedCrc.get(task);
+      const ranUserCode = !isSynchronous(signo, code) && this.userCrc(task) !== this.resumedCrc.get(task);
       const snapshot = ranUserCode ? takeSnapshot(task, this.xsaveSize, this.knownPages) : undefined;
       const toTracer = signo !== SIG.KILL && this.programTracing.traces(task);
       this.record(task, { kind: 'signal', signo, code, regs: Buffer.from(r.buf), siginfo, ...(snapshot && { snapshot }), ...(toTracer && { toTracer }) });
