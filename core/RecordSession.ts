@@ -733,6 +733,7 @@ export class RecordSession extends Session {
       task.setRegs();
     }
     const result = r.result;
+    if (call.number === NR.shmget && result >= 0n) this.sysvSegments.created(result, call.args[1]!, result);
     const own = this.own.get(task)!;
     const output = own.hiddenOutput(call.number, call.args, result);
     if (output) task.writeMem(...output);

@@ -10,7 +10,7 @@
  * (syscall number, arguments, registers); any difference stops replay with a divergence report.
  */
 import { basename } from 'node:path';
-import { kill, ptrace, removeShm, tkill } from '../native/libc.js';
+import { kill, ptrace, tkill } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, SIG, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { Registers } from '../native/regs.js';
 import { NR, replayPolicy, syscallName } from '../native/syscalls.js';
@@ -152,10 +152,6 @@ export class ReplaySession extends Session {
   /** Each task's syscall, while it is the task's last event. */
   private readonly lastCall = new Map<Task, SyscallEvent>();
   private lastFrame = 0;
-  /** System V segments: the sizes the trace's shmget calls asked for, and replay's own
-   * segment for each of the recording's (see attachShm), by the recording's id. */
-  private readonly shmSizes = new Map<bigint, bigint>();
-  private readonly shmIds = new Map<bigint, bigint>();
   /** Tasks stopped at a signal's delivery for a tracer of the program's own, and those it
    * single-steps (core/PtraceEmulator.ts). */
   private readonly tracerStops = new Set<Task>();
@@ -263,8 +259,7 @@ export class ReplaySession extends Session {
   override killAll(): void {
     super.killAll();
     this.sharedFiles.dispose();
-    for (const id of this.shmIds.values()) removeShm(Number(id));
-    this.shmIds.clear();
+    this.sysvSegments.dispose();
   }
 
   /** The limits the recording's first process started with that replay gives its first
@@ -920,7 +915,7 @@ export class ReplaySession extends Session {
       if (r.result !== d.result) this.diverge(task, `${syscallName(d.number)} returning ${d.result}`, `it returned ${r.result}`, e.frame);
     } else {
       if (d.mappedFile && d.result >= 0n) this.mapFile(task, d);
-      if (d.number === NR.shmget && d.result >= 0n) this.shmSizes.set(d.result, d.args[1]!);
+      if (d.number === NR.shmget && d.result >= 0n) this.sysvSegments.created(d.result, d.args[1]!);
       if (d.number === NR.shmat && d.result >= 0n) this.attachShm(task, d);
       if (d.fileChange) this.sharedFiles.apply(d.fileChange);
       if (d.number === NR.ptrace) this.tracerRequest(task, d);
@@ -991,16 +986,21 @@ export class ReplaySession extends Session {
    * segment share its memory, as the recording's did. */
   private attachShm(task: Task, d: SyscallEvent['data']): void {
     const [recorded, , flags] = d.args;
-    let id = this.shmIds.get(recorded!);
-    if (id === undefined) {
-      const size = this.shmSizes.get(recorded!);
-      if (size === undefined) this.diverge(task, `shmat of segment ${recorded}, made by shmget in the trace`, `a segment the trace does not create`);
-      id = task.remoteSyscall(NR.shmget, IPC_PRIVATE, size, IPC_CREAT | 0o600n);
-      if (id < 0n) throw new TsrrError('TRACEE_FAILED', `shmget of ${size} bytes for replay failed (errno ${-id})`, { size });
-      this.shmIds.set(recorded!, id);
-    }
-    const got = task.remoteSyscall(NR.shmat, id, d.result, (flags! & (SHM_RDONLY | SHM_EXEC)) | SHM_REMAP);
+    const got = this.attachSysv(task, recorded!, d.result, flags!);
+    if (got === undefined) this.diverge(task, `shmat of segment ${recorded}, made by shmget in the trace`, `a segment the trace does not create`);
     if (got !== d.result) this.diverge(task, `shmat at 0x${d.result.toString(16)}`, `shmat returned ${got}`);
+  }
+
+  /** Attaches replay's segment for the recording's `recorded` (made on first use, of the size
+   * its shmget asked for) at `addr` in `task` with shmat `flags`: shmat's result, or undefined
+   * if the trace made no such segment. */
+  attachSysv(task: Task, recorded: bigint, addr: bigint, flags: bigint): bigint | undefined {
+    const id = this.sysvSegments.idFor(recorded, (size) => {
+      const made = task.remoteSyscall(NR.shmget, IPC_PRIVATE, size, IPC_CREAT | 0o600n);
+      if (made < 0n) throw new TsrrError('TRACEE_FAILED', `shmget of ${size} bytes for replay failed (errno ${-made})`, { size });
+      return made;
+    });
+    return id === undefined ? undefined : task.remoteSyscall(NR.shmat, id, addr, (flags & (SHM_RDONLY | SHM_EXEC)) | SHM_REMAP);
   }
 
   /** An fd of `task`'s process open on `file` (read-write for a shared copy, which a shared

@@ -19,6 +19,7 @@ import { defineHooks } from './hooks.js';
 import { Registry } from './Registry.js';
 import { PidfdMonitor } from './PidfdMonitor.js';
 import { StdioMonitor } from './StdioMonitor.js';
+import { SysvSegments } from './SysvSegments.js';
 import { Task } from './Task.js';
 import { followSignalState, startSignalState } from './signalState.js';
 import { TsrrError } from '../native/TsrrError.js';
@@ -91,6 +92,9 @@ export abstract class Session {
   readonly fileMonitors = new Registry<(task: Task, fd: number) => FileMonitor>('file monitors');
   /** The instructions patched to trap (trapPatching.ts), and whether cpuid faults instead:
    * set before the first exec. */
+  /** The System V segments the program made: replay's own for the recording's, or while
+   * recording the program's. */
+  readonly sysvSegments = new SysvSegments();
   protected patching: ReadonlySet<PatchedInstruction> = new Set();
   protected cpuidFaulting = false;
 

@@ -27,6 +27,9 @@ const posixSpawn = libc.func(
 );
 const lseekRaw = libc.func('int64_t lseek(int fd, int64_t offset, int whence)');
 const shmctlRaw = libc.func('int shmctl(int id, int cmd, void *buf)');
+const shmgetRaw = libc.func('int shmget(int key, size_t size, int flags)');
+const shmatRaw = libc.func('void *shmat(int id, void *addr, int flags)');
+const shmdtRaw = libc.func('int shmdt(void *addr)');
 const gettimeofdayRaw = libc.func('int gettimeofday(void *tv, void *tz)');
 const prlimitRaw = libc.func('int prlimit(int pid, int resource, void *newLimit, void *oldLimit)');
 const spawnActionsInit = libc.func('int posix_spawn_file_actions_init(void *actions)');
@@ -142,6 +145,40 @@ const IPC_RMID = 0;
 /** Removes System V shared memory segment `id` (once nothing has it attached). */
 export function removeShm(id: number): void {
   shmctlRaw(id, IPC_RMID, null);
+}
+
+const SHM_RDONLY = 0o10000;
+const IPC_CREAT = 0o1000;
+
+/** Runs `fn` on the first `size` bytes of System V segment `id`, attached to the tracer for
+ * the while; undefined if it cannot be attached (removed, or of another IPC namespace). */
+function withShm<T>(id: number, size: number, flags: number, fn: (bytes: Buffer) => T): T | undefined {
+  const at = shmatRaw(id, null, flags);
+  if (koffi.address(at) === 0xffff_ffff_ffff_ffffn) return undefined;
+  try {
+    return fn(Buffer.from(koffi.view(at, size)));
+  } finally {
+    shmdtRaw(at);
+  }
+}
+
+/** A copy of the first `size` bytes of System V segment `id`, if the tracer can attach it. */
+export function readShm(id: number, size: number): Buffer | undefined {
+  return withShm(id, size, SHM_RDONLY, (bytes) => Buffer.from(bytes));
+}
+
+/** Makes a System V segment of `size` bytes, private to its creator's uid; returns its id. */
+export function makeShm(size: number): number {
+  return check('shmget', shmgetRaw(0, size, IPC_CREAT | 0o600));
+}
+
+/** Lets `fill` write the first `size` bytes of System V segment `id`; false if the tracer
+ * cannot attach it. */
+export function fillShm(id: number, size: number, fill: (bytes: Buffer) => void): boolean {
+  return withShm(id, size, 0, (bytes) => {
+    fill(bytes);
+    return true;
+  }) === true;
 }
 
 /** gettimeofday's two structs as the kernel writes them: timeval (16 bytes), timezone (8). */

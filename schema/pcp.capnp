@@ -157,3 +157,14 @@ struct TaskBuffer {
 struct TracePositionPayload { # core/trace-position
   frame @0 :UInt64;
 }
+
+struct SysvSegmentsPayload { # core/sysv-segments: the System V segments the program made
+  segments @0 :List(SysvSegmentState);
+}
+
+struct SysvSegmentState {
+  recorded @0 :Int64;        # the segment's id in the trace
+  size @1 :UInt64;           # what its shmget asked for
+  made @2 :Bool;             # whether a segment stands for it (else a later shmat makes one)
+  chunks @3 :List(ChunkRef); # its bytes that differ from zero
+}

@@ -1098,6 +1098,98 @@ export class TracePositionPayload extends $.Struct {
   }
   toString(): string { return "TracePositionPayload_" + super.toString(); }
 }
+/**
+* core/sysv-segments: the System V segments the program made
+*
+*/
+export class SysvSegmentsPayload extends $.Struct {
+  static readonly _capnp = {
+    displayName: "SysvSegmentsPayload",
+    id: "ccb4a2519cd581be",
+    size: new $.ObjectSize(0, 1),
+  };
+  static _Segments: $.ListCtor<SysvSegmentState>;
+  _adoptSegments(value: $.Orphan<$.List<SysvSegmentState>>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownSegments(): $.Orphan<$.List<SysvSegmentState>> {
+    return $.utils.disown(this.segments);
+  }
+  get segments(): $.List<SysvSegmentState> {
+    return $.utils.getList(0, SysvSegmentsPayload._Segments, this);
+  }
+  _hasSegments(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initSegments(length: number): $.List<SysvSegmentState> {
+    return $.utils.initList(0, SysvSegmentsPayload._Segments, length, this);
+  }
+  set segments(value: $.List<SysvSegmentState>) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  toString(): string { return "SysvSegmentsPayload_" + super.toString(); }
+}
+export class SysvSegmentState extends $.Struct {
+  static readonly _capnp = {
+    displayName: "SysvSegmentState",
+    id: "e93052a8b94056f2",
+    size: new $.ObjectSize(24, 1),
+  };
+  static _Chunks: $.ListCtor<ChunkRef>;
+  /**
+* the segment's id in the trace
+*
+*/
+  get recorded(): bigint {
+    return $.utils.getInt64(0, this);
+  }
+  set recorded(value: bigint) {
+    $.utils.setInt64(0, value, this);
+  }
+  /**
+* what its shmget asked for
+*
+*/
+  get size(): bigint {
+    return $.utils.getUint64(8, this);
+  }
+  set size(value: bigint) {
+    $.utils.setUint64(8, value, this);
+  }
+  /**
+* whether a segment stands for it (else a later shmat makes one)
+*
+*/
+  get made(): boolean {
+    return $.utils.getBit(128, this);
+  }
+  set made(value: boolean) {
+    $.utils.setBit(128, value, this);
+  }
+  _adoptChunks(value: $.Orphan<$.List<ChunkRef>>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownChunks(): $.Orphan<$.List<ChunkRef>> {
+    return $.utils.disown(this.chunks);
+  }
+  /**
+* its bytes that differ from zero
+*
+*/
+  get chunks(): $.List<ChunkRef> {
+    return $.utils.getList(0, SysvSegmentState._Chunks, this);
+  }
+  _hasChunks(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initChunks(length: number): $.List<ChunkRef> {
+    return $.utils.initList(0, SysvSegmentState._Chunks, length, this);
+  }
+  set chunks(value: $.List<ChunkRef>) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
+  }
+  toString(): string { return "SysvSegmentState_" + super.toString(); }
+}
 Manifest._Needs = $.CompositeList(KindUse);
 State._Mappings = $.CompositeList(Envelope);
 State._FileMonitors = $.CompositeList(Envelope);
@@ -1117,3 +1209,5 @@ MappingPayload._PatchedSites = $.CompositeList(PatchedSite);
 MappingPayload._FileChunks = $.CompositeList(ChunkRef);
 TaskPayload._Sigactions = $.CompositeList(SigAction);
 SyscallBufferPayload._Buffers = $.CompositeList(TaskBuffer);
+SysvSegmentsPayload._Segments = $.CompositeList(SysvSegmentState);
+SysvSegmentState._Chunks = $.CompositeList(ChunkRef);

@@ -6,7 +6,7 @@
  */
 import { SyncHook } from 'tapable';
 import type { FileMonitor, Mapping, ReplaySession, Session, Task, Tsrr } from '../../core/index.js';
-import { Registry, TsrrError, defineHooks } from '../../core/index.js';
+import { Registry, TsrrError, defineHooks, isSysvAttachment } from '../../core/index.js';
 import type { ChunkRef, ChunkStore } from './ChunkStore.js';
 import type { Extent } from './memory.js';
 
@@ -21,6 +21,8 @@ export interface SaveContext {
   storeMemory(start: bigint, end: bigint, extent: Extent): ChunkRef[];
   /** Stores the file at `path`: its size, and its non-zero bytes as chunks by file offset. */
   storeFile(path: string): { size: bigint; refs: ChunkRef[] };
+  /** Stores `bytes`: the non-zero ones as chunks by offset. */
+  storeBytes(bytes: Buffer): ChunkRef[];
   /** The trace-relative copy of the file mapped at `mapping`, if the trace holds one. */
   traceCopyOf(mapping: Mapping): string | undefined;
 }
@@ -105,7 +107,7 @@ export function pcpRegistry(tsrr: Tsrr): PcpRegistry {
   let r = registries.get(tsrr);
   if (!r) {
     r = {
-      mappings: new SerializerRegistry('pcp mappings', (m, ctx) => (ctx.session.sharedFileOf(m, ctx.task) ? 'core/shared-file' : `core/${m.kind}`)),
+      mappings: new SerializerRegistry('pcp mappings', (m, ctx) => (isSysvAttachment(m) ? 'core/sysv-shm' : ctx.session.sharedFileOf(m, ctx.task) ? 'core/shared-file' : `core/${m.kind}`)),
       fileMonitors: new SerializerRegistry('pcp file monitors', (item) => item.monitor.kind),
       syscallBuffers: new SerializerRegistry('pcp syscall buffers', () => 'core/syscall-buffer'),
       tasks: new SerializerRegistry('pcp tasks', () => 'core/task'),

@@ -8,11 +8,12 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { relative } from 'node:path';
-import { TsrrError, limitsOf, replayedLimits, type Mapping, type ReplaySession, type Session, type Task } from '../../core/index.js';
+import { TsrrError, isSysvAttachment, limitsOf, replayedLimits, type Mapping, type ReplaySession, type Session, type Task } from '../../core/index.js';
+import { sysvProblem } from './serializers/sysvShm.js';
 import type { CheckpointStore, StoredCheckpoint } from './CheckpointStore.js';
 import type { ChunkRef } from './ChunkStore.js';
 import { PCP_FORMAT_VERSION, type Envelope, type KindUse, type ProcessState, type State } from './checkpointFormat.js';
-import { storeFile, storeMemory } from './memory.js';
+import { storeBytes, storeFile, storeMemory } from './memory.js';
 import { serializerFor, type PcpRegistry, type ProcessSection, type SaveContext, type SectionName, type SerializerRegistry } from './PcpRegistry.js';
 
 /** One process to save: its tasks, the first of which describes the process. */
@@ -44,15 +45,20 @@ export function processesOf(tasks: Iterable<Task>): Task[][] {
   return [...byAs.values()];
 }
 
-/** Why the processes cannot be checkpointed as they are, if they cannot: System V segments
- * are not saved yet, and anonymous memory two processes share is shared again on restore
- * through /proc/PID/map_files, which only CAP_SYS_ADMIN may open. (Files mapped shared are
- * saved whole, core/shared-file, and shared again on restore.) */
-export function unsharedMemoryProblem(processes: readonly Task[][]): string | undefined {
+/** Why the processes cannot be checkpointed as they are, if they cannot: a System V
+ * attachment its restore cannot make again (serializers/sysvShm.ts), or anonymous memory two
+ * processes share, shared again on restore through /proc/PID/map_files, which only
+ * CAP_SYS_ADMIN may open. (Files mapped shared are saved whole, core/shared-file, and shared
+ * again on restore.) */
+export function unsharedMemoryProblem(session: Session, processes: readonly Task[][]): string | undefined {
   const seen = new Map<string, number>();
   for (const [task] of processes) {
     for (const m of task!.as.mappings()) {
-      if (m.path.startsWith('/SYSV')) return `process ${task!.tgid} has System V shared memory attached (at 0x${m.start.toString(16)}), which checkpoints cannot hold yet`;
+      if (isSysvAttachment(m)) {
+        const problem = sysvProblem(session, m, task!.tgid);
+        if (problem) return problem;
+        continue;
+      }
       if (m.kind !== 'shared-anonymous') continue;
       const other = seen.get(m.object);
       if (other !== undefined && other !== task!.tgid && !mapFilesOpen()) {
@@ -86,7 +92,7 @@ export function whileCheckpointable<T>(session: ReplaySession, fn: (processes: C
   const phases = new Map([...session.tasks.values()].map((t) => [t, session.checkpointPhase(t)]));
   for (const [t, phase] of phases) if (!phase) return `task ${t.rec} is in the middle of a signal delivery, an exit, a fork or a restarted call`;
   const processes = processesOf(phases.keys());
-  const shared = unsharedMemoryProblem(processes);
+  const shared = unsharedMemoryProblem(session, processes);
   if (shared) return shared;
   const held = [...phases].filter(([, phase]) => phase === 'held').map(([t]) => t);
   for (const t of held) session.release(t);
@@ -137,6 +143,7 @@ export class Capture {
         if (!this.withMemory) throw new TsrrError('INTERNAL', 'an in-memory checkpoint keeps memory in its frozen processes, not in chunks');
         return this.using(storeMemory(task, this.store.chunks, start, end, extent));
       },
+      storeBytes: (bytes) => this.using(storeBytes(this.store.chunks, bytes)),
       storeFile: (path) => {
         const { size, refs } = storeFile(this.store.chunks, path);
         return { size, refs: this.using(refs) };

@@ -13,6 +13,7 @@ import { checkpointRecording, checkpointsCommand, createCheckpointsCommand, rmCh
 import { pcpRegistry, type PcpRegistry } from './PcpRegistry.js';
 import { loadCheckpoint, nearestCheckpoint, restoreCheckpoint } from './restore.js';
 import { registerMappingSerializers } from './serializers/mappings.js';
+import { registerSysvSerializers } from './serializers/sysvShm.js';
 import { registerStdioSerializer } from './serializers/stdio.js';
 import { registerFdMonitorSerializers } from './serializers/fdMonitors.js';
 import { registerSyscallBufferSerializer } from './serializers/syscallBuffer.js';
@@ -35,6 +36,7 @@ export default class PcpPlugin {
     registerSyscallBufferSerializer(reg);
     registerTaskSerializer(reg);
     registerTracePositionSerializer(reg);
+    registerSysvSerializers(reg);
     serveCheckpoints(tsrr, reg, () => this.ignore);
     tsrr.hooks.cliCommands.tap(this.name, (y, ctx) => {
       y.option('ignore-pcp', { type: 'boolean', default: false, global: true, describe: 'replay without persistent checkpoints' })
@@ -73,7 +75,7 @@ export default class PcpPlugin {
     let next = interval;
     let store: CheckpointStore | undefined; // the trace directory exists once recording runs
     session.hooks.eventRecorded.tap(this.name, (e, task) => {
-      if (e.frame < next || !e.canCheckpointAt() || session.tasks.size !== 1 || unsharedMemoryProblem([[task]])) return;
+      if (e.frame < next || !e.canCheckpointAt() || session.tasks.size !== 1 || unsharedMemoryProblem(session, [[task]])) return;
       checkpointRecording(reg, (store ??= new CheckpointStore(session.trace.dir)), session, task, e.frame);
       next = e.frame + interval;
     });

@@ -66,6 +66,17 @@ function storePieces(chunks: ChunkStore, bytes: Buffer, at: bigint, base: bigint
   return pieces.map((p, i) => ({ offset: p.offset, length: p.data.length, hash: hashes[i]! }));
 }
 
+/** Stores `bytes` (its non-zero pieces, by offset). */
+export function storeBytes(chunks: ChunkStore, bytes: Buffer): ChunkRef[] {
+  return storePieces(chunks, bytes, 0n, 0n);
+}
+
+/** Writes stored `refs` into `into` (zeros elsewhere). */
+export function loadBytes(chunks: ChunkStore, refs: readonly ChunkRef[], into: Buffer): void {
+  into.fill(0);
+  for (const r of refs) chunks.get(r.hash).copy(into, Number(r.offset), 0, r.length);
+}
+
 /** Stores the file at `path` (its size, and its non-zero bytes by offset). */
 export function storeFile(chunks: ChunkStore, path: string): { size: bigint; refs: ChunkRef[] } {
   const fd = openSync(path, 'r');

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+/**
+ * System V shared memory in checkpoints. core/sysv-segments (a session extension): every
+ * segment the program made, by the trace's id, with its size and, where a segment stands for
+ * it, its bytes (read through an attachment of tsrr's own, or a tracee's once the program
+ * removed it). core/sysv-shm (a mapping kind): an attachment, made again on restore by
+ * attaching replay's segment for that id where it was. Segments are made on restore by the
+ * first attachment of each, or by the extension for those nobody has attached; the extension,
+ * restored last, then puts their bytes in.
+ */
+import { fillShm, makeShm, readShm } from '../../../native/libc.js';
+import { TsrrError, attachedSegment, type Mapping, type Session, type Task } from '../../../core/index.js';
+import { MappingPayload, SysvSegmentsPayload } from '../../../schema/pcp.js';
+import { decodePayload, encodePayload } from '../checkpointFormat.js';
+import type { ChunkRef } from '../ChunkStore.js';
+import { loadBytes } from '../memory.js';
+import type { PcpRegistry, SaveContext } from '../PcpRegistry.js';
+
+const SHM_RDONLY = 0o10000n;
+const SHM_EXEC = 0o100000n;
+
+/** Why attachment `m` cannot be checkpointed, if it cannot: a segment the recording did not
+ * see made, or a part of one (its restore attaches whole segments). */
+export function sysvProblem(session: Session, m: Mapping, tgid: number): string | undefined {
+  const id = attachedSegment(m);
+  const recorded = session.sysvSegments.recordedOf(id);
+  const segment = session.sysvSegments.list().find((s) => s.recorded === recorded);
+  if (!segment) return `process ${tgid} has a System V segment attached (at 0x${m.start.toString(16)}) that the recording did not see made`;
+  const pages = (segment.size + 4095n) & ~4095n;
+  if (m.offset !== 0n || m.end - m.start !== pages) return `process ${tgid} has a part of a System V segment attached (at 0x${m.start.toString(16)})`;
+  return undefined;
+}
+
+/** The bytes of `segment` now, if anything can still read them. */
+function bytesOf(session: Session, segment: { size: bigint; id?: bigint }): Buffer | undefined {
+  if (segment.id === undefined) return undefined;
+  const own = readShm(Number(segment.id), Number(segment.size));
+  if (own) return own;
+  // Removed (IPC_RMID) but still attached somewhere: read through that attachment.
+  for (const task of new Set([...session.tasks.values()])) {
+    const m = task.as.mappings().find((x) => x.path.startsWith('/SYSV') && attachedSegment(x) === segment.id);
+    if (m) return task.readMem(m.start, Number(segment.size));
+  }
+  return undefined;
+}
+
+function saveSegments(session: Session, ctx: SaveContext): Uint8Array {
+  const saved = session.sysvSegments.list().map((s) => {
+    const bytes = bytesOf(session, s);
+    return { recorded: s.recorded, size: s.size, made: bytes !== undefined, chunks: bytes ? ctx.storeBytes(bytes) : [] };
+  });
+  return encodePayload(SysvSegmentsPayload, (p) => {
+    const list = p._initSegments(saved.length);
+    saved.forEach((s, i) => {
+      const out = list.get(i);
+      out.recorded = s.recorded;
+      out.size = s.size;
+      out.made = s.made;
+      const refs = out._initChunks(s.chunks.length);
+      s.chunks.forEach((c: ChunkRef, j) => {
+        const r = refs.get(j);
+        r.offset = c.offset;
+        r.length = c.length;
+        r._initHash(c.hash.length).copyBuffer(c.hash);
+      });
+    });
+  });
+}
+
+export function registerSysvSerializers(reg: PcpRegistry): void {
+  reg.extensions.register('core/sysv-segments', {
+    version: 1,
+    plugin: 'pcp',
+    save: saveSegments,
+    load(payload, _version, { session, chunks }) {
+      for (const s of decodePayload(SysvSegmentsPayload, payload).segments) {
+        const refs = [...s.chunks].map((c) => ({ offset: c.offset, length: c.length, hash: Buffer.from(c.hash.toUint8Array()) }));
+        const known = session.sysvSegments.list().find((x) => x.recorded === s.recorded);
+        const id = s.made ? (known?.id ?? BigInt(makeShm(Number(s.size)))) : undefined;
+        session.sysvSegments.created(s.recorded, s.size, id);
+        if (id !== undefined && !fillShm(Number(id), Number(s.size), (bytes) => loadBytes(chunks, refs, bytes))) {
+          throw new TsrrError('TRACEE_FAILED', `cannot attach System V segment ${id} to put the checkpoint's bytes in`, { id: Number(id) });
+        }
+      }
+    },
+  });
+  reg.mappings.register('core/sysv-shm', {
+    version: 1,
+    plugin: 'pcp',
+    save: (m, ctx) =>
+      encodePayload(MappingPayload, (p) => {
+        const recorded = ctx.session.sysvSegments.recordedOf(attachedSegment(m));
+        p.start = m.start;
+        p.end = m.end;
+        p.prot = (m.prot[1] === 'w' ? 2 : 0) | (m.prot[2] === 'x' ? 4 : 0) | 1;
+        p.shared = true;
+        p.file = String(recorded);
+        p.fileSize = ctx.session.sysvSegments.list().find((s) => s.recorded === recorded)!.size;
+      }),
+    load(payload, _version, { session, task }) {
+      const p = decodePayload(MappingPayload, payload);
+      // Processes come before the extension: the size its segment is made with, if first.
+      if (!session.sysvSegments.list().some((s) => s.recorded === BigInt(p.file))) session.sysvSegments.created(BigInt(p.file), p.fileSize);
+      const flags = ((p.prot & 2) === 0 ? SHM_RDONLY : 0n) | ((p.prot & 4) !== 0 ? SHM_EXEC : 0n);
+      const got = session.attachSysv(task as Task, BigInt(p.file), p.start, flags);
+      if (got !== p.start) throw new TsrrError('TRACEE_FAILED', `attaching System V segment ${p.file} at 0x${p.start.toString(16)} in task ${task.tid} failed (${got})`, { tid: task.tid });
+    },
+  });
+}
