@@ -56,9 +56,8 @@ const DEV_ZERO = 0x105;
 /** Calls that open a file: the argument holding the flags (openat2: in its struct open_how). */
 const OPEN_FLAGS_ARG = new Map<number, number>([[NR.open, 1], [NR.openat, 2], [NR.openat2, 2], [NR.creat, 1]]);
 const SECCOMP_SET_MODE_FILTER = 1n;
-const RED_ZONE = 128n;
-/** Bytes of stack userCrc() covers, from the red zone up. */
-const STACK_WINDOW = 512;
+/** Longer than a signal pending at a resume takes to stop the task. */
+const AT_ONCE_NS = 1_000_000n;
 const SECCOMP_FILTER_FLAG_TSYNC = 1n;
 const ESRCH = 3;
 const ECHILD = 10;
@@ -171,9 +170,10 @@ export class RecordSession extends Session {
   /** The task whose stretch of user code (or syscall) is in progress. */
   private current: Task | undefined;
   private sliceStart = 0n;
-  /** userCrc() of each task when it last went back to user code (none once it made buffered
-   * calls since: user code ran). */
+  /** crc32 of the registers each task last went back to user code with (none once it made
+   * buffered calls since: user code ran), and when (process.hrtime). */
   private readonly resumedCrc = new Map<Task, number>();
+  private readonly resumedAt = new Map<Task, bigint>();
   /** Tasks in a syscall whose entry is in the trace already (a syscallEntry or fork event). */
   private readonly entryRecorded = new Set<Task>();
   /** Threads in an exec that replaces their process's main thread, with that thread. */
@@ -406,7 +406,8 @@ export class RecordSession extends Session {
       task.state = 'kernel';
     } else {
       task.state = 'user';
-      this.resumedCrc.set(task, this.userCrc(task));
+      this.resumedCrc.set(task, crc32((task.regsValid ? task.regs : task.getRegs()).buf));
+      this.resumedAt.set(task, process.hrtime.bigint());
     }
     // A task the program's tracer single-steps steps, but into a syscall (whose entry a step
     // does not stop at).
@@ -425,14 +426,6 @@ export class RecordSession extends Session {
       this.resumedCrc.delete(task);
     }
     return buffer === undefined || records !== undefined;
-  }
-
-  /** What tells whether user code ran between two stops (without a counter of instructions):
-   * crc32 of the registers and of the stack around rsp, where a loop compiled without
-   * optimization keeps its variables while its registers come back the same. */
-  private userCrc(task: Task): number {
-    const r = task.regsValid ? task.regs : task.getRegs();
-    return crc32(task.readMemPartial(r.rsp - RED_ZONE, STACK_WINDOW), crc32(r.buf));
   }
 
   private sliceOver(): boolean {
@@ -475,7 +468,7 @@ export class RecordSession extends Session {
       task.state = 'stopped';
       this.current = undefined;
       task.getRegs();
-      if (this.userCrc(task) !== this.resumedCrc.get(task)) {
+      if (crc32(task.regs.buf) !== this.resumedCrc.get(task)) {
         this.record(task, { kind: 'preempt', snapshot: takeSnapshot(task, this.xsaveSize, this.knownPages) });
       }
       return;
@@ -1140,7 +1133,10 @@ export class RecordSession extends Session {
       if (signo === SIG.INT) this.sigintSeen = Date.now();
       // An asynchronous signal that came in the middle of user code: replay cannot stop there,
       // so it gets the task's state.
-      const ranUserCode = !isSynchronous(signo, code) && this.userCrc(task) !== this.resumedCrc.get(task);
+      // Without a counter of instructions: its registers changed, it made buffered calls, or
+      // time enough passed for a loop to come back to the same registers with memory changed
+      // (a signal already pending when it went on comes at once).
+      const ranUserCode = !isSynchronous(signo, code) && (crc32(r.buf) !== this.resumedCrc.get(task) || process.hrtime.bigint() - (this.resumedAt.get(task) ?? 0n) > AT_ONCE_NS);
       const snapshot = ranUserCode ? takeSnapshot(task, this.xsaveSize, this.knownPages) : undefined;
       const toTracer = signo !== SIG.KILL && this.programTracing.traces(task);
       this.record(task, { kind: 'signal', signo, code, regs: Buffer.from(r.buf), siginfo, ...(snapshot && { snapshot }), ...(toTracer && { toTracer }) });
@@ -1179,6 +1175,7 @@ export class RecordSession extends Session {
     this.pending.delete(task.tid);
     this.entryRecorded.delete(task);
     this.resumedCrc.delete(task);
+    this.resumedAt.delete(task);
     this.heldSignals.delete(task);
     this.own.delete(task);
     this.hiddenResults.delete(task);
