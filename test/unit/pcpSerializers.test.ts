@@ -280,7 +280,8 @@ function builtins(): PcpRegistry {
 }
 
 /** A SaveContext whose storeMemory returns `refs` (recording what it was asked) and whose
- * traceCopyOf returns `copy`. Nothing else is reachable without a tracee. */
+ * traceCopyOf returns `copy`, in a session of no tasks that follows no file in a copy of its
+ * own. Nothing else is reachable without a tracee. */
 function fakeSaveContext(refs: ChunkRef[], copy: string | undefined, calls: [bigint, bigint, Extent][] = [], patchedSites = new Map<bigint, string>()): SaveContext {
   return {
     storeMemory(start: bigint, end: bigint, extent: Extent) {
@@ -289,6 +290,7 @@ function fakeSaveContext(refs: ChunkRef[], copy: string | undefined, calls: [big
     },
     traceCopyOf: () => copy,
     task: { as: { patchedSites } },
+    session: { sharedFileOf: () => undefined, tasks: new Map() },
   } as unknown as SaveContext;
 }
 
@@ -302,7 +304,7 @@ describe('mapping serializers: save', () => {
   ];
   const cases: { name: string; kind: string; m: Mapping; copy?: string; expect: MappingValue; extent?: Extent }[] = [
     { name: 'core/anonymous', kind: 'core/anonymous', m: mapping('anonymous'), expect: { start: 0x7f0000000000n, end: 0x7f0000004000n, prot: 3, shared: false, file: '', offset: 0n, chunks: refs }, extent: 'touched' },
-    { name: 'core/shared-anonymous', kind: 'core/shared-anonymous', m: mapping('shared-anonymous', { prot: 'rw-s', path: '/dev/zero (deleted)' }), expect: { start: 0x7f0000000000n, end: 0x7f0000004000n, prot: 3, shared: true, file: '', offset: 0n, chunks: refs }, extent: 'touched' },
+    { name: 'core/shared-anonymous', kind: 'core/shared-anonymous', m: mapping('shared-anonymous', { prot: 'rw-s', path: '/dev/zero (deleted)' }), expect: { start: 0x7f0000000000n, end: 0x7f0000004000n, prot: 3, shared: true, file: '00:00 0', offset: 0n, chunks: refs }, extent: 'touched' },
     { name: 'core/heap', kind: 'core/heap', m: mapping('heap', { start: 0x555555559000n, end: 0x55555557a000n, path: '[heap]' }), expect: { start: 0x555555559000n, end: 0x55555557a000n, prot: 3, shared: false, file: '', offset: 0n, chunks: refs }, extent: 'touched' },
     { name: 'core/stack', kind: 'core/stack', m: mapping('stack', { start: 0x7ffffffde000n, end: 0x7ffffffff000n, path: '[stack]' }), expect: { start: 0x7ffffffde000n, end: 0x7ffffffff000n, prot: 3, shared: false, file: '', offset: 0n, chunks: refs }, extent: 'touched' },
     {
@@ -343,7 +345,7 @@ describe('mapping serializers: save', () => {
     test(c.name, () => {
       assert.equal(reg.mappings.kindOf(c.m, fakeSaveContext([], undefined)), c.kind);
       const s = serializerFor(reg.mappings, c.kind);
-      assert.equal(s.version, ['core/vdso', 'core/vvar', 'core/vsyscall'].includes(c.kind) ? 1 : 2);
+      assert.equal(s.version, ['core/vdso', 'core/vvar', 'core/vsyscall'].includes(c.kind) ? 1 : c.kind === 'core/shared-anonymous' ? 3 : 2);
       assert.equal(s.plugin, 'pcp');
       const calls: [bigint, bigint, Extent][] = [];
       const payload = s.save(c.m, fakeSaveContext(refs, c.copy, calls));
@@ -645,12 +647,12 @@ describe('pcpRegistry', () => {
     const tsrr = new Tsrr();
     tsrr.apply(new PcpPlugin());
     const reg = pcpRegistry(tsrr);
-    assert.deepEqual(reg.mappings.kinds().sort(), ['core/anonymous', 'core/file', 'core/heap', 'core/shared-anonymous', 'core/stack', 'core/vdso', 'core/vsyscall', 'core/vvar']);
+    assert.deepEqual(reg.mappings.kinds().sort(), ['core/anonymous', 'core/file', 'core/heap', 'core/shared-anonymous', 'core/shared-file', 'core/stack', 'core/sysv-shm', 'core/vdso', 'core/vsyscall', 'core/vvar']);
     assert.deepEqual(reg.fileMonitors.kinds().sort(), ['core/mmapped-file', 'core/pidfd', 'core/proc-mem', 'core/proc-status', 'core/stdio']);
     assert.deepEqual(reg.tasks.kinds(), ['core/task']);
     assert.deepEqual(reg.trace.kinds(), ['core/trace-position']);
     assert.deepEqual(reg.syscallBuffers.kinds(), ['core/syscall-buffer']);
-    assert.deepEqual(reg.extensions.kinds(), []);
+    assert.deepEqual(reg.extensions.kinds(), ['core/sysv-segments']);
     for (const section of SECTIONS) {
       for (const kind of reg[section].kinds()) {
         const s = (reg[section] as PcpRegistry['extensions']).get(kind);

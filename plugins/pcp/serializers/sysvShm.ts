@@ -9,7 +9,7 @@
  * restored last, then puts their bytes in.
  */
 import { fillShm, makeShm, readShm } from '../../../native/libc.js';
-import { TsrrError, attachedSegment, type Mapping, type Session, type Task } from '../../../core/index.js';
+import { TsrrError, attachedSegment, isSysvAttachment, type Mapping, type Session } from '../../../core/index.js';
 import { MappingPayload, SysvSegmentsPayload } from '../../../schema/pcp.js';
 import { decodePayload, encodePayload } from '../checkpointFormat.js';
 import type { ChunkRef } from '../ChunkStore.js';
@@ -37,8 +37,8 @@ function bytesOf(session: Session, segment: { size: bigint; id?: bigint }): Buff
   const own = readShm(Number(segment.id), Number(segment.size));
   if (own) return own;
   // Removed (IPC_RMID) but still attached somewhere: read through that attachment.
-  for (const task of new Set([...session.tasks.values()])) {
-    const m = task.as.mappings().find((x) => x.path.startsWith('/SYSV') && attachedSegment(x) === segment.id);
+  for (const task of session.tasks.values()) {
+    const m = task.as.mappings().find((x) => isSysvAttachment(x) && attachedSegment(x) === segment.id);
     if (m) return task.readMem(m.start, Number(segment.size));
   }
   return undefined;
@@ -102,7 +102,7 @@ export function registerSysvSerializers(reg: PcpRegistry): void {
       // Processes come before the extension: the size its segment is made with, if first.
       if (!session.sysvSegments.list().some((s) => s.recorded === BigInt(p.file))) session.sysvSegments.created(BigInt(p.file), p.fileSize);
       const flags = ((p.prot & 2) === 0 ? SHM_RDONLY : 0n) | ((p.prot & 4) !== 0 ? SHM_EXEC : 0n);
-      const got = session.attachSysv(task as Task, BigInt(p.file), p.start, flags);
+      const got = session.attachSysv(task, BigInt(p.file), p.start, flags);
       if (got !== p.start) throw new TsrrError('TRACEE_FAILED', `attaching System V segment ${p.file} at 0x${p.start.toString(16)} in task ${task.tid} failed (${got})`, { tid: task.tid });
     },
   });
