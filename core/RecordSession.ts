@@ -56,6 +56,8 @@ const DEV_ZERO = 0x105;
 /** Calls that open a file: the argument holding the flags (openat2: in its struct open_how). */
 const OPEN_FLAGS_ARG = new Map<number, number>([[NR.open, 1], [NR.openat, 2], [NR.openat2, 2], [NR.creat, 1]]);
 const SECCOMP_SET_MODE_FILTER = 1n;
+/** How long a stop request waits for the exits of calls under way. */
+const GRACE_NS = 50_000_000n;
 /** Longer than a signal pending at a resume takes to stop the task. */
 const AT_ONCE_NS = 1_000_000n;
 const SECCOMP_FILTER_FLAG_TSYNC = 1n;
@@ -322,6 +324,7 @@ export class RecordSession extends Session {
         // A stop that came with the request goes into the trace first: it may end a syscall
         // whose effect (output) is out already.
         if (pid > 0) this.dispatch(pid, status);
+        this.endCallsUnderWay();
         return this.interrupt();
       }
       if (pid === -ECHILD) {
@@ -335,6 +338,21 @@ export class RecordSession extends Session {
         continue;
       }
       this.dispatch(pid, status);
+    }
+  }
+
+  /** At a stop request: the exits of calls under way that come within a moment go into the
+   * trace too (a write whose bytes a reader has already), and nothing is resumed any more. */
+  private endCallsUnderWay(): void {
+    this.current = undefined; // proceed() then leaves each task stopped
+    const deadline = process.hrtime.bigint() + GRACE_NS;
+    for (const task of [...this.tasks.values()]) {
+      const left = deadline - process.hrtime.bigint();
+      if (task.state !== 'kernel' || left <= 0n) continue;
+      const [pid, status] = waitTimed(task.tid, WAIT.WALL, Number(left));
+      if (pid !== task.tid) continue;
+      const st = decodeStatus(status);
+      if (st.kind === 'syscall') this.survive(() => this.onStop(task, st));
     }
   }
 
