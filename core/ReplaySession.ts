@@ -483,14 +483,17 @@ export class ReplaySession extends Session {
 
   /** Delivers the signal `task` has pending now, when a snapshot is about to replace its
    * state: a single step stops it in the handler before its first instruction, with the
-   * kernel's side of the delivery (signal mask, alternate stack) done. */
+   * kernel's side of the delivery (signal mask, alternate stack) done, or in the group-stop a
+   * stop signal makes. */
   private settle(task: Task): void {
     if (task.atSysemuEntry) task.leaveSysemuEntry();
     this.spuriousExit.delete(task);
     if (!task.deliver) return;
     task.continue(PTRACE.SINGLESTEP);
     const st = this.waitFor(task);
-    if (st.kind !== 'signal') this.diverge(task, 'the delivery of a signal', JSON.stringify(st));
+    // A stop signal's delivery stops the process instead (a group-stop).
+    const stopped = st.kind === 'event' && st.event === PTRACE_EVENT.STOP;
+    if (st.kind !== 'signal' && !stopped) this.diverge(task, 'the delivery of a signal', JSON.stringify(st));
   }
 
   /** A signal the recording saw arrive from outside the task's own instructions: put the
