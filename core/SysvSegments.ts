@@ -49,6 +49,12 @@ export class SysvSegments {
     return id;
   }
 
+  /** Segment `recorded`, if a shmget made it. */
+  segment(recorded: bigint): SysvSegment | undefined {
+    const size = this.sizes.get(recorded);
+    return size === undefined ? undefined : { recorded, size, id: this.ids.get(recorded) };
+  }
+
   /** The recording's id of the segment `id` stands for. */
   recordedOf(id: bigint): bigint | undefined {
     for (const [recorded, own] of this.ids) if (own === id) return recorded;

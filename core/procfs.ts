@@ -11,6 +11,12 @@ export function readIfThere(path: string): string {
   }
 }
 
+/** The /proc/PID/map_files entry of `pid`'s mapping [start, end) (named in hex without
+ * leading zeros): the mapped file itself, opened. */
+export function mapFilesPath(pid: number | 'self', start: bigint, end: bigint): string {
+  return `/proc/${pid}/map_files/${start.toString(16)}-${end.toString(16)}`;
+}
+
 /** The state letter of `tid` in /proc (R, S, D, t, Z, ...); undefined once it is gone. */
 export function procState(tid: number): string | undefined {
   const stat = readIfThere(`/proc/${tid}/stat`);

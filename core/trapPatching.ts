@@ -13,6 +13,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { instructionLength } from './instructionLength.js';
 import type { Task } from './Task.js';
+import { mapFilesPath } from './procfs.js';
 
 export type PatchedInstruction = 'rdtsc' | 'rdtscp' | 'cpuid';
 
@@ -174,7 +175,7 @@ export function patchInstructions(task: Task, kinds: ReadonlySet<PatchedInstruct
     if (m.kind !== 'file' || m.prot[2] !== 'x' || m.prot[3] === 's') continue;
     let fd: number;
     try {
-      fd = openSync(`/proc/${task.as.pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`, 'r');
+      fd = openSync(mapFilesPath(task.as.pid, m.start, m.end), 'r');
     } catch {
       continue; // gone meanwhile
     }

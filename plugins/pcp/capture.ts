@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { relative } from 'node:path';
-import { TsrrError, isSysvAttachment, limitsOf, replayedLimits, type Mapping, type ReplaySession, type Session, type Task } from '../../core/index.js';
+import { TsrrError, isSysvAttachment, limitsOf, mapFilesPath, replayedLimits, type Mapping, type ReplaySession, type Session, type Task } from '../../core/index.js';
 import { sysvProblem } from './serializers/sysvShm.js';
 import type { CheckpointStore, StoredCheckpoint } from './CheckpointStore.js';
 import type { ChunkRef } from './ChunkStore.js';
@@ -77,8 +77,7 @@ function mapFilesOpen(): boolean {
   if (mapFiles !== undefined) return mapFiles;
   const [, start, end] = /^([0-9a-f]+)-([0-9a-f]+)/.exec(readFileSync('/proc/self/maps', 'latin1')) ?? [];
   try {
-    // Named without leading zeros.
-    closeSync(openSync(`/proc/self/map_files/${BigInt(`0x${start}`).toString(16)}-${BigInt(`0x${end}`).toString(16)}`, 'r'));
+    closeSync(openSync(mapFilesPath('self', BigInt(`0x${start}`), BigInt(`0x${end}`)), 'r'));
     mapFiles = true;
   } catch {
     mapFiles = false;

@@ -3,7 +3,8 @@
 import * as capnp from 'capnp-es';
 import { existsSync, readFileSync } from 'node:fs';
 import { TsrrError, framed, framedMessage, readMessage, type ResourceLimit } from '../../core/index.js';
-import { Manifest as CManifest, State as CState, type Envelope as CEnvelope } from '../../schema/pcp.js';
+import { Manifest as CManifest, State as CState, type ChunkRef as CChunkRef, type Envelope as CEnvelope } from '../../schema/pcp.js';
+import type { ChunkRef } from './ChunkStore.js';
 import { PROCESS_SECTIONS, SESSION_SECTIONS, type ProcessSection, type SectionName, type SessionSection } from './PcpRegistry.js';
 
 /** 2: every process and thread (format 1 held the first process's one task); 3: their
@@ -11,6 +12,21 @@ import { PROCESS_SECTIONS, SESSION_SECTIONS, type ProcessSection, type SectionNa
 export const PCP_FORMAT_VERSION = 3;
 const MANIFEST_MAGIC = 0x4d504354; // "TCPM"
 const STATE_MAGIC = 0x53504354; // "TCPS"
+
+/** Fills a payload's list of chunk refs, made `refs.length` long. */
+export function writeChunkRefs(list: capnp.List<CChunkRef>, refs: readonly ChunkRef[]): void {
+  refs.forEach((c, i) => {
+    const r = list.get(i);
+    r.offset = c.offset;
+    r.length = c.length;
+    r._initHash(c.hash.length).copyBuffer(c.hash);
+  });
+}
+
+/** A payload's list of chunk refs, as plain objects. */
+export function readChunkRefs(list: capnp.List<CChunkRef>): ChunkRef[] {
+  return [...list].map((c) => ({ offset: c.offset, length: c.length, hash: Buffer.from(c.hash.toUint8Array()) }));
+}
 
 export interface Envelope {
   kind: string;

@@ -2,7 +2,7 @@
 /** The commands the pcp plugin adds: create-checkpoints, checkpoints, rm-checkpoints. */
 import { readlinkSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { ReplaySession, TraceReader, TsrrError, progressBar, replayCpu, resolveTrace, writeAll, type CliContext, type RecordSession, type Task } from '../../core/index.js';
+import { ReplaySession, TraceReader, TsrrError, mapFilesPath, progressBar, replayCpu, resolveTrace, writeAll, type CliContext, type RecordSession, type Task } from '../../core/index.js';
 import { captureCheckpoint, replayCopyOf, whileCheckpointable } from './capture.js';
 import { CheckpointStore, type StoredCheckpoint } from './CheckpointStore.js';
 import type { PcpRegistry } from './PcpRegistry.js';
@@ -18,7 +18,7 @@ export function checkpointRecording(reg: PcpRegistry, store: CheckpointStore, se
     frame,
     traceUuid: writer.header.uuid,
     processes: [{ tasks: [{ task, held: false }] }],
-    traceCopyOf: (t, m) => writer.copyOf(`/proc/${t.tid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`),
+    traceCopyOf: (t, m) => writer.copyOf(mapFilesPath(t.tid, m.start, m.end)),
     executableOf: (t) => programCopy(t, writer.copyOf(`/proc/${t.tid}/exe`)),
   });
 }

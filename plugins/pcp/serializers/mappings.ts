@@ -12,9 +12,9 @@
  * object, in any process, maps it again: the first made creates it, the others open it through
  * /proc/PID/map_files of that one.
  */
-import { NR, TsrrError, patchable, type Mapping, type PatchedInstruction, type Task } from '../../../core/index.js';
+import { NR, TsrrError, mapFilesPath, patchable, type Mapping, type PatchedInstruction, type Task } from '../../../core/index.js';
 import { MappingPayload } from '../../../schema/pcp.js';
-import { decodePayload, encodePayload } from '../checkpointFormat.js';
+import { decodePayload, encodePayload, readChunkRefs, writeChunkRefs } from '../checkpointFormat.js';
 import type { ChunkRef } from '../ChunkStore.js';
 import { loadFile, type Extent } from '../memory.js';
 import type { LoadContext, PcpRegistry, SaveContext, Serializer } from '../PcpRegistry.js';
@@ -28,7 +28,7 @@ const MAP_GROWSDOWN = 0x100;
 const AT_FDCWD = -100n;
 const O_RDWR = 2;
 
-const protOf = (m: Mapping) => (m.prot[0] === 'r' ? PROT.r : 0) | (m.prot[1] === 'w' ? PROT.w : 0) | (m.prot[2] === 'x' ? PROT.x : 0);
+export const protOf = (m: Mapping): number => (m.prot[0] === 'r' ? PROT.r : 0) | (m.prot[1] === 'w' ? PROT.w : 0) | (m.prot[2] === 'x' ? PROT.x : 0);
 
 /** A MappingPayload as a plain object. */
 export interface SavedMapping {
@@ -56,14 +56,8 @@ export function encodeMapping(s: SavedMapping): Uint8Array {
     p.file = s.file;
     p.offset = s.offset;
     p.fileSize = s.fileSize;
-    for (const [list, refs] of [[p._initChunks(s.chunks.length), s.chunks], [p._initFileChunks(s.fileChunks.length), s.fileChunks]] as const) {
-      refs.forEach((c, i) => {
-        const r = list.get(i);
-        r.offset = c.offset;
-        r.length = c.length;
-        r._initHash(c.hash.length).copyBuffer(c.hash);
-      });
-    }
+    writeChunkRefs(p._initChunks(s.chunks.length), s.chunks);
+    writeChunkRefs(p._initFileChunks(s.fileChunks.length), s.fileChunks);
     const sites = p._initPatchedSites(s.patched.length);
     s.patched.forEach(([offset, instruction], i) => Object.assign(sites.get(i), { offset, instruction }));
   });
@@ -71,10 +65,9 @@ export function encodeMapping(s: SavedMapping): Uint8Array {
 
 export function decodeMapping(payload: Uint8Array): SavedMapping {
   const p = decodePayload(MappingPayload, payload);
-  const refs = (list: typeof p.chunks): ChunkRef[] => [...list].map((c) => ({ offset: c.offset, length: c.length, hash: Buffer.from(c.hash.toUint8Array()) }));
   return {
-    start: p.start, end: p.end, prot: p.prot, shared: p.shared, file: p.file, offset: p.offset, chunks: refs(p.chunks),
-    patched: [...p.patchedSites].map((x) => [x.offset, patchedInstruction(x.instruction)]), fileSize: p.fileSize, fileChunks: refs(p.fileChunks),
+    start: p.start, end: p.end, prot: p.prot, shared: p.shared, file: p.file, offset: p.offset, chunks: readChunkRefs(p.chunks),
+    patched: [...p.patchedSites].map((x) => [x.offset, patchedInstruction(x.instruction)]), fileSize: p.fileSize, fileChunks: readChunkRefs(p.fileChunks),
   };
 }
 
@@ -126,7 +119,7 @@ function mapSharedObject(task: Task, s: Saved): void {
     if (at < 0n) throw new TsrrError('TRACEE_FAILED', `making a shared object of ${s.fileSize} bytes in task ${task.tid} failed (errno ${-at})`, { tid: task.tid });
     return { tid: task.tid, start: at, end: at + s.fileSize };
   })();
-  const path = `/proc/${source.tid}/map_files/${source.start.toString(16)}-${source.end.toString(16)}`;
+  const path = mapFilesPath(source.tid, source.start, source.end);
   const fd = task.withScratch(Buffer.from(`${path}\0`), (addr) => task.remoteSyscall(NR.openat, AT_FDCWD, addr, O_RDWR));
   if (fd < 0n) throw new TsrrError('TRACEE_FAILED', `cannot open ${path} to share its memory again (errno ${-fd})`, { file: path });
   const got = task.remoteSyscall(NR.mmap, s.start, s.end - s.start, s.prot, MAP_SHARED | MAP_FIXED, fd, s.offset);

@@ -10,9 +10,9 @@
  */
 import { fillShm, makeShm, readShm } from '../../../native/libc.js';
 import { TsrrError, attachedSegment, isSysvAttachment, type Mapping, type Session } from '../../../core/index.js';
-import { MappingPayload, SysvSegmentsPayload } from '../../../schema/pcp.js';
-import { decodePayload, encodePayload } from '../checkpointFormat.js';
-import type { ChunkRef } from '../ChunkStore.js';
+import { SysvSegmentsPayload } from '../../../schema/pcp.js';
+import { decodePayload, encodePayload, readChunkRefs, writeChunkRefs } from '../checkpointFormat.js';
+import { decodeMapping, encodeMapping, protOf } from './mappings.js';
 import { loadBytes } from '../memory.js';
 import type { PcpRegistry, SaveContext } from '../PcpRegistry.js';
 
@@ -24,7 +24,7 @@ const SHM_EXEC = 0o100000n;
 export function sysvProblem(session: Session, m: Mapping, tgid: number): string | undefined {
   const id = attachedSegment(m);
   const recorded = session.sysvSegments.recordedOf(id);
-  const segment = session.sysvSegments.list().find((s) => s.recorded === recorded);
+  const segment = recorded === undefined ? undefined : session.sysvSegments.segment(recorded);
   if (!segment) return `process ${tgid} has a System V segment attached (at 0x${m.start.toString(16)}) that the recording did not see made`;
   const pages = (segment.size + 4095n) & ~4095n;
   if (m.offset !== 0n || m.end - m.start !== pages) return `process ${tgid} has a part of a System V segment attached (at 0x${m.start.toString(16)})`;
@@ -56,13 +56,7 @@ function saveSegments(session: Session, ctx: SaveContext): Uint8Array {
       out.recorded = s.recorded;
       out.size = s.size;
       out.made = s.made;
-      const refs = out._initChunks(s.chunks.length);
-      s.chunks.forEach((c: ChunkRef, j) => {
-        const r = refs.get(j);
-        r.offset = c.offset;
-        r.length = c.length;
-        r._initHash(c.hash.length).copyBuffer(c.hash);
-      });
+      writeChunkRefs(out._initChunks(s.chunks.length), s.chunks);
     });
   });
 }
@@ -74,9 +68,8 @@ export function registerSysvSerializers(reg: PcpRegistry): void {
     save: saveSegments,
     load(payload, _version, { session, chunks }) {
       for (const s of decodePayload(SysvSegmentsPayload, payload).segments) {
-        const refs = [...s.chunks].map((c) => ({ offset: c.offset, length: c.length, hash: Buffer.from(c.hash.toUint8Array()) }));
-        const known = session.sysvSegments.list().find((x) => x.recorded === s.recorded);
-        const id = s.made ? (known?.id ?? BigInt(makeShm(Number(s.size)))) : undefined;
+        const refs = readChunkRefs(s.chunks);
+        const id = s.made ? (session.sysvSegments.segment(s.recorded)?.id ?? BigInt(makeShm(Number(s.size)))) : undefined;
         session.sysvSegments.created(s.recorded, s.size, id);
         if (id !== undefined && !fillShm(Number(id), Number(s.size), (bytes) => loadBytes(chunks, refs, bytes))) {
           throw new TsrrError('TRACEE_FAILED', `cannot attach System V segment ${id} to put the checkpoint's bytes in`, { id: Number(id) });
@@ -87,20 +80,15 @@ export function registerSysvSerializers(reg: PcpRegistry): void {
   reg.mappings.register('core/sysv-shm', {
     version: 1,
     plugin: 'pcp',
-    save: (m, ctx) =>
-      encodePayload(MappingPayload, (p) => {
-        const recorded = ctx.session.sysvSegments.recordedOf(attachedSegment(m));
-        p.start = m.start;
-        p.end = m.end;
-        p.prot = (m.prot[1] === 'w' ? 2 : 0) | (m.prot[2] === 'x' ? 4 : 0) | 1;
-        p.shared = true;
-        p.file = String(recorded);
-        p.fileSize = ctx.session.sysvSegments.list().find((s) => s.recorded === recorded)!.size;
-      }),
+    save(m, ctx) {
+      // sysvProblem() let only segments the session knows through.
+      const segment = ctx.session.sysvSegments.segment(ctx.session.sysvSegments.recordedOf(attachedSegment(m))!)!;
+      return encodeMapping({ start: m.start, end: m.end, prot: protOf(m), shared: true, file: String(segment.recorded), offset: 0n, chunks: [], patched: [], fileSize: segment.size, fileChunks: [] });
+    },
     load(payload, _version, { session, task }) {
-      const p = decodePayload(MappingPayload, payload);
+      const p = decodeMapping(payload);
       // Processes come before the extension: the size its segment is made with, if first.
-      if (!session.sysvSegments.list().some((s) => s.recorded === BigInt(p.file))) session.sysvSegments.created(BigInt(p.file), p.fileSize);
+      if (!session.sysvSegments.segment(BigInt(p.file))) session.sysvSegments.created(BigInt(p.file), p.fileSize);
       const flags = ((p.prot & 2) === 0 ? SHM_RDONLY : 0n) | ((p.prot & 4) !== 0 ? SHM_EXEC : 0n);
       const got = session.attachSysv(task, BigInt(p.file), p.start, flags);
       if (got !== p.start) throw new TsrrError('TRACEE_FAILED', `attaching System V segment ${p.file} at 0x${p.start.toString(16)} in task ${task.tid} failed (${got})`, { tid: task.tid });
