@@ -39,6 +39,7 @@ import { emulateVsyscall, isVsyscall, vsyscallFilter } from './vsyscall.js';
 import { MAX_ERRNO, PROGRAM_FILTER_MARKER, SECCOMP_RET, actionOf, dataOf, decide, filterInstall, installRewritten, readFilter, sigsysInfo, type FilterAction } from './seccompFilters.js';
 import type { Task } from './Task.js';
 import { TraceWriter } from './TraceWriter.js';
+import type { TraceDirClaim } from './traceDir.js';
 import { writeAll } from './writeAll.js';
 import { OwnSettings } from './OwnSettings.js';
 import { PtraceEmulator } from './PtraceEmulator.js';
@@ -80,7 +81,10 @@ export interface RecordOptions extends SessionOptions {
   readonly path: string;
   readonly argv: string[];
   readonly envp: string[];
-  readonly dir: string;
+  /** The trace directory, claimed. */
+  readonly dir: TraceDirClaim;
+  /** A clock that needs no syscall (core/control.ts): events pending for a tick go to disk. */
+  readonly ticks: () => number;
   readonly cpu: number;
   /** Fds beyond 0-2 the program inherits. */
   readonly fds: readonly number[];
@@ -290,7 +294,7 @@ export class RecordSession extends Session {
     this.filtered = opts.syscallBuffer && this.ownFilter;
     const machine = machineInfo(opts.cpu, this.cpuidFaulting, [...this.patching]);
     this.xsaveSize = machine.xsaveSize;
-    this.writer = TraceWriter.create(opts.dir, {
+    this.writer = TraceWriter.create(opts.dir, opts.ticks, {
       formatVersion: TRACE_FORMAT_VERSION,
       tsrrVersion: TSRR_VERSION,
       uuid: randomUUID(),
@@ -335,6 +339,7 @@ export class RecordSession extends Session {
       if (pid < 0) throw new TsrrError('TRACEE_FAILED', `waiting for the tracees failed (errno ${-pid})`, {});
       if (pid === 0) {
         this.survive(() => this.onTimeout());
+        this.writer.flushIfDue();
         continue;
       }
       this.dispatch(pid, status);

@@ -32,7 +32,7 @@ import { REQ, changeTracee, changesTracee } from './ptraceRequests.js';
 import { StdioMonitor } from './StdioMonitor.js';
 import { TraceReader } from './TraceReader.js';
 import { REPLAYABLE_FORMAT_VERSION } from './traceFile.js';
-import { TsrrError } from '../native/TsrrError.js';
+import { TsrrError, isTsrrError } from '../native/TsrrError.js';
 import { emulateCpuid, emulateRdtsc, rdtscFaultInfo, trappedInstruction } from './trappedInstruction.js';
 import { undoForcedSignal } from './signalState.js';
 import { cpuidFaultingAvailable, hardwareWatchpoints, rdtscTrapping } from './machine.js';
@@ -78,7 +78,9 @@ export interface ReplayOptions extends SessionOptions {
 /** How a replay ended. */
 export type ReplayEnd =
   | { kind: 'exited'; frame: number; status: number }
-  | { kind: 'interrupted-recording'; frame: number }
+  /** The trace ends here with tasks still alive: the user stopped the recording (an
+   * `interrupted` event), or it was cut off (`cutOff` says how). */
+  | { kind: 'interrupted-recording'; frame: number; cutOff?: string }
   | { kind: 'reached'; frame: number };
 
 /** How `tsrr replay` without -a wants a debugger to serve a replay. */
@@ -309,18 +311,20 @@ export class ReplaySession extends Session {
       const end = this.checkEnd();
       if (end) return end;
       const e = this.trace.peek();
-      if (!e) {
-        if (this.tasks.size === 0) return { kind: 'exited', frame: this.lastFrame, status: this.rootStatus };
-        throw new TsrrError('TRACE_TRUNCATED', `the trace ends at frame ${this.trace.frameCount} but the program went on`, { frame: this.trace.frameCount });
-      }
-      if (this.paused) {
-        const { task, frame } = this.paused;
-        this.paused = undefined;
-        this.runTo(task, frame);
-      } else {
-        const task = this.tasks.get(e.tid);
-        if (!task) throw this.corrupt(e.frame, `an event of task ${e.tid}, which does not exist at that point`);
-        this.advance(task, e);
+      if (!e) return this.tasks.size === 0 ? { kind: 'exited', frame: this.lastFrame, status: this.rootStatus } : this.cutOff();
+      try {
+        if (this.paused) {
+          const { task, frame } = this.paused;
+          this.paused = undefined;
+          this.runTo(task, frame);
+        } else {
+          const task = this.tasks.get(e.tid);
+          if (!task) throw this.corrupt(e.frame, `an event of task ${e.tid}, which does not exist at that point`);
+          this.advance(task, e);
+        }
+      } catch (err) {
+        if (isTsrrError(err) && err.code === 'TRACE_TRUNCATED') return this.cutOff();
+        throw err;
       }
       const stop = this.report;
       this.report = undefined;
@@ -748,6 +752,11 @@ export class ReplaySession extends Session {
   }
 
   /** Whether replay should stop before running further: the goal or a recording cut short. */
+  /** The end of a trace whose recording did not end (killed, or out of space). */
+  private cutOff(): ReplayEnd {
+    return { kind: 'interrupted-recording', frame: this.lastFrame, cutOff: this.trace.cutOff ?? 'the recording did not end there (it was killed, or could not write more)' };
+  }
+
   private checkEnd(): ReplayEnd | undefined {
     if (this.goal !== undefined && this.lastFrame >= this.goal) return { kind: 'reached', frame: this.lastFrame };
     const next = this.trace.peek();

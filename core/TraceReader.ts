@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /**
  * Reads a trace directory. Opening checks the header and every block's length and checksum,
- * so a truncated or damaged trace is refused before replay touches a tracee. Blocks are then
- * decoded one at a time as the reader moves; `forwardTo` jumps to any frame without replaying.
+ * so a damaged trace is refused before replay touches a tracee (one cut off in its last block
+ * is read up to there). Blocks are then decoded one at a time as the reader moves;
+ * `forwardTo` jumps to any frame without replaying.
  */
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { decodeFormatVersion, decodeHeader, type TraceHeader } from './TraceHead
 import { zstdAvailable, zstdDecompress } from '../native/zstd.js';
 import { BLOCK_MAGIC, BLOCK_ZSTD_MAGIC, HEADER_MAGIC, PREFIX_BYTES, TRACE_FORMAT_VERSION, checksumOk, framedMessage, readPrefix } from './traceFile.js';
 import { TsrrError } from '../native/TsrrError.js';
+import { CopyHashes } from './CopyHashes.js';
 
 interface BlockInfo {
   offset: number;
@@ -25,13 +27,19 @@ export class TraceReader {
   private block: Event[] = [];
   private blockIndex = -1;
   private cursor = 1;
+  private readonly copies: CopyHashes;
 
   private constructor(
     readonly dir: string,
     readonly header: TraceHeader,
     private readonly fd: number,
     private readonly blocks: BlockInfo[],
-  ) {}
+    /** Why the events end early, if their last block is incomplete (the recording was cut
+     * off while writing it); the frames before replay. */
+    readonly cutOff: string | undefined,
+  ) {
+    this.copies = new CopyHashes(dir);
+  }
 
   static open(dir: string): TraceReader {
     const header = readHeader(dir);
@@ -39,11 +47,13 @@ export class TraceReader {
     let fd: number;
     try {
       fd = openSync(file, 'r');
-    } catch {
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       throw new TsrrError('TRACE_CORRUPT', `${file} is missing`, { file });
     }
     try {
-      return new TraceReader(dir, header, fd, indexBlocks(fd, file));
+      const { blocks, cutOff } = indexBlocks(fd, file);
+      return new TraceReader(dir, header, fd, blocks, cutOff);
     } catch (e) {
       closeSync(fd);
       throw e;
@@ -106,9 +116,10 @@ export class TraceReader {
     for (let e = this.next(); e; e = this.next()) yield e;
   }
 
-  /** Absolute path of a file the trace holds (paths in events are relative to the trace). */
+  /** Absolute path of a copy the trace holds (paths in events are relative to the trace),
+   * checked against its recorded hash. */
   file(rel: string): string {
-    return join(this.dir, rel);
+    return this.copies.check(rel);
   }
 
   close(): void {
@@ -139,10 +150,17 @@ export class TraceReader {
 
 function readHeader(dir: string): TraceHeader {
   const file = join(dir, 'header');
-  if (!existsSync(dir)) throw new TsrrError('NO_TRACE', `no trace at ${dir}`, { dir });
-  if (!existsSync(file)) throw new TsrrError('NO_TRACE', `${dir} is not a tsrr trace (${file} is missing)`, { file });
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new TsrrError('NO_TRACE', existsSync(dir) ? `${dir} is not a tsrr trace (${file} is missing)` : `no trace at ${dir}`, { file });
+    if (code === 'ENOTDIR') throw new TsrrError('NO_TRACE', `${dir} is not a tsrr trace (it is not a directory)`, { file });
+    throw e;
+  }
   const corrupt = (why: string) => new TsrrError('TRACE_CORRUPT', `${file} is corrupt: ${why}`, { file });
-  const message = framedMessage(readFileSync(file), HEADER_MAGIC, corrupt);
+  const message = framedMessage(bytes, HEADER_MAGIC, corrupt);
   let version: number;
   try {
     version = decodeFormatVersion(message);
@@ -159,7 +177,9 @@ function readHeader(dir: string): TraceHeader {
   }
 }
 
-function indexBlocks(fd: number, file: string): BlockInfo[] {
+/** The blocks of the events file, and where it is cut off if its last block is incomplete
+ * (a recording killed or out of space while writing it): the blocks before stay usable. */
+function indexBlocks(fd: number, file: string): { blocks: BlockInfo[]; cutOff?: string } {
   const size = fstatSync(fd).size;
   const blocks: BlockInfo[] = [];
   const prefix = Buffer.alloc(PREFIX_BYTES);
@@ -168,16 +188,14 @@ function indexBlocks(fd: number, file: string): BlockInfo[] {
   let body = Buffer.alloc(0);
   while (offset < size) {
     const where = `after frame ${frame - 1}`;
-    if (size - offset < PREFIX_BYTES) {
-      throw new TsrrError('TRACE_TRUNCATED', `${file} is truncated ${where} (a block prefix is cut short)`, { file, frame });
-    }
+    if (size - offset < PREFIX_BYTES) return { blocks, cutOff: `${file} is cut off ${where} (in a block prefix)` };
     readSync(fd, prefix, 0, PREFIX_BYTES, offset);
     const p = readPrefix(prefix, 0);
     if (p.magic !== BLOCK_MAGIC && p.magic !== BLOCK_ZSTD_MAGIC) {
       throw new TsrrError('TRACE_CORRUPT', `${file} is corrupt ${where}: bad block magic number at byte ${offset}`, { file, frame });
     }
     if (offset + PREFIX_BYTES + p.length > size) {
-      throw new TsrrError('TRACE_TRUNCATED', `${file} is truncated ${where} (${size - offset - PREFIX_BYTES} of ${p.length} bytes of the next block)`, { file, frame });
+      return { blocks, cutOff: `${file} is cut off ${where} (${size - offset - PREFIX_BYTES} of ${p.length} bytes of the next block)` };
     }
     if (body.length < p.length) body = Buffer.alloc(p.length);
     readSync(fd, body, 0, p.length, offset + PREFIX_BYTES);
@@ -188,5 +206,5 @@ function indexBlocks(fd: number, file: string): BlockInfo[] {
     frame += p.count;
     offset += PREFIX_BYTES + p.length;
   }
-  return blocks;
+  return { blocks };
 }

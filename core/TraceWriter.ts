@@ -5,14 +5,16 @@
  * filled, and any the writing thread has not got to); files the tracee maps are copied once
  * per version (device, inode, size, mtime).
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Event, type EventData } from './Event.js';
 import { encodeBlock } from './eventCodec.js';
 import { encodeHeader, type TraceHeader } from './TraceHeader.js';
 import { BlockWriter } from './BlockWriter.js';
 import { sparseCopy } from './sparseCopy.js';
+import { COPIES_FILE, recordCopy } from './CopyHashes.js';
 import { HEADER_MAGIC, framed } from './traceFile.js';
+import type { TraceDirClaim } from './traceDir.js';
 import { TsrrError } from '../native/TsrrError.js';
 
 /** Which version of a file this is: copies are made once per version. */
@@ -20,38 +22,40 @@ const versionOf = (st: Stats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
 
 const BLOCK_EVENTS = 4096;
 const BLOCK_BYTES = 1 << 20;
-/** A block is written at least this often, so a recording killed outright loses little. */
-const BLOCK_MS = 500;
 
 export class TraceWriter {
   private readonly fd: number;
+  private readonly copiesFd: number;
   private readonly blocks: BlockWriter;
   private pending: Event[] = [];
   private pendingBytes = 0;
   private nextFrame = 1;
   private blockStart = 1;
-  private flushedAt = Date.now();
+  private flushedAt: number;
   private readonly copies = new Map<string, string>();
   private closed = false;
 
   private constructor(
     readonly dir: string,
     readonly header: TraceHeader,
+    fd: number,
+    private readonly ticks: () => number,
   ) {
-    this.fd = openSync(join(dir, 'events'), 'wx');
+    this.fd = fd;
+    this.flushedAt = ticks();
+    mkdirSync(join(dir, 'files'));
+    this.copiesFd = openSync(join(dir, COPIES_FILE), 'wx');
     this.blocks = new BlockWriter(this.fd, join(dir, 'events'));
-  }
-
-  /** Creates `dir` (which must not exist or be empty) and writes the header. */
-  static create(dir: string, header: TraceHeader): TraceWriter {
-    if (existsSync(dir) && readdirSync(dir).length > 0) {
-      throw new TsrrError('BAD_ARGUMENT', `trace directory ${dir} already exists and is not empty`, { dir });
-    }
-    mkdirSync(join(dir, 'files'), { recursive: true });
     const tmp = join(dir, 'header.tmp');
     writeFileSync(tmp, framed(HEADER_MAGIC, 0, encodeHeader(header)));
     renameSync(tmp, join(dir, 'header'));
-    return new TraceWriter(dir, header);
+  }
+
+  /** Writes the header into the directory `claim` made this run's. Events wait at most a
+   * tick of `ticks` before they are written, so that a recording killed outright (SIGKILL)
+   * loses the last tick or two of its events, no more. */
+  static create(claim: TraceDirClaim, ticks: () => number, header: TraceHeader): TraceWriter {
+    return new TraceWriter(claim.dir, header, claim.eventsFd, ticks);
   }
 
   get frameCount(): number {
@@ -63,11 +67,14 @@ export class TraceWriter {
     this.pending.push(e);
     this.pendingBytes += e.dataBytes;
     // A full block waits for writeFullBlock, unless it grew far past full.
-    // The clock is a syscall here (see core/launch.ts): look at it every 64 events only.
-    if (this.filled(4) || e.frame === 1 || ((e.frame & 63) === 0 && Date.now() - this.flushedAt > BLOCK_MS)) {
-      this.flush(this.filled(1));
-    }
+    if (this.filled(4) || e.frame === 1) this.flush(this.filled(1));
+    else this.flushIfDue();
     return e;
+  }
+
+  /** Writes the pending events if they have waited a tick. */
+  flushIfDue(): void {
+    if (this.ticks() !== this.flushedAt) this.flush(this.filled(1));
   }
 
   /** Writes the block if it is full. The recorder calls this once the tracee it stopped runs
@@ -89,7 +96,7 @@ export class TraceWriter {
     this.blockStart = this.nextFrame;
     this.pending = [];
     this.pendingBytes = 0;
-    this.flushedAt = Date.now();
+    this.flushedAt = this.ticks();
   }
 
   /** Copies the file at `source` (a path, or /proc/PID/fd/N of an open file, which works even
@@ -100,7 +107,13 @@ export class TraceWriter {
     const known = this.copies.get(key);
     if (known) return known;
     const rel = join('files', `${this.copies.size}-${basename(name)}`);
-    sparseCopy(source, join(this.dir, rel));
+    try {
+      sparseCopy(source, join(this.dir, rel));
+      recordCopy(this.copiesFd, this.dir, rel);
+    } catch (e) {
+      rmSync(join(this.dir, rel), { force: true });
+      throw new TsrrError('TRACE_WRITE_FAILED', `copying ${name} into ${join(this.dir, 'files')} failed: ${(e as Error).message}`, { file: name }, { cause: e });
+    }
     this.copies.set(key, rel);
     return rel;
   }
@@ -124,6 +137,7 @@ export class TraceWriter {
         this.blocks.close();
       } finally {
         closeSync(this.fd);
+        closeSync(this.copiesFd);
       }
     }
   }

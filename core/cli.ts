@@ -7,7 +7,7 @@
  */
 import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { Control } from './control.js';
+import { Control, TICK_MS } from './control.js';
 import { inheritedFds } from './inheritedFds.js';
 
 const control = new Control();
@@ -29,6 +29,8 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 // it, which must not end or stop tsrr. Caught, not ignored: the tracees start with them at
 // their defaults.
 for (const sig of ['SIGABRT', 'SIGQUIT', 'SIGTRAP', 'SIGTTIN', 'SIGTTOU', 'SIGWINCH'] as const) process.on(sig, () => {});
+
+setInterval(() => control.tick(), TICK_MS).unref();
 
 worker.on('error', (e) => {
   writeSync(2, `tsrr: internal error: ${e.stack ?? e}\n`);

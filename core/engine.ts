@@ -86,6 +86,9 @@ export async function main(argv: string[], control: Control, inheritedFds: reado
 
 class UsageError extends Error {}
 
+const isSystemError = (e: unknown): e is NodeJS.ErrnoException =>
+  e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string';
+
 // Output goes straight to fds 1 and 2 (see cli.ts), yargs's help and messages included.
 console.log = (...args: unknown[]) => writeAll(1, format(...args) + '\n');
 console.error = (...args: unknown[]) => writeAll(2, format(...args) + '\n');
@@ -100,6 +103,12 @@ async function run(): Promise<number> {
     if (isTsrrError(e) || e instanceof UsageError) {
       writeAll(2, `tsrr: ${e.message.split('\n')[0]}\n`); // one line, whatever a cause wrapped
       return isTsrrError(e) && e.code === 'INTERRUPTED' ? 130 : 1;
+    }
+    if (isSystemError(e)) {
+      // A file system's refusal (no space, no permission, a name too long, ...): Node's
+      // message names the call, the reason in words and the path.
+      writeAll(2, `tsrr: ${e.message}\n`);
+      return 1;
     }
     writeAll(2, `tsrr: internal error: ${(e as Error).stack ?? e}\n`);
     return 70;

@@ -3,9 +3,9 @@
  * Where traces live: $_RR_TRACE_DIR, else ~/.local/share/tsrr (honouring XDG_DATA_HOME), one
  * directory per recording named PROG-N, and `latest-trace` pointing at the newest.
  */
-import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, statSync, symlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, rmdirSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { TsrrError } from '../native/TsrrError.js';
 
 export function traceRoot(): string {
@@ -14,19 +14,94 @@ export function traceRoot(): string {
   return join(data, 'tsrr');
 }
 
-/** A fresh directory name for a recording of `program`: PROG-0, PROG-1, ... */
-export function newTraceDir(program: string): string {
-  const root = traceRoot();
-  mkdirSync(root, { recursive: true });
-  const name = basename(program).replace(/[^\w.+-]/g, '_') || 'trace';
-  for (let n = 0; ; n++) {
-    const dir = join(root, `${name}-${n}`);
+/**
+ * The directory a recording writes, made its own: created (with missing parents) or found
+ * empty, and claimed by creating its events file exclusively, so that two recordings never
+ * share one. It knows which directories it created, and `discard` removes only what this run
+ * made.
+ */
+export class TraceDirClaim {
+  private constructor(
+    readonly dir: string,
+    /** The events file, open for writing. */
+    readonly eventsFd: number,
+    /** The outermost directory this run created (undefined: `dir` was there already). */
+    private readonly made: string | undefined,
+  ) {}
+
+  /** Claims `dir` (tsrr record -o DIR). */
+  static take(dir: string): TraceDirClaim {
+    dir = resolve(dir);
+    let made: string | undefined;
     try {
-      mkdirSync(dir);
-      return dir;
+      made = mkdirSync(dir, { recursive: true });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' || code === 'ENOTDIR') throw new TsrrError('BAD_ARGUMENT', `trace directory ${dir} cannot be made: it or a directory above it is a file`, { dir });
+      throw e;
     }
+    return TraceDirClaim.claim(dir, made);
+  }
+
+  /** Claims a new directory PROG-N under the trace root. */
+  static fresh(program: string): TraceDirClaim {
+    const root = traceRoot();
+    try {
+      mkdirSync(root, { recursive: true });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' || code === 'ENOTDIR') throw new TsrrError('BAD_ARGUMENT', `the trace root ${root} is not a directory (set _RR_TRACE_DIR to one)`, { dir: root });
+      throw e;
+    }
+    const name = basename(program).replace(/[^\w.+-]/g, '_') || 'trace';
+    for (let n = 0; ; n++) {
+      const dir = join(root, `${name}-${n}`);
+      try {
+        mkdirSync(dir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw e;
+      }
+      return TraceDirClaim.claim(dir, dir);
+    }
+  }
+
+  private static claim(dir: string, made: string | undefined): TraceDirClaim {
+    let fd: number;
+    try {
+      fd = openSync(join(dir, 'events'), 'wx');
+    } catch (e) {
+      removeMade(dir, made);
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new TsrrError('BAD_ARGUMENT', `trace directory ${dir} already holds a trace (or one is being recorded into it)`, { dir });
+      throw e;
+    }
+    if (readdirSync(dir).length > 1) {
+      closeSync(fd);
+      unlinkSync(join(dir, 'events'));
+      throw new TsrrError('BAD_ARGUMENT', `trace directory ${dir} already exists and is not empty`, { dir });
+    }
+    return new TraceDirClaim(dir, fd, made);
+  }
+
+  /** Removes what this run put in the directory (all of it: the directory was empty when
+   * claimed), then the directories it created. */
+  discard(): void {
+    for (const name of readdirSync(this.dir)) rmSync(join(this.dir, name), { recursive: true, force: true });
+    removeMade(this.dir, this.made);
+  }
+}
+
+/** Removes the directories from `dir` up to `made`, the outermost one this run created, as
+ * far as they are empty (another run may have put something there since). */
+function removeMade(dir: string, made: string | undefined): void {
+  if (made === undefined) return;
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return;
+    }
+    if (d === made || d === dirname(d)) return;
   }
 }
 

@@ -7,10 +7,12 @@
 import { crc32 } from 'node:zlib';
 
 /** 3: blocks may be zstd-compressed (BLOCK_ZSTD_MAGIC). 4: calls that only read state (prctl
- * getters) and calls whose result tsrr hides carry their output and are emulated on replay. */
-export const TRACE_FORMAT_VERSION = 4;
-/** The oldest format replay reproduces exactly (older ones still dump and list). */
-export const REPLAYABLE_FORMAT_VERSION = 4;
+ * getters) and calls whose result tsrr hides carry their output and are emulated on replay.
+ * 5: TRACE/copies holds a hash of every copy in files/. */
+export const TRACE_FORMAT_VERSION = 5;
+/** The oldest format replay reproduces exactly (older ones still dump and list). 5: the
+ * trace's copies of files have recorded hashes (core/CopyHashes.ts). */
+export const REPLAYABLE_FORMAT_VERSION = 5;
 export const PREFIX_BYTES = 16;
 export const HEADER_MAGIC = 0x48525354; // "TSRH" little-endian
 export const BLOCK_MAGIC = 0x42455354; // "TSEB" little-endian

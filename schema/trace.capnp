@@ -7,6 +7,9 @@
 #   events   a sequence of blocks, each a 16-byte prefix (magic "TSEB", message length,
 #            crc32 of the message, number of events) and one EventBlock message
 #   files/   copies of the files the tracee executed or mapped
+#   copies   for each copy in files/, a 16-byte prefix (magic "TSSC", length, crc32, 0) and a
+#            record: the sha256 content hash of core/contentHash.ts (32 bytes), then the
+#            copy's path relative to the trace (UTF-8); replay checks a copy before using it
 #
 # Rules: fields are only ever added, never renumbered or retyped. A change that an older reader
 # cannot safely ignore bumps Header.formatVersion; readers refuse versions newer than theirs.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /** `tsrr record [-o DIR] [--bind-to-cpu N] [--] PROG [ARGS...]` */
 import { writeAll } from '../writeAll.js';
-import { accessSync, constants, existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { delimiter, join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
@@ -9,7 +9,7 @@ import type { CliContext } from '../CliContext.js';
 import { defaultCpu } from '../machine.js';
 import { RecordSession } from '../RecordSession.js';
 import { PRELOAD_LIBRARY } from '../syscallBuffer.js';
-import { markLatest, newTraceDir } from '../traceDir.js';
+import { TraceDirClaim, markLatest } from '../traceDir.js';
 import { TsrrError } from '../../native/TsrrError.js';
 
 /** Options of tsrr and of `record` that take a value (so their value is not the program). */
@@ -85,10 +85,8 @@ export function recordCommand(ctx: CliContext): CommandModule {
       const program = words[0]!;
       const path = findProgram(program);
       const output = argv.output as string | undefined;
-      if (output && existsSync(output) && readdirSync(output).length > 0) {
-        throw new TsrrError('BAD_ARGUMENT', `trace directory ${output} already exists and is not empty`, { dir: output });
-      }
-      const dir = output ? resolve(output) : newTraceDir(program);
+      const claim = output ? TraceDirClaim.take(output) : TraceDirClaim.fresh(program);
+      const { dir } = claim;
       // LD_PRELOAD cannot name a file whose path has a space or a colon.
       const syscallBuffer = !argv['no-syscall-buffer'] && !/[ :]/.test(PRELOAD_LIBRARY) && existsSync(PRELOAD_LIBRARY);
       const env = new Map(startEnvironment());
@@ -101,13 +99,14 @@ export function recordCommand(ctx: CliContext): CommandModule {
         path,
         argv: words,
         envp,
-        dir,
+        dir: claim,
         cpu: (argv['bind-to-cpu'] as number | undefined) ?? defaultCpu(),
         fds: ctx.inheritedFds,
         waitForAll: argv.wait as boolean,
         syscallBuffer,
         cpuidFaulting: argv['cpuid-faulting'] as boolean,
         patchRdtsc: argv['patch-rdtsc'] as boolean,
+        ticks: ctx.control.ticks,
         interrupted: ctx.control.interrupted,
         stopSignal: ctx.control.stopSignal,
         cancelStop: ctx.control.cancelStop,
@@ -119,7 +118,9 @@ export function recordCommand(ctx: CliContext): CommandModule {
         code = session.run();
       } catch (e) {
         session.killAll();
-        if (!existsSync(join(dir, 'header'))) rmSync(dir, { recursive: true, force: true });
+        // A trace with no event is of no use: nothing of it stays.
+        if (!existsSync(join(dir, 'events')) || statSync(join(dir, 'events')).size === 0) claim.discard();
+        else if (e instanceof Error) e.message += `; ${dir} keeps the events recorded before`;
         throw e;
       }
       if (!output) markLatest(dir);

@@ -66,7 +66,9 @@ export function replayCommand(ctx: CliContext): CommandModule {
           }
           const end = session.run();
           if (end.kind === 'reached') writeAll(2, `tsrr: reached event ${end.frame}\n`);
-          if (end.kind === 'interrupted-recording') writeAll(2, `tsrr: replayed to event ${end.frame}, where the recording was interrupted\n`);
+          if (end.kind === 'interrupted-recording') {
+            writeAll(2, end.cutOff ? `tsrr: warning: replayed to event ${end.frame}, where the trace ends: ${end.cutOff}\n` : `tsrr: replayed to event ${end.frame}, where the recording was interrupted\n`);
+          }
         } finally {
           session.killAll();
         }

@@ -14,7 +14,7 @@ export function traceinfoCommand(_ctx: CliContext): CommandModule {
     handler: (argv) => {
       const trace = TraceReader.open(resolveTrace(argv.trace as string | undefined));
       try {
-        const info = { dir: trace.dir, events: trace.frameCount, ...trace.header };
+        const info = { dir: trace.dir, events: trace.frameCount, ...(trace.cutOff ? { cutOff: trace.cutOff } : {}), ...trace.header };
         writeAll(1, JSON.stringify(info, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
       } finally {
         trace.close();

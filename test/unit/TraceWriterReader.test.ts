@@ -14,6 +14,7 @@ import {
   truncateSync,
   unlinkSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,10 +22,13 @@ import type { EventData } from '../../core/Event.js';
 import type { TraceHeader } from '../../core/TraceHeader.js';
 import { TraceReader } from '../../core/TraceReader.js';
 import { TraceWriter } from '../../core/TraceWriter.js';
+import { TraceDirClaim } from '../../core/traceDir.js';
 import { BLOCK_MAGIC, BLOCK_ZSTD_MAGIC, PREFIX_BYTES, TRACE_FORMAT_VERSION, readPrefix } from '../../core/traceFile.js';
 import { TsrrError, type ErrorCode } from '../../native/TsrrError.js';
 
 const N = 10_500;
+/** A clock that never ticks: blocks are cut by size alone. */
+const noTicks = () => 0;
 
 function header(overrides: Partial<TraceHeader> = {}): TraceHeader {
   return {
@@ -120,7 +124,7 @@ afterEach(() => {
 });
 
 function writeTrace(dir: string, frames = N, h = header()): void {
-  const w = TraceWriter.create(dir, h);
+  const w = TraceWriter.create(TraceDirClaim.take(dir), noTicks, h);
   for (let f = 1; f <= frames; f++) {
     const { tid, data } = eventAt(f);
     const e = w.append(tid, data);
@@ -228,14 +232,14 @@ describe('a trace of many blocks', () => {
     });
   }
 
-  test('file() resolves paths relative to the trace', () => {
-    assert.equal(reader.file('files/0-x'), join(dir, 'files/0-x'));
+  test('file() refuses a file the trace has no hash for', () => {
+    expectError(() => reader.file('files/0-x'), 'TRACE_CORRUPT', join(dir, 'files/0-x'));
   });
 });
 
 test('a trace with no events', () => {
   const dir = join(tmp, 'empty');
-  TraceWriter.create(dir, header()).close();
+  TraceWriter.create(TraceDirClaim.take(dir), noTicks, header()).close();
   const r = TraceReader.open(dir);
   assert.equal(r.frameCount, 0);
   assert.equal(r.peek(), undefined);
@@ -255,20 +259,58 @@ test('a trace with one event', () => {
   r.close();
 });
 
-test('create refuses a non-empty directory but accepts an empty one', () => {
-  const dir = join(tmp, 'full');
-  writeTrace(dir, 2);
-  expectError(() => TraceWriter.create(dir, header()), 'BAD_ARGUMENT', dir);
-  const empty = join(tmp, 'empty-existing');
-  mkdirSync(empty);
-  TraceWriter.create(empty, header()).close();
-  assert.equal(TraceReader.open(empty).frameCount, 0);
+describe('claiming a trace directory', () => {
+  test('refuses one that holds a trace or anything else, and leaves it as it was', () => {
+    const dir = join(tmp, 'full');
+    writeTrace(dir, 2);
+    const before = readdirSync(dir).sort();
+    expectError(() => TraceDirClaim.take(dir), 'BAD_ARGUMENT', dir, 'already holds a trace');
+    const other = join(tmp, 'other');
+    mkdirSync(other);
+    writeFileSync(join(other, 'mine'), 'x');
+    expectError(() => TraceDirClaim.take(other), 'BAD_ARGUMENT', other, 'not empty');
+    assert.deepEqual(readdirSync(dir).sort(), before);
+    assert.deepEqual(readdirSync(other), ['mine']);
+  });
+
+  test('takes an empty one, and discarding keeps the directory it did not make', () => {
+    const empty = join(tmp, 'empty-existing');
+    mkdirSync(empty);
+    const claim = TraceDirClaim.take(empty);
+    TraceWriter.create(claim, noTicks, header()).close();
+    assert.equal(TraceReader.open(empty).frameCount, 0);
+    claim.discard();
+    assert.deepEqual(readdirSync(empty), []);
+  });
+
+  test('discarding removes the directories it made, up to the first it made', () => {
+    const claim = TraceDirClaim.take(join(tmp, 'a', 'b', 'c'));
+    TraceWriter.create(claim, noTicks, header()).close();
+    claim.discard();
+    assert.deepEqual(readdirSync(tmp), []);
+  });
+
+  test('two claims of one directory: the second is refused and removes nothing', () => {
+    const dir = join(tmp, 'shared');
+    const first = TraceDirClaim.take(dir);
+    expectError(() => TraceDirClaim.take(dir), 'BAD_ARGUMENT', 'already holds a trace');
+    assert.deepEqual(readdirSync(dir), ['events']);
+    closeSync(first.eventsFd);
+  });
+
+  test('a path under a file is one clear error', () => {
+    const file = join(tmp, 'plain');
+    writeFileSync(file, 'x');
+    expectError(() => TraceDirClaim.take(file), 'BAD_ARGUMENT', file, 'is a file');
+    expectError(() => TraceDirClaim.take(join(file, 'sub')), 'BAD_ARGUMENT', 'is a file');
+    assert.equal(readFileSync(file, 'utf8'), 'x');
+  });
 });
 
 describe('copyFile', () => {
   test('copies a file once per version', () => {
     const dir = join(tmp, 'trace');
-    const w = TraceWriter.create(dir, header());
+    const w = TraceWriter.create(TraceDirClaim.take(dir), noTicks, header());
     const src = join(tmp, 'libfoo.so');
     writeFileSync(src, 'version one');
 
@@ -301,9 +343,42 @@ describe('copyFile', () => {
     r.close();
   });
 
+  test('a copy changed after recording is refused, naming it', () => {
+    const dir = join(tmp, 'trace');
+    const w = TraceWriter.create(TraceDirClaim.take(dir), noTicks, header());
+    const src = join(tmp, 'libbar.so');
+    writeFileSync(src, Buffer.alloc(3 * 4096 + 100, 7));
+    const rel = w.copyFile(src, src);
+    w.close();
+    const copy = join(dir, rel);
+    const bytes = readFileSync(copy);
+    bytes[5000]! ^= 1;
+    writeFileSync(copy, bytes);
+    expectError(() => TraceReader.open(dir).file(rel), 'TRACE_CORRUPT', copy, 'changed after recording');
+    truncateSync(copy, 4096);
+    expectError(() => TraceReader.open(dir).file(rel), 'TRACE_CORRUPT', copy);
+    unlinkSync(copy);
+    expectError(() => TraceReader.open(dir).file(rel), 'TRACE_CORRUPT', copy, 'missing');
+  });
+
+  test('the hash does not depend on holes: zeros written out match a hole', () => {
+    const dir = join(tmp, 'trace');
+    const w = TraceWriter.create(TraceDirClaim.take(dir), noTicks, header());
+    const src = join(tmp, 'sparse');
+    const fd = openSync(src, 'w');
+    writeSync(fd, 'data', 0);
+    writeSync(fd, 'more', 10 << 20);
+    closeSync(fd);
+    const rel = w.copyFile(src, src);
+    w.close();
+    const copy = join(dir, rel);
+    writeFileSync(copy, readFileSync(copy)); // written out whole: no holes any more
+    assert.equal(TraceReader.open(dir).file(rel), copy);
+  });
+
   test('copies a deleted file through /proc/self/fd', () => {
     const dir = join(tmp, 'trace');
-    const w = TraceWriter.create(dir, header());
+    const w = TraceWriter.create(TraceDirClaim.take(dir), noTicks, header());
     const src = join(tmp, 'gone.so');
     writeFileSync(src, 'still here');
     const fd = openSync(src, 'r');

@@ -191,9 +191,9 @@ export function registerMappingSerializers(reg: PcpRegistry): void {
       const { task } = ctx;
       if (!s.file) mapAnonymous(task, s); // not a file of the trace: all of it was saved
       else {
-        const path = Buffer.from(`${ctx.traceDir}/${s.file}\0`);
-        const fd = task.withScratch(path, (addr) => task.remoteSyscall(NR.openat, AT_FDCWD, addr, 0));
-        if (fd < 0n) throw new TsrrError('CHECKPOINT_CORRUPT', `cannot open ${ctx.traceDir}/${s.file}, which the checkpoint maps (errno ${-fd})`, { file: s.file });
+        const path = ctx.session.trace.file(s.file);
+        const fd = task.withScratch(Buffer.from(`${path}\0`), (addr) => task.remoteSyscall(NR.openat, AT_FDCWD, addr, 0));
+        if (fd < 0n) throw new TsrrError('CHECKPOINT_CORRUPT', `cannot open ${path}, which the checkpoint maps (errno ${-fd})`, { file: s.file });
         // Shared as replay maps it: only a writable one is private, to leave the copy alone.
         const sharing = s.shared && (s.prot & PROT.w) === 0 ? MAP_SHARED : MAP_PRIVATE;
         const got = task.remoteSyscall(NR.mmap, s.start, s.end - s.start, s.prot, sharing | MAP_FIXED, fd, s.offset);
