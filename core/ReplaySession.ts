@@ -9,7 +9,7 @@
  * tasks into states met in the middle of user code. Every event is checked against the tracee
  * (syscall number, arguments, registers); any difference stops replay with a divergence report.
  */
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { kill, ptrace, tkill } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, SIG, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { Registers } from '../native/regs.js';
@@ -754,7 +754,7 @@ export class ReplaySession extends Session {
   /** Whether replay should stop before running further: the goal or a recording cut short. */
   /** The end of a trace whose recording did not end (killed, or out of space). */
   private cutOff(): ReplayEnd {
-    return { kind: 'interrupted-recording', frame: this.lastFrame, cutOff: this.trace.cutOff ?? 'the recording did not end there (it was killed, or could not write more)' };
+    return { kind: 'interrupted-recording', frame: this.lastFrame, cutOff: this.trace.cutOff ?? `${join(this.trace.dir, 'events')} ends before the recording did (it was killed, or could not write more)` };
   }
 
   private checkEnd(): ReplayEnd | undefined {

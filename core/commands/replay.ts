@@ -36,7 +36,7 @@ export function replayCommand(ctx: CliContext): CommandModule {
       try {
         const goto = (argv.goto as number | undefined) ?? processStart(trace, argv.onfork as number | undefined, argv.onprocess as number | undefined);
         if (goto !== undefined && (!Number.isInteger(goto) || goto < 1 || goto > trace.frameCount)) {
-          throw new TsrrError('BAD_ARGUMENT', `-g ${goto}: the trace has events 1-${trace.frameCount}`, { frame: goto });
+          throw new TsrrError('BAD_ARGUMENT', `-g ${goto}: the trace has events 1-${trace.frameCount}${trace.cutOff ? ` (${trace.cutOff})` : ''}`, { frame: goto });
         }
         for (const d of machineDifferences(trace.header.machine)) writeAll(2, `tsrr: warning: this machine differs from the recording one: ${d}\n`);
         // With a debugger started in this terminal, Ctrl-C is the debugger's (it interrupts

@@ -417,16 +417,6 @@ describe('damaged traces', () => {
     ['truncated header', (d) => truncateSync(join(d, 'header'), statSync(join(d, 'header')).size - 5), 'TRACE_CORRUPT', (d) => [join(d, 'header')]],
     ['bit flip in the header', (d) => flipBit(join(d, 'header'), PREFIX_BYTES + 20), 'TRACE_CORRUPT', (d) => [join(d, 'header')]],
     ['bad header magic', (d) => flipBit(join(d, 'header'), 0), 'TRACE_CORRUPT', (d) => [join(d, 'header')]],
-    ['events cut in the last block', (d) => truncateSync(join(d, 'events'), statSync(join(d, 'events')).size - 100), 'TRACE_TRUNCATED', (d) => [join(d, 'events')]],
-    [
-      'events cut in a block prefix',
-      (d) => {
-        const last = blocksOf(d).at(-1)!;
-        truncateSync(join(d, 'events'), last.offset + 7);
-      },
-      'TRACE_TRUNCATED',
-      (d) => [join(d, 'events')],
-    ],
     [
       'bit flip in a block body',
       (d) => {
@@ -465,6 +455,27 @@ describe('damaged traces', () => {
       damage(dir);
       const e = expectError(() => TraceReader.open(dir), code, ...mentions(dir));
       assert.ok(!e.message.includes('\n'), 'one line');
+    });
+  }
+
+  const cuts: [name: string, cut: (last: { offset: number; length: number }) => number][] = [
+    ['in the last block', (last) => last.offset + PREFIX_BYTES + Math.floor(last.length / 2)],
+    ['in the last block prefix', (last) => last.offset + 7],
+  ];
+  for (const [name, cut] of cuts) {
+    test(`events cut off ${name}: the blocks before are read, and cutOff says where`, () => {
+      const last = blocksOf(dir).at(-1)!;
+      truncateSync(events, cut(last));
+      const r = TraceReader.open(dir);
+      try {
+        assert.equal(r.frameCount, last.firstFrame - 1);
+        assert.match(r.cutOff ?? '', new RegExp(`${events} is cut off after frame ${last.firstFrame - 1}`));
+        r.forwardTo(last.firstFrame - 1);
+        assertFrame(r.next(), last.firstFrame - 1);
+        assert.equal(r.next(), undefined);
+      } finally {
+        r.close();
+      }
     });
   }
 
