@@ -16,12 +16,14 @@ import { recordCommand, splitProgram } from './commands/record.js';
 import { replayCommand } from './commands/replay.js';
 import { traceinfoCommand } from './commands/traceinfo.js';
 import { loadConfig, loadPlugin } from './config.js';
+import { wordOption } from './optionValues.js';
 import type { CliContext } from './CliContext.js';
 import { Control } from './control.js';
 import { keepFreedMemory } from '../native/libc.js';
 import { Tsrr } from './Tsrr.js';
 import { isTsrrError } from '../native/TsrrError.js';
 import { TSRR_VERSION } from './version.js';
+import { checkArguments } from './utf8Only.js';
 
 // yargs 17 through require: Node 20 loads it in a fifth of the time yargs 18 (ESM only) takes.
 const yargs = createRequire(import.meta.url)('yargs/yargs') as (args?: readonly string[]) => Argv;
@@ -34,7 +36,8 @@ function valueOptions(y: Argv): string[] {
   return all.map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
 }
 
-/** `--plugin X` / `--plugin=X` before the command's own arguments. */
+/** `--plugin X` / `--plugin=X` before the command's own arguments (an empty or missing X is
+ * left to yargs to refuse). */
 function pluginArgs(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -43,7 +46,7 @@ function pluginArgs(argv: string[]): string[] {
     if (a === '--plugin' && i + 1 < argv.length) out.push(argv[++i]!);
     else if (a.startsWith('--plugin=')) out.push(a.slice('--plugin='.length));
   }
-  return out;
+  return out.filter((spec) => spec !== '');
 }
 
 export async function main(argv: string[], control: Control, inheritedFds: readonly number[] = []): Promise<number> {
@@ -63,7 +66,7 @@ export async function main(argv: string[], control: Control, inheritedFds: reado
     .scriptName('tsrr')
     .version(TSRR_VERSION)
     .parserConfiguration({ 'populate--': true, 'greedy-arrays': false })
-    .option('plugin', { type: 'string', array: true, default: [] as string[], global: true, describe: 'load a plugin (a first-party name, a package or a path); repeatable' })
+    .option(...wordOption('plugin', { what: 'a plugin', array: true, global: true, describe: 'load a plugin (a first-party name, a package or a path); repeatable' }))
     .command(recordCommand(ctx))
     .command(replayCommand(ctx))
     .command(dumpCommand(ctx))
@@ -74,7 +77,8 @@ export async function main(argv: string[], control: Control, inheritedFds: reado
     .strict()
     .exitProcess(false)
     .fail((msg, err) => {
-      throw err ?? new UsageError(msg);
+      // yargs rethrows what an option's coerce threw (optionValues.ts) as a YError, message kept.
+      throw err?.name === 'YError' ? new UsageError(err.message) : (err ?? new UsageError(msg));
     })
     // Help is shown only for --help (failures print one line), but yargs lays it out after
     // every command; unwrapped, that is some 40 ms quicker.
@@ -97,7 +101,9 @@ async function run(): Promise<number> {
   keepFreedMemory();
   const control = new Control(workerData.control as SharedArrayBuffer);
   try {
-    return await main(process.argv.slice(2), control, workerData.fds as number[]);
+    const argv = process.argv.slice(2);
+    checkArguments(argv.length);
+    return await main(argv, control, workerData.fds as number[]);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EPIPE') return 0; // the reader went away: nothing more to say
     if (isTsrrError(e) || e instanceof UsageError) {

@@ -40,6 +40,9 @@ export function defineHooks<T extends Record<string, AnyHook>>(owner: string, ho
   return Object.freeze(hooks);
 }
 
+/** Whether any plugin tapped `hook`: isUsed() cannot tell, it counts the interceptor above. */
+export const hasTaps = (hook: AnyHook): boolean => hook.taps.length > 0;
+
 function pluginError(plugin: string, hook: string, e: unknown): TsrrError {
   // A TsrrError is a plugin's own, deliberate report: keep its code and words, note where.
   if (isTsrrError(e)) {

@@ -24,6 +24,7 @@ export { TraceReader } from './TraceReader.js';
 export { TraceWriter } from './TraceWriter.js';
 export { Registry } from './Registry.js';
 export type { CliContext } from './CliContext.js';
+export { numberOption, wordOption } from './optionValues.js';
 export { defineHooks } from './hooks.js';
 export { launch, limitsOf, replayedLimits } from './launch.js';
 export { CLONE } from './clone.js';

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /** Facts about the machine a trace is recorded on, and the check that replay runs on a similar one. */
 import { readFileSync } from 'node:fs';
-import { cpus, release } from 'node:os';
-import { cpuid, debugRegistersWork, rdtscTraps, xgetbv } from '../native/libc.js';
+import { release } from 'node:os';
+import { cpuid, debugRegistersWork, rdtscTraps, threadCpus, xgetbv } from '../native/libc.js';
 import type { CpuidResult } from './Event.js';
 import type { MachineInfo } from './TraceHeader.js';
 import type { PatchedInstruction } from './trapPatching.js';
@@ -54,11 +54,16 @@ export function machineInfo(boundCpu: number, cpuidFaulting: boolean, patched: P
   };
 }
 
-/** The CPU tracees are pinned to: the last one, away from CPU 0 where interrupts tend to land. */
-export const defaultCpu = (): number => cpus().length - 1;
+/** The CPUs tsrr may run on (as taskset or a cpuset left them), read before the tracer thread
+ * pins itself to one. */
+const START_CPUS = threadCpus();
+export const allowedCpus = (): readonly number[] => START_CPUS;
 
-/** The CPU a replay runs on: the recording's, when this machine has it. */
-export const replayCpu = (recorded: MachineInfo): number => (recorded.boundCpu >= 0 && recorded.boundCpu < cpus().length ? recorded.boundCpu : defaultCpu());
+/** The CPU tracees are pinned to: the last allowed one, away from CPU 0 where interrupts tend to land. */
+export const defaultCpu = (): number => START_CPUS.at(-1)!;
+
+/** The CPU a replay runs on: the recording's, when tsrr may run there. */
+export const replayCpu = (recorded: MachineInfo): number => (START_CPUS.includes(recorded.boundCpu) ? recorded.boundCpu : defaultCpu());
 
 /** What differs between the recording machine and this one that can change a replay. */
 export function machineDifferences(recorded: MachineInfo): string[] {

@@ -253,6 +253,15 @@ export function pinThread(cpu: number): boolean {
 
 const schedGetaffinity = libc.func('int sched_getaffinity(int pid, size_t size, _Out_ void *mask)');
 
+/** The CPUs the calling thread may run on (its affinity mask), in order. */
+export function threadCpus(): number[] {
+  const mask = Buffer.alloc(128);
+  check('sched_getaffinity', schedGetaffinity(0, mask.length, mask));
+  const out: number[] = [];
+  for (let cpu = 0; cpu < mask.length * 8; cpu++) if (mask[cpu >> 3]! & (1 << (cpu & 7))) out.push(cpu);
+  return out;
+}
+
 /** Runs `fn` with the calling thread moved off the CPUs it is pinned to (to the others there
  * are), so that the threads `fn` starts run beside it rather than take turns with it (see
  * pinThread); then pins it back. An unpinned thread stays as it is. */

@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: MIT
 /** `tsrr record [-o DIR] [--bind-to-cpu N] [--] PROG [ARGS...]` */
 import { writeAll } from '../writeAll.js';
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { delimiter, join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import type { CliContext } from '../CliContext.js';
-import { defaultCpu } from '../machine.js';
+import { allowedCpus, defaultCpu } from '../machine.js';
+import { numberOption, wordOption } from '../optionValues.js';
 import { RecordSession } from '../RecordSession.js';
 import { PRELOAD_LIBRARY } from '../syscallBuffer.js';
 import { TraceDirClaim, markLatest } from '../traceDir.js';
 import { TsrrError } from '../../native/TsrrError.js';
+import { startEnvironment } from '../utf8Only.js';
 
 /** Options of tsrr and of `record` that take a value (so their value is not the program). */
 const VALUE_OPTIONS = ['-o', '--output', '--bind-to-cpu', '--plugin'];
@@ -58,22 +60,14 @@ export function findProgram(program: string): string {
   throw new TsrrError('PROGRAM_NOT_FOUND', exists ? `${program} is not an executable file` : `no such program: ${program}`, { program });
 }
 
-/** tsrr's environment as it was given, in its order (process.env's differs). */
-function startEnvironment(): [string, string][] {
-  return readFileSync('/proc/self/environ', 'utf8')
-    .split('\0')
-    .filter((e) => e.includes('='))
-    .map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]);
-}
-
 export function recordCommand(ctx: CliContext): CommandModule {
   return {
     command: 'record [program..]',
     describe: 'record a program run into a trace',
     builder: (y) =>
       y
-        .option('output', { alias: 'o', type: 'string', describe: 'trace directory (default: a new one under the trace root)' })
-        .option('bind-to-cpu', { type: 'number', describe: 'CPU to run the tracees on (default: the last one)' })
+        .option(...wordOption('output', { alias: 'o', what: 'a directory', describe: 'trace directory (default: a new one under the trace root)' }))
+        .option(...numberOption('bind-to-cpu', { what: 'a CPU tsrr may run on', min: 0, among: allowedCpus, describe: 'CPU to run the tracees on (default: the last one tsrr may run on)' }))
         .option('no-syscall-buffer', { alias: 'n', type: 'boolean', default: false, describe: 'stop at every syscall (no in-process buffering)' })
         .option('cpuid-faulting', { type: 'boolean', default: true, describe: 'make cpuid fault where the CPU can (--no-cpuid-faulting: patch its sites instead, as on CPUs without it)' })
         .option('patch-rdtsc', { type: 'boolean', default: false, describe: 'patch rdtsc instructions to trap even where the CPU traps them (as on machines whose CPU does not)' })

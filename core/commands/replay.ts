@@ -3,11 +3,16 @@
 import { writeAll } from '../writeAll.js';
 import type { CommandModule } from 'yargs';
 import type { CliContext } from '../CliContext.js';
+import { hasTaps } from '../hooks.js';
 import { machineDifferences, replayCpu } from '../machine.js';
+import { numberOption, wordOption } from '../optionValues.js';
 import { ReplaySession } from '../ReplaySession.js';
 import { resolveTrace } from '../traceDir.js';
 import { TraceReader } from '../TraceReader.js';
 import { TsrrError } from '../../native/TsrrError.js';
+
+/** The highest PID Linux gives (PID_MAX_LIMIT on 64-bit). */
+const PID_MAX_LIMIT = 4_194_304;
 
 export function replayCommand(ctx: CliContext): CommandModule {
   return {
@@ -17,25 +22,30 @@ export function replayCommand(ctx: CliContext): CommandModule {
       y
         .positional('trace', { type: 'string', describe: 'trace directory or name' })
         .option('autopilot', { alias: 'a', type: 'boolean', default: false, describe: 'replay without a debugger, to the end or to -g' })
-        .option('goto', { alias: 'g', type: 'number', describe: 'stop at this event (frame)' })
-        .option('onfork', { alias: 'f', type: 'number', describe: 'stop where process PID starts' })
-        .option('onprocess', { alias: 'p', type: 'number', describe: 'stop where process PID execs' })
-        .option('dbgport', { alias: 's', type: 'number', describe: 'serve the debugger protocol on this port and wait for a debugger (no gdb is started)' })
-        .option('dbghost', { type: 'string', default: '127.0.0.1', describe: 'address to serve the debugger protocol on' })
-        .conflicts('goto', ['onfork', 'onprocess']),
+        .option(...numberOption('goto', { alias: 'g', what: 'an event number', min: 1, describe: 'stop at this event (frame)' }))
+        .option(...numberOption('onfork', { alias: 'f', what: 'a PID', min: 1, max: PID_MAX_LIMIT, describe: 'stop where process PID starts' }))
+        .option(...numberOption('onprocess', { alias: 'p', what: 'a PID', min: 1, max: PID_MAX_LIMIT, describe: 'stop where process PID execs' }))
+        .option(...numberOption('dbgport', { alias: 's', what: 'a TCP port', min: 0, max: 65535, describe: 'serve the debugger protocol on this port (0: any free one) and wait for a debugger (no gdb is started)' }))
+        .option(...wordOption('dbghost', { what: 'an address', describe: 'address to serve the debugger protocol on (default: 127.0.0.1)' }))
+        .conflicts('goto', ['onfork', 'onprocess'])
+        .conflicts('onfork', 'onprocess'),
     handler: (argv) => {
       const debug = !argv.autopilot;
-      if (debug && !ctx.tsrr.hooks.debugReplay.isUsed()) {
-        throw new TsrrError('BAD_ARGUMENT', 'replay without -a needs a debugger plugin (tsrr --plugin gdbserver replay); use -a to replay on autopilot');
-      }
       const port = argv.dbgport as number | undefined;
-      if (!debug && port !== undefined) throw new TsrrError('BAD_ARGUMENT', '-s serves a debugger; it does not go with -a');
-      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new TsrrError('BAD_ARGUMENT', `-s ${port}: not a TCP port`);
+      const debuggerArgs = ((argv['--'] as unknown[] | undefined) ?? []).map(String);
+      const afterDashes = `the arguments after -- (${debuggerArgs.join(' ')})`;
+      if (!debug) {
+        const misplaced = port !== undefined ? '-s goes' : argv.dbghost !== undefined ? '--dbghost goes' : debuggerArgs.length > 0 ? `${afterDashes} go` : undefined;
+        if (misplaced) throw new TsrrError('BAD_ARGUMENT', `${misplaced} with a debugger; -a replays without one`);
+      } else if (!hasTaps(ctx.tsrr.hooks.debugReplay)) {
+        throw needsDebugger();
+      }
+      if (port !== undefined && debuggerArgs.length > 0) throw new TsrrError('BAD_ARGUMENT', `${afterDashes} are for the gdb tsrr starts, and with -s it starts none`);
       const dir = resolveTrace(argv.trace as string | undefined);
       const trace = TraceReader.open(dir);
       try {
         const goto = (argv.goto as number | undefined) ?? processStart(trace, argv.onfork as number | undefined, argv.onprocess as number | undefined);
-        if (goto !== undefined && (!Number.isInteger(goto) || goto < 1 || goto > trace.frameCount)) {
+        if (goto !== undefined && goto > trace.frameCount) {
           throw new TsrrError('BAD_ARGUMENT', `-g ${goto}: the trace has events 1-${trace.frameCount}${trace.cutOff ? ` (${trace.cutOff})` : ''}`, { frame: goto });
         }
         for (const d of machineDifferences(trace.header.machine)) writeAll(2, `tsrr: warning: this machine differs from the recording one: ${d}\n`);
@@ -47,7 +57,6 @@ export function replayCommand(ctx: CliContext): CommandModule {
         ctx.tsrr.hooks.sessionCreated.call(session);
         try {
           if (debug) {
-            const debuggerArgs = ((argv['--'] as unknown[] | undefined) ?? []).map(String);
             let again: TraceReader | undefined;
             const fresh = () => {
               again?.close();
@@ -58,7 +67,8 @@ export function replayCommand(ctx: CliContext): CommandModule {
             };
             try {
               const pid = (argv.onfork ?? argv.onprocess) as number | undefined;
-              ctx.tsrr.hooks.debugReplay.call(session, { port, host: argv.dbghost as string, debuggerArgs, stop, fresh, pid });
+              const served = ctx.tsrr.hooks.debugReplay.call(session, { port, host: (argv.dbghost as string | undefined) ?? '127.0.0.1', debuggerArgs, stop, fresh, pid });
+              if (!served) throw needsDebugger();
             } finally {
               again?.close();
             }
@@ -78,6 +88,8 @@ export function replayCommand(ctx: CliContext): CommandModule {
     },
   };
 }
+
+const needsDebugger = () => new TsrrError('BAD_ARGUMENT', 'tsrr replay needs -a (replay to the end) or a debugger plugin such as --plugin gdbserver');
 
 /** The frame where process `fork` first appears, or where process `exec` first execs; the
  * trace reader is left at its start. */

@@ -2,7 +2,7 @@
 /** The commands the pcp plugin adds: create-checkpoints, checkpoints, rm-checkpoints. */
 import { readlinkSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { ReplaySession, TraceReader, TsrrError, mapFilesPath, progressBar, replayCpu, resolveTrace, writeAll, type CliContext, type RecordSession, type Task } from '../../core/index.js';
+import { ReplaySession, TraceReader, TsrrError, mapFilesPath, numberOption, progressBar, replayCpu, resolveTrace, writeAll, type CliContext, type RecordSession, type Task } from '../../core/index.js';
 import { captureCheckpoint, replayCopyOf, whileCheckpointable } from './capture.js';
 import { CheckpointStore, type StoredCheckpoint } from './CheckpointStore.js';
 import type { PcpRegistry } from './PcpRegistry.js';
@@ -48,11 +48,8 @@ function programCopy(task: Task, copy: string | undefined): string {
   return copy;
 }
 
-function positive(name: string, v: unknown, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new TsrrError('BAD_ARGUMENT', `--${name} must be an integer >= ${min} (got ${String(v)})`);
-  return v;
-}
+/** Events between checkpoints, without -i. */
+const DEFAULT_INTERVAL = 10000;
 
 export function createCheckpointsCommand(ctx: CliContext, reg: PcpRegistry): CommandModule {
   return {
@@ -61,15 +58,15 @@ export function createCheckpointsCommand(ctx: CliContext, reg: PcpRegistry): Com
     builder: (y) =>
       y
         .positional('trace', { type: 'string' })
-        .option('interval', { alias: 'i', type: 'number', default: 10000, describe: 'events between checkpoints' })
-        .option('start', { alias: 's', type: 'number', describe: 'first event to checkpoint at (default: one interval in)' })
-        .option('end', { alias: 'e', type: 'number', describe: 'last event to checkpoint at (default: the end)' }),
+        .option(...numberOption('interval', { alias: 'i', what: 'a number of events', min: 1, defaultDescription: String(DEFAULT_INTERVAL), describe: 'events between checkpoints' }))
+        .option(...numberOption('start', { alias: 's', what: 'an event number', min: 1, describe: 'first event to checkpoint at (default: one interval in)' }))
+        .option(...numberOption('end', { alias: 'e', what: 'an event number', min: 1, describe: 'last event to checkpoint at (default: the end)' })),
     handler: (argv) => {
-      const interval = positive('interval', argv.interval, 1)!;
+      const interval = (argv.interval as number | undefined) ?? DEFAULT_INTERVAL;
       const trace = TraceReader.open(resolveTrace(argv.trace as string | undefined));
       const store = new CheckpointStore(trace.dir);
-      const start = positive('start', argv.start, 1) ?? interval;
-      const end = Math.min(positive('end', argv.end, 1) ?? trace.frameCount, trace.frameCount);
+      const start = (argv.start as number | undefined) ?? interval;
+      const end = Math.min((argv.end as number | undefined) ?? trace.frameCount, trace.frameCount);
       if (start > end) throw new TsrrError('BAD_ARGUMENT', `--start ${start} is after --end ${end} (the trace has ${trace.frameCount} events)`);
       const session = new ReplaySession({ trace, cpu: replayCpu(trace.header.machine), goto: end, startLimit: start, echo: false, interrupted: ctx.control.interrupted });
       ctx.tsrr.hooks.sessionCreated.call(session);
@@ -127,7 +124,7 @@ export function rmCheckpointsCommand(_ctx: CliContext): CommandModule {
   return {
     command: 'rm-checkpoints [trace]',
     describe: 'delete persistent checkpoints (all, or those at -g EVENT)',
-    builder: (y) => y.positional('trace', { type: 'string' }).option('goto', { alias: 'g', type: 'number', array: true, describe: 'event of a checkpoint to delete; repeatable' }),
+    builder: (y) => y.positional('trace', { type: 'string' }).option(...numberOption('goto', { alias: 'g', what: 'an event number', min: 1, array: true, describe: 'event of a checkpoint to delete; repeatable' })),
     handler: (argv) => {
       const store = new CheckpointStore(resolveTrace(argv.trace as string | undefined));
       const removed = store.remove(argv.goto as number[] | undefined);

@@ -5,7 +5,7 @@
  * before EVENT instead of from the beginning (unless --ignore-pcp). What a checkpoint holds is
  * whatever the serializers registered in pcpRegistry(tsrr) save; plugins add their own kinds.
  */
-import { TsrrError, writeAll, type RecordSession, type ReplaySession, type Tsrr } from '../../core/index.js';
+import { TsrrError, numberOption, writeAll, type RecordSession, type ReplaySession, type Tsrr } from '../../core/index.js';
 import { unsharedMemoryProblem } from './capture.js';
 import { CheckpointStore } from './CheckpointStore.js';
 import { serveCheckpoints } from './debugger.js';
@@ -40,10 +40,11 @@ export default class PcpPlugin {
     serveCheckpoints(tsrr, reg, () => this.ignore);
     tsrr.hooks.cliCommands.tap(this.name, (y, ctx) => {
       y.option('ignore-pcp', { type: 'boolean', default: false, global: true, describe: 'replay without persistent checkpoints' })
-        .option('checkpoint-interval', { type: 'number', global: true, describe: 'record: also save a checkpoint every N events' })
+        .option(...numberOption('checkpoint-interval', { what: 'a number of events', min: 1, global: true, describe: 'record: also save a checkpoint every N events' }))
         .middleware((argv) => {
           this.ignore = Boolean(argv['ignore-pcp']);
           this.recordInterval = argv['checkpoint-interval'] as number | undefined;
+          if (this.recordInterval !== undefined && argv._[0] !== 'record') throw new TsrrError('BAD_ARGUMENT', `--checkpoint-interval is for tsrr record, not ${argv._[0]}`);
         })
         .command(createCheckpointsCommand(ctx, reg))
         .command(checkpointsCommand(ctx))
@@ -71,7 +72,6 @@ export default class PcpPlugin {
 
   /** A recording's state at an event is the replay's state there: checkpoint it right away. */
   private checkpointWhileRecording(reg: PcpRegistry, session: RecordSession, interval: number): void {
-    if (!Number.isInteger(interval) || interval < 1) throw new TsrrError('BAD_ARGUMENT', `--checkpoint-interval must be a positive integer (got ${interval})`);
     let next = interval;
     let store: CheckpointStore | undefined; // the trace directory exists once recording runs
     session.hooks.eventRecorded.tap(this.name, (e, task) => {

@@ -4,15 +4,17 @@
  * names the problem (the file, the frame, the option), never a stack trace or "internal error",
  * quickly (a hang is a failure), and no process left behind. Covers missing and damaged traces
  * (truncated, bit flips, a newer format version, a missing events file), programs that cannot
- * be run, unknown options and commands, and an out-of-range -g.
+ * be run, unknown options and commands, an out-of-range -g, bad option values of record, of
+ * --plugin and of pcp's commands, and arguments or an environment that are not UTF-8.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeHeader, encodeHeader } from '../../core/TraceHeader.js';
 import { HEADER_MAGIC, PREFIX_BYTES, framed, readPrefix } from '../../core/traceFile.js';
-import { assertNoneLeft, assertRefused, compile, countEvents, describeRun, freshDir, runNative, setUp, tsrr, tsrrAsync, type Run } from './helpers.js';
+import { CLI, assertNoneLeft, assertRefused, assertUsageErrors, compile, countEvents, describeRun, freshDir, runNative, setUp, tsrr, tsrrAsync, type Run } from './helpers.js';
 
 /** A failing command must be done well within this (it reads a few files, nothing more). */
 const FAST_MS = 10_000;
@@ -24,6 +26,31 @@ function blockOffsets(events: Buffer): number[] {
   const offsets: number[] = [];
   for (let at = 0; at < events.length; at += PREFIX_BYTES + readPrefix(events, at).length) offsets.push(at);
   return offsets;
+}
+
+/** The CPUs this process (and so tsrr) may run on. */
+const allowedCpus = (): number[] =>
+  /^Cpus_allowed_list:\s*(.*)$/m
+    .exec(readFileSync('/proc/self/status', 'utf8'))![1]!
+    .split(',')
+    .flatMap((r) => {
+      const [a, b = a] = r.split('-').map(Number);
+      return Array.from({ length: b! - a! + 1 }, (_, i) => a! + i);
+    });
+
+/** Stands for the byte 0xff in tsrrWithByte's words. */
+const FF = '\u00ff';
+
+/** Runs `env ENV... tsrr ARGS...` through sh, whose printf makes the byte 0xff where a word has
+ * FF: Node passes a child only UTF-8 arguments. */
+function tsrrWithByte(args: string[], env: string[] = []): Run {
+  const word = (w: string) => {
+    assert.doesNotMatch(w, /["$`\\]/, 'a word sh would not take literally in double quotes');
+    return `"${w.replaceAll(FF, '${ff}')}"`;
+  };
+  const script = `ff=$(printf '\\377'); exec env ${env.map(word).join(' ')} "$0" "$1" ${args.map(word).join(' ')}`;
+  const r = spawnSync('/bin/sh', ['-c', script, process.execPath, CLI], { timeout: FAST_MS, input: '' });
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: String(r.stderr) };
 }
 
 const INSPECTORS = [['dump'], ['dump', '--json'], ['traceinfo'], ['ps']];
@@ -243,6 +270,95 @@ describe('bad input', () => {
     assertRefused('replay -a --frobnicate TRACE', g, ['frobnicate']);
     assert.equal(g.stdout.length, 0, `replay printed on stdout:\n${g.stdout}`);
     assertNoneLeft([program]);
+  });
+
+  test('record refuses a bad --bind-to-cpu, -o or --checkpoint-interval, or none, and leaves no trace', async () => {
+    const out = join(freshDir(), 'trace');
+    const past = String(Math.max(...allowedCpus()) + 1);
+    const rec = (...options: string[]) => ['record', '-o', out, ...options, program, '3'];
+    await assertUsageErrors([
+      [rec('--bind-to-cpu', past), ['--bind-to-cpu', past, 'may run on']],
+      [rec('--bind-to-cpu', 'abc'), ['--bind-to-cpu', 'abc']],
+      [rec('--bind-to-cpu', '-1'), ['--bind-to-cpu', '-1']],
+      [rec('--bind-to-cpu', '1.5'), ['--bind-to-cpu', '1.5']],
+      [['record', '-o', out, '--bind-to-cpu'], ['--bind-to-cpu', 'needs a value']],
+      [['record', '-o'], ['-o', 'needs a value']],
+      [['record', '-o', '', program], ['-o', 'needs a value']],
+      [rec('-o', `${out}2`), ['-o', out, 'more than once']],
+      [['--plugin', 'pcp', ...rec('--checkpoint-interval', '0.5')], ['--checkpoint-interval', '0.5']],
+      [['--plugin', 'pcp', 'record', '-o', out, '--checkpoint-interval'], ['--checkpoint-interval', 'needs a value']],
+    ]);
+    assert.ok(!existsSync(out) && !existsSync(`${out}2`), 'a refused record left a trace behind');
+    assertNoneLeft([program]);
+  });
+
+  test('--bind-to-cpu takes only a CPU tsrr may run on, as taskset left them; the default is one of those', (t) => {
+    const cpus = allowedCpus();
+    if (cpus.length < 2) return t.skip('one CPU to run on');
+    const [first, last] = [String(cpus[0]), String(cpus.at(-1))];
+    const pinned = (args: string[]) => spawnSync('taskset', ['-c', first, process.execPath, CLI, ...args], { timeout: FAST_MS, input: '' });
+    const refused = pinned(['record', '-o', join(freshDir(), 'trace'), '--bind-to-cpu', last, program, '1']);
+    assertRefused('taskset -c FIRST tsrr record --bind-to-cpu LAST', { ...refused, stderr: String(refused.stderr) }, ['--bind-to-cpu', last, `(${first})`]);
+    const dir = join(freshDir(), 'trace');
+    const rec = pinned(['record', '-o', dir, program, '1']);
+    assert.equal(rec.status, 0, describeRun('taskset -c FIRST tsrr record', { ...rec, stderr: String(rec.stderr) }));
+    const info = JSON.parse(tsrr(['traceinfo', dir]).stdout.toString()) as { machine: { boundCpu: number } };
+    assert.equal(info.machine.boundCpu, cpus[0]);
+  });
+
+  test('--plugin without a value', async () => {
+    await assertUsageErrors([
+      [['--plugin'], ['--plugin', 'needs a value']],
+      [['--plugin=', 'ls'], ['--plugin', 'needs a value']],
+      [['ls', '--plugin'], ['--plugin', 'needs a value']],
+      [['--plugin', '', 'ls'], ['--plugin', 'needs a value']],
+    ]);
+  });
+
+  test('create-checkpoints and rm-checkpoints refuse bad event numbers and intervals, and touch nothing', async () => {
+    const pcp = (...args: string[]) => ['--plugin', 'pcp', ...args, good];
+    await assertUsageErrors([
+      [pcp('create-checkpoints', '-i', 'abc'), ['--interval', 'abc']],
+      [pcp('create-checkpoints', '-s', '-1'), ['--start', '-1']],
+      [pcp('create-checkpoints', '-e', '1.5'), ['--end', '1.5']],
+      [[...pcp('create-checkpoints'), '-i'], ['--interval', 'needs a value']],
+      [pcp('rm-checkpoints', '-g', '2', '-g', 'x'), ['--goto', 'x']],
+      [[...pcp('rm-checkpoints'), '-g'], ['--goto', 'needs a value']],
+    ]);
+    assert.ok(!existsSync(join(good, 'checkpoints')), 'a refused command made checkpoints');
+  });
+
+  test('arguments that are not UTF-8 are refused, naming them, not turned into other names', () => {
+    const cwd = freshDir();
+    const out = join(cwd, 'trace');
+    const named = join(cwd, 'prog');
+    // A program whose name is not UTF-8 exists: refused as such, not as "no such program".
+    copyFileSync(program, Buffer.concat([Buffer.from(named), Buffer.from([0xff])]));
+    const cases: [string[], string[], string][] = [
+      [['record', '-o', `${out}${FF}`, program, '1'], [], 'trace\\xff'],
+      [['record', '-o', out, `${named}${FF}`, '1'], [], 'prog\\xff'],
+      [['record', '-o', out, program, `1${FF}`], [], '1\\xff'],
+      [['replay', '-a', `${good}${FF}`], [], '\\xff'],
+      [['record', '-o', out, program, '1'], [`TSRR_TEST_BYTES=a${FF}`], 'TSRR_TEST_BYTES'],
+    ];
+    for (const [args, env, mention] of cases) {
+      const what = `${env.join(' ')} tsrr ${args.join(' ')}`;
+      const r = tsrrWithByte(args, env);
+      assertRefused(what, r, [mention, 'UTF-8']);
+      assert.equal(r.status, 1, describeRun(what, r));
+    }
+    assert.deepEqual(readdirSync(cwd, { encoding: 'buffer' }).map(String).sort(), ['prog\ufffd'], 'a refused record left something behind');
+    assertNoneLeft([program]);
+  });
+
+  test('a UTF-8 path and arguments that are not ASCII are kept as they are', () => {
+    const dir = join(freshDir(), 'tráce ✓');
+    const rec = tsrr(['record', '-o', dir, '/bin/echo', 'héllo ✓'], { timeout: 30_000 });
+    assert.equal(rec.status, 0, describeRun('record', rec));
+    assert.equal(rec.stdout.toString(), 'héllo ✓\n');
+    const rep = tsrr(['replay', '-a', dir], { timeout: 30_000 });
+    assert.equal(rep.status, 0, describeRun('replay', rep));
+    assert.equal(rep.stdout.toString(), 'héllo ✓\n');
   });
 
   test('unknown command', () => {

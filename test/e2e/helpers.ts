@@ -185,6 +185,25 @@ export async function tsrrAsync(args: string[], timeoutMs: number, opts: Pick<Sp
   }
 }
 
+/** `tsrrAsync` for each of `commands`, `atOnce` at a time; the runs in their order. */
+export async function tsrrEach(commands: string[][], timeoutMs: number, atOnce = 4): Promise<Run[]> {
+  const runs: Run[] = [];
+  for (let i = 0; i < commands.length; i += atOnce) runs.push(...(await Promise.all(commands.slice(i, i + atOnce).map((c) => tsrrAsync(c, timeoutMs)))));
+  return runs;
+}
+
+/** Each command line of `cases` is a usage error: refused (assertRefused) with exit status 1,
+ * its one line naming each of its `mentions`, nothing on stdout. */
+export async function assertUsageErrors(cases: [args: string[], mentions: (string | RegExp)[]][], timeoutMs = 10_000): Promise<void> {
+  const runs = await tsrrEach(cases.map(([args]) => args), timeoutMs);
+  cases.forEach(([args, mentions], i) => {
+    const what = `tsrr ${args.join(' ')}`;
+    assertRefused(what, runs[i]!, mentions);
+    assert.equal(runs[i]!.status, 1, describeRun(what, runs[i]!));
+    assert.equal(runs[i]!.stdout.length, 0, `${what} printed on stdout:\n${runs[i]!.stdout}`);
+  });
+}
+
 export interface Proc {
   pid: number;
   state: string;

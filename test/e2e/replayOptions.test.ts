@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /** `replay -f PID` / `-p PID` stop where a process starts or execs, as rr's do; a process the
- * trace does not have, or -g with either, is refused. */
+ * trace does not have, or -g with either, is refused. Bad values of replay's options, and
+ * options that need a debugger without one, are usage errors that name the option. */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertRefused, compile, describeRun, setUp, tsrr } from './helpers.js';
+import { assertRefused, assertUsageErrors, compile, describeRun, setUp, tsrr } from './helpers.js';
 
 let dir: string;
 let pid: number;
@@ -33,4 +34,37 @@ for (const option of ['-f', '-p']) {
 
 test('replay -a -g with -f is refused', () => {
   assertRefused('replay -g 3 -f PID', tsrr(['replay', '-a', '-g', '3', '-f', String(pid), dir], { input: '' }), [/exclusive/]);
+});
+
+// Every kind of bad value is tried on each option in test/unit/optionValues.test.ts; here each
+// of replay's numeric options refuses one, and none.
+test('every numeric option of replay refuses a bad value, or none, naming the option and the value', async () => {
+  await assertUsageErrors([
+    ...['abc', '-3', '1.5', '99999999999999999999'].map((v): [string[], string[]] => [['replay', '-a', '-g', v, dir], ['-g', v]]),
+    [['replay', '-a', dir, '-g'], ['-g', 'needs a value']],
+    [['replay', '-a', '-g', '3', '-g', '4', dir], ['-g', '3, 4', 'more than once']],
+    [['replay', '-a', '-f', 'abc', dir], ['-f', 'abc']],
+    [['replay', '-a', '--onfork=', dir], ['--onfork', 'needs a value']],
+    [['replay', '-a', '-p', '4194305', dir], ['-p', '4194305']],
+    [['replay', '-a', dir, '-p'], ['-p', 'needs a value']],
+    [['replay', '-s', '65536', dir], ['-s', '65536']],
+    [['replay', dir, '-s'], ['-s', 'needs a value']],
+  ]);
+});
+
+test('replay without -a needs a debugger plugin; -a refuses what only a debugger uses', async () => {
+  const needsDebugger = ['-a', '--plugin gdbserver'];
+  await assertUsageErrors([
+    [['replay', dir], needsDebugger],
+    [['--plugin', 'pcp', 'replay', '-g', '3', dir], needsDebugger],
+    [['replay', '-s', '0', dir], needsDebugger],
+    [['replay', '-a', '-s', '0', dir], ['-s', '-a']],
+    [['replay', '-a', '--dbghost', '127.0.0.1', dir], ['--dbghost', '-a']],
+    [['replay', '-a', dir, '--', '-q'], ['after --', '-q', '-a']],
+    [['--plugin', 'gdbserver', 'replay', '-s', '0', dir, '--', '-q'], ['after --', '-q', '-s']],
+    [['--plugin', 'gdbserver', 'replay', '--dbghost', '', dir], ['--dbghost', 'needs a value']],
+    [['replay', '-a', '-f', String(pid), '-p', String(pid), dir], ['onfork', 'onprocess']],
+    [['replay', '-a', dir, '--plugin'], ['--plugin', 'needs a value']],
+    [['--plugin', 'pcp', 'replay', '-a', '--checkpoint-interval', '5', dir], ['--checkpoint-interval', 'record']],
+  ]);
 });

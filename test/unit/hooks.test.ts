@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AsyncParallelHook, AsyncSeriesHook, AsyncSeriesWaterfallHook, SyncBailHook, SyncHook, SyncWaterfallHook } from 'tapable';
-import { defineHooks } from '../../core/hooks.js';
+import { defineHooks, hasTaps } from '../../core/hooks.js';
 import { TsrrError } from '../../native/TsrrError.js';
 
 function makeHooks() {
@@ -163,4 +163,12 @@ test('taps registered on one owner do not affect another', () => {
     throw new Error('a');
   });
   b.started.call('x', 1);
+});
+
+test('hasTaps tells a hook no plugin tapped, which isUsed cannot (the interceptor counts)', () => {
+  const hooks = makeHooks();
+  assert.equal(hooks.decide.isUsed(), true);
+  assert.equal(hasTaps(hooks.decide), false);
+  hooks.decide.tap('plugin', () => undefined);
+  assert.equal(hasTaps(hooks.decide), true);
 });
