@@ -78,9 +78,6 @@ export function recordCommand(ctx: CliContext): CommandModule {
       if (words.length === 0) throw new TsrrError('BAD_ARGUMENT', 'record needs a program to run: tsrr record PROG [ARGS...]');
       const program = words[0]!;
       const path = findProgram(program);
-      const output = argv.output as string | undefined;
-      const claim = output ? TraceDirClaim.take(output) : TraceDirClaim.fresh(program);
-      const { dir } = claim;
       // LD_PRELOAD cannot name a file whose path has a space or a colon.
       const syscallBuffer = !argv['no-syscall-buffer'] && !/[ :]/.test(PRELOAD_LIBRARY) && existsSync(PRELOAD_LIBRARY);
       const env = new Map(startEnvironment());
@@ -88,30 +85,34 @@ export function recordCommand(ctx: CliContext): CommandModule {
       // Statically linked programs ignore it, and stop at every syscall.
       if (syscallBuffer) env.set('LD_PRELOAD', [PRELOAD_LIBRARY, env.get('LD_PRELOAD')].filter(Boolean).join(' '));
       const envp = [...env].map(([k, v]) => `${k}=${v}`);
-      const session = new RecordSession({
-        program,
-        path,
-        argv: words,
-        envp,
-        dir: claim,
-        cpu: (argv['bind-to-cpu'] as number | undefined) ?? defaultCpu(),
-        fds: ctx.inheritedFds,
-        waitForAll: argv.wait as boolean,
-        syscallBuffer,
-        cpuidFaulting: argv['cpuid-faulting'] as boolean,
-        patchRdtsc: argv['patch-rdtsc'] as boolean,
-        ticks: ctx.control.ticks,
-        interrupted: ctx.control.interrupted,
-        stopSignal: ctx.control.stopSignal,
-        cancelStop: ctx.control.cancelStop,
-      });
-      if (isatty(2)) writeAll(2, `tsrr: saving execution to trace directory ${dir}\n`);
-      ctx.tsrr.hooks.sessionCreated.call(session);
+      const output = argv.output as string | undefined;
+      const claim = output ? TraceDirClaim.take(output) : TraceDirClaim.fresh(program);
+      const { dir } = claim;
+      let session: RecordSession | undefined;
       let code: number;
       try {
+        session = new RecordSession({
+          program,
+          path,
+          argv: words,
+          envp,
+          dir: claim,
+          cpu: (argv['bind-to-cpu'] as number | undefined) ?? defaultCpu(),
+          fds: ctx.inheritedFds,
+          waitForAll: argv.wait as boolean,
+          syscallBuffer,
+          cpuidFaulting: argv['cpuid-faulting'] as boolean,
+          patchRdtsc: argv['patch-rdtsc'] as boolean,
+          ticks: ctx.control.ticks,
+          interrupted: ctx.control.interrupted,
+          stopSignal: ctx.control.stopSignal,
+          cancelStop: ctx.control.cancelStop,
+        });
+        if (isatty(2)) writeAll(2, `tsrr: saving execution to trace directory ${dir}\n`);
+        ctx.tsrr.hooks.sessionCreated.call(session);
         code = session.run();
       } catch (e) {
-        session.killAll();
+        session?.killAll();
         // A trace with no event is of no use: nothing of it stays.
         if (!existsSync(join(dir, 'events')) || statSync(join(dir, 'events')).size === 0) claim.discard();
         else if (e instanceof Error) e.message += `; ${dir} keeps the events recorded before`;

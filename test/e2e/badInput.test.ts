@@ -59,12 +59,14 @@ describe('bad input', () => {
   let program: string;
   let good: string;
   let frames: number;
+  let recorded: Buffer;
 
   before(() => {
     ({ program, dir: good } = setUp('sleeper'));
     const r = tsrr(['record', '-o', good, program, '3'], { timeout: 30_000 });
     assert.equal(r.status, 0, describeRun('record', r));
     assert.match(r.stdout.toString(), /tick 2\nsleeper done\n$/);
+    recorded = r.stdout;
     frames = countEvents(good);
     assert.ok(frames > 5, `only ${frames} events recorded`);
     assert.ok(readFileSync(join(good, 'events')).length > PREFIX_BYTES);
@@ -114,7 +116,7 @@ describe('bad input', () => {
     const r = await tsrrAsync(['replay', '-a', dir], FAST_MS);
     assert.equal(r.status, 0, describeRun('replay of a cut-off trace', r));
     assert.match(r.stderr.toString(), new RegExp(`^tsrr: warning: replayed to event \\d+, where the trace ends: ${file} is cut off after frame \\d+ [^\n]*\n$`));
-    assert.ok('tick 0\ntick 1\ntick 2\nsleeper done\n'.startsWith(r.stdout.toString()), `replay printed more than the recording:\n${r.stdout}`);
+    assert.ok(recorded.subarray(0, r.stdout.length).equals(r.stdout), `replay printed other output than the recording:\n${r.stdout}`);
     for (const cmd of INSPECTORS) {
       const i = await tsrrAsync([...cmd, dir], FAST_MS);
       assert.equal(i.status, 0, describeRun(`tsrr ${cmd.join(' ')} of a cut-off trace`, i));
