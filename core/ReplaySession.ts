@@ -10,7 +10,7 @@
  * (syscall number, arguments, registers); any difference stops replay with a divergence report.
  */
 import { basename, join } from 'node:path';
-import { kill, ptrace, tkill } from '../native/libc.js';
+import { becomeSubreaper, kill, ptrace, tkill } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, SIG, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { Registers } from '../native/regs.js';
 import { NR, replayPolicy, syscallName } from '../native/syscalls.js';
@@ -187,6 +187,9 @@ export class ReplaySession extends Session {
     }
     this.goal = opts.goto;
     this.echo = opts.echo !== false;
+    // A replayed child whose parent's wait was emulated stays a zombie when killAll kills the
+    // parent: orphaned to tsrr, killAll reaps it instead of leaving it to init.
+    becomeSubreaper();
     // What the recording patched is patched again; what it trapped but this machine cannot
     // trap is patched instead.
     const m = opts.trace.header.machine;

@@ -88,6 +88,9 @@ export abstract class Session {
    * and without CLONE_SETTLS: vfork, raw clones), by id: the library's buffer pointer is
    * thread-local, so what one registers, the others use. */
   private readonly tlsOf = new Map<number, number>();
+  /** Processes that ended: one whose parent's wait replay emulated is a zombie that, once
+   * its parent is gone, is tsrr's (ReplaySession makes tsrr their subreaper) to reap. */
+  private readonly ended = new Set<number>();
   /** File-monitor kinds: a plugin registers its kind here to create its monitors by name. */
   readonly fileMonitors = new Registry<(task: Task, fd: number) => FileMonitor>('file monitors');
   /** The instructions patched to trap (trapPatching.ts), and whether cpuid faults instead:
@@ -192,6 +195,7 @@ export abstract class Session {
   /** Forgets `task`, which ended; its address space is then described by a live task. */
   protected removeTask(task: Task): void {
     this.tasks.delete(task.rec);
+    if (task.rec === task.tgid) this.ended.add(task.tid);
     this.syscallBuffers.delete(task.rec);
     this.tlsOf.delete(task.rec);
     task.closeMem();
@@ -266,6 +270,7 @@ export abstract class Session {
   /** Kills every task and reaps every tracee, so that none outlives the session. */
   killAll(): void {
     const pending = new Set<number>();
+    const killed = [...this.tasks.values()].map((t) => t.tid);
     for (const task of this.tasks.values()) {
       kill(task.tid, SIG.KILL);
       task.closeMem();
@@ -282,6 +287,9 @@ export abstract class Session {
       if (kind === 'exited' || kind === 'killed') pending.delete(pid);
     }
     while (waitTimed(-1, WAIT.WALL | WAIT.WNOTHREAD | WAIT.WNOHANG, 0)[0] > 0);
+    // Orphans go to the process's main thread, whose children the waits above do not see.
+    for (const pid of [...this.ended, ...killed]) waitTimed(pid, WAIT.WALL | WAIT.WNOHANG, 0);
+    this.ended.clear();
   }
 
   protected exitCode(status: number): number {

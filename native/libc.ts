@@ -240,6 +240,12 @@ export const rdtscTraps = (): boolean => rdtscTrapsRaw() === 1;
  * ignore them); probed on a forked child. */
 export const debugRegistersWork = (): boolean => debugRegistersWorkRaw() === 1;
 
+const prctlRaw = libc.func('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)');
+const PR_SET_CHILD_SUBREAPER = 36;
+
+/** Makes this process the parent of its descendants' orphans, so that it can reap them. */
+export const becomeSubreaper = (): boolean => prctlRaw(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) === 0;
+
 const schedSetaffinity = libc.func('int sched_setaffinity(int pid, size_t size, void *mask)');
 
 /** Pins the calling thread to `cpu` (the tracer runs on the tracees' CPU: cross-CPU wakeups

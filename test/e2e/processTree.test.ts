@@ -10,6 +10,8 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { copyFileSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { assertNoneLeft, cleanup, compile, describeRun, freshDir, processesOf, runNative, setUp, start, tsrr, waitFor, within, type Run } from './helpers.js';
 
 /** Each tsrr command of a case must be done within this: spawnSync blocks the test runner's
@@ -555,5 +557,29 @@ test('Ctrl-C at the terminal reaches the program, which handles it; the trace re
     assertNoneLeft([program, dir]);
   } finally {
     cleanup(rec);
+  }
+});
+
+test('replay reaps the processes it ran: none is left a zombie for init to reap', { timeout: TEST_MS }, () => {
+  const tmp = freshDir();
+  // A name of its own (a zombie has no command line or executable left, only this name).
+  const name = `zb${process.pid}`.slice(0, 15);
+  const program = join(tmp, name);
+  copyFileSync(compile('fork_pipe'), program);
+  const dir = join(tmp, 'trace');
+  const rec = record(dir, [program]);
+  assert.equal(rec.status, 0, describeRun('record', rec));
+  for (let i = 0; i < 3; i++) {
+    const rep = replay(dir);
+    assert.equal(rep.status, 0, describeRun('replay -a', rep));
+    const zombies = readdirSync('/proc').filter((p) => {
+      try {
+        const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+        return stat.includes(`(${name}) Z`);
+      } catch {
+        return false;
+      }
+    });
+    assert.deepEqual(zombies, [], `replay ${i + 1} left zombies of ${name}`);
   }
 });
