@@ -5,6 +5,7 @@
  * plain Buffers: koffi passes their memory directly, which is ~7x faster than struct objects.
  */
 import koffi from './koffi.js';
+import { writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TsrrError } from './TsrrError.js';
 
@@ -32,6 +33,8 @@ const shmatRaw = libc.func('void *shmat(int id, void *addr, int flags)');
 const shmdtRaw = libc.func('int shmdt(void *addr)');
 const gettimeofdayRaw = libc.func('int gettimeofday(void *tv, void *tz)');
 const prlimitRaw = libc.func('int prlimit(int pid, int resource, void *newLimit, void *oldLimit)');
+const memfdCreateRaw = libc.func('int memfd_create(const char *name, unsigned int flags)');
+const closeRaw = libc.func('int close(int fd)');
 const spawnActionsInit = libc.func('int posix_spawn_file_actions_init(void *actions)');
 const spawnActionsDup2 = libc.func('int posix_spawn_file_actions_adddup2(void *actions, int fd, int newfd)');
 const spawnActionsDestroy = libc.func('int posix_spawn_file_actions_destroy(void *actions)');
@@ -203,6 +206,18 @@ export function spawn(path: string, argv: string[], envp: string[], fds: readonl
   } finally {
     spawnActionsDestroy(actions);
   }
+}
+
+/** Closes a descriptor opened here, not by node (whose closeSync warns of those). */
+export const closeFd = (fd: number): void => void closeRaw(fd);
+
+/** A file in memory holding `data`, gone with its last descriptor: no name on any file
+ * system, so nothing outlives this process. Open (not inherited by what it spawns). */
+export function memoryFile(name: string, data: string): number {
+  const MFD_CLOEXEC = 1;
+  const fd = check('memfd_create', memfdCreateRaw(name, MFD_CLOEXEC));
+  writeSync(fd, data);
+  return fd;
 }
 
 /** Process `pid`'s limit `resource`: [soft, hard] (RLIM_INFINITY: all ones). */

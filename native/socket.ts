@@ -6,7 +6,7 @@
  */
 import koffi from './koffi.js';
 import { TsrrError } from './TsrrError.js';
-import { libc, strerror } from './libc.js';
+import { closeFd, libc, strerror } from './libc.js';
 
 const socketRaw = libc.func('int socket(int domain, int type, int protocol)');
 const setsockopt = libc.func('int setsockopt(int fd, int level, int name, void *value, uint32_t len)');
@@ -17,7 +17,6 @@ const getsockname = libc.func('int getsockname(int fd, void *addr, _Inout_ uint3
 const recvRaw = libc.func('long recv(int fd, void *buf, unsigned long len, int flags)');
 const sendRaw = libc.func('long send(int fd, void *buf, unsigned long len, int flags)');
 const pollRaw = libc.func('int poll(void *fds, unsigned long nfds, int timeout)');
-const closeRaw = libc.func('int close(int fd)');
 
 const AF_INET = 2;
 const SOCK_STREAM = 1;
@@ -78,7 +77,7 @@ export class TcpListener {
       if ((getsockname(fd, addr, [16]) as number) < 0) fail('getsockname');
       return new TcpListener(fd, addr.readUInt16BE(2));
     } catch (e) {
-      closeRaw(fd);
+      closeFd(fd);
       throw e;
     }
   }
@@ -95,7 +94,7 @@ export class TcpListener {
   }
 
   close(): void {
-    if (this.fd >= 0) closeRaw(this.fd);
+    if (this.fd >= 0) closeFd(this.fd);
     this.fd = -1;
   }
 }
@@ -136,7 +135,7 @@ export class TcpConnection {
   }
 
   close(): void {
-    if (this.fd >= 0) closeRaw(this.fd);
+    if (this.fd >= 0) closeFd(this.fd);
     this.fd = -1;
   }
 }

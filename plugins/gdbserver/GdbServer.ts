@@ -8,7 +8,7 @@
  * before where it was.
  */
 import { readFileSync, readlinkSync } from 'node:fs';
-import { Registers, TsrrError, WATCHPOINT_SLOTS, hardwareWatchpoints, isTsrrError, writeAll, type ReplaySession, type ReplayStop, type Task, type Watchpoint } from '../../core/index.js';
+import { Registers, TsrrError, WATCHPOINT_SLOTS, hardwareWatchpoints, isTsrrError, writeAll, type DebugResume, type ReplaySession, type ReplayStop, type Task, type Watchpoint } from '../../core/index.js';
 import { GdbConnection, INTERRUPT } from './GdbConnection.js';
 import type { GdbHooks } from './hooks.js';
 import { RegisterFile } from './registers.js';
@@ -194,37 +194,45 @@ export class GdbServer {
     });
   }
 
+  /** Z0/z0: an int3 in the program's code (elsewhere it would change data the replay needs). */
   private breakpoint(insert: boolean, args: string): string {
     const addr = hexArg(args.split(',')[0]);
     return this.withTask((t) => {
+      if (insert && (!t.as.at(addr)?.prot.includes('x') || this.tsrrCode(t, addr))) return 'E01';
       try {
-        if (insert) {
-          t.as.addBreakpoint(t, addr);
-          this.breakpoints.add(addr);
-        } else {
-          t.as.removeBreakpoint(t, addr);
-          this.breakpoints.delete(addr);
-        }
-        return 'OK';
-      } catch {
-        return 'E01';
+        if (insert) t.as.addBreakpoint(t, addr);
+        else t.as.removeBreakpoint(t, addr);
+      } catch (e) {
+        if (!isTsrrError(e) || e.code !== 'TRACEE_FAILED') throw e;
+        return 'E01'; // memory the kernel does not let tsrr write
       }
+      if (insert) this.breakpoints.add(addr);
+      else this.breakpoints.delete(addr);
+      return 'OK';
     });
+  }
+
+  /** Whether `addr` is the syscall instruction tsrr runs its own calls at. */
+  private tsrrCode(t: Task, addr: bigint): boolean {
+    return t.as.syscallInsn !== 0n && addr >= t.as.syscallInsn && addr < t.as.syscallInsn + 2n;
   }
 
   /** Z1 (hardware breakpoints) and Z2/Z3/Z4 (write, read, access watchpoints): a watched range
    * goes into aligned pieces of up to 8 bytes; each piece or breakpoint takes a debug register
-   * in every task of the process. */
+   * in every task of the process. One the kernel refuses (an address outside user space) is
+   * an error reply, and the debug registers stay as they were. */
   private watchpoint(insert: boolean, access: Watchpoint['access'], args: string): string {
     const [a, l] = args.split(',');
+    const addr = hexArg(a);
     const len = Number(hexArg(l));
     // Without working debug registers, replay sees writes (bytes that change) but not reads.
-    if (len > 64 || ((access === 'read' || access === 'access') && !hardwareWatchpoints())) return 'E01';
-    const pieces = access === 'execute' ? [{ addr: hexArg(a), len: 1 as const, access }] : alignedPieces(hexArg(a), len).map((p) => ({ ...p, access }));
+    if (len > 64 || addr + BigInt(len) > 1n << 64n || ((access === 'read' || access === 'access') && !hardwareWatchpoints())) return 'E01';
+    const pieces = access === 'execute' ? [{ addr, len: 1 as const, access }] : alignedPieces(addr, len).map((p) => ({ ...p, access }));
     return this.withTask((t) => {
       const list = t.as.watchpoints;
+      const before = [...list];
       if (insert) {
-        if (pieces.length === 0 || list.length + pieces.length > WATCHPOINT_SLOTS) return 'E01';
+        if (pieces.length === 0 || list.length + pieces.length > WATCHPOINT_SLOTS || (access === 'execute' && this.tsrrCode(t, addr))) return 'E01';
         list.push(...pieces);
       } else {
         for (const p of pieces) {
@@ -232,7 +240,15 @@ export class GdbServer {
           if (i >= 0) list.splice(i, 1);
         }
       }
-      for (const other of this.liveTasks()) if (other.as === t.as) other.programWatchpoints();
+      const tasks = this.liveTasks().filter((other) => other.as === t.as);
+      try {
+        for (const other of tasks) other.programWatchpoints();
+      } catch (e) {
+        if (!isTsrrError(e) || e.code !== 'TRACEE_FAILED') throw e;
+        list.splice(0, list.length, ...before);
+        for (const other of tasks) other.programWatchpoints();
+        return 'E01';
+      }
       this.watchpoints = [...list];
       return 'OK';
     });
@@ -253,13 +269,14 @@ export class GdbServer {
       if (a[0] !== 's' && a[0] !== 'S') continue;
       const colon = a.indexOf(':');
       step = colon < 0 ? this.selected : this.taskOf(a.slice(colon + 1));
+      if (!step) return 'E01';
       break;
     }
     const before = this.position;
     this.session.echo = true;
-    let stop: ReplayStop;
-    do stop = this.session.debugContinue({ step, interrupted: () => this.conn.interrupted() });
-    while ('task' in stop && stop.task.tgid !== this.tgid);
+    const how = { step, interrupted: () => this.conn.interrupted() };
+    let stop = this.proceed(how, before && this.session.tasks.get(before.rec));
+    while ('task' in stop && stop.task.tgid !== this.tgid) stop = this.session.debugContinue(how);
     // A step of the task that stopped last takes its walk from the last event one step on.
     const stepped = (stop.kind === 'step' || stop.kind === 'watchpoint') && stop.task === step;
     const walk = stepped && before?.walk && before.rec === step?.rec ? { from: before.walk.from, steps: before.walk.steps + 1 } : undefined;
@@ -400,23 +417,45 @@ export class GdbServer {
     }
   }
 
-  /** Lets a replay made to go back run on from `prev`, first stepping over the breakpoint it
-   * stands on, as gdb does. */
+  /** Lets a replay made to go back run on from `prev`, as gdb's resume does from there. */
   private onward(prev: ReplayStop | undefined, until: number): ReplayStop {
     this.checkStop();
-    if (prev?.kind === 'breakpoint' || (prev?.kind === 'watchpoint' && prev.watchpoint.access === 'execute')) {
-      // Its int3 out, and the resume flag set, which lets a hardware breakpoint there pass.
-      const t = prev.task;
-      const r = t.getRegs();
-      const soft = t.as.breakpoints.has(r.rip);
-      if (soft) t.as.removeBreakpoint(t, r.rip);
-      r.buf.writeUInt32LE(r.buf.readUInt32LE(EFLAGS) | RF, EFLAGS);
-      t.setRegs();
-      const s = this.session.debugContinue({ step: t, until });
-      if (soft) t.as.addBreakpoint(t, r.rip);
-      if (s.kind !== 'step' || s.task !== t) return s;
+    return this.proceed({ until }, prev && 'task' in prev ? prev.task : undefined);
+  }
+
+  /** Lets the replay go on as `how` says. The task gdb saw stop (`standing`) and the one to
+   * step, if at a breakpoint, first run the instruction there: gdb took their stop there for
+   * the breakpoint's, and the int3 is not the program's. */
+  private proceed(how: DebugResume, standing: Task | undefined): ReplayStop {
+    for (const t of new Set([standing, how.step])) {
+      if (!t || !this.atBreakpoint(t)) continue;
+      const s = this.stepOver(t, how);
+      if (t === how.step || s.kind !== 'step' || s.task !== t) return s;
     }
-    return this.session.debugContinue({ until });
+    return this.session.debugContinue(how);
+  }
+
+  /** Whether live task `t` stands at a breakpoint, software or hardware. */
+  private atBreakpoint(t: Task): boolean {
+    if (this.session.tasks.get(t.rec) !== t || t.state === 'exiting') return false;
+    const pc = t.getRegs().rip;
+    return t.as.breakpoints.has(pc) || t.as.watchpoints.some((w) => w.access === 'execute' && w.addr === pc);
+  }
+
+  /** One step of `t` with the int3 at its pc out, and the resume flag set, which lets a
+   * hardware breakpoint there pass; the int3 goes back while the process lives. */
+  private stepOver(t: Task, how: DebugResume): ReplayStop {
+    const as = t.as;
+    const r = t.getRegs();
+    const pc = r.rip;
+    const soft = as.breakpoints.has(pc);
+    if (soft) as.removeBreakpoint(t, pc);
+    r.buf.writeUInt32LE(r.buf.readUInt32LE(EFLAGS) | RF, EFLAGS);
+    t.setRegs();
+    const stop = this.session.debugContinue({ ...how, step: t });
+    const host = soft ? [...this.session.tasks.values()].find((o) => o.as === as && o.state !== 'exiting') : undefined;
+    if (host) as.addBreakpoint(host, pc);
+    return stop;
   }
 
   /** Going back can take long: a request to stop tsrr (SIGTERM) ends it. */

@@ -4,12 +4,9 @@
  * and gdb is started attached to it in this terminal, or, with -s PORT, tsrr waits for one
  * to connect. tsrr ends when gdb does.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { TsrrError, writeAll, type DebuggerOptions, type ReplaySession } from '../../core/index.js';
 import { findProgram } from '../../core/commands/record.js';
-import { spawn, waitTimed } from '../../native/libc.js';
+import { closeFd, memoryFile, spawn, waitTimed } from '../../native/libc.js';
 import { WAIT } from '../../native/ptrace.js';
 import { TcpListener, type TcpConnection } from '../../native/socket.js';
 import { initScript } from './commands.js';
@@ -23,9 +20,10 @@ const POLL_NS = POLL_MS * 1_000_000;
 export function serveReplay(session: ReplaySession, opts: DebuggerOptions, hooks: GdbHooks): void {
   const listener = TcpListener.listen(opts.host, opts.port ?? 0);
   const target = `target extended-remote ${opts.host}:${listener.port}`;
-  const scriptDir = mkdtempSync(join(tmpdir(), 'tsrr-gdb-'));
-  const script = join(scriptDir, 'tsrr.gdb');
-  writeFileSync(script, initScript(hooks.gdbCommands.call([])));
+  // The init script is a file in memory, named through this process: even a SIGKILL of tsrr
+  // leaves no file behind.
+  const scriptFd = memoryFile('tsrr.gdb', initScript(hooks.gdbCommands.call([])));
+  const script = `/proc/${process.pid}/fd/${scriptFd}`;
   // gdb is started before any tracee: this thread then pins itself and traps rdtsc, which
   // children it starts would inherit. gdb asks the server for the program's file.
   const gdb = opts.port === undefined ? startGdb(['-q', '-l', '10000', '-ix', script, '-ex', 'set sysroot /', '-ex', target, ...opts.debuggerArgs]) : undefined;
@@ -49,7 +47,7 @@ export function serveReplay(session: ReplaySession, opts: DebuggerOptions, hooks
     }
   } finally {
     listener.close();
-    rmSync(scriptDir, { recursive: true, force: true });
+    closeFd(scriptFd);
     if (gdb !== undefined && !gdbEnded) while (!ended(gdb, POLL_NS) && !opts.stop());
   }
 }

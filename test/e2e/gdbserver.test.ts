@@ -4,13 +4,14 @@
  * scripts run in batch mode against `tsrr replay` (which starts gdb) or against `tsrr replay
  * -s PORT` (which waits for one), and what gdb prints is checked: breakpoints, locals and
  * globals, backtraces, next and finish, registers, memory, threads, watchpoints, the end of
- * the program. A raw client sends bad packets and drops the connection: tsrr answers or ends
- * cleanly and leaves no tracee behind.
+ * the program. A raw client sends bad packets, addresses the kernel refuses and breakpoints at
+ * the pc, and drops the connection: tsrr answers or ends cleanly and leaves no tracee behind,
+ * nor a file when it is killed.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { GDB_TIMEOUT, assertLines, hasGdb, underGdb as runGdb } from './gdb.js';
@@ -160,6 +161,23 @@ describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is 
     assert.equal(pcs[2], pcs[0], 'stepi comes back to where reverse-stepi started');
   });
 
+  test('stepping and continuing from a breakpoint run the program as recorded', async () => {
+    // Breakpoints stay in while gdb steps: the server runs the instruction under each.
+    const r = await underGdb(['set breakpoint always-inserted on', 'break debugme.c:25', 'continue', 'stepi', 'stepi', 'step', 'next', 'continue', 'print i', 'stepi', 'next', 'continue', 'print i', 'delete', 'continue']);
+    assert.equal(r.status, 0, describeRun('replay under gdb', r));
+    assertLines(r.out, [
+      /Breakpoint 1, main \(\) at .*debugme\.c:25/,
+      /square \(x=0\) at .*debugme\.c:12/,
+      /Breakpoint 1, main \(\) at .*debugme\.c:25/,
+      /\$1 = 1/,
+      /Breakpoint 1, main \(\) at .*debugme\.c:25/,
+      /\$2 = 2/,
+      /total 285 counter 10\nchecksum 1498500\n/,
+      /exited normally/,
+    ]);
+    assert.doesNotMatch(r.out, /tsrr: /, 'no divergence');
+  });
+
   test('replay -g N starts gdb at event N', async () => {
     const r = await underGdb(['monitor when', 'continue'], ['-g', '40']);
     assert.equal(r.status, 0, describeRun('replay -g 40 under gdb', r));
@@ -179,8 +197,8 @@ describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is 
 
   describe('tsrr replay -s PORT', () => {
     /** Starts a server on a free port; resolves with it and the port once it listens. */
-    async function serve(dir = trace): Promise<{ s: Started; port: number }> {
-      const s = start([...GDB, 'replay', '-s', '0', dir]);
+    async function serve(dir = trace, env?: NodeJS.ProcessEnv): Promise<{ s: Started; port: number }> {
+      const s = start([...GDB, 'replay', '-s', '0', dir], { env });
       for (let i = 0; i < 600; i++) {
         const m = /listening on 127\.0\.0\.1:(\d+)/.exec(s.stderr());
         if (m) return { s, port: Number(m[1]) };
@@ -210,10 +228,16 @@ describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is 
       return new Promise((resolve, reject) => {
         const sock = connect(port, '127.0.0.1', () => {
           let buf = '';
+          let closed = false;
           const waiters: (() => void)[] = [];
+          const wake = () => waiters.splice(0).forEach((w) => w());
           sock.on('data', (d) => {
             buf += d.toString('latin1');
-            waiters.splice(0).forEach((w) => w());
+            wake();
+          });
+          sock.on('close', () => {
+            closed = true;
+            wake();
           });
           /** The next packet's payload (acks skipped). */
           const next = async (): Promise<string> => {
@@ -224,6 +248,7 @@ describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is 
                 buf = buf.slice(m[0].length);
                 return m[1]!;
               }
+              if (closed) throw new Error('the server closed the connection');
               await new Promise<void>((r) => waiters.push(r));
             }
           };
@@ -234,6 +259,16 @@ describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is 
     }
 
     const frame = (p: string) => `$${p}#${(Buffer.from(p).reduce((a, b) => a + b, 0) & 0xff).toString(16).padStart(2, '0')}`;
+
+    /** A raw client's exchange: sends `packet`, resolves with the reply. */
+    async function ask(c: { sock: Socket; next: () => Promise<string> }, packet: string): Promise<string> {
+      c.sock.write(frame(packet));
+      return c.next();
+    }
+
+    /** The pc in a `g` reply (rip, the 17th register, little-endian). */
+    const pcOf = (g: string) => Buffer.from(g.slice(16 * 16, 17 * 16), 'hex').readBigUInt64LE(0).toString(16);
+    const RECORDED = 'total 285 counter 10\nchecksum 1498500\n';
 
     test("gdb's interrupt (0x03) stops a replay running user code, and kill ends it", async () => {
       const spin = compile('spin');
@@ -256,6 +291,88 @@ describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is 
       assert.equal(end.code, 0, s.stderr());
       assert.equal(s.stdout().length, 0, 'the replay did not run on to the end');
       assertNoneLeft([spinTrace]);
+    });
+
+    test('addresses and values the kernel refuses get error replies, and the session lives on', async () => {
+      const { s, port } = await serve();
+      const c = await client(port);
+      const sp = Buffer.from((await ask(c, 'g')).slice(7 * 16, 8 * 16), 'hex').readBigUInt64LE(0).toString(16);
+      const kernel = 'ffff800000000000';
+      const refused = [
+        ...['1', '2', '3', '4'].flatMap((z) => [`Z${z},${kernel},1`, `Z${z},${kernel},8`]), // gdb's hbreak, watch, rwatch, awatch there
+        'Z2,fffffffffffffffc,8', // past the end of the address space
+        `Z0,${kernel},1`,
+        'Z0,0,1', // unmapped
+        `Z0,${sp},1`, // the stack: data, not code
+        `m${kernel},10`,
+        'mfffffffffffffff0,100',
+        `M${sp},1:00`,
+        'G00',
+        'P10=00', // rip, too short
+        'pffffffffffffffff',
+        'vCont;s:p1.99999', // no such thread
+      ];
+      for (const p of refused) assert.match(await ask(c, p), /^E[0-9a-f]{2}$/, `${p} is refused`);
+      assert.equal(await ask(c, `z2,${kernel},8`), 'OK', 'removing what is not there is fine');
+      assert.equal(await ask(c, 'qXfer:auxv:read::ffffffffff,10'), 'l', 'auxv past its end is empty');
+      assert.equal(await ask(c, 'vFile:open:2f,0,0'), '', 'vFile is not served');
+      assert.match(await ask(c, 'g'), /^[0-9a-f]{100,}$/, 'registers');
+      assert.equal(await ask(c, 'vCont;c'), 'W00', 'the replay runs on to the end');
+      c.sock.write(frame('k'));
+      const end = await s.exited;
+      c.sock.destroy();
+      assert.equal(end.code, 0, s.stderr());
+      assert.equal(s.stdout().toString(), RECORDED);
+      assert.doesNotMatch(s.stderr(), /tsrr: (?!listening)|    at /, 'no error');
+      assertNoneLeft([trace]);
+    });
+
+    test('a step or continue from a breakpoint at the pc runs the instruction there', async () => {
+      const { s, port } = await serve();
+      const c = await client(port);
+      const pc = pcOf(await ask(c, 'g'));
+      assert.match(await ask(c, 'vCont;s'), /^T05/);
+      const next = pcOf(await ask(c, 'g')); // one instruction on, without breakpoints
+      for (const [insert, remove] of [['Z0', 'z0'], ['Z1', 'z1']]) {
+        assert.match(await ask(c, 'bs'), /^T05/);
+        assert.equal(pcOf(await ask(c, 'g')), pc, 'reverse-stepi goes back');
+        assert.equal(await ask(c, `${insert},${pc},1`), 'OK');
+        assert.match(await ask(c, 'vCont;s'), /^T05/);
+        assert.equal(pcOf(await ask(c, 'g')), next, `a step from ${insert} goes one instruction on`);
+        assert.match(await ask(c, 'bc'), /^T05/, 'reverse-continue stops at the breakpoint');
+        assert.equal(pcOf(await ask(c, 'g')), pc);
+        assert.match(await ask(c, `s`), /^T05/);
+        assert.equal(pcOf(await ask(c, 'g')), next, `a step after reverse-continue to ${insert} goes one instruction on`);
+        assert.equal(await ask(c, `${remove},${pc},1`), 'OK');
+      }
+      // A continue from the breakpoint runs on, with it still in. (Not a hardware one: where
+      // debug registers do nothing, replay single-steps while one is set, which is slow.)
+      assert.match(await ask(c, 'bs'), /^T05/);
+      assert.equal(await ask(c, `Z0,${pc},1`), 'OK');
+      assert.equal(await ask(c, 'c'), 'W00', 'the replay runs on to the end');
+      c.sock.write(frame('k'));
+      const end = await s.exited;
+      c.sock.destroy();
+      assert.equal(end.code, 0, s.stderr());
+      assert.equal(s.stdout().toString(), RECORDED);
+      assertNoneLeft([trace]);
+    });
+
+    test('a SIGKILL of tsrr leaves no file behind', async () => {
+      const dir = join(tmp, 'tmpdir');
+      mkdirSync(dir);
+      const env = { ...process.env, TMPDIR: dir };
+      // What any tsrr run keeps there (jiti's cache of a config file, if one is found).
+      assert.equal(tsrr(['traceinfo', trace], { env }).status, 0);
+      const kept = readdirSync(dir);
+      const { s, port } = await serve(trace, env);
+      const c = await client(port);
+      assert.match(await ask(c, 'vCont;s'), /^T05/);
+      s.child.kill('SIGKILL');
+      await s.exited;
+      c.sock.destroy();
+      assert.deepEqual(readdirSync(dir), kept);
+      assertNoneLeft([trace, program]);
     });
 
     test('bad packets get answers, a dropped connection ends tsrr cleanly, a second client does no harm', async () => {
