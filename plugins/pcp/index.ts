@@ -2,7 +2,8 @@
 /**
  * The pcp plugin: persistent checkpoints. `tsrr create-checkpoints` saves the state of a replay
  * at events along a trace; `tsrr replay -g EVENT` then starts from the latest checkpoint at or
- * before EVENT instead of from the beginning (unless --ignore-pcp). What a checkpoint holds is
+ * before EVENT instead of from the beginning (unless --ignore-pcp); one that cannot be used is
+ * passed over for an earlier one, saying why (unless --strict-pcp, which fails instead). What a checkpoint holds is
  * whatever the serializers registered in pcpRegistry(tsrr) save; plugins add their own kinds.
  */
 import { TsrrError, writeAll, type RecordSession, type ReplaySession, type Tsrr } from '../../core/index.js';
@@ -11,7 +12,7 @@ import { CheckpointStore } from './CheckpointStore.js';
 import { serveCheckpoints } from './debugger.js';
 import { checkpointRecording, checkpointsCommand, createCheckpointsCommand, rmCheckpointsCommand } from './commands.js';
 import { pcpRegistry, type PcpRegistry } from './PcpRegistry.js';
-import { loadCheckpoint, nearestCheckpoint, restoreCheckpoint } from './restore.js';
+import { restoreCheckpoint, usableCheckpoint } from './restore.js';
 import { registerMappingSerializers } from './serializers/mappings.js';
 import { registerSysvSerializers } from './serializers/sysvShm.js';
 import { registerStdioSerializer } from './serializers/stdio.js';
@@ -26,6 +27,7 @@ export default class PcpPlugin {
   readonly name = 'pcp';
   readonly version = '1.0.0';
   private ignore = false;
+  private strict = false;
   private recordInterval: number | undefined;
 
   apply(tsrr: Tsrr): void {
@@ -40,9 +42,11 @@ export default class PcpPlugin {
     serveCheckpoints(tsrr, reg, () => this.ignore);
     tsrr.hooks.cliCommands.tap(this.name, (y, ctx) => {
       y.option('ignore-pcp', { type: 'boolean', default: false, global: true, describe: 'replay without persistent checkpoints' })
+        .option('strict-pcp', { type: 'boolean', default: false, global: true, describe: 'replay: fail when the nearest persistent checkpoint cannot be used, instead of starting from an earlier one' })
         .option('checkpoint-interval', { type: 'number', global: true, describe: 'record: also save a checkpoint every N events' })
         .middleware((argv) => {
           this.ignore = Boolean(argv['ignore-pcp']);
+          this.strict = Boolean(argv['strict-pcp']);
           this.recordInterval = argv['checkpoint-interval'] as number | undefined;
         })
         .command(createCheckpointsCommand(ctx, reg))
@@ -59,12 +63,15 @@ export default class PcpPlugin {
         const goal = replay.opts.startLimit ?? replay.opts.goto;
         if (this.ignore || goal === undefined) return undefined;
         const store = new CheckpointStore(replay.trace.dir);
-        const nearest = nearestCheckpoint(store, goal);
-        if (!nearest) return undefined;
-        const cp = loadCheckpoint(reg, store, nearest, replay.trace.header.uuid);
-        const task = restoreCheckpoint(reg, store, replay, cp);
-        writeAll(2, `tsrr: starting from the checkpoint at event ${cp.frame}\n`);
-        return task;
+        const { cp, unusable } = store.reading(() => usableCheckpoint(reg, store, goal, replay.trace.header.uuid, this.strict));
+        const start = cp ? `the checkpoint at event ${cp.frame}` : 'the beginning of the trace';
+        unusable.forEach((u, i) => writeAll(2, `tsrr: the checkpoint at event ${u.frame} cannot be used (${u.why})${i === unusable.length - 1 ? `; starting from ${start}` : ''}\n`));
+        if (!cp) {
+          store.chunks.close();
+          return undefined;
+        }
+        if (unusable.length === 0) writeAll(2, `tsrr: starting from ${start}\n`);
+        return restoreCheckpoint(reg, store, replay, cp);
       });
     });
   }

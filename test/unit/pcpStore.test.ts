@@ -53,6 +53,20 @@ function corruptError(file: string, why: RegExp) {
   };
 }
 
+/** The error for a chunk that no readable index lists, naming it and the index `file`
+ * that could not be read. */
+function unindexedError(hash: Buffer, file: string, why: RegExp) {
+  return (e: unknown) => {
+    assert.ok(e instanceof TsrrError, String(e));
+    assert.equal(e.code, 'CHECKPOINT_CORRUPT', e.message);
+    assert.ok(e.message.includes(hash.toString('hex')), `${e.message} does not name the chunk`);
+    assert.ok(e.message.includes(file), `${e.message} does not name ${file}`);
+    assert.match(e.message, why);
+    assert.deepEqual(e.context, { chunk: hash.toString('hex'), file });
+    return true;
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // The committed v1 files.
 
@@ -403,7 +417,7 @@ describe('ChunkStore', () => {
       const good = readFileSync(idx);
       for (const bad of [good.subarray(0, 0), good.subarray(0, 10), good.subarray(0, good.length - 1), Buffer.concat([good, Buffer.of(0)])]) {
         writeFileSync(idx, bad);
-        assert.throws(() => fresh().get(hashes[0]!), corruptError(idx, /corrupt/), `${bad.length} of ${good.length} bytes`);
+        assert.throws(() => fresh().get(hashes[0]!), unindexedError(hashes[0]!, idx, /corrupt/), `${bad.length} of ${good.length} bytes`);
       }
     });
 
@@ -564,7 +578,7 @@ describe('CheckpointStore', () => {
     assert.equal(state.processes[0]!.executable, 'files/0-prog');
     assert.equal(decodePayload(TracePositionPayload, state.sections.trace[0]!.payload).frame, 40n);
     assert.deepEqual(readFileSync(join(cp.dir, 'chunks'), 'utf8').split('\n').sort(), [hex(a), hex(b)].sort());
-    assert.deepEqual(readdirSync(store.dir).sort(), ['40', basename(store.chunks.dir)]);
+    assert.deepEqual(readdirSync(store.dir).sort(), ['40', 'lock', basename(store.chunks.dir)]);
     assert.equal(store.size(cp), ['manifest', 'state', 'chunks'].reduce((n, f) => n + statSync(join(cp.dir, f)).size, 0));
   });
 
@@ -677,7 +691,7 @@ describe('CheckpointStore', () => {
       writeFileSync(join(store.dir, name, 'manifest'), 'half');
     }
     assert.deepEqual(store.remove([999]), []);
-    assert.deepEqual(readdirSync(store.dir).sort(), ['10', basename(store.chunks.dir)]);
+    assert.deepEqual(readdirSync(store.dir).sort(), ['10', 'lock', basename(store.chunks.dir)]);
     assert.deepEqual(store.remove(), [10]);
     assert.ok(!readdirSync(store.dir).some((n) => n.startsWith('.tmp-')));
   });
