@@ -65,12 +65,16 @@ export default class PcpPlugin {
         const store = new CheckpointStore(replay.trace.dir);
         const { cp, unusable } = store.reading(() => usableCheckpoint(reg, store, goal, replay.trace.header.uuid, this.strict));
         const start = cp ? `the checkpoint at event ${cp.frame}` : 'the beginning of the trace';
-        unusable.forEach((u, i) => writeAll(2, `tsrr: the checkpoint at event ${u.frame} cannot be used (${u.why})${i === unusable.length - 1 ? `; starting from ${start}` : ''}\n`));
+        const [nearest, ...earlier] = unusable;
+        if (nearest) {
+          const nor = earlier.length === 0 ? '' : `; nor can ${earlier.length} earlier one${earlier.length === 1 ? '' : 's'}`;
+          writeAll(2, `tsrr: the checkpoint at event ${nearest.frame} cannot be used (${nearest.why})${nor}; starting from ${start}\n`);
+        }
         if (!cp) {
           store.chunks.close();
           return undefined;
         }
-        if (unusable.length === 0) writeAll(2, `tsrr: starting from ${start}\n`);
+        if (!nearest) writeAll(2, `tsrr: starting from ${start}\n`);
         return restoreCheckpoint(reg, store, replay, cp);
       });
     });
