@@ -133,6 +133,7 @@ export class CheckpointStore {
   /** Removes checkpoints (all, or those at `frames`) and the chunks no remaining one uses,
    * and leftovers of interrupted writes. Returns the frames removed. */
   remove(frames?: number[]): number[] {
+    if (!existsSync(this.dir)) return [];
     return this.writing(() => {
       const removed: number[] = [];
       for (const cp of this.list()) {
