@@ -3,8 +3,9 @@
  * The pcp plugin: persistent checkpoints. `tsrr create-checkpoints` saves the state of a replay
  * at events along a trace; `tsrr replay -g EVENT` then starts from the latest checkpoint at or
  * before EVENT instead of from the beginning (unless --ignore-pcp); one that cannot be used is
- * passed over for an earlier one, saying why (unless --strict-pcp, which fails instead). What a checkpoint holds is
- * whatever the serializers registered in pcpRegistry(tsrr) save; plugins add their own kinds.
+ * passed over for an earlier one, saying why (--strict-pcp fails instead). What a checkpoint
+ * holds is whatever the serializers registered in pcpRegistry(tsrr) save; plugins add their
+ * own kinds.
  */
 import { TsrrError, writeAll, type RecordSession, type ReplaySession, type Tsrr } from '../../core/index.js';
 import { unsharedMemoryProblem } from './capture.js';
