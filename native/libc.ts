@@ -143,6 +143,21 @@ export function nextData(fd: number, pos: number): [number, number] | undefined 
   return [start, Number(lseekRaw(fd, start, SEEK_HOLE))];
 }
 
+const flockRaw = libc.func('int flock(int fd, int operation)');
+export const LOCK = { SH: 1, EX: 2, NB: 4, UN: 8 } as const;
+const EWOULDBLOCK = 11;
+const EINTR = 4;
+
+/** flock(2) without blocking: true once the lock is taken, false while another holds it. */
+export function tryFlock(fd: number, operation: number): boolean {
+  for (;;) {
+    if (flockRaw(fd, operation | LOCK.NB) === 0) return true;
+    const errno = koffi.errno();
+    if (errno === EWOULDBLOCK) return false;
+    if (errno !== EINTR) throw new TsrrError('INTERNAL', `flock: ${strerror(errno)}`, { errno });
+  }
+}
+
 const IPC_RMID = 0;
 
 /** Removes System V shared memory segment `id` (once nothing has it attached). */

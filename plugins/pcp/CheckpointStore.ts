@@ -2,13 +2,16 @@
 /**
  * The checkpoints of one trace, in TRACE/checkpoints/: FRAME/manifest, FRAME/state and
  * FRAME/chunks (the chunk hashes it uses) per checkpoint, packs/ shared by all. A checkpoint
- * is written in a temporary directory, flushed
- * and renamed into place, so one either loads whole or does not exist. Paths inside are
- * relative to the trace, so a moved trace keeps its checkpoints.
+ * is written in a temporary directory, flushed and renamed into place, and one goes away by
+ * being renamed out of place first, so one either loads whole or does not exist. Writers and
+ * removers take the checkpoints' lock (checkpointLock.ts) in turn; readers share it. Paths
+ * inside are relative to the trace, so a moved trace keeps its checkpoints.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { TsrrError } from '../../core/index.js';
 import { ChunkStore } from './ChunkStore.js';
+import { withCheckpointLock } from './checkpointLock.js';
 import { encodeManifest, encodeState, readManifest, readState, type Manifest, type State } from './checkpointFormat.js';
 
 export interface StoredCheckpoint {
@@ -26,6 +29,8 @@ function writeDurably(file: string, data: Buffer): void {
   }
 }
 
+const HASH = /^[0-9a-f]{64}$/;
+
 export class CheckpointStore {
   readonly dir: string;
   readonly chunks: ChunkStore;
@@ -33,6 +38,30 @@ export class CheckpointStore {
   constructor(readonly traceDir: string) {
     this.dir = join(traceDir, 'checkpoints');
     this.chunks = new ChunkStore(join(this.dir, 'packs'));
+  }
+
+  /** Runs `fn` as the only one writing or removing checkpoints. Taking the lock, it removes
+   * what killed writers left (every temporary file then is one) and forgets what the packs
+   * held, which others may have changed. */
+  writing<T>(fn: () => T): T {
+    mkdirSync(this.dir, { recursive: true });
+    return withCheckpointLock(join(this.dir, 'lock'), true, (taken) => {
+      if (taken) {
+        for (const name of readdirSync(this.dir)) if (name.startsWith('.tmp-')) rmSync(join(this.dir, name), { recursive: true, force: true });
+        this.chunks.removeLeftovers();
+        this.chunks.forget();
+      }
+      return fn();
+    });
+  }
+
+  /** Runs `fn` with no checkpoint written or removed meanwhile. */
+  reading<T>(fn: () => T): T {
+    if (!existsSync(this.dir)) return fn();
+    return withCheckpointLock(join(this.dir, 'lock'), false, (taken) => {
+      if (taken) this.chunks.forget();
+      return fn();
+    });
   }
 
   /** Complete checkpoints, by frame. */
@@ -52,20 +81,48 @@ export class CheckpointStore {
     return readState(join(cp.dir, 'state'));
   }
 
+  /** The hashes of the chunks a checkpoint uses; a damaged list fails. */
+  usedChunks(cp: StoredCheckpoint): string[] {
+    const file = join(cp.dir, 'chunks');
+    if (!existsSync(file)) throw new TsrrError('CHECKPOINT_CORRUPT', `${file} is missing`, { file });
+    const lines = this.chunkLines(file);
+    if (!lines.every((h) => HASH.test(h))) throw new TsrrError('CHECKPOINT_CORRUPT', `${file} is corrupt: it lists what is not a chunk hash`, { file });
+    return lines;
+  }
+
+  private chunkLines(file: string): string[] {
+    return readFileSync(file, 'latin1').split('\n').filter(Boolean);
+  }
+
+  /** Checks that the chunks a checkpoint uses are all stored undamaged. */
+  verify(cp: StoredCheckpoint): void {
+    this.chunks.verify(this.usedChunks(cp));
+  }
+
   /** Writes a checkpoint atomically; an existing one at the same frame is replaced. `chunks`
    * are the hashes its state refers to (what keeps them from being collected). */
   write(manifest: Manifest, state: State, chunks: Set<string>): StoredCheckpoint {
-    mkdirSync(this.dir, { recursive: true });
-    const final = join(this.dir, String(manifest.frame));
-    const tmp = join(this.dir, `.tmp-${manifest.frame}-${process.pid}`);
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp);
-    writeDurably(join(tmp, 'chunks'), Buffer.from([...chunks].join('\n')));
-    writeDurably(join(tmp, 'state'), encodeState(state));
-    writeDurably(join(tmp, 'manifest'), encodeManifest(manifest));
-    if (existsSync(final)) rmSync(final, { recursive: true, force: true });
-    renameSync(tmp, final);
-    return { frame: manifest.frame, dir: final };
+    return this.writing(() => {
+      const final = join(this.dir, String(manifest.frame));
+      const tmp = join(this.dir, `.tmp-${manifest.frame}-${process.pid}`);
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(tmp);
+      writeDurably(join(tmp, 'chunks'), Buffer.from([...chunks].join('\n')));
+      writeDurably(join(tmp, 'state'), encodeState(state));
+      writeDurably(join(tmp, 'manifest'), encodeManifest(manifest));
+      const old = existsSync(final) ? this.moveAway(final) : undefined;
+      renameSync(tmp, final);
+      if (old) rmSync(old, { recursive: true, force: true });
+      return { frame: manifest.frame, dir: final };
+    });
+  }
+
+  /** Renames a checkpoint directory out of the list, so that readers never see it half gone. */
+  private moveAway(dir: string): string {
+    const away = join(this.dir, `.tmp-gone-${basename(dir)}-${process.pid}`);
+    rmSync(away, { recursive: true, force: true });
+    renameSync(dir, away);
+    return away;
   }
 
   /** Bytes on disk of one checkpoint's own files (its chunks are shared). */
@@ -76,21 +133,22 @@ export class CheckpointStore {
   /** Removes checkpoints (all, or those at `frames`) and the chunks no remaining one uses,
    * and leftovers of interrupted writes. Returns the frames removed. */
   remove(frames?: number[]): number[] {
-    const removed: number[] = [];
-    for (const cp of this.list()) {
-      if (frames && !frames.includes(cp.frame)) continue;
-      rmSync(cp.dir, { recursive: true, force: true });
-      removed.push(cp.frame);
-    }
-    if (existsSync(this.dir)) {
-      for (const name of readdirSync(this.dir)) if (name.startsWith('.tmp-')) rmSync(join(this.dir, name), { recursive: true, force: true });
-    }
-    const live = new Set<string>();
-    for (const cp of this.list()) {
-      const list = join(cp.dir, 'chunks');
-      if (existsSync(list)) for (const h of readFileSync(list, 'utf8').split('\n')) if (h) live.add(h);
-    }
-    this.chunks.collect(live);
-    return removed;
+    if (!existsSync(this.dir)) return [];
+    return this.writing(() => {
+      const removed: number[] = [];
+      for (const cp of this.list()) {
+        if (frames && !frames.includes(cp.frame)) continue;
+        rmSync(this.moveAway(cp.dir), { recursive: true, force: true });
+        removed.push(cp.frame);
+      }
+      // A damaged list keeps what it still names.
+      const live = new Set<string>();
+      for (const cp of this.list()) {
+        const list = join(cp.dir, 'chunks');
+        if (existsSync(list)) for (const h of this.chunkLines(list)) if (HASH.test(h)) live.add(h);
+      }
+      this.chunks.collect(live);
+      return removed;
+    });
   }
 }

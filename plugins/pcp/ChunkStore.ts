@@ -6,7 +6,7 @@
  * writing it), compressed (zstd, or zlib where libzstd is missing) when that saves space, with
  * an index of where each chunk is. Packs and indexes are written under temporary names and
  * renamed; the index keeps a checksum of each stored chunk and reading checks the hash too, so
- * damage is found.
+ * damage is found. A pack whose index is damaged fails only the checkpoints that use its chunks.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,15 +53,18 @@ export class ChunkStore {
   /** Bytes written to disk since this store was opened. */
   storedBytes = 0;
   private index?: Map<string, Location>;
+  /** The packs whose index could not be read, with the error. */
+  private readonly unreadable = new Map<string, TsrrError>();
   private writing?: { name: string; fd: number; size: number; entries: Buffer[] };
 
   constructor(readonly dir: string) {}
 
-  /** Where every stored chunk is, from the packs' indexes; `damaged` collects the packs whose
-   * index cannot be read instead of failing. */
-  private locations(damaged?: string[]): Map<string, Location> {
-    if (this.index && !damaged) return this.index;
+  /** Where every stored chunk is, from the packs' indexes. A pack whose index cannot be read
+   * is left out (with why, in `unreadable`): only checkpoints that use its chunks fail. */
+  private locations(): Map<string, Location> {
+    if (this.index) return this.index;
     this.index = new Map();
+    this.unreadable.clear();
     for (const name of this.packs()) {
       const file = join(this.dir, `${name}.idx`);
       const corrupt = (why: string) => new TsrrError('CHECKPOINT_CORRUPT', `checkpoint pack index ${file} is corrupt: ${why}`, { file });
@@ -71,8 +74,7 @@ export class ChunkStore {
         body = framedMessage(buf, INDEX_MAGIC, corrupt);
         if (body.length !== readPrefix(buf, 0).count * ENTRY) throw corrupt(`${body.length} bytes are not ${readPrefix(buf, 0).count} entries`);
       } catch (e) {
-        if (!damaged) throw e;
-        damaged.push(name);
+        this.unreadable.set(name, e instanceof TsrrError ? e : corrupt((e as Error).message));
         continue;
       }
       for (let at = 0; at < body.length; at += ENTRY) {
@@ -81,6 +83,11 @@ export class ChunkStore {
       }
     }
     return this.index;
+  }
+
+  /** Forgets what the indexes said, for when other processes may have changed the packs. */
+  forget(): void {
+    this.index = undefined;
   }
 
   /** Names of the complete packs. */
@@ -95,8 +102,7 @@ export class ChunkStore {
   begin(name: string): void {
     mkdirSync(this.dir, { recursive: true });
     this.locations();
-    const tmp = join(this.dir, `.${name}.pack.tmp-${process.pid}`);
-    this.writing = { name, fd: openSync(tmp, 'w'), size: 0, entries: [] };
+    this.writing = { name, fd: openSync(this.tmpPack(name), 'w'), size: 0, entries: [] };
   }
 
   /** Stores `data` unless a chunk with the same bytes exists; returns its hash. */
@@ -153,7 +159,7 @@ export class ChunkStore {
     fsyncSync(w.fd);
     closeSync(w.fd);
     const base = join(this.dir, w.name);
-    renameSync(join(this.dir, `.${w.name}.pack.tmp-${process.pid}`), `${base}.pack`);
+    renameSync(this.tmpPack(w.name), `${base}.pack`);
     const idxTmp = join(this.dir, `.${w.name}.idx.tmp-${process.pid}`);
     const idx = openSync(idxTmp, 'w');
     writeSync(idx, framed(INDEX_MAGIC, w.entries.length, Buffer.concat(w.entries)));
@@ -162,18 +168,23 @@ export class ChunkStore {
     renameSync(idxTmp, `${base}.idx`);
   }
 
+  /** Drops the pack begun last. */
+  abort(): void {
+    const w = this.writing!;
+    this.writing = undefined;
+    this.pool?.close();
+    this.pool = undefined;
+    closeSync(w.fd);
+    rmSync(this.tmpPack(w.name), { force: true });
+    this.forget(); // it listed the dropped chunks
+  }
+
+  private tmpPack(name: string): string {
+    return join(this.dir, `.${name}.pack.tmp-${process.pid}`);
+  }
+
   get(hash: Buffer): Buffer {
-    const hex = hash.toString('hex');
-    const where = this.locations().get(hex);
-    if (!where) throw new TsrrError('CHECKPOINT_CORRUPT', `checkpoint chunk ${hex} is in no pack of ${this.dir}`, { chunk: hex });
-    const file = join(this.dir, `${where.pack}.pack`);
-    const body = Buffer.alloc(where.length);
-    if (readSync(this.packFd(file), body, 0, body.length, where.offset) !== body.length) {
-      throw new TsrrError('CHECKPOINT_CORRUPT', `checkpoint pack ${file} is truncated`, { file });
-    }
-    const corrupt = (why: string) => new TsrrError('CHECKPOINT_CORRUPT', `checkpoint pack ${file} is corrupt at byte ${where.offset} (${why})`, { file });
-    // The crc finds damage before it reaches the decompressor; the hash, any other chunk.
-    if (crc32(body) !== where.crc) throw corrupt('checksum mismatch');
+    const { body, corrupt } = this.storedBody(hash.toString('hex'));
     let data: Buffer;
     try {
       data = unpack(body);
@@ -182,6 +193,39 @@ export class ChunkStore {
     }
     if (!sha256(data).equals(hash)) throw corrupt('the chunk does not match its hash');
     return data;
+  }
+
+  /** Checks that the chunks `hexes` are there as stored (their checksums), not reading them
+   * whole: what a restore will find, found before it starts. */
+  verify(hexes: Iterable<string>): void {
+    for (const hex of hexes) this.storedBody(hex);
+  }
+
+  /** A chunk's bytes as stored, checked against the index's checksum (which finds damage
+   * before it reaches the decompressor; the hash finds any other). */
+  private storedBody(hex: string): { body: Buffer; corrupt: (why: string) => TsrrError } {
+    const where = this.locations().get(hex);
+    if (!where) throw this.nowhere(hex);
+    const file = join(this.dir, `${where.pack}.pack`);
+    const body = Buffer.alloc(where.length);
+    if (readSync(this.packFd(file), body, 0, body.length, where.offset) !== body.length) {
+      throw new TsrrError('CHECKPOINT_CORRUPT', `checkpoint pack ${file} is truncated`, { file });
+    }
+    const corrupt = (why: string) => new TsrrError('CHECKPOINT_CORRUPT', `checkpoint pack ${file} is corrupt at byte ${where.offset} (${why})`, { file });
+    if (crc32(body) !== where.crc) throw corrupt('checksum mismatch');
+    return { body, corrupt };
+  }
+
+  /** The error for a chunk no readable index lists, naming what may have held it: packs whose
+   * index is damaged or gone. */
+  private nowhere(hex: string): TsrrError {
+    const suspects = [...this.unreadable.values()].map((e) => e.message);
+    const indexed = new Set(this.packs());
+    for (const f of existsSync(this.dir) ? readdirSync(this.dir) : []) {
+      if (f.endsWith('.pack') && !f.startsWith('.') && !indexed.has(f.slice(0, -5))) suspects.push(`${join(this.dir, f)} has no index`);
+    }
+    const file = [...this.unreadable.values()][0]?.context.file;
+    return new TsrrError('CHECKPOINT_CORRUPT', `checkpoint chunk ${hex} is in no pack of ${this.dir}${suspects.length > 0 ? ` (${suspects.join('; ')})` : ''}`, { chunk: hex, ...(file ? { file } : {}) });
   }
 
   private readonly fds = new Map<string, number>();
@@ -205,13 +249,14 @@ export class ChunkStore {
     this.fds.clear();
   }
 
-  /** Removes the packs none of whose chunks is in `live`, packs whose index is damaged, and
-   * leftovers of interrupted writes; returns how many packs went. A pack with any live chunk
-   * stays whole. */
+  /** Removes the packs none of whose chunks is in `live`, packs whose index is damaged or
+   * gone, and leftovers of interrupted writes; returns how many packs went. A pack with any
+   * live chunk stays whole. Only for the one writer (CheckpointStore.writing). */
   collect(live: Set<string>): number {
     if (!existsSync(this.dir)) return 0;
+    this.forget();
     const used = new Set<string>();
-    for (const [hex, where] of this.locations([])) if (live.has(hex)) used.add(where.pack);
+    for (const [hex, where] of this.locations()) if (live.has(hex)) used.add(where.pack);
     let removed = 0;
     for (const name of this.packs()) {
       if (used.has(name)) continue;
@@ -219,9 +264,19 @@ export class ChunkStore {
       rmSync(join(this.dir, `${name}.pack`), { force: true });
       removed++;
     }
-    for (const f of readdirSync(this.dir)) if (f.startsWith('.')) rmSync(join(this.dir, f), { force: true });
-    this.index = undefined;
+    const indexed = new Set(this.packs());
+    for (const f of readdirSync(this.dir)) {
+      if (f.endsWith('.pack') && !indexed.has(f.slice(0, -5))) rmSync(join(this.dir, f), { force: true });
+    }
+    this.removeLeftovers();
+    this.forget();
     this.close();
     return removed;
+  }
+
+  /** Removes what interrupted writes left (files named .NAME.tmp-PID). Only for the one writer. */
+  removeLeftovers(): void {
+    if (!existsSync(this.dir)) return;
+    for (const f of readdirSync(this.dir)) if (f.startsWith('.')) rmSync(join(this.dir, f), { force: true });
   }
 }

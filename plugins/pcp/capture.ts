@@ -205,28 +205,36 @@ export class Capture {
 }
 
 /** Writes a checkpoint at `frame` whose state `fill` makes with a capture that stores memory
- * in a pack of its own. */
+ * in a pack of its own, as the checkpoints' only writer meanwhile. */
 export function writeCheckpoint(reg: PcpRegistry, store: CheckpointStore, capture: Capture, frame: number, traceUuid: string, partWay: boolean, fill: () => State): StoredCheckpoint {
-  const before = store.chunks.storedBytes;
-  // A pack name of its own: a checkpoint made again at the same frame must not replace the
-  // pack whose chunks the earlier ones refer to.
-  store.chunks.begin(`${frame}-${randomBytes(4).toString('hex')}`);
-  const state = fill();
-  store.chunks.commit();
-  const cp = store.write(
-    {
-      formatVersion: PCP_FORMAT_VERSION,
-      traceUuid,
-      frame,
-      createdNs: BigInt(Date.now()) * 1_000_000n,
-      needs: [...capture.needs.values()],
-      memoryBytes: capture.memoryBytes,
-      storedBytes: BigInt(store.chunks.storedBytes - before),
-      partWay,
-    },
-    state,
-    capture.used,
-  );
+  const cp = store.writing(() => {
+    const before = store.chunks.storedBytes;
+    // A pack name of its own: a checkpoint made again at the same frame must not replace the
+    // pack whose chunks the earlier ones refer to.
+    store.chunks.begin(`${frame}-${randomBytes(4).toString('hex')}`);
+    let state: State;
+    try {
+      state = fill();
+    } catch (e) {
+      store.chunks.abort();
+      throw e;
+    }
+    store.chunks.commit();
+    return store.write(
+      {
+        formatVersion: PCP_FORMAT_VERSION,
+        traceUuid,
+        frame,
+        createdNs: BigInt(Date.now()) * 1_000_000n,
+        needs: [...capture.needs.values()],
+        memoryBytes: capture.memoryBytes,
+        storedBytes: BigInt(store.chunks.storedBytes - before),
+        partWay,
+      },
+      state,
+      capture.used,
+    );
+  });
   reg.hooks.checkpointWritten.call(cp);
   return cp;
 }

@@ -110,10 +110,12 @@ export function checkpointsCommand(_ctx: CliContext): CommandModule {
     builder: (y) => y.positional('trace', { type: 'string' }).option('json', { type: 'boolean', default: false }),
     handler: (argv) => {
       const store = new CheckpointStore(resolveTrace(argv.trace as string | undefined));
-      const rows = store.list().map((cp) => {
-        const m = store.manifest(cp);
-        return { event: cp.frame, stored: Number(m.storedBytes) + store.size(cp), memory: Number(m.memoryBytes), kinds: m.needs.map((n) => `${n.kind}@${n.version}`) };
-      });
+      const rows = store.reading(() =>
+        store.list().map((cp) => {
+          const m = store.manifest(cp);
+          return { event: cp.frame, stored: Number(m.storedBytes) + store.size(cp), memory: Number(m.memoryBytes), kinds: m.needs.map((n) => `${n.kind}@${n.version}`) };
+        }),
+      );
       if (argv.json) writeAll(1, JSON.stringify(rows) + '\n');
       else writeAll(1, ['EVENT\tSTORED\tMEMORY\tKINDS', ...rows.map((r) => `${r.event}\t${mib(r.stored)}\t${mib(r.memory)}\t${r.kinds.join(' ')}`)].join('\n') + '\n');
     },

@@ -23,7 +23,8 @@ class PersistentState implements SavedState {
   ) {}
 
   restore(session: ReplaySession): Task {
-    return restoreCheckpoint(this.reg, this.store, session, loadCheckpoint(this.reg, this.store, this.cp, session.trace.header.uuid));
+    const cp = this.store.reading(() => loadCheckpoint(this.reg, this.store, this.cp, session.trace.header.uuid));
+    return restoreCheckpoint(this.reg, this.store, session, cp);
   }
 
   drop(): void {}

@@ -2,8 +2,10 @@
 /**
  * The pcp plugin: persistent checkpoints. `tsrr create-checkpoints` saves the state of a replay
  * at events along a trace; `tsrr replay -g EVENT` then starts from the latest checkpoint at or
- * before EVENT instead of from the beginning (unless --ignore-pcp). What a checkpoint holds is
- * whatever the serializers registered in pcpRegistry(tsrr) save; plugins add their own kinds.
+ * before EVENT instead of from the beginning (unless --ignore-pcp); one that cannot be used is
+ * passed over for an earlier one, saying why (--strict-pcp fails instead). What a checkpoint
+ * holds is whatever the serializers registered in pcpRegistry(tsrr) save; plugins add their
+ * own kinds.
  */
 import { TsrrError, numberOption, writeAll, type RecordSession, type ReplaySession, type Tsrr } from '../../core/index.js';
 import { unsharedMemoryProblem } from './capture.js';
@@ -11,7 +13,7 @@ import { CheckpointStore } from './CheckpointStore.js';
 import { serveCheckpoints } from './debugger.js';
 import { checkpointRecording, checkpointsCommand, createCheckpointsCommand, rmCheckpointsCommand } from './commands.js';
 import { pcpRegistry, type PcpRegistry } from './PcpRegistry.js';
-import { loadCheckpoint, nearestCheckpoint, restoreCheckpoint } from './restore.js';
+import { restoreCheckpoint, usableCheckpoint } from './restore.js';
 import { registerMappingSerializers } from './serializers/mappings.js';
 import { registerSysvSerializers } from './serializers/sysvShm.js';
 import { registerStdioSerializer } from './serializers/stdio.js';
@@ -26,6 +28,7 @@ export default class PcpPlugin {
   readonly name = 'pcp';
   readonly version = '1.0.0';
   private ignore = false;
+  private strict = false;
   private recordInterval: number | undefined;
 
   apply(tsrr: Tsrr): void {
@@ -40,9 +43,11 @@ export default class PcpPlugin {
     serveCheckpoints(tsrr, reg, () => this.ignore);
     tsrr.hooks.cliCommands.tap(this.name, (y, ctx) => {
       y.option('ignore-pcp', { type: 'boolean', default: false, global: true, describe: 'replay without persistent checkpoints' })
+        .option('strict-pcp', { type: 'boolean', default: false, global: true, describe: 'replay: fail when the nearest persistent checkpoint cannot be used, instead of starting from an earlier one' })
         .option(...numberOption('checkpoint-interval', { what: 'a number of events', min: 1, global: true, describe: 'record: also save a checkpoint every N events' }))
         .middleware((argv) => {
           this.ignore = Boolean(argv['ignore-pcp']);
+          this.strict = Boolean(argv['strict-pcp']);
           this.recordInterval = argv['checkpoint-interval'] as number | undefined;
           if (this.recordInterval !== undefined && argv._[0] !== 'record') throw new TsrrError('BAD_ARGUMENT', `--checkpoint-interval is for tsrr record, not ${argv._[0]}`);
         })
@@ -60,12 +65,19 @@ export default class PcpPlugin {
         const goal = replay.opts.startLimit ?? replay.opts.goto;
         if (this.ignore || goal === undefined) return undefined;
         const store = new CheckpointStore(replay.trace.dir);
-        const nearest = nearestCheckpoint(store, goal);
-        if (!nearest) return undefined;
-        const cp = loadCheckpoint(reg, store, nearest, replay.trace.header.uuid);
-        const task = restoreCheckpoint(reg, store, replay, cp);
-        writeAll(2, `tsrr: starting from the checkpoint at event ${cp.frame}\n`);
-        return task;
+        const { cp, unusable } = store.reading(() => usableCheckpoint(reg, store, goal, replay.trace.header.uuid, this.strict));
+        const start = cp ? `the checkpoint at event ${cp.frame}` : 'the beginning of the trace';
+        const [nearest, ...earlier] = unusable;
+        if (nearest) {
+          const nor = earlier.length === 0 ? '' : `; nor can ${earlier.length} earlier one${earlier.length === 1 ? '' : 's'}`;
+          writeAll(2, `tsrr: the checkpoint at event ${nearest.frame} cannot be used (${nearest.why})${nor}; starting from ${start}\n`);
+        }
+        if (!cp) {
+          store.chunks.close();
+          return undefined;
+        }
+        if (!nearest) writeAll(2, `tsrr: starting from ${start}\n`);
+        return restoreCheckpoint(reg, store, replay, cp);
       });
     });
   }

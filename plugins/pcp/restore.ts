@@ -4,10 +4,11 @@
  * everything but the kernel's mappings and the stack is unmapped, its threads are created, and
  * each section's items are handed to the serializer of their kind, in section order and by
  * stage. Everything that can be checked without a tracee (format, trace identity, needed
- * kinds) is checked first.
+ * kinds, the chunks' checksums) is checked first, so a checkpoint that cannot be used is
+ * passed over for an earlier one before any process exists.
  */
 import { basename } from 'node:path';
-import { CLONE, NR, TsrrError, type ReplaySession, type Task } from '../../core/index.js';
+import { CLONE, NR, TsrrError, type ErrorCode, type ReplaySession, type Task } from '../../core/index.js';
 import type { CheckpointStore, StoredCheckpoint } from './CheckpointStore.js';
 import type { Envelope, Manifest, ProcessState, State } from './checkpointFormat.js';
 import { loadMemory } from './memory.js';
@@ -22,7 +23,8 @@ export interface LoadedCheckpoint extends StoredCheckpoint {
   readonly state: State;
 }
 
-/** Reads and checks a checkpoint; throws before any tracee exists if it cannot be restored. */
+/** Reads and checks a checkpoint; throws before any tracee exists if it cannot be restored
+ * (its memory is checked as stored: the pack files it needs stay open for the restore). */
 export function loadCheckpoint(reg: PcpRegistry, store: CheckpointStore, cp: StoredCheckpoint, traceUuid: string): LoadedCheckpoint {
   const manifest = store.manifest(cp);
   if (manifest.traceUuid !== traceUuid) {
@@ -41,16 +43,34 @@ export function loadCheckpoint(reg: PcpRegistry, store: CheckpointStore, cp: Sto
       throw new TsrrError('CHECKPOINT_TOO_NEW', `the checkpoint at event ${cp.frame} has "${need.kind}" version ${need.version}; the loaded serializer reads up to version ${have} (upgrade ${need.plugin}, or use --ignore-pcp)`, { kind: need.kind });
     }
   }
-  return { ...cp, manifest, state: store.state(cp) };
+  const state = store.state(cp);
+  store.verify(cp);
+  return { ...cp, manifest, state };
 }
 
-/** The latest checkpoint of the state right after `frame` or before. */
-export function nearestCheckpoint(store: CheckpointStore, frame: number): StoredCheckpoint | undefined {
-  return store
-    .list()
-    .filter((c) => c.frame <= frame)
-    .reverse()
-    .find((c) => c.frame < frame || !store.manifest(c).partWay);
+/** The errors that make a checkpoint unusable, found before any tracee exists. */
+const UNUSABLE = new Set<ErrorCode>(['CHECKPOINT_CORRUPT', 'CHECKPOINT_MISMATCH', 'CHECKPOINT_NEEDS_KIND', 'CHECKPOINT_TOO_NEW']);
+
+/** A checkpoint that cannot be used, and why. */
+export interface Unusable {
+  readonly frame: number;
+  readonly why: string;
+}
+
+/** The latest checkpoint of the state right after `frame` or before that can be restored,
+ * with why each later one cannot; `strict` fails on the first that cannot instead. */
+export function usableCheckpoint(reg: PcpRegistry, store: CheckpointStore, frame: number, traceUuid: string, strict: boolean): { cp?: LoadedCheckpoint; unusable: Unusable[] } {
+  const unusable: Unusable[] = [];
+  for (const c of store.list().filter((c) => c.frame <= frame).reverse()) {
+    try {
+      if (c.frame === frame && store.manifest(c).partWay) continue;
+      return { cp: loadCheckpoint(reg, store, c, traceUuid), unusable };
+    } catch (e) {
+      if (strict || !(e instanceof TsrrError) || !UNUSABLE.has(e.code)) throw e;
+      unusable.push({ frame: c.frame, why: e.message });
+    }
+  }
+  return { unusable };
 }
 
 /** Loads a section's items into the context's task, by stage. */
@@ -61,17 +81,21 @@ export type ProcessMaker = (p: ProcessState, index: number, rec: number, tgid: n
 
 export function restoreCheckpoint(reg: PcpRegistry, store: CheckpointStore, session: ReplaySession, cp: LoadedCheckpoint): Task {
   reg.hooks.beforeRestore.call(cp, session);
-  const first = restoreState(reg, store, session, cp.state, cp.dir, (p, _i, rec, tgid, load) => {
-    const exe = session.trace.file(p.executable);
-    const limits = p.limits.length > 0 ? p.limits : session.startLimits();
-    const main = session.launchTask(exe, [basename(exe)], [], limits, rec, tgid);
-    const keep = new Set(['vdso', 'vvar', 'vsyscall', 'stack']);
-    for (const m of main.as.mappings()) if (!keep.has(m.kind)) main.remoteSyscall(NR.munmap, m.start, m.end - m.start);
-    load('mappings', p.sections.mappings, main);
-    session.codeChanged(main);
-    return main;
-  });
-  store.chunks.close();
+  let first: Task;
+  try {
+    first = restoreState(reg, store, session, cp.state, cp.dir, (p, _i, rec, tgid, load) => {
+      const exe = session.trace.file(p.executable);
+      const limits = p.limits.length > 0 ? p.limits : session.startLimits();
+      const main = session.launchTask(exe, [basename(exe)], [], limits, rec, tgid);
+      const keep = new Set(['vdso', 'vvar', 'vsyscall', 'stack']);
+      for (const m of main.as.mappings()) if (!keep.has(m.kind)) main.remoteSyscall(NR.munmap, m.start, m.end - m.start);
+      load('mappings', p.sections.mappings, main);
+      session.codeChanged(main);
+      return main;
+    });
+  } finally {
+    store.chunks.close();
+  }
   reg.hooks.restored.call(cp, session, first);
   return first;
 }

@@ -325,8 +325,18 @@ describe('persistent checkpoints (pcp)', () => {
     assert.ok(existsSync(log), 'the restored acme/devnull monitor saw no write');
     assert.deepEqual(JSON.parse(readFileSync(log, 'utf8')), { [fd]: written(fd, from, g) }, 'the restored monitor saw the writes to /dev/null after the checkpoint');
 
-    const missing = tsrr([...PCP, 'replay', '-a', '-g', String(g), dir]);
-    const info = describeRun('replay without devnull-monitor', missing);
+    // Without the plugin, the checkpoints that hold its monitor are passed over, saying why...
+    const fallback = tsrr([...PCP, 'replay', '-a', '-g', String(g), dir]);
+    const finfo = describeRun('replay without devnull-monitor', fallback);
+    assert.equal(fallback.status, 0, finfo);
+    const why = new RegExp(`^tsrr: the checkpoint at event ${from} cannot be used \\(.*"acme/devnull".*devnull-monitor.*\\)(; nor can \\d+ earlier ones?)?; starting from (the checkpoint at event (\\d+)|the beginning of the trace)\n`).exec(fallback.stderr);
+    assert.ok(why, `no line saying why the checkpoint at event ${from} cannot be used\n${finfo}`);
+    const start = Number(why[3] ?? 0);
+    assert.ok(start < from, finfo);
+    assert.ok(fallback.stdout.equals(stdoutBetween(start, g)), `not what the full replay printed after event ${start}\n${finfo}`);
+    // ... and with --strict-pcp the replay is refused.
+    const missing = tsrr([...PCP, '--strict-pcp', 'replay', '-a', '-g', String(g), dir]);
+    const info = describeRun('replay --strict-pcp without devnull-monitor', missing);
     assert.equal(missing.signal, null, info);
     assert.notEqual(missing.status, 0, info);
     assert.notEqual(missing.status, null, info);

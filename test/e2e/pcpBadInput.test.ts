@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 /**
- * Damaged persistent checkpoints must be refused cleanly: `replay -g` with the pcp plugin exits
- * non-zero with one line `tsrr: ...` that names the damaged file (or checkpoint) and what is
- * wrong, never a stack trace or "internal error", and leaves no process behind; the same replay
- * with --ignore-pcp still works, and so does one after `rm-checkpoints`. Covers truncated and
+ * Damaged persistent checkpoints must be handled cleanly: `replay -g` with the pcp plugin passes
+ * over one it cannot use for an earlier one (or the beginning), saying why on one line `tsrr:
+ * ...` that names the damaged file (or checkpoint) and what is wrong, and prints what was
+ * recorded; with --strict-pcp it exits non-zero with that line instead. Never a stack trace or
+ * "internal error", and no process left behind; the same replay with --ignore-pcp still works,
+ * and so does one after `rm-checkpoints`. Damage to one pack's index fails only the checkpoints
+ * that use chunks of that pack. Covers truncated and
  * bit-flipped manifests and states, missing and damaged chunks (raw, deflate-raw, zstd), newer
  * format and serializer versions, kinds nobody provides, a checkpoint of another trace, a
  * mapped file's copy missing, leftovers of interrupted writes, and bad create-checkpoints
@@ -161,14 +164,34 @@ describe('damaged persistent checkpoints', () => {
     assertNoneLeft([dir]);
   }
 
-  /** The replay with pcp is refused naming `mentions`; with --ignore-pcp it works; after
-   * rm-checkpoints it works with pcp too. */
-  function assertDamageHandled(dir: string, mentions: (string | RegExp)[], expected = output): string {
-    const r = pcp(['replay', '-a', '-g', last(dir), dir]);
-    const line = assertRefused(`replay -a -g ${last(dir)} (pcp)`, r, mentions);
-    assert.equal(r.stdout.length, 0, `the refused replay printed on stdout:\n${r.stdout}`);
+  /** Options of assertDamageHandled. */
+  interface Damage {
+    /** What the trace prints (default: the recording's output). */
+    expected?: Buffer;
+    /** When the damage is found: while checking the checkpoint, before any process exists
+     * (default), or only while restoring it, which is then refused even without --strict-pcp. */
+    found?: 'checking' | 'restoring';
+    /** The event of the damaged checkpoint (default: the latest). */
+    frame?: number;
+  }
+
+  /** With --strict-pcp the replay is refused naming `mentions`; without, it starts from an
+   * earlier checkpoint or the beginning, saying why on one line that names them, and prints
+   * what was recorded (damage found while restoring: it is refused, and works with
+   * --ignore-pcp); after rm-checkpoints it works with pcp too. Returns the refusal. */
+  function assertDamageHandled(dir: string, mentions: (string | RegExp)[], { expected = output, found = 'checking', frame = latest }: Damage = {}): string {
+    const strict = pcp(['replay', '-a', '-g', last(dir), '--strict-pcp', dir]);
+    const line = assertRefused(`replay -a -g ${last(dir)} --strict-pcp`, strict, mentions);
+    assert.equal(strict.stdout.length, 0, `the refused replay printed on stdout:\n${strict.stdout}`);
     assertNoneLeft([dir]);
-    assertReplays('replay --ignore-pcp', dir, ['--ignore-pcp'], false, expected);
+    if (found === 'checking') {
+      assertFallsBack(dir, frame, mentions, expected);
+    } else {
+      const r = pcp(['replay', '-a', '-g', last(dir), dir]);
+      assertRefused(`replay -a -g ${last(dir)} (damage found while restoring)`, r, mentions);
+      assertNoneLeft([dir]);
+      assertReplays('replay --ignore-pcp', dir, ['--ignore-pcp'], false, expected);
+    }
     const rm = pcp(['rm-checkpoints', dir]);
     assert.equal(rm.status, 0, describeRun('rm-checkpoints', rm));
     assert.deepEqual(new CheckpointStore(dir).list(), []);
@@ -177,6 +200,29 @@ describe('damaged persistent checkpoints', () => {
     assert.deepEqual(JSON.parse(ls.stdout.toString()), []);
     assertReplays('replay after rm-checkpoints', dir, [], false, expected);
     return line;
+  }
+
+  /** A replay with pcp to the end passes over the checkpoint at `frame` and prints what was
+   * recorded; its first line says why, naming `mentions`, and where it started instead (the
+   * event of that checkpoint, or undefined for the beginning). */
+  function assertFallsBack(dir: string, frame: number, mentions: (string | RegExp)[], expected = output): number | undefined {
+    const r = pcp(['replay', '-a', '-g', last(dir), dir]);
+    const info = describeRun('replay passing over a damaged checkpoint', r);
+    assert.equal(r.status, 0, info);
+    assert.deepEqual(r.stdout, expected, `not the recorded output\n${info}`);
+    assert.doesNotMatch(r.stderr, /internal error|^\s+at /im, info);
+    const m = /^tsrr: the checkpoint at event (\d+) cannot be used \((.+)\)(; nor can \d+ earlier ones?)?; starting from (the checkpoint at event (\d+)|the beginning of the trace)$/.exec(r.stderr.split('\n')[0]!);
+    assert.ok(m, `no line saying why the checkpoint cannot be used\n${info}`);
+    assert.equal(Number(m[1]), frame, info);
+    for (const x of mentions) {
+      if (typeof x === 'string') assert.ok(m[2]!.includes(x), `the reason does not name ${JSON.stringify(x)}\n${info}`);
+      else assert.match(m[2]!, x, info);
+    }
+    assert.equal(r.stderr.match(/starting from/g)?.length, 1, info);
+    const from = m[5] === undefined ? undefined : Number(m[5]);
+    if (from !== undefined) assert.ok(from < frame, info);
+    assertNoneLeft([dir]);
+    return from;
   }
 
   test('truncated manifest', () => {
@@ -273,6 +319,38 @@ describe('damaged persistent checkpoints', () => {
     assertDamageHandled(dir, [loc.index.file, /corrupt/]);
   });
 
+  /** The packs whose chunks only the latest checkpoint uses, with the checkpoints' events. */
+  function packsOfLatestOnly(dir: string): { packs: string[]; frames: number[] } {
+    const store = new CheckpointStore(dir);
+    const where = chunkLocations(dir);
+    const packsOf = (frame: number) => new Set(store.usedChunks({ frame, dir: cpDir(dir, frame) }).map((h) => where.get(h)!.index!.file));
+    const frames = store.list().map((c) => c.frame);
+    const earlier = new Set(frames.filter((f) => f !== latest).flatMap((f) => [...packsOf(f)]));
+    return { packs: [...packsOf(latest)].filter((p) => !earlier.has(p)), frames };
+  }
+
+  for (const [damage, harm] of [
+    ['one bit flipped in', (idx: string) => flipBit(idx, PREFIX_BYTES + 5)],
+    ['cut short', (idx: string) => truncateSync(idx, Math.floor(statSync(idx).size / 2))],
+    ['deleted', (idx: string) => rmSync(idx)],
+  ] as const) {
+    test(`a pack index ${damage} fails only the checkpoints that use chunks of its pack`, (t) => {
+      const dir = copyTrace();
+      if (!usedChunks(dir)[0]![1].index) return t.skip('chunks are not stored in packs');
+      const { packs, frames } = packsOfLatestOnly(dir);
+      assert.ok(packs.length > 0, 'the latest checkpoint stored no chunk of its own');
+      const previous = frames.at(-2)!;
+      harm(packs[0]!);
+      // The checkpoints before the latest restore as they did; the latest is passed over.
+      const r = pcp(['replay', '-a', '--strict-pcp', '-g', String(previous + 1), dir]);
+      assert.equal(r.status, 0, describeRun('replay from the checkpoint before the damaged one', r));
+      assert.match(r.stderr, new RegExp(`^tsrr: starting from the checkpoint at event ${previous}$`, 'm'));
+      assert.equal(assertFallsBack(dir, latest, [packs[0]!.replace(/\.idx$/, '')]), previous);
+      assertRefused('replay --strict-pcp from the checkpoint using the damaged pack', pcp(['replay', '-a', '--strict-pcp', '-g', last(dir), dir]), [packs[0]!.replace(/\.idx$/, '')]);
+      assertNoneLeft([dir]);
+    });
+  }
+
   test('a pack cut short', (t) => {
     const dir = copyTrace();
     const [, loc] = usedChunks(dir)[0]!;
@@ -316,7 +394,8 @@ describe('damaged persistent checkpoints', () => {
     const [[hex], [otherHex]] = usedChunks(dir) as [[string, ChunkLocation], [string, ChunkLocation]];
     const otherData = new CheckpointStore(dir).chunks.get(Buffer.from(otherHex, 'hex'));
     const loc = rewriteChunk(dir, hex, Buffer.concat([Buffer.of(0), otherData]));
-    assertDamageHandled(dir, [loc.file, /corrupt/]);
+    // Stored with its own checksum, the wrong chunk is found only when its hash is checked.
+    assertDamageHandled(dir, [loc.file, /corrupt/], { found: 'restoring' });
   });
 
   test('a manifest of a newer format version', () => {
@@ -351,14 +430,14 @@ describe('damaged persistent checkpoints', () => {
     cpSync(cpDir(good), foreign, { recursive: true });
     // Its memory too, wherever it is kept, so that only its identity is wrong.
     for (const sub of ['packs', 'chunks']) if (existsSync(join(good, 'checkpoints', sub))) cpSync(join(good, 'checkpoints', sub), join(dir, 'checkpoints', sub), { recursive: true });
-    assertDamageHandled(dir, [foreign, /another trace/, /--ignore-pcp|rm-checkpoints/], otherOutput);
+    assertDamageHandled(dir, [foreign, /another trace/, /--ignore-pcp|rm-checkpoints/], { expected: otherOutput });
   });
 
   test('a checkpoint directory renamed to another event', () => {
     const dir = copyTrace();
     const renamed = cpDir(dir, latest - 1);
     renameSync(cpDir(dir), renamed);
-    assertDamageHandled(dir, [renamed, String(latest)]);
+    assertDamageHandled(dir, [renamed, String(latest)], { frame: latest - 1 });
   });
 
   /** The file copies the latest checkpoint maps (core/file mappings), besides its program. */
@@ -417,7 +496,7 @@ describe('damaged persistent checkpoints', () => {
     });
     assert.equal(changed, 1, 'the checkpoint maps no file copy of the trace but the program');
     writeFileSync(file, encodeState({ ...state, processes: [{ ...proc!, sections: { ...proc!.sections, mappings } }] }));
-    assertDamageHandled(dir, [join(dir, 'files/99-missing.so')]);
+    assertDamageHandled(dir, [join(dir, 'files/99-missing.so')], { found: 'restoring' });
   });
 
   test('a checkpoint directory without its manifest (half written) is ignored', () => {
@@ -475,7 +554,7 @@ describe('damaged persistent checkpoints', () => {
     assert.equal(rm.status, 0, describeRun('rm-checkpoints', rm));
     assert.ok(!existsSync(tmp), 'rm-checkpoints left the temporary directory');
     assert.deepEqual(
-      readdirSync(join(dir, 'checkpoints')).filter((n) => n !== 'packs' && n !== 'chunks'),
+      readdirSync(join(dir, 'checkpoints')).filter((n) => n !== 'packs' && n !== 'chunks' && n !== 'lock'),
       [],
     );
     assert.deepEqual([...chunkLocations(dir).keys()], [], 'rm-checkpoints left chunks behind');

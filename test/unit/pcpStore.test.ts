@@ -6,6 +6,8 @@
  * or damaged chunks; CheckpointStore writes atomically, lists in frame order, and removing
  * checkpoints collects the chunks no remaining one uses.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -49,6 +51,20 @@ function corruptError(file: string, why: RegExp) {
     assert.ok(e.message.includes(file), `${e.message} does not name ${file}`);
     assert.match(e.message, why);
     assert.deepEqual(e.context, { file });
+    return true;
+  };
+}
+
+/** The error for a chunk that no readable index lists, naming it and the index `file`
+ * that could not be read. */
+function unindexedError(hash: Buffer, file: string, why: RegExp) {
+  return (e: unknown) => {
+    assert.ok(e instanceof TsrrError, String(e));
+    assert.equal(e.code, 'CHECKPOINT_CORRUPT', e.message);
+    assert.ok(e.message.includes(hash.toString('hex')), `${e.message} does not name the chunk`);
+    assert.ok(e.message.includes(file), `${e.message} does not name ${file}`);
+    assert.match(e.message, why);
+    assert.deepEqual(e.context, { chunk: hash.toString('hex'), file });
     return true;
   };
 }
@@ -403,7 +419,7 @@ describe('ChunkStore', () => {
       const good = readFileSync(idx);
       for (const bad of [good.subarray(0, 0), good.subarray(0, 10), good.subarray(0, good.length - 1), Buffer.concat([good, Buffer.of(0)])]) {
         writeFileSync(idx, bad);
-        assert.throws(() => fresh().get(hashes[0]!), corruptError(idx, /corrupt/), `${bad.length} of ${good.length} bytes`);
+        assert.throws(() => fresh().get(hashes[0]!), unindexedError(hashes[0]!, idx, /corrupt/), `${bad.length} of ${good.length} bytes`);
       }
     });
 
@@ -456,6 +472,32 @@ describe('ChunkStore', () => {
       writeHandMadePack(dir, '9', [data], [Buffer.concat([Buffer.of(0), compressible(4096, 9)])]);
       assert.throws(() => new ChunkStore(dir).get(sha(data)), corruptError(join(dir, '9.pack'), /corrupt/));
     });
+  });
+
+  test('a damaged or missing index fails only the chunks of its pack', () => {
+    for (const harm of [(idx: string) => truncateSync(idx, 20), (idx: string) => writeFileSync(idx, 'x'), (idx: string) => rmSync(idx)]) {
+      const dir = join(freshDir(), 'packs');
+      const [a] = putPack(new ChunkStore(dir), '1', [compressible(4096, 1)]) as [Buffer];
+      const [b] = putPack(new ChunkStore(dir), '2', [compressible(4096, 2)]) as [Buffer];
+      harm(join(dir, '2.idx'));
+      const store = new ChunkStore(dir);
+      assert.deepEqual(store.get(a), compressible(4096, 1));
+      store.verify([a.toString('hex')]);
+      for (const use of [() => store.get(b), () => store.verify([a.toString('hex'), b.toString('hex')])]) {
+        assert.throws(use, (e: unknown) => e instanceof TsrrError && e.code === 'CHECKPOINT_CORRUPT' && e.message.includes(b.toString('hex')) && e.message.includes(join(dir, '2.')));
+      }
+    }
+  });
+
+  test('verify finds a damaged chunk by its checksum, without reading it whole', () => {
+    const dir = join(freshDir(), 'packs');
+    const [a, b] = putPack(new ChunkStore(dir), '1', [compressible(4096, 1), incompressible(4096, 2)]) as [Buffer, Buffer];
+    const e = indexOf(dir, '1')[1]!;
+    const bytes = readFileSync(join(dir, '1.pack'));
+    bytes[e.offset + 100]! ^= 0x08;
+    writeFileSync(join(dir, '1.pack'), bytes);
+    new ChunkStore(dir).verify([a.toString('hex')]);
+    assert.throws(() => new ChunkStore(dir).verify([b.toString('hex')]), corruptError(join(dir, '1.pack'), /checksum/));
   });
 
   test('collect removes the packs none of whose chunks is listed, whole, and keeps the others whole', () => {
@@ -564,7 +606,7 @@ describe('CheckpointStore', () => {
     assert.equal(state.processes[0]!.executable, 'files/0-prog');
     assert.equal(decodePayload(TracePositionPayload, state.sections.trace[0]!.payload).frame, 40n);
     assert.deepEqual(readFileSync(join(cp.dir, 'chunks'), 'utf8').split('\n').sort(), [hex(a), hex(b)].sort());
-    assert.deepEqual(readdirSync(store.dir).sort(), ['40', basename(store.chunks.dir)]);
+    assert.deepEqual(readdirSync(store.dir).sort(), ['40', 'lock', basename(store.chunks.dir)]);
     assert.equal(store.size(cp), ['manifest', 'state', 'chunks'].reduce((n, f) => n + statSync(join(cp.dir, f)).size, 0));
   });
 
@@ -677,9 +719,56 @@ describe('CheckpointStore', () => {
       writeFileSync(join(store.dir, name, 'manifest'), 'half');
     }
     assert.deepEqual(store.remove([999]), []);
-    assert.deepEqual(readdirSync(store.dir).sort(), ['10', basename(store.chunks.dir)]);
+    assert.deepEqual(readdirSync(store.dir).sort(), ['10', 'lock', basename(store.chunks.dir)]);
     assert.deepEqual(store.remove(), [10]);
     assert.ok(!readdirSync(store.dir).some((n) => n.startsWith('.tmp-')));
+  });
+
+  test('verify checks the chunks a checkpoint lists; a damaged list is corrupt', () => {
+    const store = new CheckpointStore(freshDir());
+    const cp = writeWith(store, 10, [compressible(4096, 1), incompressible(4096, 2)]);
+    store.verify(cp);
+    const list = join(cp.dir, 'chunks');
+    const good = readFileSync(list, 'latin1');
+    writeFileSync(list, good.slice(0, 40));
+    assert.throws(() => store.verify(cp), corruptError(list, /not a chunk hash/));
+    writeFileSync(list, good.replace(/^[0-9a-f]/, (c) => (c === '0' ? '1' : '0')));
+    assert.throws(() => store.verify(cp), (e: unknown) => e instanceof TsrrError && e.code === 'CHECKPOINT_CORRUPT' && e.message.includes('in no pack'));
+    rmSync(list);
+    assert.throws(() => store.verify(cp), corruptError(list, /missing/));
+  });
+
+  test('the next writer removes the leftovers of writers that are gone, whatever their pid', () => {
+    const store = new CheckpointStore(freshDir());
+    writeWith(store, 10, [compressible(64, 1)]);
+    mkdirSync(join(store.dir, '.tmp-20-123'));
+    writeFileSync(join(store.dir, '.tmp-20-123', 'state'), 'half');
+    writeFileSync(join(store.chunks.dir, '.20-ab.pack.tmp-123'), 'half');
+    writeWith(store, 30, [compressible(64, 3)]);
+    assert.deepEqual(readdirSync(store.dir).sort(), ['10', '30', 'lock', basename(store.chunks.dir)]);
+    assert.ok(!readdirSync(store.chunks.dir).some((n) => n.startsWith('.')), 'a temporary pack is left');
+  });
+
+  test('a writer waits for another process holding the lock, which SIGKILL releases', async () => {
+    const store = new CheckpointStore(freshDir());
+    writeWith(store, 10, [compressible(64, 1)]);
+    const lock = fileURLToPath(new URL('../../plugins/pcp/checkpointLock.js', import.meta.url));
+    // It holds the lock until it kills itself.
+    const holder = spawn(process.execPath, ['--input-type=module', '-e', `
+      import { withCheckpointLock } from ${JSON.stringify(lock)};
+      withCheckpointLock(${JSON.stringify(join(store.dir, 'lock'))}, true, () => {
+        process.stdout.write('locked\\n');
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400);
+        process.kill(process.pid, 'SIGKILL');
+      });`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [first] = (await once(holder.stdout!, 'data')) as [Buffer];
+    assert.equal(first.toString(), 'locked\n');
+    assert.deepEqual(store.remove(), [10]);
+    // remove() blocked this process until then: the holder is dead, not reaped yet.
+    const stat = `/proc/${holder.pid}/stat`;
+    assert.ok(!existsSync(stat) || readFileSync(stat, 'latin1').split(') ')[1]!.startsWith('Z'), 'remove did not wait for the holder');
+    const [, signal] = (await once(holder, 'exit')) as [number | null, string | null];
+    assert.equal(signal, 'SIGKILL');
   });
 
   test('a damaged manifest or state is refused as corrupt, naming the file', () => {
