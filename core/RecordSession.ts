@@ -621,7 +621,10 @@ export class RecordSession extends Session {
       return;
     }
     // The kernel returns from the vsyscall page as it leaves this stop: no exit stop comes.
-    if (vsyscall) this.syscallExit(task);
+    if (vsyscall) {
+      task.returnFromVsyscall();
+      this.syscallExit(task);
+    }
     else this.proceed(task);
   }
 

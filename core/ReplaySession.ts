@@ -874,8 +874,12 @@ export class ReplaySession extends Session {
       // here, there is no exit stop.
       task.inSyscall = false;
       if (stop === 'sysemu') task.atSysemuEntry = true;
-      else r.origRax = -1n;
-      this.complete(task, e as SyscallEvent, r);
+      else {
+        r.origRax = -1n;
+        task.setRegs();
+        task.returnFromVsyscall();
+      }
+      this.complete(task, e as SyscallEvent, task.getRegs());
       return;
     }
     this.current.set(task, e as SyscallEvent);

@@ -16,6 +16,8 @@ import { TsrrError } from '../native/TsrrError.js';
 import { SignalHandlers } from './SignalHandlers.js';
 import { isSynchronous } from './signals.js';
 
+const SIGTRAP = 5;
+
 /** Where a task is, for the scheduler: stopped by tsrr and runnable ('stopped'), running user
  * code ('user'), inside a syscall that has not returned ('kernel'), stopped by a stop signal
  * until a SIGCONT or SIGKILL ('group-stop'), stopped for a tracer of the program's own until
@@ -196,6 +198,31 @@ export class Task {
     this.setRegs(saved);
     for (const signo of signals) tkill(this.tid, signo);
     return result;
+  }
+
+  /** At the seccomp stop of a call through the vsyscall page, skipped (orig_rax -1): lets the
+   * kernel return to the caller, stopping the task there (a breakpoint at the return address)
+   * before the caller's next instruction. The kernel kills a task whose rip or syscall number
+   * changed at that stop, so nothing else (a remote syscall, a checkpoint) may happen there. */
+  returnFromVsyscall(): void {
+    const ret = this.readU64(this.getRegs().rsp);
+    const byte = this.readMem(ret, 1);
+    const signals: number[] = [];
+    this.writeMem(ret, Buffer.from([0xcc]));
+    try {
+      for (;;) {
+        this.resume(PTRACE.CONT);
+        const st = this.wait();
+        if (st.kind === 'signal' && st.signal === SIGTRAP && this.getRegs().rip === ret + 1n) break;
+        if (st.kind !== 'signal') throw new TsrrError('TRACEE_FAILED', `task ${this.tid}: expected the return from a vsyscall, got ${JSON.stringify(st)}`, { tid: this.tid });
+        signals.push(st.signal);
+      }
+    } finally {
+      this.writeMem(ret, byte);
+    }
+    this.regs.rip = ret;
+    this.setRegs();
+    for (const signo of signals) tkill(this.tid, signo);
   }
 
   /** From a SYSEMU entry stop, PTRACE_SYSCALL stops again at the skipped call's exit before

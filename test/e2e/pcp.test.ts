@@ -440,3 +440,24 @@ describe('persistent checkpoints (pcp)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+test('checkpoints at each of the last events of time.c (its calls through the vsyscall page included) restore and replay to the end', () => {
+  const dir = join(tempDir(), 'trace');
+  const rec = tsrr(['record', '-o', dir, compile('time')]);
+  assert.equal(rec.status, 0, describeRun('record', rec));
+  const last = dumpEvents(dir).length;
+  const c = tsrr([...PCP, 'create-checkpoints', '-s', String(Math.max(1, last - 8)), '-e', String(last), '-i', '1', dir], { timeout: 120_000 });
+  assert.equal(c.status, 0, describeRun('create-checkpoints', c));
+  // Each replay starts from the latest checkpoint left, which is then removed.
+  const frames = readdirSync(join(dir, 'checkpoints')).filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => b - a);
+  assert.ok(frames.length >= 5, `only ${frames.length} checkpoints made\n${c.stderr}`);
+  for (const frame of frames) {
+    const r = tsrr([...PCP, 'replay', '-a', '-g', String(last), '--strict-pcp', dir]);
+    assert.equal(r.status, 0, describeRun(`replay -g ${last} from the checkpoint at ${frame}`, r));
+    assert.match(r.stderr, new RegExp(`starting from the checkpoint at event ${frame}\n`));
+    // What the recording printed after the checkpoint.
+    assert.ok(rec.stdout.subarray(rec.stdout.length - r.stdout.length).equals(r.stdout), describeRun('replay', r));
+    const rm = tsrr([...PCP, 'rm-checkpoints', '-g', String(frame), dir]);
+    assert.equal(rm.status, 0, describeRun('rm-checkpoints', rm));
+  }
+});
