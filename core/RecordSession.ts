@@ -220,7 +220,8 @@ export class RecordSession extends Session {
   /** Whether `task`'s process may buffer calls: not when they must all meet a seccomp filter
    * of the program's, or make syscall stops for a tracer of the program's. */
   private mayBuffer(task: Task): boolean {
-    return this.own.get(task)!.filters.length === 0 && !this.programTracing.stopsAtSyscalls(task);
+    // Without tsrr's filter every call stops anyway: buffered, it would be recorded twice.
+    return this.filtered && this.own.get(task)!.filters.length === 0 && !this.programTracing.stopsAtSyscalls(task);
   }
 
   /** Address spaces whose library page has fd bits, and the fd table they follow. */

@@ -10,10 +10,10 @@
  * replay patch at the same calls. Code made at run time (a JIT) and shared mappings of files
  * are left alone.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { instructionLength } from './instructionLength.js';
 import type { Task } from './Task.js';
-import { mapFilesPath } from './procfs.js';
+import { openMappedFile } from './procfs.js';
 
 export type PatchedInstruction = 'rdtsc' | 'rdtscp' | 'cpuid';
 
@@ -173,12 +173,8 @@ export function patchInstructions(task: Task, kinds: ReadonlySet<PatchedInstruct
   for (const m of mappings) {
     // A shared mapping's patch would be written into its file.
     if (m.kind !== 'file' || m.prot[2] !== 'x' || m.prot[3] === 's') continue;
-    let fd: number;
-    try {
-      fd = openSync(mapFilesPath(task.as.pid, m.start, m.end), 'r');
-    } catch {
-      continue; // gone meanwhile
-    }
+    const fd = openMappedFile(task.as.pid, m);
+    if (fd === undefined) continue;
     let sites: Map<number, PatchedInstruction>;
     try {
       sites = patchSitesOfFile(fd);
