@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, statSync, symlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { strerror } from '../native/libc.js';
 import { TsrrError } from '../native/TsrrError.js';
 
 export function traceRoot(): string {
@@ -14,15 +15,33 @@ export function traceRoot(): string {
   return join(data, 'tsrr');
 }
 
-/** A fresh directory name for a recording of `program`: PROG-0, PROG-1, ... */
+/** Makes directory `dir` (with `parents`); where it cannot be made (other than that it exists
+ * already), an error that names it. */
+function makeDir(dir: string, parents: boolean): void {
+  try {
+    mkdirSync(dir, { recursive: parents });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EEXIST') throw e;
+    throw new TsrrError('TRACE_WRITE_FAILED', `cannot create the trace directory ${dir}: ${strerror(-(err.errno ?? 0))}`, { dir });
+  }
+}
+
+/** Makes the directory a recording goes to, given with -o (it may be there already, empty). */
+export function makeTraceDir(dir: string): string {
+  makeDir(dir, true);
+  return dir;
+}
+
+/** Makes a fresh directory for a recording of `program` under the trace root: PROG-0, PROG-1, ... */
 export function newTraceDir(program: string): string {
   const root = traceRoot();
-  mkdirSync(root, { recursive: true });
+  makeDir(root, true);
   const name = basename(program).replace(/[^\w.+-]/g, '_') || 'trace';
   for (let n = 0; ; n++) {
     const dir = join(root, `${name}-${n}`);
     try {
-      mkdirSync(dir);
+      makeDir(dir, false);
       return dir;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;

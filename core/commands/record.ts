@@ -9,7 +9,7 @@ import type { CliContext } from '../CliContext.js';
 import { defaultCpu } from '../machine.js';
 import { RecordSession } from '../RecordSession.js';
 import { PRELOAD_LIBRARY } from '../syscallBuffer.js';
-import { markLatest, newTraceDir } from '../traceDir.js';
+import { makeTraceDir, markLatest, newTraceDir } from '../traceDir.js';
 import { TsrrError } from '../../native/TsrrError.js';
 
 /** Options of tsrr and of `record` that take a value (so their value is not the program). */
@@ -88,7 +88,7 @@ export function recordCommand(ctx: CliContext): CommandModule {
       if (output && existsSync(output) && readdirSync(output).length > 0) {
         throw new TsrrError('BAD_ARGUMENT', `trace directory ${output} already exists and is not empty`, { dir: output });
       }
-      const dir = output ? resolve(output) : newTraceDir(program);
+      const dir = output ? makeTraceDir(resolve(output)) : newTraceDir(program);
       // LD_PRELOAD cannot name a file whose path has a space or a colon.
       const syscallBuffer = !argv['no-syscall-buffer'] && !/[ :]/.test(PRELOAD_LIBRARY) && existsSync(PRELOAD_LIBRARY);
       const env = new Map(startEnvironment());
