@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 /** Reading /proc about tasks that may be gone by the time it is read. */
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
-import { TsrrError } from '../native/TsrrError.js';
+import { readFileSync, statSync } from 'node:fs';
 import type { Mapping } from './AddressSpace.js';
 import { identityOfObject, identityOfStats } from './fileChange.js';
 
@@ -20,25 +19,16 @@ export function mapFilesPath(pid: number | 'self', start: bigint, end: bigint): 
   return `/proc/${pid}/map_files/${start.toString(16)}-${end.toString(16)}`;
 }
 
-/** The file `pid`'s mapping `m` maps, opened for reading; undefined if the mapping is gone.
- * Through /proc/PID/map_files where tsrr may open it (it needs CAP_SYS_ADMIN), else through the
- * mapping's path where that still names the mapped file; an error where neither does, so that
- * tsrr never goes on without a file it needs. */
-export function openMappedFile(pid: number, m: Mapping): number | undefined {
+/** A path that names the file `pid`'s mapping `m` maps: its own path where that still names
+ * it, else the mapping's /proc/PID/map_files entry (which only CAP_SYS_ADMIN may open). */
+export function mappedFilePath(pid: number, m: Mapping): string {
+  let identity: string | undefined;
   try {
-    return openSync(mapFilesPath(pid, m.start, m.end), 'r');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return undefined; // gone meanwhile
-  }
-  let fd: number | undefined;
-  try {
-    fd = openSync(m.path, 'r');
-    if (identityOfStats(fstatSync(fd)) === identityOfObject(m.object)) return fd;
+    identity = identityOfStats(statSync(m.path));
   } catch {
-    // no such file any more, or not readable
+    // deleted, renamed or not a path
   }
-  if (fd !== undefined) closeSync(fd);
-  throw new TsrrError('UNSUPPORTED', `cannot open the file mapped at 0x${m.start.toString(16)} in process ${pid} (${m.path}): its path no longer names it, and /proc/PID/map_files needs CAP_SYS_ADMIN`, { pid, file: m.path });
+  return identity === identityOfObject(m.object) ? m.path : mapFilesPath(pid, m.start, m.end);
 }
 
 /** The state letter of `tid` in /proc (R, S, D, t, Z, ...); undefined once it is gone. */
