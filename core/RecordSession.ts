@@ -16,7 +16,7 @@ import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { cpuid, kill, ptrace, rdtsc, tkill, waitTimed } from '../native/libc.js';
-import { mapFilesPath, procState, readIfThere } from './procfs.js';
+import { mappedFilePath, procState, readIfThere } from './procfs.js';
 import { PTRACE, PTRACE_EVENT, SIG, WAIT, decodeStatus, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { NR, iovecRegions, replayPolicy, syscallName, syscallSpec, type Region } from '../native/syscalls.js';
 import type { AddressSpace, Mapping } from './AddressSpace.js';
@@ -224,7 +224,8 @@ export class RecordSession extends Session {
   /** Whether `task`'s process may buffer calls: not when they must all meet a seccomp filter
    * of the program's, or make syscall stops for a tracer of the program's. */
   private mayBuffer(task: Task): boolean {
-    return this.own.get(task)!.filters.length === 0 && !this.programTracing.stopsAtSyscalls(task);
+    // Without tsrr's filter every call stops anyway: buffered, it would be recorded twice.
+    return this.filtered && this.own.get(task)!.filters.length === 0 && !this.programTracing.stopsAtSyscalls(task);
   }
 
   /** Address spaces whose library page has fd bits, and the fd table they follow. */
@@ -826,9 +827,7 @@ export class RecordSession extends Session {
     if (m.kind !== 'file' || this.sharedFiles.size === 0) return undefined;
     const identity = identityOfObject(m.object);
     if (!this.sharedFiles.has(identity)) return undefined;
-    // The mapped file itself where its path still names it, else through the mapping.
-    const path = identityIfThere(m.path) === identity ? m.path : mapFilesPath(task.tid, m.start, m.end);
-    return { identity, path };
+    return { identity, path: mappedFilePath(task.tid, m) };
   }
 
   /** The file an mmap mapped: its copy in the trace (none for /dev/zero, whose mappings are

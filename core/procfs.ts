@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /** Reading /proc about tasks that may be gone by the time it is read. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import type { Mapping } from './AddressSpace.js';
+import { identityOfObject, identityOfStats } from './fileChange.js';
 
 /** A file's text, '' if it cannot be read (a /proc file of a task that is gone). */
 export function readIfThere(path: string): string {
@@ -15,6 +17,18 @@ export function readIfThere(path: string): string {
  * leading zeros): the mapped file itself, opened. */
 export function mapFilesPath(pid: number | 'self', start: bigint, end: bigint): string {
   return `/proc/${pid}/map_files/${start.toString(16)}-${end.toString(16)}`;
+}
+
+/** A path that names the file `pid`'s mapping `m` maps: its own path where that still names
+ * it, else the mapping's /proc/PID/map_files entry (which only CAP_SYS_ADMIN may open). */
+export function mappedFilePath(pid: number, m: Mapping): string {
+  let identity: string | undefined;
+  try {
+    identity = identityOfStats(statSync(m.path));
+  } catch {
+    // deleted, renamed or not a path
+  }
+  return identity === identityOfObject(m.object) ? m.path : mapFilesPath(pid, m.start, m.end);
 }
 
 /** The state letter of `tid` in /proc (R, S, D, t, Z, ...); undefined once it is gone. */

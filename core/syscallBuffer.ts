@@ -50,7 +50,7 @@ const NO_FD = 0xffffffff;
 export const MAX_BUFFER = 1 << 20;
 const PR_SET_NO_NEW_PRIVS = 38;
 const SECCOMP_SET_MODE_FILTER = 1;
-const EACCES = -13n;
+const EACCES = 13n;
 
 export const PRELOAD_LIBRARY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'libtsrr-preload.so');
 

@@ -6,6 +6,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, rmdirSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { strerror } from '../native/libc.js';
 import { TsrrError } from '../native/TsrrError.js';
 
 export function traceRoot(): string {
@@ -32,37 +33,19 @@ export class TraceDirClaim {
   /** Claims `dir` (tsrr record -o DIR). */
   static take(dir: string): TraceDirClaim {
     dir = resolve(dir);
-    let made: string | undefined;
-    try {
-      made = mkdirSync(dir, { recursive: true });
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST' || code === 'ENOTDIR') throw new TsrrError('BAD_ARGUMENT', `trace directory ${dir} cannot be made: it or a directory above it is a file`, { dir });
-      throw e;
-    }
-    return TraceDirClaim.claim(dir, made);
+    return TraceDirClaim.claim(dir, makeDir(dir, true));
   }
 
   /** Claims a new directory PROG-N under the trace root. */
   static fresh(program: string): TraceDirClaim {
     const root = traceRoot();
-    try {
-      mkdirSync(root, { recursive: true });
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST' || code === 'ENOTDIR') throw new TsrrError('BAD_ARGUMENT', `the trace root ${root} is not a directory (set _RR_TRACE_DIR to one)`, { dir: root });
-      throw e;
-    }
+    makeDir(root, true);
     const name = basename(program).replace(/[^\w.+-]/g, '_') || 'trace';
     for (let n = 0; ; n++) {
       const dir = join(root, `${name}-${n}`);
-      try {
-        mkdirSync(dir);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
-        throw e;
-      }
-      return TraceDirClaim.claim(dir, dir);
+      if (existsSync(dir)) continue;
+      const made = makeDir(dir, false);
+      if (made) return TraceDirClaim.claim(dir, made);
     }
   }
 
@@ -88,6 +71,20 @@ export class TraceDirClaim {
   discard(): void {
     for (const name of readdirSync(this.dir)) rmSync(join(this.dir, name), { recursive: true, force: true });
     removeMade(this.dir, this.made);
+  }
+}
+
+/** Makes directory `dir` (with missing parents if `parents`) and returns the outermost one it
+ * made: undefined if `dir` was there already (or another run made it first). Where it cannot be
+ * made, an error that names it. */
+function makeDir(dir: string, parents: boolean): string | undefined {
+  try {
+    return parents ? mkdirSync(dir, { recursive: true }) : (mkdirSync(dir), dir);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EEXIST' && !parents) return undefined;
+    if (err.code === 'EEXIST' || err.code === 'ENOTDIR') throw new TsrrError('BAD_ARGUMENT', `trace directory ${dir} cannot be made: it or a directory above it is a file`, { dir });
+    throw new TsrrError('TRACE_WRITE_FAILED', `cannot create the trace directory ${dir}: ${strerror(-(err.errno ?? 0))}`, { dir });
   }
 }
 

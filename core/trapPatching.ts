@@ -11,9 +11,12 @@
  * are left alone.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { strerror } from '../native/libc.js';
+import { TsrrError } from '../native/TsrrError.js';
+import type { Mapping } from './AddressSpace.js';
 import { instructionLength } from './instructionLength.js';
 import type { Task } from './Task.js';
-import { mapFilesPath } from './procfs.js';
+import { mappedFilePath } from './procfs.js';
 
 export type PatchedInstruction = 'rdtsc' | 'rdtscp' | 'cpuid';
 
@@ -158,6 +161,33 @@ export function* patchSites(code: Uint8Array, functions: readonly number[] = [],
   }
 }
 
+/** Sites by mapped object ("major:minor inode" as /proc/PID/maps has it), as last read. */
+const sitesByObject = new Map<string, Map<number, PatchedInstruction>>();
+
+/** The sites of the file `pid`'s mapping `m` maps, by file offset; undefined once the mapping is
+ * gone. A file whose path no longer names it is read through /proc/PID/map_files, which only
+ * CAP_SYS_ADMIN may open: without it, the sites found while the path named it, else an error. */
+function sitesOfMapping(pid: number, m: Mapping): Map<number, PatchedInstruction> | undefined {
+  let fd: number;
+  try {
+    fd = openSync(mappedFilePath(pid, m), 'r');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') return undefined;
+    const known = sitesByObject.get(m.object);
+    if (known) return known;
+    const why = err.code === 'EPERM' ? 'its path no longer names it, and /proc/PID/map_files needs CAP_SYS_ADMIN' : strerror(-(err.errno ?? 0));
+    throw new TsrrError('UNSUPPORTED', `cannot read ${m.path}, mapped at 0x${m.start.toString(16)} in process ${pid}, for its rdtsc and cpuid instructions: ${why}`, { file: m.path });
+  }
+  try {
+    const sites = patchSitesOfFile(fd);
+    sitesByObject.set(m.object, sites);
+    return sites;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Patches the sites of `kinds` in every executable file mapping of `task`'s process, and
  * makes them the address space's sites (those already patched, as a checkpoint restores them,
  * included). */
@@ -173,18 +203,8 @@ export function patchInstructions(task: Task, kinds: ReadonlySet<PatchedInstruct
   for (const m of mappings) {
     // A shared mapping's patch would be written into its file.
     if (m.kind !== 'file' || m.prot[2] !== 'x' || m.prot[3] === 's') continue;
-    let fd: number;
-    try {
-      fd = openSync(mapFilesPath(task.as.pid, m.start, m.end), 'r');
-    } catch {
-      continue; // gone meanwhile
-    }
-    let sites: Map<number, PatchedInstruction>;
-    try {
-      sites = patchSitesOfFile(fd);
-    } finally {
-      closeSync(fd);
-    }
+    const sites = sitesOfMapping(task.as.pid, m);
+    if (!sites) continue;
     const size = m.end - m.start;
     for (const [offset, insn] of sites) {
       const rel = BigInt(offset) - m.offset;

@@ -2,7 +2,7 @@
 /** The commands the pcp plugin adds: create-checkpoints, checkpoints, rm-checkpoints. */
 import { readlinkSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { ReplaySession, TraceReader, TsrrError, mapFilesPath, numberOption, progressBar, replayCpu, resolveTrace, writeAll, type CliContext, type RecordSession, type Task } from '../../core/index.js';
+import { ReplaySession, TraceReader, TsrrError, mappedFilePath, numberOption, progressBar, replayCpu, resolveTrace, writeAll, type CliContext, type RecordSession, type Task } from '../../core/index.js';
 import { captureCheckpoint, replayCopyOf, whileCheckpointable } from './capture.js';
 import { CheckpointStore, type StoredCheckpoint } from './CheckpointStore.js';
 import type { PcpRegistry } from './PcpRegistry.js';
@@ -10,7 +10,7 @@ import type { PcpRegistry } from './PcpRegistry.js';
 const mib = (n: number | bigint) => (Number(n) / 1048576).toFixed(1) + ' MiB';
 
 /** Checkpoints `task`, a recording's only task, at `frame`: mapped files are the originals,
- * each with its copy in the trace (found through /proc/PID/map_files). */
+ * each with its copy in the trace (found through the mapping, core/procfs.ts mappedFilePath). */
 export function checkpointRecording(reg: PcpRegistry, store: CheckpointStore, session: RecordSession, task: Task, frame: number) {
   const writer = session.trace;
   return captureCheckpoint(reg, store, {
@@ -18,7 +18,7 @@ export function checkpointRecording(reg: PcpRegistry, store: CheckpointStore, se
     frame,
     traceUuid: writer.header.uuid,
     processes: [{ tasks: [{ task, held: false }] }],
-    traceCopyOf: (t, m) => writer.copyOf(mapFilesPath(t.tid, m.start, m.end)),
+    traceCopyOf: (t, m) => writer.copyOf(mappedFilePath(t.tid, m)),
     executableOf: (t) => programCopy(t, writer.copyOf(`/proc/${t.tid}/exe`)),
   });
 }

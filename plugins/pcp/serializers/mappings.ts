@@ -27,6 +27,7 @@ const MAP_ANONYMOUS = 0x20;
 const MAP_GROWSDOWN = 0x100;
 const AT_FDCWD = -100n;
 const O_RDWR = 2;
+const EPERM = 1n;
 
 export const protOf = (m: Mapping): number => (m.prot[0] === 'r' ? PROT.r : 0) | (m.prot[1] === 'w' ? PROT.w : 0) | (m.prot[2] === 'x' ? PROT.x : 0);
 
@@ -114,6 +115,12 @@ function objectSize(m: Mapping, ctx: SaveContext): bigint {
  * at a place of the kernel's choosing) the first time, opened where it is mapped later. */
 function mapSharedObject(task: Task, s: Saved): void {
   const made = madeObjects.get(s.file);
+  if (!made && s.offset === 0n && s.fileSize === s.end - s.start) {
+    // All of its object: made in place, without /proc/PID/map_files (closed to non-root).
+    mapAnonymous(task, s);
+    madeObjects.set(s.file, { tid: task.tid, start: s.start, end: s.end });
+    return;
+  }
   const source = made ?? (() => {
     const at = task.remoteSyscall(NR.mmap, 0, s.fileSize, PROT.r | PROT.w, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (at < 0n) throw new TsrrError('TRACEE_FAILED', `making a shared object of ${s.fileSize} bytes in task ${task.tid} failed (errno ${-at})`, { tid: task.tid });
@@ -121,7 +128,7 @@ function mapSharedObject(task: Task, s: Saved): void {
   })();
   const path = mapFilesPath(source.tid, source.start, source.end);
   const fd = task.withScratch(Buffer.from(`${path}\0`), (addr) => task.remoteSyscall(NR.openat, AT_FDCWD, addr, O_RDWR));
-  if (fd < 0n) throw new TsrrError('TRACEE_FAILED', `cannot open ${path} to share its memory again (errno ${-fd})`, { file: path });
+  if (fd < 0n) throw new TsrrError('TRACEE_FAILED', `cannot open ${path} to share its memory again (errno ${-fd}${fd === -EPERM ? ': it needs CAP_SYS_ADMIN' : ''})`, { file: path });
   const got = task.remoteSyscall(NR.mmap, s.start, s.end - s.start, s.prot, MAP_SHARED | MAP_FIXED, fd, s.offset);
   task.remoteSyscall(NR.close, fd);
   if (!made) task.remoteSyscall(NR.munmap, source.start, source.end - source.start);
