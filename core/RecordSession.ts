@@ -15,7 +15,7 @@
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { cpuid, kill, ptrace, rdtsc, tkill, waitTimed } from '../native/libc.js';
+import { cpuid, kill, ptrace, rdtsc, strerror, tkill, waitTimed } from '../native/libc.js';
 import { mappedFilePath, procState, readIfThere } from './procfs.js';
 import { PTRACE, PTRACE_EVENT, SIG, WAIT, decodeStatus, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { NR, iovecRegions, replayPolicy, syscallName, syscallSpec, type Region } from '../native/syscalls.js';
@@ -337,7 +337,7 @@ export class RecordSession extends Session {
         for (const t of [...this.tasks.values()]) this.onExit(t, SIG.KILL);
         continue;
       }
-      if (pid < 0) throw new TsrrError('TRACEE_FAILED', `waiting for the tracees failed (errno ${-pid})`, {});
+      if (pid < 0) throw new TsrrError('TRACEE_FAILED', `waiting for the tracees failed: ${strerror(-pid)}`, {});
       if (pid === 0) {
         this.survive(() => this.onTimeout());
         this.writer.flushIfDue();

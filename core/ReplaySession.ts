@@ -10,7 +10,7 @@
  * (syscall number, arguments, registers); any difference stops replay with a divergence report.
  */
 import { basename, join } from 'node:path';
-import { becomeSubreaper, kill, ptrace, tkill } from '../native/libc.js';
+import { becomeSubreaper, kill, ptrace, strerror, tkill } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, SIG, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { Registers } from '../native/regs.js';
 import { NR, replayPolicy, syscallName } from '../native/syscalls.js';
@@ -1016,7 +1016,7 @@ export class ReplaySession extends Session {
   attachSysv(task: Task, recorded: bigint, addr: bigint, flags: bigint): bigint | undefined {
     const id = this.sysvSegments.idFor(recorded, (size) => {
       const made = task.remoteSyscall(NR.shmget, IPC_PRIVATE, size, IPC_CREAT | 0o600n);
-      if (made < 0n) throw new TsrrError('TRACEE_FAILED', `shmget of ${size} bytes for replay failed (errno ${-made})`, { size });
+      if (made < 0n) throw new TsrrError('TRACEE_FAILED', `shmget of ${size} bytes for replay failed: ${strerror(Number(-made))}`, { size });
       return made;
     });
     return id === undefined ? undefined : task.remoteSyscall(NR.shmat, id, addr, (flags & (SHM_RDONLY | SHM_EXEC)) | SHM_REMAP);
@@ -1032,7 +1032,7 @@ export class ReplaySession extends Session {
     const known = opened.get(file);
     if (known !== undefined) return known;
     const fd = task.withScratch(Buffer.from(file + '\0'), (addr) => task.remoteSyscall(NR.openat, AT_FDCWD, addr, (writable ? O_RDWR : 0) | O_CLOEXEC));
-    if (fd < 0n) throw new TsrrError('TRACE_CORRUPT', `cannot open ${file} (the copy of ${original}): errno ${-fd}`, { file });
+    if (fd < 0n) throw new TsrrError('TRACE_CORRUPT', `cannot open ${file} (the copy of ${original}): ${strerror(Number(-fd))}`, { file });
     const high = task.remoteSyscall(NR.fcntl, fd, F_DUPFD_CLOEXEC, HIGH_FD);
     task.remoteSyscall(NR.close, fd);
     const kept = high >= 0n ? high : fd;

@@ -5,7 +5,7 @@
  * trace. Several sessions can exist in one tsrr process.
  */
 import { SyncBailHook, SyncHook } from 'tapable';
-import { kill, waitTimed } from '../native/libc.js';
+import { kill, strerror, waitTimed } from '../native/libc.js';
 import { procState, readIfThere } from './procfs.js';
 import { SIG_IGN, signalBit } from './SignalHandlers.js';
 import { PTRACE, SIG, WAIT, decodeStatus, type WaitStatus } from '../native/ptrace.js';
@@ -162,7 +162,7 @@ export abstract class Session {
     for (;;) {
       const [pid, status] = waitTimed(task.tid, WAIT.WALL, POLL_NS);
       if (pid > 0) return decodeStatus(status);
-      if (pid < 0) throw new TsrrError('TRACEE_FAILED', `waiting for task ${task.tid} failed (errno ${-pid})`, { tid: task.tid });
+      if (pid < 0) throw new TsrrError('TRACEE_FAILED', `waiting for task ${task.tid} failed: ${strerror(-pid)}`, { tid: task.tid });
       if (interruptible && this.options.interrupted()) throw new TsrrError('INTERRUPTED', `${this.mode} interrupted`);
       this.polled(task, interruptible);
     }

@@ -8,7 +8,7 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { PTRACE, decodeStatus, type WaitStatus, WAIT, NT_X86_XSTATE } from '../native/ptrace.js';
-import { ptrace, ptraceRegset, ptraceWithBuffer, readProcessMemory, tkill, waitpid } from '../native/libc.js';
+import { ptrace, ptraceRegset, ptraceWithBuffer, readProcessMemory, strerror, tkill, waitpid } from '../native/libc.js';
 import { Registers } from '../native/regs.js';
 import type { AddressSpace, Watchpoint } from './AddressSpace.js';
 import type { FdTable } from './FdTable.js';
@@ -118,7 +118,7 @@ export class Task {
 
   wait(): WaitStatus {
     const [pid, status] = waitpid(this.tid, WAIT.WALL);
-    if (pid < 0) throw new TsrrError('TRACEE_FAILED', `waitpid(${this.tid}) failed: errno ${-pid}`, { tid: this.tid });
+    if (pid < 0) throw new TsrrError('TRACEE_FAILED', `waitpid(${this.tid}) failed: ${strerror(-pid)}`, { tid: this.tid });
     return decodeStatus(status);
   }
 

@@ -54,7 +54,7 @@ export function launch(path: string, argv: string[], envp: string[], cpu: number
     ptrace(PTRACE.CONT, pid, 0, signal);
     const [r, raw] = waitpid(pid, WAIT.WALL);
     const st = decodeStatus(raw);
-    if (r < 0) throw new TsrrError('TRACEE_FAILED', `waiting for the launcher failed (errno ${-r})`, { pid });
+    if (r < 0) throw new TsrrError('TRACEE_FAILED', `waiting for the launcher failed: ${strerror(-r)}`, { pid });
     if (st.kind === 'event' && st.event === PTRACE_EVENT.EXEC) return pid;
     if (st.kind === 'exited' && st.code >= 128) {
       throw new TsrrError('PROGRAM_NOT_FOUND', `cannot run ${path}: ${strerror(st.code - 128)}`, { path });

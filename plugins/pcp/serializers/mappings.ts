@@ -13,6 +13,7 @@
  * /proc/PID/map_files of that one.
  */
 import { NR, TsrrError, mapFilesPath, patchable, type Mapping, type PatchedInstruction, type Task } from '../../../core/index.js';
+import { strerror } from '../../../native/libc.js';
 import { MappingPayload } from '../../../schema/pcp.js';
 import { decodePayload, encodePayload, readChunkRefs, writeChunkRefs } from '../checkpointFormat.js';
 import type { ChunkRef } from '../ChunkStore.js';
@@ -123,12 +124,12 @@ function mapSharedObject(task: Task, s: Saved): void {
   }
   const source = made ?? (() => {
     const at = task.remoteSyscall(NR.mmap, 0, s.fileSize, PROT.r | PROT.w, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (at < 0n) throw new TsrrError('TRACEE_FAILED', `making a shared object of ${s.fileSize} bytes in task ${task.tid} failed (errno ${-at})`, { tid: task.tid });
+    if (at < 0n) throw new TsrrError('TRACEE_FAILED', `making a shared object of ${s.fileSize} bytes in task ${task.tid} failed: ${strerror(Number(-at))}`, { tid: task.tid });
     return { tid: task.tid, start: at, end: at + s.fileSize };
   })();
   const path = mapFilesPath(source.tid, source.start, source.end);
   const fd = task.withScratch(Buffer.from(`${path}\0`), (addr) => task.remoteSyscall(NR.openat, AT_FDCWD, addr, O_RDWR));
-  if (fd < 0n) throw new TsrrError('TRACEE_FAILED', `cannot open ${path} to share its memory again (errno ${-fd}${fd === -EPERM ? ': it needs CAP_SYS_ADMIN' : ''})`, { file: path });
+  if (fd < 0n) throw new TsrrError('TRACEE_FAILED', `cannot open ${path} to share its memory again: ${strerror(Number(-fd))}${fd === -EPERM ? ' (it needs CAP_SYS_ADMIN)' : ''}`, { file: path });
   const got = task.remoteSyscall(NR.mmap, s.start, s.end - s.start, s.prot, MAP_SHARED | MAP_FIXED, fd, s.offset);
   task.remoteSyscall(NR.close, fd);
   if (!made) task.remoteSyscall(NR.munmap, source.start, source.end - source.start);
@@ -200,7 +201,7 @@ export function registerMappingSerializers(reg: PcpRegistry): void {
       else {
         const path = ctx.session.trace.file(s.file);
         const fd = task.withScratch(Buffer.from(`${path}\0`), (addr) => task.remoteSyscall(NR.openat, AT_FDCWD, addr, 0));
-        if (fd < 0n) throw new TsrrError('CHECKPOINT_CORRUPT', `cannot open ${path}, which the checkpoint maps (errno ${-fd})`, { file: s.file });
+        if (fd < 0n) throw new TsrrError('CHECKPOINT_CORRUPT', `cannot open ${path}, which the checkpoint maps: ${strerror(Number(-fd))}`, { file: s.file });
         // Shared as replay maps it: only a writable one is private, to leave the copy alone.
         const sharing = s.shared && (s.prot & PROT.w) === 0 ? MAP_SHARED : MAP_PRIVATE;
         const got = task.remoteSyscall(NR.mmap, s.start, s.end - s.start, s.prot, sharing | MAP_FIXED, fd, s.offset);
@@ -223,7 +224,7 @@ export function registerMappingSerializers(reg: PcpRegistry): void {
       const { task } = ctx;
       const path = ctx.session.sharedFiles.pathFor(s.file, (p) => loadFile(ctx.chunks, p, s.fileSize, s.fileChunks));
       const fd = task.withScratch(Buffer.from(`${path}\0`), (addr) => task.remoteSyscall(NR.openat, AT_FDCWD, addr, O_RDWR));
-      if (fd < 0n) throw new TsrrError('TRACEE_FAILED', `cannot open ${path}, replay's copy of file ${s.file} (errno ${-fd})`, { file: path });
+      if (fd < 0n) throw new TsrrError('TRACEE_FAILED', `cannot open ${path}, replay's copy of file ${s.file}: ${strerror(Number(-fd))}`, { file: path });
       const got = task.remoteSyscall(NR.mmap, s.start, s.end - s.start, s.prot, (s.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED, fd, s.offset);
       task.remoteSyscall(NR.close, fd);
       check(task, s, got);
