@@ -43,12 +43,16 @@ export class TraceWriter {
   ) {
     this.fd = fd;
     this.flushedAt = ticks();
-    mkdirSync(join(dir, 'files'));
-    this.copiesFd = openSync(join(dir, COPIES_FILE), 'wx');
     this.blocks = new BlockWriter(this.fd, join(dir, 'events'));
-    const tmp = join(dir, 'header.tmp');
-    writeFileSync(tmp, framed(HEADER_MAGIC, 0, encodeHeader(header)));
-    renameSync(tmp, join(dir, 'header'));
+    try {
+      mkdirSync(join(dir, 'files'));
+      this.copiesFd = openSync(join(dir, COPIES_FILE), 'wx');
+      const tmp = join(dir, 'header.tmp');
+      writeFileSync(tmp, framed(HEADER_MAGIC, 0, encodeHeader(header)));
+      renameSync(tmp, join(dir, 'header'));
+    } catch (e) {
+      throw new TsrrError('TRACE_WRITE_FAILED', `cannot write the header and files of trace ${dir}: ${(e as Error).message}`, { dir }, { cause: e });
+    }
   }
 
   /** Writes the header into the directory `claim` made this run's. Events wait at most a
