@@ -572,11 +572,19 @@ export class RecordSession extends Session {
     }
     task.state = 'stopped';
     this.drainDeferred();
-    if (!task.inSyscall && this.othersWaiting() && (yieldTurn || this.sliceOver())) {
+    if (!task.inSyscall && this.othersWaiting() && (yieldTurn || this.sliceOver()) && !this.inBufferedCall(task)) {
       this.current = undefined;
       return;
     }
     this.resume(task);
+  }
+
+  /** Whether the task stopped inside a buffered call (an interrupt's stop after a signal it
+   * holds back): it keeps its turn, or a snapshot of another thread would catch the memory
+   * of calls that no event of its own has replay make. */
+  private inBufferedCall(task: Task): boolean {
+    const buffer = this.syscallBuffers.get(task.rec);
+    return buffer !== undefined && readHeader(task, buffer).locked;
   }
 
   private record(task: Task, data: EventData) {
