@@ -12,13 +12,15 @@ import { nextData } from '../native/libc.js';
 const PAGE = 4096;
 const CHUNK = 1 << 20;
 const ZERO = Buffer.alloc(PAGE);
+/** One buffer for every call: fresh memory costs a page fault per page, more than the hash. */
+let chunk: Buffer | undefined;
 
 export function contentHash(path: string): Buffer {
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
     const hash = createHash('sha256');
-    const buf = Buffer.allocUnsafe(CHUNK);
+    const buf = (chunk ??= Buffer.allocUnsafe(CHUNK));
     const index = Buffer.alloc(8);
     // Whole pages, each once, so that where the data ranges start and end does not matter.
     let pos = 0;
