@@ -275,7 +275,7 @@ export class ReplaySession extends Session {
 
   override sharedFileOf(m: Mapping): { identity: string; path: string } | undefined {
     const identity = this.sharedFiles.identityOf(m.path);
-    return identity === undefined ? undefined : { identity, path: this.sharedFiles.pathFor(identity, () => {}) };
+    return identity === undefined ? undefined : { identity, path: m.path };
   }
 
   /** Starts the program at frame 1, or lets a plugin put a later state in (beforeLaunch). */

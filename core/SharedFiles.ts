@@ -4,62 +4,79 @@
  * (identity "device:inode"), made from the trace's copy when replay first maps it, mapped
  * shared by every replayed mapping of that file (so they share memory as the recording's did)
  * and updated by the FileChanges the trace holds (so they see the writes made with write,
- * pwrite, ftruncate, ...). They are files in memory (memfd) that tsrr holds open and tracees
- * open through /proc/TSRR/fd/N: nothing is left on disk, whatever ends tsrr.
+ * pwrite, ftruncate, ...). They live in a directory of their own, removed when tsrr exits, or
+ * (after a SIGKILL) by the next tsrr that makes one. A file in memory would leave nothing, but
+ * a tracee in a user namespace of its own may not open another process's fds.
  */
-import { closeSync, fchmodSync, openSync, truncateSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdtempSync, openSync, readdirSync, rmSync, truncateSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FileChange } from './Event.js';
-import { closeFd, memoryFile } from '../native/libc.js';
-
-const NAME = 'tsrr-shared:';
 
 export class SharedFiles {
-  private readonly fds = new Map<string, number>();
+  private dir: string | undefined;
+  private readonly paths = new Map<string, string>();
 
-  /** The identity of the file whose copy is mapped at `path` (as /proc/PID/maps shows it:
-   * /memfd:NAME (deleted)), if it is one. */
+  /** The identity of the file whose copy is `path` (as /proc/PID/maps shows it), if it is one. */
   identityOf(path: string): string | undefined {
-    const m = /^\/memfd:tsrr-shared:(.*) \(deleted\)$/.exec(path);
-    return m && this.fds.has(m[1]!) ? m[1] : undefined;
+    if (this.dir === undefined || !path.startsWith(this.dir + '/')) return undefined;
+    return [...this.paths].find(([, p]) => p === path)?.[0];
   }
 
-  /** The path that opens the shared copy of file `identity` (in tsrr and in its tracees),
-   * which `fill` writes through if there is none yet (from the trace's copy, or a
-   * checkpoint's). */
+  /** The shared copy of file `identity`, which `fill` writes at the path given if there is
+   * none yet (from the trace's copy, or a checkpoint's). */
   pathFor(identity: string, fill: (path: string) => void): string {
-    const known = this.fds.get(identity);
-    if (known !== undefined) return pathOf(known);
-    const fd = memoryFile(NAME + identity);
-    try {
-      fill(pathOf(fd));
-      fchmodSync(fd, 0o600); // shared mappings write to it, whatever the original's mode
-    } catch (e) {
-      closeFd(fd);
-      throw e;
+    let path = this.paths.get(identity);
+    if (path) return path;
+    if (!this.dir) {
+      removeStale();
+      const dir = mkdtempSync(join(tmpdir(), `tsrr-shared-${process.pid}-`));
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      this.dir = dir;
     }
-    this.fds.set(identity, fd);
-    return pathOf(fd);
+    path = join(this.dir, identity.replace(':', '-'));
+    fill(path);
+    chmodSync(path, 0o600); // shared mappings write to it, whatever the original's mode
+    this.paths.set(identity, path);
+    return path;
   }
 
   /** Applies what a call did to a file (nothing if replay never mapped it). */
   apply(change: FileChange): void {
-    const fd = this.fds.get(change.identity);
-    if (fd === undefined) return;
-    truncateSync(pathOf(fd), Number(change.size));
+    const path = this.paths.get(change.identity);
+    if (!path) return;
+    truncateSync(path, Number(change.size));
     if (change.data.length === 0) return;
-    const out = openSync(pathOf(fd), 'r+');
+    const fd = openSync(path, 'r+');
     try {
-      writeSync(out, change.data, 0, change.data.length, Number(change.offset));
+      writeSync(fd, change.data, 0, change.data.length, Number(change.offset));
     } finally {
-      closeSync(out);
+      closeSync(fd);
     }
   }
 
-  /** Drops the copies (the replay's tracees are gone). */
+  /** Removes the copies (the replay's tracees are gone). */
   dispose(): void {
-    for (const fd of this.fds.values()) closeFd(fd);
-    this.fds.clear();
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
+    this.paths.clear();
   }
 }
 
-const pathOf = (fd: number) => `/proc/${process.pid}/fd/${fd}`;
+/** Removes the directories of tsrr processes that are gone (killed outright). */
+function removeStale(): void {
+  for (const name of readdirSync(tmpdir())) {
+    const pid = Number(/^tsrr-shared-(\d+)-/.exec(name)?.[1]);
+    if (!pid || alive(pid)) continue;
+    rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -228,10 +228,10 @@ export const closeFd = (fd: number): void => void closeRaw(fd);
 
 /** A file in memory holding `data`, gone with its last descriptor: no name on any file
  * system, so nothing outlives this process. Open (not inherited by what it spawns). */
-export function memoryFile(name: string, data = ''): number {
+export function memoryFile(name: string, data: string): number {
   const MFD_CLOEXEC = 1;
   const fd = check('memfd_create', memfdCreateRaw(name, MFD_CLOEXEC));
-  if (data.length > 0) writeSync(fd, data);
+  writeSync(fd, data);
   return fd;
 }
 
