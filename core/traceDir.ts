@@ -3,10 +3,10 @@
  * Where traces live: $_RR_TRACE_DIR, else ~/.local/share/tsrr (honouring XDG_DATA_HOME), one
  * directory per recording named PROG-N, and `latest-trace` pointing at the newest.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, rmdirSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, rmdirSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { strerror } from '../native/libc.js';
+import { LOCK, strerror, tryFlock } from '../native/libc.js';
 import { TsrrError } from '../native/TsrrError.js';
 
 export function traceRoot(): string {
@@ -17,9 +17,10 @@ export function traceRoot(): string {
 
 /**
  * The directory a recording writes, made its own: created (with missing parents) or found
- * empty, and claimed by creating its events file exclusively, so that two recordings never
- * share one. It knows which directories it created, and `discard` removes only what this run
- * made.
+ * empty, and claimed by creating its events file exclusively (and locking it), so that two
+ * recordings never share one. A directory whose recording was killed before it wrote its header
+ * is claimed again once its lock is gone. It knows which directories it created, and `discard`
+ * removes only what this run made.
  */
 export class TraceDirClaim {
   private constructor(
@@ -54,10 +55,16 @@ export class TraceDirClaim {
     try {
       fd = openSync(join(dir, 'events'), 'wx');
     } catch (e) {
-      removeMade(dir, made);
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new TsrrError('BAD_ARGUMENT', `trace directory ${dir} already holds a trace (or one is being recorded into it)`, { dir });
-      throw e;
+      const stale = (e as NodeJS.ErrnoException).code === 'EEXIST' ? staleClaim(dir) : undefined;
+      if (stale === undefined) {
+        removeMade(dir, made);
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new TsrrError('BAD_ARGUMENT', `trace directory ${dir} already holds a trace (or one is being recorded into it)`, { dir });
+        throw e;
+      }
+      fd = stale;
     }
+    // Held while this run lives: a later claim tells a dead run's directory from a live one.
+    tryFlock(fd, LOCK.EX);
     if (readdirSync(dir).length > 1) {
       closeSync(fd);
       unlinkSync(join(dir, 'events'));
@@ -72,6 +79,29 @@ export class TraceDirClaim {
     for (const name of readdirSync(this.dir)) rmSync(join(this.dir, name), { recursive: true, force: true });
     removeMade(this.dir, this.made);
   }
+}
+
+/** A claim younger than this may not have its lock yet. */
+const STALE_MS = 10_000;
+
+/** The events file of `dir` if the recording that claimed it died before it wrote its header
+ * (killed outright), opened and locked, with what else that recording made removed; else
+ * undefined. */
+function staleClaim(dir: string): number | undefined {
+  if (existsSync(join(dir, 'header'))) return undefined;
+  let fd: number;
+  try {
+    fd = openSync(join(dir, 'events'), 'r+');
+  } catch {
+    return undefined;
+  }
+  const st = fstatSync(fd);
+  if (st.size !== 0 || Date.now() - st.mtimeMs < STALE_MS || !tryFlock(fd, LOCK.EX)) {
+    closeSync(fd);
+    return undefined;
+  }
+  for (const name of readdirSync(dir)) if (name !== 'events') rmSync(join(dir, name), { recursive: true, force: true });
+  return fd;
 }
 
 /** Makes directory `dir` (with missing parents if `parents`) and returns the outermost one it

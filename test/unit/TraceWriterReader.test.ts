@@ -13,6 +13,7 @@ import {
   statSync,
   truncateSync,
   unlinkSync,
+  utimesSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -296,6 +297,22 @@ describe('claiming a trace directory', () => {
     expectError(() => TraceDirClaim.take(dir), 'BAD_ARGUMENT', 'already holds a trace');
     assert.deepEqual(readdirSync(dir), ['events']);
     closeSync(first.eventsFd);
+  });
+
+  test('a directory whose recording died before its header is claimed again once unlocked, not before', () => {
+    const dir = join(tmp, 'killed');
+    const first = TraceDirClaim.take(dir);
+    mkdirSync(join(dir, 'files'));
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(dir, 'events'), old, old);
+    expectError(() => TraceDirClaim.take(dir), 'BAD_ARGUMENT', 'already holds a trace'); // its recording lives
+    closeSync(first.eventsFd); // it died
+    const again = TraceDirClaim.take(dir);
+    assert.deepEqual(readdirSync(dir), ['events']);
+    closeSync(again.eventsFd);
+    writeFileSync(join(dir, 'header'), 'x');
+    utimesSync(join(dir, 'events'), old, old);
+    expectError(() => TraceDirClaim.take(dir), 'BAD_ARGUMENT', 'already holds a trace'); // a trace, whole or not
   });
 
   test('a path under a file is one clear error', () => {
