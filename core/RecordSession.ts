@@ -1190,10 +1190,9 @@ export class RecordSession extends Session {
   /** An asynchronous signal that came inside a buffered call waits until the call ends (the
    * library then makes PRCTL_UNLOCKED): replay could not start in the middle of one. */
   private holdSignal(task: Task, signo: number): boolean {
-    const buffer = this.syscallBuffers.get(task.rec);
-    if (buffer === undefined || !readHeader(task, buffer).locked) return false;
+    if (!this.inBufferedCall(task)) return false;
     this.heldSignals.set(task, [...(this.heldSignals.get(task) ?? []), signo]);
-    askForUnlock(task, buffer, true);
+    askForUnlock(task, this.syscallBuffers.get(task.rec)!, true);
     return true;
   }
 

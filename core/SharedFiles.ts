@@ -12,6 +12,7 @@ import { chmodSync, closeSync, mkdtempSync, openSync, readdirSync, rmSync, trunc
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FileChange } from './Event.js';
+import { procState } from './procfs.js';
 
 export class SharedFiles {
   private dir: string | undefined;
@@ -67,16 +68,7 @@ export class SharedFiles {
 function removeStale(): void {
   for (const name of readdirSync(tmpdir())) {
     const pid = Number(/^tsrr-shared-(\d+)-/.exec(name)?.[1]);
-    if (!pid || alive(pid)) continue;
+    if (!pid || procState(pid) !== undefined) continue;
     rmSync(join(tmpdir(), name), { recursive: true, force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -7,7 +7,7 @@
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { PTRACE, decodeStatus, type WaitStatus, WAIT, NT_X86_XSTATE } from '../native/ptrace.js';
+import { PTRACE, SIG, decodeStatus, type WaitStatus, WAIT, NT_X86_XSTATE } from '../native/ptrace.js';
 import { ptrace, ptraceRegset, ptraceWithBuffer, readProcessMemory, strerror, tkill, waitpid } from '../native/libc.js';
 import { Registers } from '../native/regs.js';
 import type { AddressSpace, Watchpoint } from './AddressSpace.js';
@@ -15,8 +15,6 @@ import type { FdTable } from './FdTable.js';
 import { TsrrError } from '../native/TsrrError.js';
 import { SignalHandlers } from './SignalHandlers.js';
 import { isSynchronous } from './signals.js';
-
-const SIGTRAP = 5;
 
 /** Where a task is, for the scheduler: stopped by tsrr and runnable ('stopped'), running user
  * code ('user'), inside a syscall that has not returned ('kernel'), stopped by a stop signal
@@ -213,7 +211,7 @@ export class Task {
       for (;;) {
         this.resume(PTRACE.CONT);
         const st = this.wait();
-        if (st.kind === 'signal' && st.signal === SIGTRAP && this.getRegs().rip === ret + 1n) break;
+        if (st.kind === 'signal' && st.signal === SIG.TRAP && this.getRegs().rip === ret + 1n) break;
         if (st.kind !== 'signal') throw new TsrrError('TRACEE_FAILED', `task ${this.tid}: expected the return from a vsyscall, got ${JSON.stringify(st)}`, { tid: this.tid });
         signals.push(st.signal);
       }

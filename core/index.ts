@@ -17,7 +17,7 @@ export { ProcMemMonitor } from './ProcMemMonitor.js';
 export { ProcStatusMonitor } from './ProcStatusMonitor.js';
 export { PidfdMonitor } from './PidfdMonitor.js';
 export { SharedFiles } from './SharedFiles.js';
-export { mapFilesPath, mappedFilePath } from './procfs.js';
+export { mapFilesPath, mappedFilePath, procState } from './procfs.js';
 export { SysvSegments, attachedSegment, isSysvAttachment, type SysvSegment } from './SysvSegments.js';
 export { Event, type EventData, type EventKind } from './Event.js';
 export { TraceReader } from './TraceReader.js';

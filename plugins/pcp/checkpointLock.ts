@@ -8,7 +8,7 @@
  */
 import { closeSync, constants, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { TsrrError, writeAll } from '../../core/index.js';
+import { TsrrError, procState, writeAll } from '../../core/index.js';
 import { LOCK, tryFlock } from '../../native/libc.js';
 
 /** How long a tsrr waits for another to finish with the checkpoints before it gives up: a
@@ -24,13 +24,7 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
  * wrote, if that process still exists. */
 function holder(file: string): string {
   const pid = Number.parseInt(readFileSync(file, 'latin1'), 10);
-  if (!(pid > 0)) return 'another tsrr';
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return 'another tsrr';
-  }
-  return `another tsrr (pid ${pid})`;
+  return pid > 0 && procState(pid) !== undefined ? `another tsrr (pid ${pid})` : 'another tsrr';
 }
 
 /** Runs `fn` holding the lock in `file`, `exclusive` to write or delete; `fn` learns whether
