@@ -5,6 +5,7 @@
  * run syscalls of tsrr's choosing, and a debugger's breakpoints and watchpoints.
  */
 import { readFileSync } from 'node:fs';
+import { decodeBytes } from '../native/byteString.js';
 import { unpatched, type PatchedInstruction } from './trapPatching.js';
 import type { Task } from './Task.js';
 
@@ -64,7 +65,7 @@ export class AddressSpace {
   }
 
   mappings(): Mapping[] {
-    return parseMaps(readFileSync(`/proc/${this.pid}/maps`, 'utf8'));
+    return parseMaps(decodeBytes(readFileSync(`/proc/${this.pid}/maps`)));
   }
 
   find(kind: MappingKind): Mapping | undefined {

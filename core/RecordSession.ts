@@ -12,11 +12,11 @@
  * state is recorded as a snapshot that replay puts back (see core/snapshot.ts). Asynchronous
  * signals that interrupt user code are recorded the same way.
  */
-import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { cpuid, kill, ptrace, rdtsc, strerror, tkill, waitTimed } from '../native/libc.js';
-import { mappedFilePath, procState, readIfThere } from './procfs.js';
+import { mappedFilePath, readLink, procState, readIfThere } from './procfs.js';
 import { PTRACE, PTRACE_EVENT, SIG, WAIT, decodeStatus, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { NR, iovecRegions, replayPolicy, syscallName, syscallSpec, type Region } from '../native/syscalls.js';
 import type { AddressSpace, Mapping } from './AddressSpace.js';
@@ -39,7 +39,8 @@ import { emulateVsyscall, isVsyscall, vsyscallFilter } from './vsyscall.js';
 import { MAX_ERRNO, PROGRAM_FILTER_MARKER, SECCOMP_RET, actionOf, dataOf, decide, filterInstall, installRewritten, readFilter, sigsysInfo, type FilterAction } from './seccompFilters.js';
 import type { Task } from './Task.js';
 import { TraceWriter } from './TraceWriter.js';
-import type { TraceDirClaim } from './traceDir.js';
+import { absolute, type TraceDirClaim } from './traceDir.js';
+import { procWords } from './startArguments.js';
 import { writeAll } from './writeAll.js';
 import { OwnSettings } from './OwnSettings.js';
 import { PtraceEmulator } from './PtraceEmulator.js';
@@ -139,7 +140,7 @@ function passedFds(task: Task, msg: bigint): number[] {
 /** Where a link points, '' if it is gone. */
 function readlinkIfThere(path: string): string {
   try {
-    return readlinkSync(path);
+    return readLink(path);
   } catch {
     return '';
   }
@@ -303,7 +304,7 @@ export class RecordSession extends Session {
       executable: opts.path,
       argv: opts.argv,
       envp: opts.envp,
-      cwd: process.cwd(),
+      cwd: absolute('.'),
       startTimeNs: BigInt(Date.now()) * 1_000_000n,
       machine,
       limits: limitsOf(tid),
@@ -845,7 +846,7 @@ export class RecordSession extends Session {
   private mappedFile(task: Task, args: readonly bigint[]): MappedFile {
     const fd = Number(BigInt.asIntN(32, args[4]!));
     const fdPath = `/proc/${task.tid}/fd/${fd}`;
-    const path = readlinkSync(fdPath);
+    const path = readLink(fdPath);
     const st = statSync(fdPath);
     const identity = identityOfStats(st);
     if (st.isCharacterDevice() && st.rdev === DEV_ZERO) return { path, copy: '', identity, watched: false };
@@ -1108,14 +1109,13 @@ export class RecordSession extends Session {
     const regs = task.getRegs().clone();
     const stack = task.as.find('stack');
     if (!stack) throw new TsrrError('TRACEE_FAILED', `task ${task.tid} has no stack after exec`, { tid: task.tid });
-    const path = readlinkSync(`/proc/${task.tid}/exe`);
-    const split = (f: string) => readFileSync(`/proc/${task.tid}/${f}`).toString().split('\0').slice(0, -1);
+    const path = readLink(`/proc/${task.tid}/exe`);
     this.record(task, {
       kind: 'exec',
       path,
       copy: this.writer.copyFile(`/proc/${task.tid}/exe`, path),
-      argv: split('cmdline'),
-      envp: split('environ'),
+      argv: procWords(`/proc/${task.tid}/cmdline`),
+      envp: procWords(`/proc/${task.tid}/environ`),
       regs: regs.buf,
       stack: task.readMem(regs.rsp, Number(stack.end - regs.rsp)),
       ...(becomes !== undefined && { becomes }),

@@ -13,6 +13,7 @@ import { basename, join } from 'node:path';
 import { becomeSubreaper, kill, ptrace, strerror, tkill } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, SIG, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { Registers } from '../native/regs.js';
+import { encodeBytes } from '../native/byteString.js';
 import { NR, replayPolicy, syscallName } from '../native/syscalls.js';
 import type { ResourceLimit } from './TraceHeader.js';
 import { dropUntraced, isForkCall } from './clone.js';
@@ -1070,7 +1071,7 @@ export class ReplaySession extends Session {
     for (const t of this.tasks.values()) if (t !== task && t.tgid === task.tgid) t.state = 'exiting';
     if (!launched) this.setUpExec(task);
     // The copy's file name would be the task's name; give it the recorded program's.
-    const name = Buffer.from(basename(e.data.path).slice(0, 15) + '\0');
+    const name = Buffer.concat([encodeBytes(basename(e.data.path)).subarray(0, 15), Buffer.of(0)]);
     task.getRegs();
     task.withScratch(name, (addr) => task.remoteSyscall(NR.prctl, PR_SET_NAME, addr));
     const regs = new Registers(Buffer.from(e.data.regs));

@@ -3,7 +3,7 @@
 import * as capnp from 'capnp-es';
 import { Header } from '../schema/trace.js';
 import type { CpuidResult } from './Event.js';
-import { readMessage } from './eventCodec.js';
+import { nameOf, namesOf, readMessage, setName, setNames } from './eventCodec.js';
 import { TsrrError } from '../native/TsrrError.js';
 import { patchable, type PatchedInstruction } from './trapPatching.js';
 
@@ -48,13 +48,11 @@ export function encodeHeader(h: TraceHeader): Uint8Array {
   c.formatVersion = h.formatVersion;
   c.tsrrVersion = h.tsrrVersion;
   c.uuid = h.uuid;
-  c.program = h.program;
-  c.executable = h.executable;
-  const argv = c._initArgv(h.argv.length);
-  h.argv.forEach((s, i) => argv.set(i, s));
-  const envp = c._initEnvp(h.envp.length);
-  h.envp.forEach((s, i) => envp.set(i, s));
-  c.cwd = h.cwd;
+  setName((n) => c._initProgram(n), h.program);
+  setName((n) => c._initExecutable(n), h.executable);
+  setNames((n) => c._initArgv(n), h.argv);
+  setNames((n) => c._initEnvp(n), h.envp);
+  setName((n) => c._initCwd(n), h.cwd);
   c.startTimeNs = h.startTimeNs;
   const m = c._initMachine();
   m.kernel = h.machine.kernel;
@@ -93,11 +91,11 @@ export function decodeHeader(bytes: Uint8Array): TraceHeader {
     formatVersion: c.formatVersion,
     tsrrVersion: c.tsrrVersion,
     uuid: c.uuid,
-    program: c.program,
-    executable: c.executable,
-    argv: [...c.argv],
-    envp: [...c.envp],
-    cwd: c.cwd,
+    program: nameOf(c.program),
+    executable: nameOf(c.executable),
+    argv: namesOf(c.argv),
+    envp: namesOf(c.envp),
+    cwd: nameOf(c.cwd),
     startTimeNs: c.startTimeNs,
     machine: {
       kernel: m.kernel,

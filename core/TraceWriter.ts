@@ -16,6 +16,7 @@ import { COPIES_FILE, recordCopy } from './CopyHashes.js';
 import { HEADER_MAGIC, framed } from './traceFile.js';
 import type { TraceDirClaim } from './traceDir.js';
 import { TsrrError } from '../native/TsrrError.js';
+import { shown } from '../native/byteString.js';
 
 /** Which version of a file this is: copies are made once per version. */
 const versionOf = (st: Stats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
@@ -110,7 +111,8 @@ export class TraceWriter {
     const key = versionOf(statSync(source));
     const known = this.copies.get(key);
     if (known) return known;
-    const rel = join('files', `${this.copies.size}-${basename(name)}`);
+    // Named in UTF-8 (byteString.ts): the trace holds copies' names as Text.
+    const rel = join('files', `${this.copies.size}-${basename(shown(name))}`);
     try {
       sparseCopy(source, join(this.dir, rel));
       recordCopy(this.copiesFd, this.dir, rel);

@@ -23,7 +23,7 @@ import { keepFreedMemory } from '../native/libc.js';
 import { Tsrr } from './Tsrr.js';
 import { isTsrrError } from '../native/TsrrError.js';
 import { TSRR_VERSION } from './version.js';
-import { checkArguments } from './utf8Only.js';
+import { startArguments } from './startArguments.js';
 
 // yargs 17 through require: Node 20 loads it in a fifth of the time yargs 18 (ESM only) takes.
 const yargs = createRequire(import.meta.url)('yargs/yargs') as (args?: readonly string[]) => Argv;
@@ -101,9 +101,7 @@ async function run(): Promise<number> {
   keepFreedMemory();
   const control = new Control(workerData.control as SharedArrayBuffer);
   try {
-    const argv = process.argv.slice(2);
-    checkArguments(argv.length);
-    return await main(argv, control, workerData.fds as number[]);
+    return await main(startArguments(process.argv.length - 2), control, workerData.fds as number[]);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EPIPE') return 0; // the reader went away: nothing more to say
     if (isTsrrError(e) || e instanceof UsageError) {

@@ -2,6 +2,7 @@
 /** Encodes and decodes blocks of Events as EventBlock messages of schema/trace.capnp. */
 import * as capnp from 'capnp-es';
 import { EventBlock, Event_Which as CEventWhich, type Event as CEvent, type MemWrite as CMemWrite, type Snapshot as CSnapshot, type Syscall as CSyscall } from '../schema/trace.js';
+import { decodeBytes, encodeBytes } from '../native/byteString.js';
 import { Event, type EventData, type FileChange, type MappedFile, type MemWrite, type Snapshot } from './Event.js';
 
 /** Byte offsets of Syscall's fields in its data section (schema/trace.capnp: number @0,
@@ -51,10 +52,33 @@ function memWritesOf(has: boolean, list: () => capnp.List<CMemWrite>): MemWrite[
   return writes;
 }
 
-function setTextList(init: (n: number) => capnp.List<string>, items: string[]): void {
-  const l = init(items.length);
-  items.forEach((s, i) => l.set(i, s));
+/** Writes a name (a path, an argv or envp word: byteString.ts) into a Data pointer as Text is
+ * written, its bytes and a NUL, which is what traces held while these fields were Text. */
+function setNameAt(p: capnp.Data, name: string): void {
+  const bytes = encodeBytes(name);
+  // capnp-es allocates a byte list only through a field's init or Text.set: the latter, with
+  // as many (NUL) bytes, then the name's own.
+  new capnp.Text(p.segment, p.byteOffset).set(0, '\0'.repeat(bytes.length));
+  p.copyBuffer(bytes);
 }
+
+export function setName(init: (n: number) => capnp.Data, name: string): void {
+  const bytes = encodeBytes(name);
+  init(bytes.length + 1).copyBuffer(bytes);
+}
+
+export function setNames(init: (n: number) => capnp.List<capnp.Data>, names: readonly string[]): void {
+  const l = init(names.length);
+  names.forEach((name, i) => setNameAt(l.get(i), name));
+}
+
+/** A name written by setName or as Text. */
+export function nameOf(d: capnp.Data): string {
+  const b = d.toUint8Array();
+  return decodeBytes(b.length > 0 && b[b.length - 1] === 0 ? b.subarray(0, -1) : b);
+}
+
+export const namesOf = (l: capnp.List<capnp.Data>): string[] => [...l].map(nameOf);
 
 export function encodeBlock(firstFrame: number, events: readonly Event[]): Uint8Array {
   const estimate = events.reduce((n, e) => n + 160 + e.dataBytes + (e.data.kind === 'syscall' ? e.data.writes.length * 32 : 0), 64);
@@ -84,7 +108,7 @@ function encodeEvent(c: CEvent, e: Event): void {
       setMemWrites((n) => s._initWrites(n), d.writes);
       if (d.mappedFile) {
         const m = s._initMappedFile();
-        m.path = d.mappedFile.path;
+        setName((n) => m._initPath(n), d.mappedFile.path);
         m.copy = d.mappedFile.copy;
         m.identity = d.mappedFile.identity;
         m.watched = d.mappedFile.watched;
@@ -106,10 +130,10 @@ function encodeEvent(c: CEvent, e: Event): void {
     }
     case 'exec': {
       const x = c._initExec();
-      x.path = d.path;
+      setName((n) => x._initPath(n), d.path);
       x.copy = d.copy;
-      setTextList((n) => x._initArgv(n), d.argv);
-      setTextList((n) => x._initEnvp(n), d.envp);
+      setNames((n) => x._initArgv(n), d.argv);
+      setNames((n) => x._initEnvp(n), d.envp);
       setData((n) => x._initRegs(n), d.regs);
       setData((n) => x._initStack(n), d.stack);
       x.becomes = d.becomes ?? 0;
@@ -200,7 +224,7 @@ export function decodeBlock(bytes: Uint8Array): { firstFrame: number; events: Ev
 }
 
 function mappedFileOf(m: CSyscall['mappedFile']): MappedFile {
-  return { path: m.path, copy: m.copy, identity: m.identity, watched: m.watched };
+  return { path: nameOf(m.path), copy: m.copy, identity: m.identity, watched: m.watched };
 }
 
 function fileChangeOf(f: CSyscall['fileChange']): FileChange {
@@ -236,10 +260,10 @@ function decodeEvent(c: CEvent): EventData {
       const x = c.exec;
       return {
         kind: 'exec',
-        path: x.path,
+        path: nameOf(x.path),
         copy: x.copy,
-        argv: [...x.argv],
-        envp: [...x.envp],
+        argv: namesOf(x.argv),
+        envp: namesOf(x.envp),
         regs: getData(x._hasRegs(), () => x.regs),
         stack: getData(x._hasStack(), () => x.stack),
         ...(x.becomes !== 0 && { becomes: x.becomes }),

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /** Reading /proc about tasks that may be gone by the time it is read. */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import type { Mapping } from './AddressSpace.js';
 import { identityOfObject, identityOfStats } from './fileChange.js';
+import { decodeBytes, encodeBytes, hasRawBytes } from '../native/byteString.js';
 
 /** A file's text, '' if it cannot be read (a /proc file of a task that is gone). */
 export function readIfThere(path: string): string {
@@ -13,6 +14,9 @@ export function readIfThere(path: string): string {
   }
 }
 
+/** Where a symbolic link (/proc's exe, fd/N, cwd, ...) points, names as byteString.ts has them. */
+export const readLink = (path: string): string => decodeBytes(readlinkSync(encodeBytes(path), { encoding: 'buffer' }));
+
 /** The /proc/PID/map_files entry of `pid`'s mapping [start, end) (named in hex without
  * leading zeros): the mapped file itself, opened. */
 export function mapFilesPath(pid: number | 'self', start: bigint, end: bigint): string {
@@ -20,11 +24,12 @@ export function mapFilesPath(pid: number | 'self', start: bigint, end: bigint): 
 }
 
 /** A path that names the file `pid`'s mapping `m` maps: its own path where that still names
- * it, else the mapping's /proc/PID/map_files entry (which only CAP_SYS_ADMIN may open). */
+ * it (and is UTF-8, which Node's fs needs: byteString.ts), else the mapping's
+ * /proc/PID/map_files entry (which only CAP_SYS_ADMIN may open). */
 export function mappedFilePath(pid: number, m: Mapping): string {
   let identity: string | undefined;
   try {
-    identity = identityOfStats(statSync(m.path));
+    identity = hasRawBytes(m.path) ? undefined : identityOfStats(statSync(m.path));
   } catch {
     // deleted, renamed or not a path
   }

@@ -3,16 +3,52 @@
  * Where traces live: $_RR_TRACE_DIR, else ~/.local/share/tsrr (honouring XDG_DATA_HOME), one
  * directory per recording named PROG-N, and `latest-trace` pointing at the newest.
  */
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, rmdirSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, rmdirSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { decodeBytes, encodeBytes, hasRawBytes, shown } from '../native/byteString.js';
 import { LOCK, strerror, tryFlock } from '../native/libc.js';
 import { TsrrError } from '../native/TsrrError.js';
+import { startEnvironment } from './startArguments.js';
+import { readLink } from './procfs.js';
 
 export function traceRoot(): string {
-  if (process.env._RR_TRACE_DIR) return resolve(process.env._RR_TRACE_DIR);
-  const data = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  const env = new Map(startEnvironment());
+  if (env.get('_RR_TRACE_DIR')) return absolute(env.get('_RR_TRACE_DIR')!);
+  const data = env.get('XDG_DATA_HOME') || join(homedir(), '.local', 'share');
   return join(data, 'tsrr');
+}
+
+/** `path` made absolute: process.cwd() has U+FFFD for bytes that are not UTF-8. */
+export function absolute(path: string): string {
+  return isAbsolute(path) ? path : join(readLink('/proc/self/cwd'), path);
+}
+
+/** The real path of a directory, as byteString.ts decodes it. */
+export const realName = (dir: string): string => decodeBytes(realpathSync.native(encodeBytes(dir), { encoding: 'buffer' }));
+
+const O_PATH = 0o10000000;
+/** The directories `usable` stands in for, by the name it gave them. */
+const standIns = new Map<string, string>();
+
+/** A name of existing directory `dir` that Node's fs takes: `dir` itself when it is UTF-8, else
+ * /proc/TSRR/fd/N of the directory held open (fs encodes the names it is given as UTF-8, so
+ * other bytes cannot be named to it; the trace's files are reached through this one). */
+function usable(dir: string): string {
+  if (!hasRawBytes(dir)) return dir;
+  const name = `/proc/${process.pid}/fd/${openSync(encodeBytes(dir), O_PATH | constants.O_DIRECTORY)}`;
+  standIns.set(name, dir);
+  return name;
+}
+
+/** The path of a directory `usable` named. */
+export const pathOf = (dir: string): string => standIns.get(dir) ?? dir;
+
+/** `text` (a message) with the directories `usable` named by their own names, and bytes that
+ * are not UTF-8 as \xHH. */
+export function shownPaths(text: string): string {
+  for (const [name, dir] of standIns) text = text.replace(new RegExp(`${name}(?![0-9])`, 'g'), dir);
+  return shown(text);
 }
 
 /**
@@ -24,6 +60,9 @@ export function traceRoot(): string {
  */
 export class TraceDirClaim {
   private constructor(
+    /** The directory's path (byteString.ts). */
+    readonly path: string,
+    /** Its name for Node's fs (`usable`). */
     readonly dir: string,
     /** The events file, open for writing. */
     readonly eventsFd: number,
@@ -33,7 +72,7 @@ export class TraceDirClaim {
 
   /** Claims `dir` (tsrr record -o DIR). */
   static take(dir: string): TraceDirClaim {
-    dir = resolve(dir);
+    dir = absolute(dir);
     return TraceDirClaim.claim(dir, makeDir(dir, true));
   }
 
@@ -44,21 +83,22 @@ export class TraceDirClaim {
     const name = basename(program).replace(/[^\w.+-]/g, '_') || 'trace';
     for (let n = 0; ; n++) {
       const dir = join(root, `${name}-${n}`);
-      if (existsSync(dir)) continue;
+      if (existsSync(encodeBytes(dir))) continue;
       const made = makeDir(dir, false);
       if (made) return TraceDirClaim.claim(dir, made);
     }
   }
 
-  private static claim(dir: string, made: string | undefined): TraceDirClaim {
+  private static claim(path: string, made: string | undefined): TraceDirClaim {
+    const dir = usable(path);
     let fd: number;
     try {
       fd = openSync(join(dir, 'events'), 'wx');
     } catch (e) {
       const stale = (e as NodeJS.ErrnoException).code === 'EEXIST' ? staleClaim(dir) : undefined;
       if (stale === undefined) {
-        removeMade(dir, made);
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new TsrrError('BAD_ARGUMENT', `trace directory ${dir} already holds a trace (or one is being recorded into it)`, { dir });
+        removeMade(path, made);
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new TsrrError('BAD_ARGUMENT', `trace directory ${path} already holds a trace (or one is being recorded into it)`, { dir: path });
         throw e;
       }
       fd = stale;
@@ -68,16 +108,16 @@ export class TraceDirClaim {
     if (readdirSync(dir).length > 1) {
       closeSync(fd);
       unlinkSync(join(dir, 'events'));
-      throw new TsrrError('BAD_ARGUMENT', `trace directory ${dir} already exists and is not empty`, { dir });
+      throw new TsrrError('BAD_ARGUMENT', `trace directory ${path} already exists and is not empty`, { dir: path });
     }
-    return new TraceDirClaim(dir, fd, made);
+    return new TraceDirClaim(path, dir, fd, made);
   }
 
   /** Removes what this run put in the directory (all of it: the directory was empty when
    * claimed), then the directories it created. */
   discard(): void {
     for (const name of readdirSync(this.dir)) rmSync(join(this.dir, name), { recursive: true, force: true });
-    removeMade(this.dir, this.made);
+    removeMade(this.path, this.made);
   }
 }
 
@@ -109,7 +149,10 @@ function staleClaim(dir: string): number | undefined {
  * made, an error that names it. */
 function makeDir(dir: string, parents: boolean): string | undefined {
   try {
-    return parents ? mkdirSync(dir, { recursive: true }) : (mkdirSync(dir), dir);
+    if (!parents) return mkdirSync(encodeBytes(dir)), dir;
+    const first = mkdirSync(encodeBytes(dir), { recursive: true });
+    // Named in UTF-8 (U+FFFD for other bytes): the ancestor of `dir` as deep as it.
+    return first === undefined ? undefined : dir.split('/').slice(0, first.split('/').length).join('/');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EEXIST' && !parents) return undefined;
@@ -124,7 +167,7 @@ function removeMade(dir: string, made: string | undefined): void {
   if (made === undefined) return;
   for (let d = dir; ; d = dirname(d)) {
     try {
-      rmdirSync(d);
+      rmdirSync(encodeBytes(d));
     } catch {
       return;
     }
@@ -136,29 +179,32 @@ function removeMade(dir: string, made: string | undefined): void {
 export function markLatest(dir: string): void {
   const root = traceRoot();
   const tmp = join(root, `.latest-trace.${process.pid}`);
-  symlinkSync(basename(dir) === dir ? dir : resolve(dir), tmp);
-  renameSync(tmp, join(root, 'latest-trace'));
+  symlinkSync(encodeBytes(basename(dir) === dir ? dir : absolute(dir)), encodeBytes(tmp));
+  renameSync(encodeBytes(tmp), encodeBytes(join(root, 'latest-trace')));
 }
 
-/** The trace a command names: a path, a name under the trace root, or latest-trace. */
+/** The trace a command names (a path, a name under the trace root, or latest-trace), as a
+ * name Node's fs takes. */
 export function resolveTrace(arg: string | undefined): string {
   if (arg === undefined) {
     const latest = join(traceRoot(), 'latest-trace');
-    if (!existsSync(latest)) throw new TsrrError('NO_TRACE', `no trace given and no ${latest} (record something first)`, { dir: latest });
-    return realpathSync(latest);
+    if (!existsSync(encodeBytes(latest))) throw new TsrrError('NO_TRACE', `no trace given and no ${latest} (record something first)`, { dir: latest });
+    return usable(realName(latest));
   }
-  if (existsSync(arg)) return resolve(arg);
+  if (existsSync(encodeBytes(arg))) return usable(absolute(arg));
   const named = join(traceRoot(), arg);
-  if (existsSync(named)) return named;
+  if (existsSync(encodeBytes(named))) return usable(named);
   throw new TsrrError('NO_TRACE', `no trace at ${arg} (nor ${named})`, { dir: arg });
 }
 
 /** The traces under the root, oldest first. */
 export function listTraces(): { name: string; dir: string; mtimeMs: number }[] {
   const root = traceRoot();
-  if (!existsSync(root)) return [];
-  return readdirSync(root, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(root, d.name, 'header')))
-    .map((d) => ({ name: d.name, dir: join(root, d.name), mtimeMs: statSync(join(root, d.name)).mtimeMs }))
+  if (!existsSync(encodeBytes(root))) return [];
+  return readdirSync(encodeBytes(root), { withFileTypes: true, encoding: 'buffer' })
+    .filter((d) => d.isDirectory())
+    .map((d) => ({ name: decodeBytes(d.name), dir: join(root, decodeBytes(d.name)) }))
+    .filter((t) => existsSync(encodeBytes(join(t.dir, 'header'))))
+    .map((t) => ({ ...t, mtimeMs: statSync(encodeBytes(t.dir)).mtimeMs }))
     .sort((a, b) => a.mtimeMs - b.mtimeMs);
 }

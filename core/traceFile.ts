@@ -8,8 +8,9 @@ import { crc32 } from 'node:zlib';
 
 /** 3: blocks may be zstd-compressed (BLOCK_ZSTD_MAGIC). 4: calls that only read state (prctl
  * getters) and calls whose result tsrr hides carry their output and are emulated on replay.
- * 5: TRACE/copies holds a hash of every copy in files/. */
-export const TRACE_FORMAT_VERSION = 5;
+ * 5: TRACE/copies holds a hash of every copy in files/. 6: names (paths, argv, envp) may hold
+ * any bytes, not only UTF-8 (written as 5 wrote its Text, so 5 reads as 6). */
+export const TRACE_FORMAT_VERSION = 6;
 /** The oldest format replay reproduces exactly (older ones still dump and list). 5: the
  * trace's copies of files have recorded hashes (core/CopyHashes.ts). */
 export const REPLAYABLE_FORMAT_VERSION = 5;

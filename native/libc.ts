@@ -8,6 +8,7 @@ import koffi from './koffi.js';
 import { writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TsrrError } from './TsrrError.js';
+import { encodeBytes } from './byteString.js';
 
 /** The C library, for bindings elsewhere in native/. */
 export const libc = koffi.load('libc.so.6');
@@ -208,20 +209,22 @@ export function gettimeofday(): [Buffer, Buffer] {
 }
 
 /** posix_spawn with `fds` inherited (Node makes the fds it was given close-on-exec); returns
- * the pid. */
+ * the pid. Names are passed as the bytes they were decoded from (byteString.ts). */
 export function spawn(path: string, argv: string[], envp: string[], fds: readonly number[]): number {
   const actions = Buffer.alloc(128);
   spawnActionsInit(actions);
   try {
     for (const fd of fds) spawnActionsDup2(actions, fd, fd);
     const pid = [0];
-    const r = posixSpawn(pid, path, actions, null, [...argv, null], [...envp, null]) as number;
+    const r = posixSpawn(pid, cString(path), actions, null, [...argv.map(cString), null], [...envp.map(cString), null]) as number;
     if (r !== 0) throw new TsrrError('TRACEE_FAILED', `posix_spawn ${path}: ${strerror(r)}`, { call: 'posix_spawn', errno: r });
     return pid[0]!;
   } finally {
     spawnActionsDestroy(actions);
   }
 }
+
+const cString = (s: string) => Buffer.concat([encodeBytes(s), Buffer.of(0)]);
 
 /** Closes a descriptor opened here, not by node (whose closeSync warns of those). */
 export const closeFd = (fd: number): void => void closeRaw(fd);

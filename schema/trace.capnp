@@ -14,16 +14,18 @@
 # Rules: fields are only ever added, never renumbered or retyped. A change that an older reader
 # cannot safely ignore bumps Header.formatVersion; readers refuse versions newer than theirs.
 # Events are numbered from 1 in file order: an event's number is its frame (its event time).
+# Names (paths, argv, envp) are Data, as Linux has them: bytes, not always UTF-8. They are
+# written as Text is (the bytes and a NUL), the form they had while they were Text (format 5).
 
 struct Header {
   formatVersion @0 :UInt32;
   tsrrVersion @1 :Text;
   uuid @2 :Text;             # identity of this recording; checkpoints name it
-  program @3 :Text;          # as given on the command line
-  executable @4 :Text;       # absolute path executed first
-  argv @5 :List(Text);
-  envp @6 :List(Text);
-  cwd @7 :Text;
+  program @3 :Data;          # as given on the command line
+  executable @4 :Data;       # absolute path executed first
+  argv @5 :List(Data);
+  envp @6 :List(Data);
+  cwd @7 :Data;
   startTimeNs @8 :UInt64;    # wall clock when recording started
   machine @9 :Machine;
   limits @10 :List(Limit);   # the first process's resource limits (getrlimit), by resource
@@ -106,10 +108,10 @@ struct PageContent {
 }
 
 struct Exec {
-  path @0 :Text;             # the file the tracee executed
+  path @0 :Data;             # the file the tracee executed
   copy @1 :Text;             # its copy, relative to the trace directory
-  argv @2 :List(Text);
-  envp @3 :List(Text);
+  argv @2 :List(Data);
+  envp @3 :List(Data);
   regs @4 :Data;             # user_regs_struct right after exec
   stack @5 :Data;            # initial stack from rsp to its end (argv, envp, auxv, AT_RANDOM)
   becomes @6 :Int32;         # made by a thread other than the main one: the id it has from
@@ -149,7 +151,7 @@ struct MemWrite {
 }
 
 struct MappedFile {
-  path @0 :Text;             # the file the tracee mapped
+  path @0 :Data;             # the file the tracee mapped
   copy @1 :Text;             # its copy, relative to the trace directory; empty for /dev/zero,
                              # whose mappings are anonymous memory
   identity @2 :Text;         # "device:inode": every mapping and change of one file names it

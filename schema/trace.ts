@@ -30,67 +30,103 @@ export class Header extends $.Struct {
   set uuid(value: string) {
     $.utils.setText(1, value, this);
   }
+  _adoptProgram(value: $.Orphan<$.Data>): void {
+    $.utils.adopt(value, $.utils.getPointer(2, this));
+  }
+  _disownProgram(): $.Orphan<$.Data> {
+    return $.utils.disown(this.program);
+  }
   /**
 * as given on the command line
 *
 */
-  get program(): string {
-    return $.utils.getText(2, this);
+  get program(): $.Data {
+    return $.utils.getData(2, this);
   }
-  set program(value: string) {
-    $.utils.setText(2, value, this);
+  _hasProgram(): boolean {
+    return !$.utils.isNull($.utils.getPointer(2, this));
+  }
+  _initProgram(length: number): $.Data {
+    return $.utils.initData(2, length, this);
+  }
+  set program(value: $.Data) {
+    $.utils.copyFrom(value, $.utils.getPointer(2, this));
+  }
+  _adoptExecutable(value: $.Orphan<$.Data>): void {
+    $.utils.adopt(value, $.utils.getPointer(3, this));
+  }
+  _disownExecutable(): $.Orphan<$.Data> {
+    return $.utils.disown(this.executable);
   }
   /**
 * absolute path executed first
 *
 */
-  get executable(): string {
-    return $.utils.getText(3, this);
+  get executable(): $.Data {
+    return $.utils.getData(3, this);
   }
-  set executable(value: string) {
-    $.utils.setText(3, value, this);
+  _hasExecutable(): boolean {
+    return !$.utils.isNull($.utils.getPointer(3, this));
   }
-  _adoptArgv(value: $.Orphan<$.List<string>>): void {
+  _initExecutable(length: number): $.Data {
+    return $.utils.initData(3, length, this);
+  }
+  set executable(value: $.Data) {
+    $.utils.copyFrom(value, $.utils.getPointer(3, this));
+  }
+  _adoptArgv(value: $.Orphan<$.List<$.Data>>): void {
     $.utils.adopt(value, $.utils.getPointer(4, this));
   }
-  _disownArgv(): $.Orphan<$.List<string>> {
+  _disownArgv(): $.Orphan<$.List<$.Data>> {
     return $.utils.disown(this.argv);
   }
-  get argv(): $.List<string> {
-    return $.utils.getList(4, $.TextList, this);
+  get argv(): $.List<$.Data> {
+    return $.utils.getList(4, $.DataList, this);
   }
   _hasArgv(): boolean {
     return !$.utils.isNull($.utils.getPointer(4, this));
   }
-  _initArgv(length: number): $.List<string> {
-    return $.utils.initList(4, $.TextList, length, this);
+  _initArgv(length: number): $.List<$.Data> {
+    return $.utils.initList(4, $.DataList, length, this);
   }
-  set argv(value: $.List<string>) {
+  set argv(value: $.List<$.Data>) {
     $.utils.copyFrom(value, $.utils.getPointer(4, this));
   }
-  _adoptEnvp(value: $.Orphan<$.List<string>>): void {
+  _adoptEnvp(value: $.Orphan<$.List<$.Data>>): void {
     $.utils.adopt(value, $.utils.getPointer(5, this));
   }
-  _disownEnvp(): $.Orphan<$.List<string>> {
+  _disownEnvp(): $.Orphan<$.List<$.Data>> {
     return $.utils.disown(this.envp);
   }
-  get envp(): $.List<string> {
-    return $.utils.getList(5, $.TextList, this);
+  get envp(): $.List<$.Data> {
+    return $.utils.getList(5, $.DataList, this);
   }
   _hasEnvp(): boolean {
     return !$.utils.isNull($.utils.getPointer(5, this));
   }
-  _initEnvp(length: number): $.List<string> {
-    return $.utils.initList(5, $.TextList, length, this);
+  _initEnvp(length: number): $.List<$.Data> {
+    return $.utils.initList(5, $.DataList, length, this);
   }
-  set envp(value: $.List<string>) {
+  set envp(value: $.List<$.Data>) {
     $.utils.copyFrom(value, $.utils.getPointer(5, this));
   }
-  get cwd(): string {
-    return $.utils.getText(6, this);
+  _adoptCwd(value: $.Orphan<$.Data>): void {
+    $.utils.adopt(value, $.utils.getPointer(6, this));
   }
-  set cwd(value: string) {
-    $.utils.setText(6, value, this);
+  _disownCwd(): $.Orphan<$.Data> {
+    return $.utils.disown(this.cwd);
+  }
+  get cwd(): $.Data {
+    return $.utils.getData(6, this);
+  }
+  _hasCwd(): boolean {
+    return !$.utils.isNull($.utils.getPointer(6, this));
+  }
+  _initCwd(length: number): $.Data {
+    return $.utils.initData(6, length, this);
+  }
+  set cwd(value: $.Data) {
+    $.utils.copyFrom(value, $.utils.getPointer(6, this));
   }
   /**
 * wall clock when recording started
@@ -888,15 +924,27 @@ export class Exec extends $.Struct {
     id: "ad2c0cef078b811e",
     size: new $.ObjectSize(8, 6),
   };
+  _adoptPath(value: $.Orphan<$.Data>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownPath(): $.Orphan<$.Data> {
+    return $.utils.disown(this.path);
+  }
   /**
 * the file the tracee executed
 *
 */
-  get path(): string {
-    return $.utils.getText(0, this);
+  get path(): $.Data {
+    return $.utils.getData(0, this);
   }
-  set path(value: string) {
-    $.utils.setText(0, value, this);
+  _hasPath(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initPath(length: number): $.Data {
+    return $.utils.initData(0, length, this);
+  }
+  set path(value: $.Data) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
   }
   /**
 * its copy, relative to the trace directory
@@ -908,40 +956,40 @@ export class Exec extends $.Struct {
   set copy(value: string) {
     $.utils.setText(1, value, this);
   }
-  _adoptArgv(value: $.Orphan<$.List<string>>): void {
+  _adoptArgv(value: $.Orphan<$.List<$.Data>>): void {
     $.utils.adopt(value, $.utils.getPointer(2, this));
   }
-  _disownArgv(): $.Orphan<$.List<string>> {
+  _disownArgv(): $.Orphan<$.List<$.Data>> {
     return $.utils.disown(this.argv);
   }
-  get argv(): $.List<string> {
-    return $.utils.getList(2, $.TextList, this);
+  get argv(): $.List<$.Data> {
+    return $.utils.getList(2, $.DataList, this);
   }
   _hasArgv(): boolean {
     return !$.utils.isNull($.utils.getPointer(2, this));
   }
-  _initArgv(length: number): $.List<string> {
-    return $.utils.initList(2, $.TextList, length, this);
+  _initArgv(length: number): $.List<$.Data> {
+    return $.utils.initList(2, $.DataList, length, this);
   }
-  set argv(value: $.List<string>) {
+  set argv(value: $.List<$.Data>) {
     $.utils.copyFrom(value, $.utils.getPointer(2, this));
   }
-  _adoptEnvp(value: $.Orphan<$.List<string>>): void {
+  _adoptEnvp(value: $.Orphan<$.List<$.Data>>): void {
     $.utils.adopt(value, $.utils.getPointer(3, this));
   }
-  _disownEnvp(): $.Orphan<$.List<string>> {
+  _disownEnvp(): $.Orphan<$.List<$.Data>> {
     return $.utils.disown(this.envp);
   }
-  get envp(): $.List<string> {
-    return $.utils.getList(3, $.TextList, this);
+  get envp(): $.List<$.Data> {
+    return $.utils.getList(3, $.DataList, this);
   }
   _hasEnvp(): boolean {
     return !$.utils.isNull($.utils.getPointer(3, this));
   }
-  _initEnvp(length: number): $.List<string> {
-    return $.utils.initList(3, $.TextList, length, this);
+  _initEnvp(length: number): $.List<$.Data> {
+    return $.utils.initList(3, $.DataList, length, this);
   }
-  set envp(value: $.List<string>) {
+  set envp(value: $.List<$.Data>) {
     $.utils.copyFrom(value, $.utils.getPointer(3, this));
   }
   _adoptRegs(value: $.Orphan<$.Data>): void {
@@ -1250,15 +1298,27 @@ export class MappedFile extends $.Struct {
     id: "f934892c6413c49d",
     size: new $.ObjectSize(8, 3),
   };
+  _adoptPath(value: $.Orphan<$.Data>): void {
+    $.utils.adopt(value, $.utils.getPointer(0, this));
+  }
+  _disownPath(): $.Orphan<$.Data> {
+    return $.utils.disown(this.path);
+  }
   /**
 * the file the tracee mapped
 *
 */
-  get path(): string {
-    return $.utils.getText(0, this);
+  get path(): $.Data {
+    return $.utils.getData(0, this);
   }
-  set path(value: string) {
-    $.utils.setText(0, value, this);
+  _hasPath(): boolean {
+    return !$.utils.isNull($.utils.getPointer(0, this));
+  }
+  _initPath(length: number): $.Data {
+    return $.utils.initData(0, length, this);
+  }
+  set path(value: $.Data) {
+    $.utils.copyFrom(value, $.utils.getPointer(0, this));
   }
   /**
 * its copy, relative to the trace directory; empty for /dev/zero,

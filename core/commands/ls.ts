@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /** `tsrr ls`: the traces under the trace root. */
 import { writeAll } from '../writeAll.js';
-import { readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import type { CliContext } from '../CliContext.js';
 import { listTraces, traceRoot } from '../traceDir.js';
+import { readLink } from '../procfs.js';
 
 export function lsCommand(_ctx: CliContext): CommandModule {
   return {
@@ -15,7 +15,7 @@ export function lsCommand(_ctx: CliContext): CommandModule {
     handler: (argv) => {
       let latest = '';
       try {
-        latest = basename(readlinkSync(join(traceRoot(), 'latest-trace')));
+        latest = basename(readLink(join(traceRoot(), 'latest-trace')));
       } catch {
         // none yet
       }

@@ -3,16 +3,17 @@
 import { writeAll } from '../writeAll.js';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { isatty } from 'node:tty';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import type { CliContext } from '../CliContext.js';
 import { allowedCpus, defaultCpu } from '../machine.js';
 import { numberOption, wordOption } from '../optionValues.js';
 import { RecordSession } from '../RecordSession.js';
 import { PRELOAD_LIBRARY } from '../syscallBuffer.js';
-import { TraceDirClaim, markLatest } from '../traceDir.js';
+import { TraceDirClaim, absolute, markLatest } from '../traceDir.js';
+import { encodeBytes } from '../../native/byteString.js';
 import { TsrrError } from '../../native/TsrrError.js';
-import { startEnvironment } from '../utf8Only.js';
+import { startEnvironment } from '../startArguments.js';
 
 /** Options of tsrr and of `record` that take a value (so their value is not the program). */
 const VALUE_OPTIONS = ['-o', '--output', '--bind-to-cpu', '--plugin'];
@@ -41,22 +42,20 @@ export function splitProgram(argv: string[], valueOptions: Iterable<string> = []
   return { tsrrArgs: argv, all: argv };
 }
 
-/** The absolute path of `program`, looked up in PATH when it has no slash. */
-export function findProgram(program: string): string {
-  const candidates = program.includes('/')
-    ? [resolve(program)]
-    : (process.env.PATH ?? '/usr/bin:/bin').split(delimiter).map((d) => join(d || '.', program));
+/** The absolute path of `program`, looked up in `path` (PATH) when it has no slash. */
+export function findProgram(program: string, path = process.env.PATH): string {
+  const candidates = program.includes('/') ? [program] : (path ?? '/usr/bin:/bin').split(delimiter).map((d) => join(d || '.', program));
   for (const c of candidates) {
     try {
-      if (statSync(c).isFile()) {
-        accessSync(c, constants.X_OK);
-        return resolve(c);
+      if (statSync(encodeBytes(c)).isFile()) {
+        accessSync(encodeBytes(c), constants.X_OK);
+        return absolute(c);
       }
     } catch {
       // not this one
     }
   }
-  const exists = program.includes('/') && existsSync(program);
+  const exists = program.includes('/') && existsSync(encodeBytes(program));
   throw new TsrrError('PROGRAM_NOT_FOUND', exists ? `${program} is not an executable file` : `no such program: ${program}`, { program });
 }
 
@@ -77,10 +76,10 @@ export function recordCommand(ctx: CliContext): CommandModule {
       const words = [...((argv.program as string[] | undefined) ?? []), ...((argv['--'] as string[] | undefined) ?? [])].map(String);
       if (words.length === 0) throw new TsrrError('BAD_ARGUMENT', 'record needs a program to run: tsrr record PROG [ARGS...]');
       const program = words[0]!;
-      const path = findProgram(program);
+      const env = new Map(startEnvironment());
+      const path = findProgram(program, env.get('PATH'));
       // LD_PRELOAD cannot name a file whose path has a space or a colon.
       const syscallBuffer = !argv['no-syscall-buffer'] && !/[ :]/.test(PRELOAD_LIBRARY) && existsSync(PRELOAD_LIBRARY);
-      const env = new Map(startEnvironment());
       env.set('RUNNING_UNDER_TSRR', '1');
       // Statically linked programs ignore it, and stop at every syscall.
       if (syscallBuffer) env.set('LD_PRELOAD', [PRELOAD_LIBRARY, env.get('LD_PRELOAD')].filter(Boolean).join(' '));
@@ -118,7 +117,7 @@ export function recordCommand(ctx: CliContext): CommandModule {
         else if (e instanceof Error) e.message += `; ${dir} keeps the events recorded before`;
         throw e;
       }
-      if (!output) markLatest(dir);
+      if (!output) markLatest(claim.path);
       if (ctx.control.interrupted()) {
         writeAll(2, `tsrr: recording interrupted after ${session.trace.frameCount} events; ${dir} replays up to there\n`);
       }

@@ -3,7 +3,7 @@
 import { writeAll } from '../writeAll.js';
 import type { CommandModule } from 'yargs';
 import type { CliContext } from '../CliContext.js';
-import { resolveTrace } from '../traceDir.js';
+import { pathOf, resolveTrace, shownPaths } from '../traceDir.js';
 import { TraceReader } from '../TraceReader.js';
 
 export function traceinfoCommand(_ctx: CliContext): CommandModule {
@@ -14,7 +14,7 @@ export function traceinfoCommand(_ctx: CliContext): CommandModule {
     handler: (argv) => {
       const trace = TraceReader.open(resolveTrace(argv.trace as string | undefined));
       try {
-        const info = { dir: trace.dir, events: trace.frameCount, ...(trace.cutOff ? { cutOff: trace.cutOff } : {}), ...trace.header };
+        const info = { dir: pathOf(trace.dir), events: trace.frameCount, ...(trace.cutOff ? { cutOff: shownPaths(trace.cutOff) } : {}), ...trace.header };
         writeAll(1, JSON.stringify(info, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
       } finally {
         trace.close();

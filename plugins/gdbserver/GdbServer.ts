@@ -649,7 +649,7 @@ export class GdbServer {
       const task = annex ? this.session.tasks.get(parseInt(annex, 16)) : this.selected;
       if (!task) return 'E01';
       try {
-        data = object === 'auxv' ? readFileSync(`/proc/${task.tid}/auxv`) : Buffer.from(readlinkSync(`/proc/${task.tid}/exe`));
+        data = object === 'auxv' ? readFileSync(`/proc/${task.tid}/auxv`) : readlinkSync(`/proc/${task.tid}/exe`, { encoding: 'buffer' });
       } catch {
         return 'E01'; // the process is gone
       }

@@ -6,9 +6,9 @@
  * before touching anything.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, realpathSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { TsrrError, isSysvAttachment, limitsOf, mapFilesPath, replayedLimits, type Mapping, type ReplaySession, type Session, type Task } from '../../core/index.js';
+import { TsrrError, isSysvAttachment, limitsOf, mapFilesPath, realName, replayedLimits, type Mapping, type ReplaySession, type Session, type Task } from '../../core/index.js';
 import { sysvProblem } from './serializers/sysvShm.js';
 import type { CheckpointStore, StoredCheckpoint } from './CheckpointStore.js';
 import type { ChunkRef } from './ChunkStore.js';
@@ -106,7 +106,7 @@ export function whileCheckpointable<T>(session: ReplaySession, fn: (processes: C
 /** During replay, mapped and executed files are the trace's copies themselves: a path's copy
  * is the path, relative to the trace. */
 export function replayCopyOf(traceDir: string): (path: string) => string | undefined {
-  const root = realpathSync(traceDir);
+  const root = realName(traceDir);
   return (path) => {
     const rel = relative(root, path.replace(/ \(deleted\)$/, ''));
     return rel.startsWith('files/') ? rel : undefined;

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 /** The commands the pcp plugin adds: create-checkpoints, checkpoints, rm-checkpoints. */
-import { readlinkSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { ReplaySession, TraceReader, TsrrError, mappedFilePath, numberOption, progressBar, replayCpu, resolveTrace, writeAll, type CliContext, type RecordSession, type Task } from '../../core/index.js';
+import { ReplaySession, TraceReader, TsrrError, mappedFilePath, numberOption, readLink, progressBar, replayCpu, resolveTrace, writeAll, type CliContext, type RecordSession, type Task } from '../../core/index.js';
 import { captureCheckpoint, replayCopyOf, whileCheckpointable } from './capture.js';
 import { CheckpointStore, type StoredCheckpoint } from './CheckpointStore.js';
 import type { PcpRegistry } from './PcpRegistry.js';
@@ -40,7 +39,7 @@ export function checkpointReplay(reg: PcpRegistry, store: CheckpointStore, sessi
 
 /** The trace's copy of the program a replayed task runs. */
 export function replayProgram(task: Task, copyOf: (path: string) => string | undefined): string {
-  return programCopy(task, copyOf(readlinkSync(`/proc/${task.tid}/exe`)));
+  return programCopy(task, copyOf(readLink(`/proc/${task.tid}/exe`)));
 }
 
 function programCopy(task: Task, copy: string | undefined): string {
