@@ -146,12 +146,6 @@ export class Task {
     return this.readMem(addr, 4).readUInt32LE(0);
   }
 
-  readCString(addr: bigint, max = 4096): string {
-    const buf = this.readMemPartial(addr, max);
-    const end = buf.indexOf(0);
-    return buf.subarray(0, end < 0 ? buf.length : end).toString();
-  }
-
   /** Writes through /proc/PID/mem, which also works on read-only pages. */
   writeMem(addr: bigint, data: Uint8Array): void {
     if (data.length === 0) return;

@@ -22,8 +22,20 @@ const worker = new Worker(new URL('./engine.js', import.meta.url), {
   stderr: true,
 });
 
+/** A stop request always ends tsrr: a worker that has not ended this long after one (stuck in
+ * a wait for a tracee that never comes) is ended with the process, and the tracees with it
+ * (PTRACE_O_EXITKILL). The trace keeps what was written (core/TraceWriter.ts flushes every tick). */
+const STOP_GRACE_MS = 10_000;
+
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => control.requestStop(sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+  process.on(sig, () => {
+    control.requestStop(sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1);
+    setTimeout(async () => {
+      if (!control.interrupted()) return; // the debugger's Ctrl-C, or the tracees'
+      writeSync(2, `tsrr: still running ${STOP_GRACE_MS / 1000} s after ${sig}: ending now\n`);
+      (await import('../native/libc.js')).exitNow(130); // as an interrupted command (engine.ts)
+    }, STOP_GRACE_MS).unref();
+  });
 }
 // Signals a tracee may send its whole process group (kill(0, SIGABRT)) or a terminal sends
 // it, which must not end or stop tsrr. Caught, not ignored: the tracees start with them at

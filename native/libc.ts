@@ -226,6 +226,10 @@ export function spawn(path: string, argv: string[], envp: string[], fds: readonl
 
 const cString = (s: string) => Buffer.concat([encodeBytes(s), Buffer.of(0)]);
 
+/** Ends the process at once, with no exit handlers: process.exit() waits for a worker thread
+ * that is inside a blocking call. */
+export const exitNow = libc.func('void _exit(int status)') as (status: number) => void;
+
 /** Closes a descriptor opened here, not by node (whose closeSync warns of those). */
 export const closeFd = (fd: number): void => void closeRaw(fd);
 

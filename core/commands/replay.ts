@@ -49,10 +49,8 @@ export function replayCommand(ctx: CliContext): CommandModule {
           throw new TsrrError('BAD_ARGUMENT', `-g ${goto}: the trace has events 1-${trace.frameCount}${trace.cutOff ? ` (${trace.cutOff})` : ''}`, { frame: goto });
         }
         for (const d of machineDifferences(trace.header.machine)) writeAll(2, `tsrr: warning: this machine differs from the recording one: ${d}\n`);
-        // With a debugger started in this terminal, Ctrl-C is the debugger's (it interrupts
-        // the replay through the protocol); other stop requests still end tsrr.
-        const debuggerInFront = debug && port === undefined;
-        const stop = debuggerInFront ? () => ![0, 2].includes(ctx.control.stopSignal()) : ctx.control.interrupted;
+        if (debug && port === undefined) ctx.control.leaveSigintToDebugger();
+        const stop = ctx.control.interrupted;
         const session = new ReplaySession({ trace, cpu: replayCpu(trace.header.machine), goto, interrupted: stop });
         ctx.tsrr.hooks.sessionCreated.call(session);
         try {

@@ -3,12 +3,16 @@
  * How tsrr starts and ends: SIGINT/SIGTERM during record stop it with exit status 130 and a
  * trace that replays exactly what the program printed before; kill -9 of tsrr (recording or
  * replaying) leaves no tracee behind, running or stopped; SIGINT during replay ends it quickly;
- * a program that computes for a long time without a syscall records and replays.
+ * a program that computes for a long time without a syscall records and replays; a stop request
+ * ends tsrr even when its tracer is stuck.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ptrace, waitTimed } from '../../native/libc.js';
+import { PTRACE, WAIT } from '../../native/ptrace.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { assertNoneLeft, cleanup, describeRun, processesOf, setUp, start, tsrr, waitFor, within, type Started } from './helpers.js';
 
@@ -61,6 +65,35 @@ describe('lifecycle', () => {
       }
     });
   }
+
+  test('a stop request ends tsrr even when its tracer is stuck, and the tracees with it', async () => {
+    const { program, dir } = setUp('sleeper');
+    const rec = start(['record', '-o', dir, program]);
+    let tracer = 0;
+    try {
+      const info = () => `stdout so far:\n${rec.stdout()}\nstderr so far:\n${rec.stderr()}`;
+      await waitFor('the program to start', () => rec.stdout().toString().includes('tick 2\n'), 15_000, info);
+      // Freeze tsrr's tracer thread (a ptrace stop is per thread): it can no longer see the
+      // stop request, as if stuck in a wait that never ends.
+      const tracee = processesOf(program).find((p) => p.exe === program)!;
+      tracer = Number(/^TracerPid:\s*(\d+)/m.exec(readFileSync(`/proc/${tracee.pid}/status`, 'utf8'))![1]);
+      assert.equal(ptrace(PTRACE.SEIZE, tracer), 0, 'cannot seize the tracer thread');
+      ptrace(PTRACE.INTERRUPT, tracer);
+      rec.child.kill('SIGTERM');
+      // Reaps the frozen thread once the process ends (its tracer, this test, must).
+      const reap = setInterval(() => waitTimed(tracer, WAIT.WALL | WAIT.WNOHANG, 0), 50);
+      const end = await within(rec.exited, 20_000).finally(() => clearInterval(reap));
+      assert.ok(end, `tsrr did not end within 20 s of SIGTERM\n${info()}`);
+      assert.equal(end.code, 130, info());
+      assert.match(rec.stderr().toString(), /still running 10 s after SIGTERM: ending now/);
+      await sleep(500);
+      assertNoneLeft([program, dir], 0);
+      const replay = tsrr(['replay', '-a', dir], { input: '', timeout: 30_000 });
+      assert.equal(replay.status, 0, describeRun('replay -a of what was written', replay));
+    } finally {
+      cleanup(rec);
+    }
+  });
 
   test('kill -9 of tsrr during record leaves no tracee, running or stopped', async () => {
     const { program, dir } = setUp('sleeper');
