@@ -31,6 +31,7 @@ struct Manifest {
   storedBytes @6 :UInt64;    # bytes this checkpoint added to the packs when it was written
   partWay @7 :Bool;          # the state is part way to the event after `frame` (where a debugger
                              # stopped), not right after `frame`
+  chunkList @8 :Data;        # sha256 of the checkpoint's chunks file (format 4 on; empty before)
 }
 
 struct KindUse {

@@ -5,7 +5,7 @@ export class Manifest extends $.Struct {
   static readonly _capnp = {
     displayName: "Manifest",
     id: "d2307662445556c6",
-    size: new $.ObjectSize(40, 2),
+    size: new $.ObjectSize(40, 3),
   };
   static _Needs: $.ListCtor<KindUse>;
   get formatVersion(): number {
@@ -88,6 +88,28 @@ export class Manifest extends $.Struct {
   }
   set partWay(value: boolean) {
     $.utils.setBit(32, value, this);
+  }
+  _adoptChunkList(value: $.Orphan<$.Data>): void {
+    $.utils.adopt(value, $.utils.getPointer(2, this));
+  }
+  _disownChunkList(): $.Orphan<$.Data> {
+    return $.utils.disown(this.chunkList);
+  }
+  /**
+* sha256 of the checkpoint's chunks file (format 4 on; empty before)
+*
+*/
+  get chunkList(): $.Data {
+    return $.utils.getData(2, this);
+  }
+  _hasChunkList(): boolean {
+    return !$.utils.isNull($.utils.getPointer(2, this));
+  }
+  _initChunkList(length: number): $.Data {
+    return $.utils.initData(2, length, this);
+  }
+  set chunkList(value: $.Data) {
+    $.utils.copyFrom(value, $.utils.getPointer(2, this));
   }
   toString(): string { return "Manifest_" + super.toString(); }
 }

@@ -7,6 +7,7 @@
  * removers take the checkpoints' lock (checkpointLock.ts) in turn; readers share it. Paths
  * inside are relative to the trace, so a moved trace keeps its checkpoints.
  */
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { TsrrError } from '../../core/index.js';
@@ -81,17 +82,17 @@ export class CheckpointStore {
     return readState(join(cp.dir, 'state'));
   }
 
-  /** The hashes of the chunks a checkpoint uses; a damaged list fails. */
+  /** The hashes of the chunks a checkpoint uses; a damaged list fails (one that lost whole
+   * lines too, by the hash its manifest has of it). */
   usedChunks(cp: StoredCheckpoint): string[] {
     const file = join(cp.dir, 'chunks');
     if (!existsSync(file)) throw new TsrrError('CHECKPOINT_CORRUPT', `${file} is missing`, { file });
-    const lines = this.chunkLines(file);
+    const bytes = readFileSync(file);
+    const expected = this.manifest(cp).chunkList;
+    if (expected && !sha256(bytes).equals(expected)) throw new TsrrError('CHECKPOINT_CORRUPT', `${file} is corrupt: it does not match its hash in the manifest`, { file });
+    const lines = chunkLines(bytes);
     if (!lines.every((h) => HASH.test(h))) throw new TsrrError('CHECKPOINT_CORRUPT', `${file} is corrupt: it lists what is not a chunk hash`, { file });
     return lines;
-  }
-
-  private chunkLines(file: string): string[] {
-    return readFileSync(file, 'latin1').split('\n').filter(Boolean);
   }
 
   /** Checks that the chunks a checkpoint uses are all stored undamaged. */
@@ -107,9 +108,10 @@ export class CheckpointStore {
       const tmp = join(this.dir, `.tmp-${manifest.frame}-${process.pid}`);
       rmSync(tmp, { recursive: true, force: true });
       mkdirSync(tmp);
-      writeDurably(join(tmp, 'chunks'), Buffer.from([...chunks].join('\n')));
+      const list = Buffer.from([...chunks].join('\n'));
+      writeDurably(join(tmp, 'chunks'), list);
       writeDurably(join(tmp, 'state'), encodeState(state));
-      writeDurably(join(tmp, 'manifest'), encodeManifest(manifest));
+      writeDurably(join(tmp, 'manifest'), encodeManifest({ ...manifest, chunkList: sha256(list) }));
       const old = existsSync(final) ? this.moveAway(final) : undefined;
       renameSync(tmp, final);
       if (old) rmSync(old, { recursive: true, force: true });
@@ -145,10 +147,13 @@ export class CheckpointStore {
       const live = new Set<string>();
       for (const cp of this.list()) {
         const list = join(cp.dir, 'chunks');
-        if (existsSync(list)) for (const h of this.chunkLines(list)) if (HASH.test(h)) live.add(h);
+        if (existsSync(list)) for (const h of chunkLines(readFileSync(list))) if (HASH.test(h)) live.add(h);
       }
       this.chunks.collect(live);
       return removed;
     });
   }
 }
+
+const chunkLines = (bytes: Buffer): string[] => bytes.toString('latin1').split('\n').filter(Boolean);
+const sha256 = (bytes: Buffer): Buffer => createHash('sha256').update(bytes).digest();

@@ -8,8 +8,8 @@ import type { ChunkRef } from './ChunkStore.js';
 import { PROCESS_SECTIONS, SESSION_SECTIONS, type ProcessSection, type SectionName, type SessionSection } from './PcpRegistry.js';
 
 /** 2: every process and thread (format 1 held the first process's one task); 3: their
- * resource limits. */
-export const PCP_FORMAT_VERSION = 3;
+ * resource limits; 4: the manifest holds a hash of the chunks file. */
+export const PCP_FORMAT_VERSION = 4;
 const MANIFEST_MAGIC = 0x4d504354; // "TCPM"
 const STATE_MAGIC = 0x53504354; // "TCPS"
 
@@ -51,6 +51,8 @@ export interface Manifest {
   storedBytes: bigint;
   /** The state is part way to the event after `frame` (a debugger's stop), not right after it. */
   partWay: boolean;
+  /** sha256 of the chunks file, set as it is written (format 4 on). */
+  chunkList?: Buffer;
 }
 
 export interface ThreadState {
@@ -88,6 +90,7 @@ export function encodeManifest(m: Manifest): Buffer {
   c.memoryBytes = m.memoryBytes;
   c.storedBytes = m.storedBytes;
   c.partWay = m.partWay;
+  if (m.chunkList) c._initChunkList(m.chunkList.length).copyBuffer(m.chunkList);
   const needs = c._initNeeds(m.needs.length);
   m.needs.forEach((n, i) => Object.assign(needs.get(i), n));
   return framed(MANIFEST_MAGIC, 0, new Uint8Array(msg.toArrayBuffer()));
@@ -150,7 +153,7 @@ export function readManifest(file: string): Manifest {
       const n = c.needs.get(i);
       needs.push({ section: n.section as SectionName, kind: n.kind, version: n.version, plugin: n.plugin });
     }
-    return { formatVersion: c.formatVersion, traceUuid: c.traceUuid, frame: Number(c.frame), createdNs: c.createdNs, needs, memoryBytes: c.memoryBytes, storedBytes: c.storedBytes, partWay: c.partWay };
+    return { formatVersion: c.formatVersion, traceUuid: c.traceUuid, frame: Number(c.frame), createdNs: c.createdNs, needs, memoryBytes: c.memoryBytes, storedBytes: c.storedBytes, partWay: c.partWay, ...(c._hasChunkList() ? { chunkList: Buffer.from(c.chunkList.toUint8Array()) } : {}) };
   } catch (e) {
     if (e instanceof TsrrError) throw e;
     throw new TsrrError('CHECKPOINT_CORRUPT', `${file} is corrupt: ${(e as Error).message}`, { file });
