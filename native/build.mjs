@@ -20,6 +20,8 @@ const targets = [
   { src: 'preload.c', bin: 'libtsrr-preload.so', flags: ['-O2', '-shared', '-fPIC', '-fno-stack-protector', '-ftls-model=initial-exec', '-Wl,-z,now'] },
 ];
 
+// A failed install script leaves no package behind (npm rolls the install back).
+const retry = process.env.npm_lifecycle_event === 'install' ? 'then install tsrr again' : `then run node ${join(here, 'build.mjs')}`;
 const mtime = (p) => { try { return statSync(p).mtimeMs; } catch { return -1; } };
 const LIBC_DEV = "install Debian's libc6-dev (Fedora: glibc-devel and glibc-static)";
 
@@ -37,12 +39,12 @@ for (const { src, bin, flags } of targets) {
   if (mtime(output) >= mtime(input)) continue;
   const r = spawnSync('gcc', [...flags, '-Wall', '-o', output, input], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'] });
   if (r.error?.code === 'ENOENT') {
-    console.error(`tsrr: cannot build its C parts: gcc is not installed; install Debian's gcc and libc6-dev (Fedora: gcc, glibc-devel and glibc-static), then run node ${join(here, 'build.mjs')}`);
+    console.error(`tsrr: cannot build its C parts: gcc is not installed; install Debian's gcc and libc6-dev (Fedora: gcc, glibc-devel and glibc-static), ${retry}`);
     process.exit(1);
   }
   if (r.error || r.status !== 0) {
     const what = missing(r.stderr ?? '');
-    if (what) console.error(`tsrr: cannot build native/${src}: ${what}, then run node ${join(here, 'build.mjs')}`);
+    if (what) console.error(`tsrr: cannot build native/${src}: ${what}, ${retry}`);
     else console.error(`${r.stderr ?? ''}tsrr: building native/${src} failed (${r.error?.message ?? "gcc's errors above"})`);
     process.exit(1);
   }
