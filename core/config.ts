@@ -106,5 +106,7 @@ function instantiate(spec: string, mod: unknown, options: unknown): Plugin {
   if (options !== undefined) {
     throw new TsrrError('PLUGIN_ERROR', `plugin ${spec} takes no options: only a plugin class is given options, its default export is ${typeof mod === 'function' ? 'a function' : 'an object'}`, { plugin: spec });
   }
+  // An anonymous default export is named "default" (jiti's transform: "_default"): name it by its specifier.
+  if (typeof mod === 'function' && /^(_?default)?$/.test(mod.name)) Object.defineProperty(mod, 'name', { value: spec });
   return mod;
 }
