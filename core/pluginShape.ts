@@ -13,7 +13,7 @@ export const isPlugin = (v: unknown): v is Plugin =>
 
 /** How to name what `v` is in an error. */
 export function describeValue(v: unknown): string {
-  if (v === null) return 'null';
+  if (v === null || v === undefined) return String(v);
   if (v === '') return 'an empty string';
   if (Array.isArray(v)) return 'an array';
   if (isClass(v)) return `the class ${v.name || '(anonymous)'}`;

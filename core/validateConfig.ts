@@ -7,8 +7,8 @@ import type { Config } from './config.js';
 import { describeValue, isPlugin } from './pluginShape.js';
 import { TsrrError } from '../native/TsrrError.js';
 
-/** The keys a config may have. */
-const KEYS: readonly (keyof Config)[] = ['plugins'];
+/** The keys a config may have (the type makes a key added to Config be listed here). */
+const KEYS = Object.keys({ plugins: true } satisfies Record<keyof Config, true>);
 
 const ENTRY = 'a plugin (an object with apply(tsrr), or a function taking tsrr), a specifier string, or [specifier, options]';
 
@@ -26,7 +26,7 @@ export function validateConfig(config: unknown, file: string): Config {
     return fail(`the default export must be defineConfig({ plugins: [...] }), not ${describeValue(config)}`);
   }
   for (const key of Object.keys(config)) {
-    if (!(KEYS as readonly string[]).includes(key)) fail(`unknown key "${key}" (a config has: ${KEYS.join(', ')})`, key);
+    if (!KEYS.includes(key)) fail(`unknown key "${key}" (a config has: ${KEYS.join(', ')})`, key);
   }
   const { plugins } = config as Config;
   if (plugins === undefined) return config;
