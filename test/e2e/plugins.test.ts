@@ -75,12 +75,13 @@ describe('plugins', () => {
     assertRefused('record with a syntax error in rr.config.ts', r, [`syntax error at ${config}:4:`]);
   });
 
-  test('--plugin with a plain function as its default export applies it with tsrr; one that returns a plugin is refused', () => {
+  test('--plugin with a plain function (importing tsrr, outside a project) as its default export applies it with tsrr; one that returns a plugin is refused', () => {
     const { program, tmp: cwd, dir } = setUp('sleeper');
-    writeFileSync(join(cwd, 'fn.ts'), "import type { Tsrr } from 'tsrr';\nexport default function (tsrr: Tsrr): void {\n  tsrr.hooks.sessionCreated.tap('fn', () => console.error('fn plugin: session'));\n}\n");
+    // Outside any project that depends on tsrr: its import of tsrr is the running tsrr.
+    writeFileSync(join(cwd, 'fn.ts'), "import { NR, type Tsrr } from 'tsrr';\nexport default function (tsrr: Tsrr): void {\n  tsrr.hooks.sessionCreated.tap('fn', () => console.error(`fn plugin: session, write is ${NR.write}`));\n}\n");
     const r = tsrr(['--plugin', './fn.ts', 'record', '-o', dir, program, '1'], { cwd, timeout: 30_000 });
     assert.equal(r.status, 0, describeRun('record with fn.ts', r));
-    assert.match(r.stderr, /^fn plugin: session$/m);
+    assert.match(r.stderr, /^fn plugin: session, write is 1$/m);
     writeFileSync(join(cwd, 'factory.ts'), "export default (options?: unknown) => ({ name: 'made', apply(): void {} });\n");
     const f = tsrr(['--plugin', './factory.ts', 'record', '-o', join(cwd, 't2'), program, '1'], { cwd, timeout: 30_000 });
     assertRefused('--plugin ./factory.ts', f, ['plugin ./factory.ts', 'returned a plugin']);
