@@ -7,6 +7,7 @@ import { SyncBailHook, SyncHook } from 'tapable';
 import type { Argv } from 'yargs';
 import type { CliContext } from './CliContext.js';
 import { defineHooks } from './hooks.js';
+import { isPlugin } from './pluginShape.js';
 import type { DebuggerOptions, ReplaySession } from './ReplaySession.js';
 import type { Session } from './Session.js';
 import { TsrrError } from '../native/TsrrError.js';
@@ -36,11 +37,16 @@ export class Tsrr {
   apply(plugin: Plugin): void {
     const name = typeof plugin === 'function' ? plugin.name || 'anonymous plugin' : plugin.name;
     const version = (typeof plugin === 'function' ? undefined : plugin.version) ?? '0.0.0';
+    let made: unknown;
     try {
-      if (typeof plugin === 'function') plugin(this);
+      if (typeof plugin === 'function') made = plugin(this);
       else plugin.apply(this);
     } catch (e) {
       throw new TsrrError('PLUGIN_ERROR', `plugin ${name} failed while being applied: ${e instanceof Error ? e.message : String(e)}`, { plugin: name, hook: 'apply' }, { cause: e });
+    }
+    // A function that returns a plugin was written as a factory: it tapped nothing itself.
+    if (isPlugin(made)) {
+      throw new TsrrError('PLUGIN_ERROR', `plugin ${name} is a function that returned a plugin: a function plugin taps hooks itself (a plugin class takes options)`, { plugin: name, hook: 'apply' });
     }
     this.plugins.push({ name, version });
   }

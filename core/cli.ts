@@ -9,6 +9,7 @@ import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { Control, TICK_MS } from './control.js';
 import { inheritedFds } from './inheritedFds.js';
+import { isTsrrError } from '../native/TsrrError.js';
 
 const control = new Control();
 // Before anything opens files: the fds tsrr was given, for the recorded program.
@@ -45,6 +46,12 @@ for (const sig of ['SIGABRT', 'SIGQUIT', 'SIGTRAP', 'SIGTTIN', 'SIGTTOU', 'SIGWI
 setInterval(() => control.tick(), TICK_MS).unref();
 
 worker.on('error', (e) => {
+  // A TsrrError from loading the worker's modules (C parts not built) is the user's to fix.
+  if (isTsrrError(e)) {
+    writeSync(2, `tsrr: ${e.message.split('\n')[0]}\n`);
+    process.exitCode = 1;
+    return;
+  }
   writeSync(2, `tsrr: internal error: ${e.stack ?? e}\n`);
   process.exitCode = 70;
 });

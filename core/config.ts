@@ -9,6 +9,9 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Plugin } from './Tsrr.js';
+import { describeValue, isClass, isPlugin } from './pluginShape.js';
+import { importUserCode, loadFailure } from './userCode.js';
+import { validateConfig } from './validateConfig.js';
 import { TsrrError } from '../native/TsrrError.js';
 
 /** A plugin entry: a plugin, or a specifier string to load one, optionally with options. */
@@ -23,8 +26,7 @@ export const defineConfig = (config: Config): Config => config;
 
 /** jiti loads every config flavour: TypeScript, ESM and CJS, with readable syntax errors. */
 const load: Loader = async (filepath) => {
-  const { createJiti } = await import('jiti');
-  const mod = (await createJiti(import.meta.url).import(filepath)) as Record<string, unknown>;
+  const mod = (await importUserCode(filepath, filepath)) as Record<string, unknown>;
   // jiti answers `.default` with the whole module when there is none: ask for the key itself.
   return Object.keys(mod).includes('default') ? mod.default : undefined;
 };
@@ -54,14 +56,10 @@ export async function loadConfig(cwd: string): Promise<{ config: Config; filepat
     found = await explorer.search(cwd);
   } catch (e) {
     const file = (e as { filepath?: string }).filepath;
-    throw new TsrrError('CONFIG_ERROR', `cannot load ${file ?? 'the tsrr config'}: ${firstLine(e)}`, { file }, { cause: e });
+    throw new TsrrError('CONFIG_ERROR', `cannot load ${file ?? 'the tsrr config'}: ${loadFailure(e)}`, { file }, { cause: e });
   }
   if (!found) return { config: {} };
-  const config = found.config as Config | undefined;
-  if (config === undefined || config === null || typeof config !== 'object' || (config.plugins !== undefined && !Array.isArray(config.plugins))) {
-    throw new TsrrError('CONFIG_ERROR', `${found.filepath}: the default export must be defineConfig({ plugins: [...] })`, { file: found.filepath });
-  }
-  return { config, filepath: found.filepath };
+  return { config: validateConfig(found.config, found.filepath), filepath: found.filepath };
 }
 
 const FIRST_PARTY = new Set(['pcp', 'gdbserver']);
@@ -77,29 +75,38 @@ export async function loadPlugin(spec: string, options: unknown, base: string): 
   let mod: unknown;
   try {
     // First-party plugins are compiled already: import them natively, as the one copy.
-    mod = FIRST_PARTY.has(spec) ? (await import(pathToFileURL(target).href)).default : await (await import('jiti')).createJiti(resolve(base, 'rr.config.ts')).import(target, { default: true });
+    mod = FIRST_PARTY.has(spec) ? (await import(pathToFileURL(target).href)).default : await importUserCode(target, resolve(base, 'rr.config.ts'), true);
   } catch (e) {
     // Only the specifier itself missing means "not found"; a module it imports missing is its error.
     const missing = /Cannot find (?:module|package) '([^']+)'/.exec(e instanceof Error ? e.message : '')?.[1];
     if (missing === spec || missing === target) {
       throw new TsrrError('PLUGIN_NOT_FOUND', `plugin ${spec} not found (not a first-party plugin, a file or an installed package)`, { plugin: spec });
     }
-    throw new TsrrError('PLUGIN_ERROR', `plugin ${spec} failed to load: ${firstLine(e)}`, { plugin: spec }, { cause: e });
+    throw new TsrrError('PLUGIN_ERROR', `plugin ${spec} failed to load: ${loadFailure(e)}`, { plugin: spec }, { cause: e });
   }
   return instantiate(spec, mod, options);
 }
 
-/** A module's default export may be a plugin, a plugin class or a factory taking options. */
+/** A module's default export is a plugin class, constructed with the options, or a plugin as it
+ * is (an object with apply(tsrr), or a function taking tsrr), which takes no options. */
 function instantiate(spec: string, mod: unknown, options: unknown): Plugin {
-  if (typeof mod === 'object' && mod !== null && typeof (mod as { apply?: unknown }).apply === 'function') return mod as Plugin;
-  if (typeof mod === 'function') {
-    const fn = mod as { prototype?: { apply?: unknown } } & ((...a: unknown[]) => unknown);
-    if (fn.prototype && typeof fn.prototype.apply === 'function') return new (fn as unknown as new (o: unknown) => Plugin)(options);
-    const made = fn(options);
-    if (typeof made === 'object' && made !== null && typeof (made as { apply?: unknown }).apply === 'function') return made as Plugin;
-    if (typeof made === 'function') return made as Plugin;
+  if (isClass(mod)) {
+    if (typeof (mod.prototype as { apply?: unknown }).apply !== 'function') {
+      throw new TsrrError('PLUGIN_ERROR', `plugin ${spec}: its default export, ${describeValue(mod)}, has no apply(tsrr) method`, { plugin: spec });
+    }
+    try {
+      return new mod(options) as Plugin;
+    } catch (e) {
+      throw new TsrrError('PLUGIN_ERROR', `plugin ${spec} failed in its constructor: ${e instanceof Error ? e.message : String(e)}`, { plugin: spec }, { cause: e });
+    }
   }
-  throw new TsrrError('PLUGIN_ERROR', `plugin ${spec} does not export a plugin (a class or object with apply(tsrr), or a function)`, { plugin: spec });
+  if (!isPlugin(mod)) {
+    throw new TsrrError('PLUGIN_ERROR', `plugin ${spec}: its default export must be a plugin class, an object with apply(tsrr) or a function taking tsrr, not ${describeValue(mod)}`, { plugin: spec });
+  }
+  if (options !== undefined) {
+    throw new TsrrError('PLUGIN_ERROR', `plugin ${spec} takes no options: only a plugin class is given options, its default export is ${typeof mod === 'function' ? 'a function' : 'an object'}`, { plugin: spec });
+  }
+  // An anonymous default export is named "default" (jiti's transform: "_default"): name it by its specifier.
+  if (typeof mod === 'function' && /^(_?default)?$/.test(mod.name)) Object.defineProperty(mod, 'name', { value: spec });
+  return mod;
 }
-
-const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]!;

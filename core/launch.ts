@@ -4,15 +4,15 @@
  * native/build/tsrr-launch, which dies with the tracer thread, disables ASLR, pins itself to
  * one CPU and stops; then PTRACE_SEIZE and run it to the exec of the program.
  */
-import { fileURLToPath } from 'node:url';
 import { getLimit, kill, pinThread, ptrace, setLimit, spawn, strerror, trapOwnTsc, waitpid } from '../native/libc.js';
 import { PTRACE, PTRACE_EVENT, PTRACE_O, SIG, WAIT, decodeStatus } from '../native/ptrace.js';
 import { REPLAYED_LIMITS, RLIMIT_NAMES } from '../native/syscalls.js';
 import { TsrrError } from '../native/TsrrError.js';
+import { builtFile } from '../native/built.js';
 import type { ResourceLimit } from './TraceHeader.js';
 import { patchOwnVdso } from './vdso.js';
 
-export const LAUNCHER = fileURLToPath(new URL('../../native/build/tsrr-launch', import.meta.url));
+export const LAUNCHER = builtFile('tsrr-launch');
 
 export const TRACE_OPTIONS =
   PTRACE_O.TRACESYSGOOD | PTRACE_O.TRACEEXEC | PTRACE_O.TRACECLONE | PTRACE_O.TRACEFORK | PTRACE_O.TRACEVFORK | PTRACE_O.TRACESECCOMP | PTRACE_O.EXITKILL;

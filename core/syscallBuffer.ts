@@ -13,8 +13,7 @@
  * write to an fd a monitor watches on replay is handed to it (PRCTL_WROTE).
  */
 import { readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { builtFile } from '../native/built.js';
 import { NR } from '../native/syscalls.js';
 import type { FdChange } from './FdTable.js';
 import { assemble } from './seccompFilters.js';
@@ -52,7 +51,7 @@ const PR_SET_NO_NEW_PRIVS = 38;
 const SECCOMP_SET_MODE_FILTER = 1;
 const EACCES = 13n;
 
-export const PRELOAD_LIBRARY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'libtsrr-preload.so');
+export const PRELOAD_LIBRARY = builtFile('libtsrr-preload.so');
 
 /** Installs seccomp `filter` in `task` (stopped after exec); its children and later programs
  * inherit it. False if the kernel refused it. */

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'INTERNAL'
   | 'INTERRUPTED'
   | 'NO_TRACE'
+  | 'NOT_BUILT'
   | 'PLUGIN_ERROR'
   | 'PLUGIN_NOT_FOUND'
   | 'PROGRAM_NOT_FOUND'

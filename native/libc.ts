@@ -6,9 +6,9 @@
  */
 import koffi from './koffi.js';
 import { writeSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { TsrrError } from './TsrrError.js';
 import { encodeBytes } from './byteString.js';
+import { builtFile } from './built.js';
 
 /** The C library, for bindings elsewhere in native/. */
 export const libc = koffi.load('libc.so.6');
@@ -40,7 +40,7 @@ const spawnActionsInit = libc.func('int posix_spawn_file_actions_init(void *acti
 const spawnActionsDup2 = libc.func('int posix_spawn_file_actions_adddup2(void *actions, int fd, int newfd)');
 const spawnActionsDestroy = libc.func('int posix_spawn_file_actions_destroy(void *actions)');
 
-const cpu = koffi.load(fileURLToPath(new URL('../../native/build/libtsrr-cpu.so', import.meta.url)));
+const cpu = koffi.load(builtFile('libtsrr-cpu.so'));
 const cpuidRaw = cpu.func('void tsrr_cpuid(uint32_t leaf, uint32_t subleaf, _Out_ uint32_t *out)');
 const rdtscRaw = cpu.func('uint64_t tsrr_rdtsc(void)');
 const xgetbvRaw = cpu.func('uint64_t tsrr_xgetbv(uint32_t index)');
@@ -48,7 +48,7 @@ const trapOwnTscRaw = cpu.func('int tsrr_trap_own_tsc(void)');
 const rdtscTrapsRaw = cpu.func('int tsrr_rdtsc_traps(void)');
 const debugRegistersWorkRaw = cpu.func('int tsrr_debug_registers_work(void)');
 
-const waitLib = koffi.load(fileURLToPath(new URL('../../native/build/libtsrr-wait.so', import.meta.url)));
+const waitLib = koffi.load(builtFile('libtsrr-wait.so'));
 const waitRaw = waitLib.func('int tsrr_wait(int pid, int options, long timeout_ns, int32_t *status)');
 
 export const strerror = (e: number): string => strerrorRaw(e) as string;

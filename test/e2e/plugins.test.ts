@@ -58,6 +58,35 @@ describe('plugins', () => {
     assertNoneLeft([program]);
   });
 
+  test('a config with a misspelled key (plugin: for plugins:) is refused, naming the file and the key', () => {
+    const { program, tmp: cwd, dir } = setUp('sleeper');
+    const config = join(cwd, 'rr.config.ts');
+    writeFileSync(config, "import { defineConfig } from 'tsrr';\n\nexport default { plugin: ['pcp'] };\n");
+    const r = tsrr(['record', '-o', dir, program, '3'], { cwd, timeout: 30_000 });
+    assertRefused('record with plugin: in rr.config.ts', r, [config, 'unknown key "plugin"']);
+    assert.equal(r.stdout.length, 0, 'the program ran although the config is invalid');
+  });
+
+  test('a syntax error in rr.config.ts is refused, naming the line', () => {
+    const { program, tmp: cwd, dir } = setUp('sleeper');
+    const config = join(cwd, 'rr.config.ts');
+    writeFileSync(config, "import { defineConfig } from 'tsrr';\n\nexport default defineConfig({\n  plugins: ['pcp',, ;\n});\n");
+    const r = tsrr(['record', '-o', dir, program, '3'], { cwd, timeout: 30_000 });
+    assertRefused('record with a syntax error in rr.config.ts', r, [`syntax error at ${config}:4:`]);
+  });
+
+  test('--plugin with a plain function (importing tsrr, outside a project) as its default export applies it with tsrr; one that returns a plugin is refused', () => {
+    const { program, tmp: cwd, dir } = setUp('sleeper');
+    // Outside any project that depends on tsrr: its import of tsrr is the running tsrr.
+    writeFileSync(join(cwd, 'fn.ts'), "import { NR, type Tsrr } from 'tsrr';\nexport default function (tsrr: Tsrr): void {\n  tsrr.hooks.sessionCreated.tap('fn', () => console.error(`fn plugin: session, write is ${NR.write}`));\n}\n");
+    const r = tsrr(['--plugin', './fn.ts', 'record', '-o', dir, program, '1'], { cwd, timeout: 30_000 });
+    assert.equal(r.status, 0, describeRun('record with fn.ts', r));
+    assert.match(r.stderr, /^fn plugin: session, write is 1$/m);
+    writeFileSync(join(cwd, 'factory.ts'), "export default (options?: unknown) => ({ name: 'made', apply(): void {} });\n");
+    const f = tsrr(['--plugin', './factory.ts', 'record', '-o', join(cwd, 't2'), program, '1'], { cwd, timeout: 30_000 });
+    assertRefused('--plugin ./factory.ts', f, ['plugin ./factory.ts', 'returned a plugin']);
+  });
+
   test('a config whose default export is not a config names the config file', () => {
     const { program, tmp: cwd, dir } = setUp('sleeper');
     const config = join(cwd, 'rr.config.mjs');

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { defineConfig, loadConfig, loadPlugin } from '../../core/config.js';
 import { Tsrr, type Plugin } from '../../core/Tsrr.js';
+import { pcpRegistry } from '../../plugins/pcp/index.js';
 import { TsrrError, type ErrorCode } from '../../native/TsrrError.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tsrr-config-'));
@@ -145,19 +146,43 @@ for (const [name, files] of brokenConfigs) {
   });
 }
 
-const syntaxErrors: [name: string, file: string, text: string][] = [
-  ['rr.config.ts', 'rr.config.ts', 'export default { plugins: [ };\n'],
-  ['rr.config.mjs', 'rr.config.mjs', 'export default {{{ plugins\n'],
+const syntaxErrors: [name: string, file: string, text: string, line: number][] = [
+  ['rr.config.ts', 'rr.config.ts', 'export default { plugins: [ };\n', 1],
+  ['rr.config.mjs', 'rr.config.mjs', 'export default {{{ plugins\n', 1],
+  ['rr.config.ts, further down', 'rr.config.ts', "import { defineConfig } from 'tsrr';\n\nexport default defineConfig({\n  plugins: ['pcp',, ;\n});\n", 4],
+  ['rr.config.cjs', 'rr.config.cjs', 'module.exports = {\n  plugins: [],\n}}\n', 3],
 ];
 
-for (const [name, file, text] of syntaxErrors) {
-  test(`loadConfig: a syntax error in ${name} is reported as one, naming the file`, async () => {
+for (const [name, file, text, line] of syntaxErrors) {
+  test(`loadConfig: a syntax error in ${name} is reported as one, naming the file and the line`, async () => {
     const dir = project({ [file]: text });
-    const e = await rejectsWith(loadConfig(dir), 'CONFIG_ERROR', join(dir, file));
-    assert.match(e.message, /syntax|unexpected/i);
+    const e = await rejectsWith(loadConfig(dir), 'CONFIG_ERROR', `syntax error at ${join(dir, file)}:${line}:`);
     assert.doesNotMatch(e.message, /bug in Node\.js/);
   });
 }
+
+const invalidConfigs: [name: string, text: string, mentions: string[], key: string][] = [
+  ['a misspelled key', "export default { plugin: ['pcp'] };\n", ['unknown key "plugin"', 'plugins'], 'plugin'],
+  ['a key of another tool', "export default { plugins: [], outDir: 'x' };\n", ['unknown key "outDir"'], 'outDir'],
+  ['an entry that is a number', "export default { plugins: ['pcp', 42] };\n", ['plugins[1]', 'a number'], 'plugins[1]'],
+  ['an entry that is a class, not an instance', "class P { name = 'p'; apply() {} }\nexport default { plugins: [P] };\n", ['plugins[0]', 'the class P'], 'plugins[0]'],
+  ['an entry that is an object without apply', "export default { plugins: [{ name: 'x' }] };\n", ['plugins[0]', 'without apply'], 'plugins[0]'],
+  ['an entry with too much in its array', "export default { plugins: [['pcp', {}, 3]] };\n", ['plugins[0]', 'an array'], 'plugins[0]'],
+  ['an empty specifier', "export default { plugins: [''] };\n", ['plugins[0]', 'an empty string'], 'plugins[0]'],
+];
+
+for (const [name, text, mentions, key] of invalidConfigs) {
+  test(`loadConfig: ${name} → CONFIG_ERROR naming the file and the key`, async () => {
+    const dir = project({ 'rr.config.mjs': text });
+    const e = await rejectsWith(loadConfig(dir), 'CONFIG_ERROR', join(dir, 'rr.config.mjs'), ...mentions);
+    assert.equal(e.context.key, key);
+  });
+}
+
+test('loadConfig: a config outside any project that depends on tsrr imports tsrr', async () => {
+  const dir = project({ 'rr.config.ts': "import { defineConfig } from 'tsrr';\nimport { pcpRegistry } from 'tsrr/plugins/pcp';\nexport default defineConfig({ plugins: [typeof pcpRegistry === 'function' ? 'pcp' : 'no'] });\n" });
+  assert.deepEqual((await loadConfig(dir)).config, { plugins: ['pcp'] });
+});
 
 test('loadConfig: a thrown error is kept as the cause', async () => {
   const dir = project({ 'rr.config.mjs': "throw new Error('config exploded');\n" });
@@ -170,15 +195,17 @@ const PLUGIN_FILES: Record<string, string> = {
   constructor(options) { this.name = 'class-plugin'; this.version = '1.0.0'; this.options = options; }
   apply(tsrr) { tsrr.hooks.sessionCreated.tap(this.name, () => {}); }
 }\n`,
+  'function.mjs': `export default function fnPlugin(tsrr) { globalThis.__fnPluginApplied = tsrr; }\n`,
   'factory.mjs': `export default (options) => ({ name: 'factory-' + (options?.suffix ?? 'none'), version: '2.0.0', apply() {} });\n`,
-  'factory-fn.mjs': `export default function makePlugin(options) { return function fnPlugin(tsrr) { globalThis.__fnPluginOptions = options; }; }\n`,
+  'uses-tsrr.ts': `import { Tsrr, defineConfig } from 'tsrr';\nimport { pcpRegistry } from 'tsrr/plugins/pcp';\nexport default class UsesTsrr {\n  readonly name = 'uses-tsrr';\n  apply(t: Tsrr): void {\n    (globalThis as Record<string, unknown>).__usesTsrr = { same: t instanceof Tsrr, registry: pcpRegistry(t), config: defineConfig({}) };\n  }\n}\n`,
+  'class-no-apply.mjs': `export default class NoApply { name = 'no-apply'; }\n`,
+  'ctor-throws.mjs': `export default class Thrower { constructor() { throw new Error('bad options'); } apply() {} }\n`,
   'object.mjs': `export default { name: 'object-plugin', apply() {} };\n`,
   'typed.ts': `interface Options { verbose?: boolean }\nexport default class TypedPlugin {\n  readonly name = 'typed';\n  constructor(readonly options: Options = {}) {}\n  apply(_t: unknown): void {}\n}\n`,
   'cjs.cjs': `module.exports = { name: 'cjs-plugin', apply() {} };\n`,
   'nothing.mjs': `export const notAPlugin = 1;\n`,
   'number.mjs': `export default 42;\n`,
   'object-no-apply.mjs': `export default { name: 'no-apply' };\n`,
-  'factory-returns-junk.mjs': `export default () => 'junk';\n`,
   'throws.mjs': `throw new Error('plugin module exploded');\n`,
   'syntax.mjs': `export default class {\n`,
   'imports-missing.mjs': `import x from 'tsrr-no-such-dependency-xyz';\nexport default x;\n`,
@@ -199,15 +226,26 @@ const goodPlugins: [spec: string, options: unknown, check: (p: Plugin, dir: stri
       assert.deepEqual(applied(p).plugins, [{ name: 'class-plugin', version: '1.0.0' }]);
     },
   ],
-  ['./factory.mjs', { suffix: 'x' }, (p) => assert.deepEqual(applied(p).plugins, [{ name: 'factory-x', version: '2.0.0' }])],
-  ['./factory.mjs', undefined, (p) => assert.deepEqual(applied(p).plugins, [{ name: 'factory-none', version: '2.0.0' }])],
   [
-    './factory-fn.mjs',
-    'opt',
+    './function.mjs',
+    undefined,
     (p) => {
       assert.equal(typeof p, 'function');
-      assert.deepEqual(applied(p).plugins, [{ name: 'fnPlugin', version: '0.0.0' }]);
-      assert.equal((globalThis as { __fnPluginOptions?: unknown }).__fnPluginOptions, 'opt');
+      const tsrr = applied(p);
+      assert.deepEqual(tsrr.plugins, [{ name: 'fnPlugin', version: '0.0.0' }]);
+      assert.equal((globalThis as { __fnPluginApplied?: unknown }).__fnPluginApplied, tsrr, 'the function is the plugin: called with tsrr');
+    },
+  ],
+  [
+    // A plugin outside any project that depends on tsrr: `tsrr` and `tsrr/plugins/pcp` are this tsrr.
+    './uses-tsrr.ts',
+    undefined,
+    (p) => {
+      const tsrr = applied(p);
+      const seen = (globalThis as { __usesTsrr?: { same: boolean; registry: unknown; config: unknown } }).__usesTsrr;
+      assert.ok(seen?.same, 'the plugin got another copy of the Tsrr class');
+      assert.equal(seen.registry, pcpRegistry(tsrr), 'the plugin got another pcp registry');
+      assert.deepEqual(seen.config, {});
     },
   ],
   ['./object.mjs', undefined, (p) => assert.deepEqual(applied(p).plugins, [{ name: 'object-plugin', version: '0.0.0' }])],
@@ -242,12 +280,13 @@ const badPlugins: [spec: string, code: ErrorCode, mentions: string[]][] = [
   ['ABSOLUTE:missing/index.mjs', 'PLUGIN_NOT_FOUND', ['missing/index.mjs']],
   ['tsrr-plugin-that-does-not-exist-xyz', 'PLUGIN_NOT_FOUND', ['tsrr-plugin-that-does-not-exist-xyz']],
   ['@nobody/tsrr-no-such-plugin', 'PLUGIN_NOT_FOUND', ['@nobody/tsrr-no-such-plugin']],
-  ['./nothing.mjs', 'PLUGIN_ERROR', ['./nothing.mjs']],
-  ['./number.mjs', 'PLUGIN_ERROR', ['./number.mjs']],
+  ['./nothing.mjs', 'PLUGIN_ERROR', ['./nothing.mjs', 'without a default export']],
+  ['./number.mjs', 'PLUGIN_ERROR', ['./number.mjs', 'a number']],
   ['./object-no-apply.mjs', 'PLUGIN_ERROR', ['./object-no-apply.mjs']],
-  ['./factory-returns-junk.mjs', 'PLUGIN_ERROR', ['./factory-returns-junk.mjs']],
+  ['./class-no-apply.mjs', 'PLUGIN_ERROR', ['./class-no-apply.mjs', 'NoApply', 'apply(tsrr)']],
+  ['./ctor-throws.mjs', 'PLUGIN_ERROR', ['./ctor-throws.mjs', 'constructor', 'bad options']],
   ['./throws.mjs', 'PLUGIN_ERROR', ['./throws.mjs', 'plugin module exploded']],
-  ['./syntax.mjs', 'PLUGIN_ERROR', ['./syntax.mjs']],
+  ['./syntax.mjs', 'PLUGIN_ERROR', ['./syntax.mjs', 'syntax error at', 'syntax.mjs:2:']],
   ['./not-js.txt', 'PLUGIN_ERROR', ['./not-js.txt']],
   // The plugin exists; what is missing is its dependency: that is the plugin's error, not "not found".
   ['./imports-missing.mjs', 'PLUGIN_ERROR', ['./imports-missing.mjs', 'tsrr-no-such-dependency-xyz']],
@@ -260,3 +299,13 @@ for (const [spec, code, mentions] of badPlugins) {
     assert.equal(e.context.plugin, resolveSpec(spec, dir));
   });
 }
+
+test('loadPlugin: a plain function default export takes no options', async () => {
+  await rejectsWith(loadPlugin('./function.mjs', { a: 1 }, plugins()), 'PLUGIN_ERROR', './function.mjs', 'takes no options');
+  await rejectsWith(loadPlugin('./object.mjs', { a: 1 }, plugins()), 'PLUGIN_ERROR', './object.mjs', 'takes no options');
+});
+
+test('loadPlugin: a factory (a function returning a plugin) is refused when applied, naming the plugin', async () => {
+  const p = await loadPlugin('./factory.mjs', undefined, plugins());
+  assert.throws(() => applied(p), (e: unknown) => e instanceof TsrrError && e.code === 'PLUGIN_ERROR' && e.message.startsWith('plugin ./factory.mjs is a function that returned a plugin'));
+});
