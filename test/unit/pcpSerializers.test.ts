@@ -725,7 +725,7 @@ describe('loadCheckpoint', () => {
     const loaded = loadCheckpoint(withAcme(2), store, cp, UUID);
     assert.equal(loaded.frame, 40);
     assert.equal(loaded.dir, cp.dir);
-    assert.deepEqual(loaded.manifest, manifest);
+    assert.deepEqual({ ...loaded.manifest, chunkList: undefined }, { ...manifest, chunkList: undefined }, 'the manifest as written (with the chunk list hash the store adds)');
     assert.equal(loaded.state.processes[0]!.executable, 'files/0-prog');
     assert.deepEqual(traceCodec.read(decodePayload(TracePositionPayload, loaded.state.sections.trace[0]!.payload)), { frame: 40n });
     // An older version of a kind is fine: the serializer reads it.
