@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type { Argv } from 'yargs';
+import { doctorCommand } from './commands/doctor.js';
 import { dumpCommand } from './commands/dump.js';
 import { lsCommand } from './commands/ls.js';
 import { psCommand } from './commands/ps.js';
@@ -73,6 +74,7 @@ export async function main(argv: string[], control: Control, inheritedFds: reado
     .command(lsCommand(ctx))
     .command(psCommand(ctx))
     .command(traceinfoCommand(ctx))
+    .command(doctorCommand(ctx))
     .demandCommand(1, 'tsrr needs a command; see tsrr --help')
     .strict()
     .exitProcess(false)
