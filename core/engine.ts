@@ -12,6 +12,8 @@ import type { Argv } from 'yargs';
 import { doctorCommand } from './commands/doctor.js';
 import { dumpCommand } from './commands/dump.js';
 import { lsCommand } from './commands/ls.js';
+import { mvCommand } from './commands/mv.js';
+import { rmCommand } from './commands/rm.js';
 import { psCommand } from './commands/ps.js';
 import { recordCommand, splitProgram } from './commands/record.js';
 import { replayCommand } from './commands/replay.js';
@@ -72,6 +74,8 @@ export async function main(argv: string[], control: Control, inheritedFds: reado
     .command(replayCommand(ctx))
     .command(dumpCommand(ctx))
     .command(lsCommand(ctx))
+    .command(rmCommand(ctx))
+    .command(mvCommand(ctx))
     .command(psCommand(ctx))
     .command(traceinfoCommand(ctx))
     .command(doctorCommand(ctx))

@@ -153,12 +153,65 @@ export function resolveTrace(arg: string | undefined): string {
   throw new TsrrError('NO_TRACE', `no trace at ${arg} (nor ${named})`, { dir: arg });
 }
 
-/** The traces under the root, oldest first. */
+/** The trace latest-trace points at (resolved), if it points at one. */
+export function latestTrace(): string | undefined {
+  try {
+    return realpathSync(join(traceRoot(), 'latest-trace'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `dir` holds a trace (its header and events) rather than anything else. */
+export const isTrace = (dir: string): boolean => existsSync(join(dir, 'header')) && existsSync(join(dir, 'events'));
+
+/**
+ * Runs `fn` on the trace TRACE names (resolved to its real path) holding its events file's lock,
+ * which a recording holds while it writes: so that `fn` never moves or removes a trace being
+ * recorded, nor anything that is not a trace. `doing` says what, for the refusals.
+ */
+export function withFinishedTrace<T>(arg: string, doing: string, fn: (dir: string) => T): T {
+  const dir = realpathSync(resolveTrace(arg));
+  // A recording writes its header after it claimed the directory: asked first.
+  if (beingRecorded(dir)) throw new TsrrError('BAD_ARGUMENT', `${dir} is being recorded: not ${doing} it`, { dir });
+  if (!statSync(dir).isDirectory() || !isTrace(dir)) throw new TsrrError('NO_TRACE', `${dir} is not a tsrr trace (no header and events): not ${doing} it`, { dir });
+  const fd = lockedEvents(dir);
+  if (fd === undefined) throw new TsrrError('BAD_ARGUMENT', `${dir} is being recorded: not ${doing} it`, { dir });
+  try {
+    return fn(dir);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Whether a recording is writing trace `dir` now. */
+export function beingRecorded(dir: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = lockedEvents(dir);
+  } catch {
+    return false; // no events file: nothing records there
+  }
+  if (fd === undefined) return true;
+  closeSync(fd);
+  return false;
+}
+
+/** The events file of `dir`, open and holding the lock a recording holds while it writes it;
+ * undefined while one does. */
+function lockedEvents(dir: string): number | undefined {
+  const fd = openSync(join(dir, 'events'), 'r');
+  if (tryFlock(fd, LOCK.EX)) return fd;
+  closeSync(fd);
+  return undefined;
+}
+
+/** The traces under the root, oldest first (by their last event). */
 export function listTraces(): { name: string; dir: string; mtimeMs: number }[] {
   const root = traceRoot();
   if (!existsSync(root)) return [];
   return readdirSync(root, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(root, d.name, 'header')))
-    .map((d) => ({ name: d.name, dir: join(root, d.name), mtimeMs: statSync(join(root, d.name)).mtimeMs }))
+    .filter((d) => d.isDirectory() && isTrace(join(root, d.name)))
+    .map((d) => ({ name: d.name, dir: join(root, d.name), mtimeMs: statSync(join(root, d.name, 'events')).mtimeMs }))
     .sort((a, b) => a.mtimeMs - b.mtimeMs);
 }
