@@ -12,7 +12,7 @@ import { TraceReader } from '../TraceReader.js';
 import { TsrrError } from '../../native/TsrrError.js';
 
 /** The highest PID Linux gives (PID_MAX_LIMIT on 64-bit). */
-const PID_MAX_LIMIT = 4_194_304;
+export const PID_MAX_LIMIT = 4_194_304;
 
 export function replayCommand(ctx: CliContext): CommandModule {
   return {
@@ -53,7 +53,8 @@ export function replayCommand(ctx: CliContext): CommandModule {
         // the replay through the protocol); other stop requests still end tsrr.
         const debuggerInFront = debug && port === undefined;
         const stop = debuggerInFront ? () => ![0, 2].includes(ctx.control.stopSignal()) : ctx.control.interrupted;
-        const session = new ReplaySession({ trace, cpu: replayCpu(trace.header.machine), goto, interrupted: stop });
+        const markStdio = argv['mark-stdio'] === true;
+        const session = new ReplaySession({ trace, cpu: replayCpu(trace.header.machine), goto, interrupted: stop, markStdio });
         ctx.tsrr.hooks.sessionCreated.call(session);
         try {
           if (debug) {
@@ -61,7 +62,7 @@ export function replayCommand(ctx: CliContext): CommandModule {
             const fresh = () => {
               again?.close();
               again = TraceReader.open(dir);
-              const s = new ReplaySession({ trace: again, cpu: replayCpu(trace.header.machine), interrupted: stop });
+              const s = new ReplaySession({ trace: again, cpu: replayCpu(trace.header.machine), interrupted: stop, markStdio });
               ctx.tsrr.hooks.sessionCreated.call(s);
               return s;
             };
