@@ -112,7 +112,7 @@ export async function main(argv: string[], control: Control, inheritedFds: reado
     })
     // Help is shown only for --help (failures print one line), but yargs lays it out after
     // every command; unwrapped, that is some 40 ms quicker.
-    .wrap(argv.includes('--help') ? Math.min(100, process.stdout.columns || 100) : null);
+    .wrap(argv.includes('--help') || argv.includes('help') ? Math.min(100, process.stdout.columns || 100) : null);
   for (const command of CORE_COMMANDS) y.command(withPluginOptions(tsrr, command(ctx)));
   tsrr.hooks.cliCommands.call(y, ctx);
   const commands = (y as unknown as { getInternalMethods(): { getCommandInstance(): { getCommands(): string[] } } }).getInternalMethods().getCommandInstance().getCommands();
