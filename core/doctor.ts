@@ -87,7 +87,8 @@ function cpuid(p: Probes): Check {
   return { name: 'CPUID faulting', state: 'missing', detail: `arch_prctl(ARCH_SET_CPUID, 0): ${why(r)} (${flag}): tsrr patches cpuid instructions to trap instead` };
 }
 
-function watchpoints(): Check {
+function watchpoints(ptraceWorks: boolean): Check {
+  if (!ptraceWorks) return { name: 'debug registers', state: 'missing', detail: 'not tried: it needs ptrace' };
   if (hardwareWatchpoints()) return { name: 'debug registers', state: 'ok', detail: 'a hardware watchpoint stopped a traced child (gdb watch is fast)' };
   return { name: 'debug registers', state: 'missing', detail: 'hardware watchpoints do not fire here: gdb write watchpoints single-step, read watchpoints are refused' };
 }
@@ -140,5 +141,6 @@ export function runChecks(): Check[] {
   } catch {
     return checks; // nativeParts says what is missing
   }
-  return [...checks, ptraceCheck(probes), seccompCheck(probes), pagemap(probes), rdtsc(), cpuid(probes), watchpoints(), perf(probes), dirtyPages(probes), zstd(), gdb(), privileges()];
+  const ptrace = ptraceCheck(probes);
+  return [...checks, ptrace, seccompCheck(probes), pagemap(probes), rdtsc(), cpuid(probes), watchpoints(ptrace.state === 'ok'), perf(probes), dirtyPages(probes), zstd(), gdb(), privileges()];
 }

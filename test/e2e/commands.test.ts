@@ -51,6 +51,7 @@ describe('doctor', () => {
     assert.match(out, /^FAIL +ptrace +PTRACE_SEIZE of a child failed: Operation not permitted/m);
     assert.match(out, /fix: a seccomp policy forbids ptrace/);
     assert.match(out, /^FAIL +seccomp +not tried: it needs ptrace/m);
+    assert.match(out, /^missing +debug registers +not tried: it needs ptrace/m);
     assert.match(out, /^tsrr cannot record here: ptrace, seccomp/m);
   });
 });
