@@ -27,7 +27,7 @@ import { Tsrr } from './Tsrr.js';
 import { TsrrError, isTsrrError } from '../native/TsrrError.js';
 import { TSRR_VERSION } from './version.js';
 import { checkArguments } from './utf8Only.js';
-import { explicitCommand } from './implicitCommand.js';
+import { commandAt, explicitCommand } from './implicitCommand.js';
 
 // yargs 17 through require: Node 20 loads it in a fifth of the time yargs 18 (ESM only) takes.
 const yargs = createRequire(import.meta.url)('yargs/yargs') as (args?: readonly string[]) => Argv;
@@ -53,12 +53,14 @@ function pluginArgs(argv: string[]): string[] {
   return out.filter((spec) => spec !== '');
 }
 
-/** Core's commands, each able to take options plugins add to it alone (commandOptions). */
 const CORE_COMMANDS = [recordCommand, replayCommand, dumpCommand, lsCommand, rmCommand, mvCommand, psCommand, traceinfoCommand, doctorCommand];
-const CORE_NAMES = ['record', 'replay', 'dump', 'ls', 'rm', 'mv', 'ps', 'traceinfo', 'doctor'];
 
+const commandName = (m: CommandModule) => String(m.command).split(' ')[0]!;
+
+/** A core command whose options plugins may add to (commandOptions); -M shows in replay's help
+ * only. */
 function withPluginOptions(tsrr: Tsrr, m: CommandModule): CommandModule {
-  const name = String(m.command).split(' ')[0]!;
+  const name = commandName(m);
   const builder = m.builder as ((y: Argv) => Argv) | undefined;
   return {
     ...m,
@@ -73,17 +75,18 @@ function withPluginOptions(tsrr: Tsrr, m: CommandModule): CommandModule {
 
 export async function main(argv: string[], control: Control, inheritedFds: readonly number[] = []): Promise<number> {
   // rr prints "rr version X"; asked for before any command.
-  const at = argv.findIndex((a) => !a.startsWith('-'));
+  const at = commandAt(argv, VALUE_OPTIONS);
   if (argv.slice(0, at < 0 ? argv.length : at).includes('--version')) {
     writeAll(1, `tsrr version ${TSRR_VERSION}\n`);
     return 0;
   }
-  // A program or trace given by path is known before plugins load, and must be, for plugins
-  // must not be taken from the program's arguments.
-  argv = explicitCommand(argv, CORE_NAMES, VALUE_OPTIONS, false);
   let code = 0;
   const tsrr = new Tsrr();
   const ctx: CliContext = { tsrr, control, inheritedFds, exit: (c) => (code = c) };
+  const coreCommands = CORE_COMMANDS.map((c) => withPluginOptions(tsrr, c(ctx)));
+  // A program or trace given by path is known before plugins load, and must be, for plugins
+  // must not be taken from the program's arguments.
+  argv = explicitCommand(argv, coreCommands.map(commandName), VALUE_OPTIONS, false);
   const { config, filepath } = await loadConfig(process.cwd());
   const base = filepath ? dirname(filepath) : process.cwd();
   for (const entry of config.plugins ?? []) {
@@ -113,7 +116,7 @@ export async function main(argv: string[], control: Control, inheritedFds: reado
     // Help is shown only for --help (failures print one line), but yargs lays it out after
     // every command; unwrapped, that is some 40 ms quicker.
     .wrap(argv.includes('--help') || argv.includes('help') ? Math.min(100, process.stdout.columns || 100) : null);
-  for (const command of CORE_COMMANDS) y.command(withPluginOptions(tsrr, command(ctx)));
+  for (const command of coreCommands) y.command(command);
   tsrr.hooks.cliCommands.call(y, ctx);
   const commands = (y as unknown as { getInternalMethods(): { getCommandInstance(): { getCommands(): string[] } } }).getInternalMethods().getCommandInstance().getCommands();
   const values = valueOptions(y);

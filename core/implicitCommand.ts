@@ -9,12 +9,14 @@ import { resolve } from 'node:path';
 import { isTrace } from './traceDir.js';
 import { TsrrError } from '../native/TsrrError.js';
 
-/** Where the command word is: the first word that is not an option or an option's value. */
-function commandAt(argv: readonly string[], valueOptions: ReadonlySet<string>): number {
+/** Where the command word is: the first word that is not an option or an option's value (-1:
+ * none before the end or `--`). */
+export function commandAt(argv: readonly string[], valueOptions: Iterable<string>): number {
+  const takesValue = new Set(valueOptions);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') return -1;
-    if (valueOptions.has(a)) i++;
+    if (takesValue.has(a)) i++;
     else if (!a.startsWith('-') || a === '-') return i;
   }
   return -1;
@@ -28,8 +30,7 @@ const isTraceDir = (word: string) => existsSync(word) && statSync(word).isDirect
  * may add commands, are not loaded yet).
  */
 export function explicitCommand(argv: readonly string[], commands: readonly string[], valueOptions: Iterable<string>, bareWords: boolean): string[] {
-  const options = new Set(valueOptions);
-  const at = commandAt(argv, options);
+  const at = commandAt(argv, valueOptions);
   if (at < 0) return [...argv];
   const word = argv[at]!;
   if (word === 'help') {
