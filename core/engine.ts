@@ -58,7 +58,7 @@ const CORE_COMMANDS = [recordCommand, replayCommand, dumpCommand, lsCommand, rmC
 const commandName = (m: CommandModule) => String(m.command).split(' ')[0]!;
 
 /** A core command whose options plugins may add to (commandOptions); -M shows in replay's help
- * only. */
+ * only, --version in tsrr's. */
 function withPluginOptions(tsrr: Tsrr, m: CommandModule): CommandModule {
   const name = commandName(m);
   const builder = m.builder as ((y: Argv) => Argv) | undefined;
@@ -66,6 +66,7 @@ function withPluginOptions(tsrr: Tsrr, m: CommandModule): CommandModule {
     ...m,
     builder: (y: Argv) => {
       const built = builder ? builder(y) : y;
+      built.hide('version');
       if (name !== 'replay') built.hide('mark-stdio');
       tsrr.hooks.commandOptions.call(name, built);
       return built;
@@ -98,6 +99,7 @@ export async function main(argv: string[], control: Control, inheritedFds: reado
 
   const y: Argv = yargs()
     .scriptName('tsrr')
+    .usage('tsrr <command> [options]\ntsrr PROG [ARGS...]   record PROG (tsrr record)\ntsrr TRACEDIR        replay the trace there (tsrr replay)')
     .version(false)
     .parserConfiguration({ 'populate--': true, 'greedy-arrays': false })
     .option(...wordOption('plugin', { what: 'a plugin', array: true, global: true, describe: 'load a plugin (a first-party name, a package or a path); repeatable' }))
