@@ -31,6 +31,7 @@ import { sparseCopy } from './sparseCopy.js';
 import type { Mapping } from './AddressSpace.js';
 import { REQ, changeTracee, changesTracee } from './ptraceRequests.js';
 import { StdioMonitor } from './StdioMonitor.js';
+import { LineMarks } from './LineMarks.js';
 import { TraceReader } from './TraceReader.js';
 import { REPLAYABLE_FORMAT_VERSION } from './traceFile.js';
 import { TsrrError, isTsrrError } from '../native/TsrrError.js';
@@ -71,6 +72,8 @@ export interface ReplayOptions extends SessionOptions {
   readonly goto?: number;
   /** Whether the tracee's stdout and stderr output is reproduced (default: yes). */
   readonly echo?: boolean;
+  /** Whether each line of it starts with `[tsrr PID EVENT]` (rr's -M). */
+  readonly markStdio?: boolean;
   /** The latest frame replay may start from, when a plugin can start it later than frame 1
    * (from a checkpoint); default: `goto`. */
   readonly startLimit?: number;
@@ -179,6 +182,7 @@ export class ReplaySession extends Session {
   /** Whether the tracee's stdout and stderr output is reproduced now (a debugger turns it off
    * while it replays only to find its way back). */
   echo: boolean;
+  private readonly lineMarks = new LineMarks();
 
   constructor(readonly opts: ReplayOptions) {
     super(opts);
@@ -964,6 +968,10 @@ export class ReplaySession extends Session {
   private writeMonitor(task: Task, fd: number): ((data: Buffer) => void) | undefined {
     const monitor = task.fds.get(fd);
     if (!monitor?.replayedWrite || (monitor.kind === StdioMonitor.KIND && !this.echo)) return undefined;
+    if (this.opts.markStdio && monitor instanceof StdioMonitor) {
+      // The event being replayed is the one after the last replayed.
+      return (data) => monitor.replayedWrite(task, this.lineMarks.mark(monitor.target, data, task.tgid, this.lastFrame + 1));
+    }
     return (data) => monitor.replayedWrite!(task, data);
   }
 

@@ -148,7 +148,9 @@ export class TraceReader {
   }
 }
 
-function readHeader(dir: string): TraceHeader {
+/** The header of trace `dir`, checked: refused in one line naming the file where it is missing,
+ * damaged or newer than this tsrr reads. */
+export function readHeader(dir: string): TraceHeader {
   const file = join(dir, 'header');
   let bytes: Buffer;
   try {

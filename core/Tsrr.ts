@@ -24,6 +24,9 @@ export function createRootHooks() {
     /** The command line is being built: add commands and options to the yargs instance; the
      * context is what core's commands get too. */
     cliCommands: new SyncHook<[Argv, CliContext]>(['yargs', 'context']),
+    /** Core command `command` ('record', 'replay', ...) is building its options: add options of
+     * its own, or hide from its help the global options that do not apply to it. */
+    commandOptions: new SyncHook<[string, Argv]>(['command', 'yargs']),
     /** `tsrr replay` without -a: a debugger plugin serves the session (created, not started)
      * until the debugger is done; a tap that does returns true. */
     debugReplay: new SyncBailHook<[ReplaySession, DebuggerOptions], true | undefined>(['session', 'options']),

@@ -8,11 +8,14 @@ import { writeAll } from './writeAll.js';
 import { dirname } from 'node:path';
 import { workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
-import type { Argv } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
+import { doctorCommand } from './commands/doctor.js';
 import { dumpCommand } from './commands/dump.js';
 import { lsCommand } from './commands/ls.js';
+import { mvCommand } from './commands/mv.js';
+import { rmCommand } from './commands/rm.js';
 import { psCommand } from './commands/ps.js';
-import { recordCommand, splitProgram } from './commands/record.js';
+import { VALUE_OPTIONS, recordCommand, splitProgram } from './commands/record.js';
 import { replayCommand } from './commands/replay.js';
 import { traceinfoCommand } from './commands/traceinfo.js';
 import { loadConfig, loadPlugin } from './config.js';
@@ -21,9 +24,10 @@ import type { CliContext } from './CliContext.js';
 import { Control } from './control.js';
 import { keepFreedMemory } from '../native/libc.js';
 import { Tsrr } from './Tsrr.js';
-import { isTsrrError } from '../native/TsrrError.js';
+import { TsrrError, isTsrrError } from '../native/TsrrError.js';
 import { TSRR_VERSION } from './version.js';
 import { startArguments } from './startArguments.js';
+import { commandAt, explicitCommand } from './implicitCommand.js';
 
 // yargs 17 through require: Node 20 loads it in a fifth of the time yargs 18 (ESM only) takes.
 const yargs = createRequire(import.meta.url)('yargs/yargs') as (args?: readonly string[]) => Argv;
@@ -49,10 +53,41 @@ function pluginArgs(argv: string[]): string[] {
   return out.filter((spec) => spec !== '');
 }
 
+const CORE_COMMANDS = [recordCommand, replayCommand, dumpCommand, lsCommand, rmCommand, mvCommand, psCommand, traceinfoCommand, doctorCommand];
+
+const commandName = (m: CommandModule) => String(m.command).split(' ')[0]!;
+
+/** A core command whose options plugins may add to (commandOptions); -M shows in replay's help
+ * only, --version in tsrr's. */
+function withPluginOptions(tsrr: Tsrr, m: CommandModule): CommandModule {
+  const name = commandName(m);
+  const builder = m.builder as ((y: Argv) => Argv) | undefined;
+  return {
+    ...m,
+    builder: (y: Argv) => {
+      const built = builder ? builder(y) : y;
+      built.hide('version');
+      if (name !== 'replay') built.hide('mark-stdio');
+      tsrr.hooks.commandOptions.call(name, built);
+      return built;
+    },
+  };
+}
+
 export async function main(argv: string[], control: Control, inheritedFds: readonly number[] = []): Promise<number> {
+  // rr prints "rr version X"; asked for before any command.
+  const at = commandAt(argv, VALUE_OPTIONS);
+  if (argv.slice(0, at < 0 ? argv.length : at).includes('--version')) {
+    writeAll(1, `tsrr version ${TSRR_VERSION}\n`);
+    return 0;
+  }
   let code = 0;
   const tsrr = new Tsrr();
   const ctx: CliContext = { tsrr, control, inheritedFds, exit: (c) => (code = c) };
+  const coreCommands = CORE_COMMANDS.map((c) => withPluginOptions(tsrr, c(ctx)));
+  // A program or trace given by path is known before plugins load, and must be, for plugins
+  // must not be taken from the program's arguments.
+  argv = explicitCommand(argv, coreCommands.map(commandName), VALUE_OPTIONS, false);
   const { config, filepath } = await loadConfig(process.cwd());
   const base = filepath ? dirname(filepath) : process.cwd();
   for (const entry of config.plugins ?? []) {
@@ -64,15 +99,15 @@ export async function main(argv: string[], control: Control, inheritedFds: reado
 
   const y: Argv = yargs()
     .scriptName('tsrr')
-    .version(TSRR_VERSION)
+    .usage('tsrr <command> [options]\ntsrr PROG [ARGS...]   record PROG (tsrr record)\ntsrr TRACEDIR        replay the trace there (tsrr replay)')
+    .version(false)
     .parserConfiguration({ 'populate--': true, 'greedy-arrays': false })
     .option(...wordOption('plugin', { what: 'a plugin', array: true, global: true, describe: 'load a plugin (a first-party name, a package or a path); repeatable' }))
-    .command(recordCommand(ctx))
-    .command(replayCommand(ctx))
-    .command(dumpCommand(ctx))
-    .command(lsCommand(ctx))
-    .command(psCommand(ctx))
-    .command(traceinfoCommand(ctx))
+    .option('version', { type: 'boolean', describe: 'print tsrr\'s version' })
+    .option('mark-stdio', { alias: 'M', type: 'boolean', default: false, global: true, describe: "replay: start each line of the program's output with [tsrr PID EVENT], the process that wrote it and the event" })
+    .middleware((a) => {
+      if (a['mark-stdio'] && a._[0] !== 'replay') throw new TsrrError('BAD_ARGUMENT', `-M marks replayed output: it is for tsrr replay, not ${a._[0]}`);
+    })
     .demandCommand(1, 'tsrr needs a command; see tsrr --help')
     .strict()
     .exitProcess(false)
@@ -82,9 +117,12 @@ export async function main(argv: string[], control: Control, inheritedFds: reado
     })
     // Help is shown only for --help (failures print one line), but yargs lays it out after
     // every command; unwrapped, that is some 40 ms quicker.
-    .wrap(argv.includes('--help') ? Math.min(100, process.stdout.columns || 100) : null);
+    .wrap(argv.includes('--help') || argv.includes('help') ? Math.min(100, process.stdout.columns || 100) : null);
+  for (const command of coreCommands) y.command(command);
   tsrr.hooks.cliCommands.call(y, ctx);
-  await y.parseAsync(splitProgram(argv, valueOptions(y)).all);
+  const commands = (y as unknown as { getInternalMethods(): { getCommandInstance(): { getCommands(): string[] } } }).getInternalMethods().getCommandInstance().getCommands();
+  const values = valueOptions(y);
+  await y.parseAsync(splitProgram(explicitCommand(argv, commands, values, true), values).all);
   return code;
 }
 

@@ -28,23 +28,23 @@ export function absolute(path: string): string {
 export const realName = (dir: string): string => decodeBytes(realpathSync.native(encodeBytes(dir), { encoding: 'buffer' }));
 
 const O_PATH = 0o10000000;
-/** The directories `usable` stands in for, by the name it gave them. */
+/** The directories `fsName` stands in for, by the name it gave them. */
 const standIns = new Map<string, string>();
 
 /** A name of existing directory `dir` that Node's fs takes: `dir` itself when it is UTF-8, else
  * /proc/TSRR/fd/N of the directory held open (fs encodes the names it is given as UTF-8, so
  * other bytes cannot be named to it; the trace's files are reached through this one). */
-function usable(dir: string): string {
+export function fsName(dir: string): string {
   if (!hasRawBytes(dir)) return dir;
   const name = `/proc/${process.pid}/fd/${openSync(encodeBytes(dir), O_PATH | constants.O_DIRECTORY)}`;
   standIns.set(name, dir);
   return name;
 }
 
-/** The path of a directory `usable` named. */
+/** The path of a directory `fsName` named. */
 export const pathOf = (dir: string): string => standIns.get(dir) ?? dir;
 
-/** `text` (a message) with the directories `usable` named by their own names, and bytes that
+/** `text` (a message) with the directories `fsName` named by their own names, and bytes that
  * are not UTF-8 as \xHH. */
 export function shownPaths(text: string): string {
   for (const [name, dir] of standIns) text = text.replace(new RegExp(`${name}(?![0-9])`, 'g'), dir);
@@ -62,7 +62,7 @@ export class TraceDirClaim {
   private constructor(
     /** The directory's path (byteString.ts). */
     readonly path: string,
-    /** Its name for Node's fs (`usable`). */
+    /** Its name for Node's fs (`fsName`). */
     readonly dir: string,
     /** The events file, open for writing. */
     readonly eventsFd: number,
@@ -90,7 +90,7 @@ export class TraceDirClaim {
   }
 
   private static claim(path: string, made: string | undefined): TraceDirClaim {
-    const dir = usable(path);
+    const dir = fsName(path);
     let fd: number;
     try {
       fd = openSync(join(dir, 'events'), 'wx');
@@ -189,22 +189,75 @@ export function resolveTrace(arg: string | undefined): string {
   if (arg === undefined) {
     const latest = join(traceRoot(), 'latest-trace');
     if (!existsSync(encodeBytes(latest))) throw new TsrrError('NO_TRACE', `no trace given and no ${latest} (record something first)`, { dir: latest });
-    return usable(realName(latest));
+    return fsName(realName(latest));
   }
-  if (existsSync(encodeBytes(arg))) return usable(absolute(arg));
+  if (existsSync(encodeBytes(arg))) return fsName(absolute(arg));
   const named = join(traceRoot(), arg);
-  if (existsSync(encodeBytes(named))) return usable(named);
+  if (existsSync(encodeBytes(named))) return fsName(named);
   throw new TsrrError('NO_TRACE', `no trace at ${arg} (nor ${named})`, { dir: arg });
 }
 
-/** The traces under the root, oldest first. */
+/** The trace latest-trace points at (resolved), if it points at one. */
+export function latestTrace(): string | undefined {
+  try {
+    return realName(join(traceRoot(), 'latest-trace'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `dir` holds a trace (its header and events) rather than anything else. */
+export const isTrace = (dir: string): boolean => existsSync(encodeBytes(join(dir, 'header'))) && existsSync(encodeBytes(join(dir, 'events')));
+
+/**
+ * Runs `fn` on the trace TRACE names (resolved to its real path) holding its events file's lock,
+ * which a recording holds while it writes: so that `fn` never moves or removes a trace being
+ * recorded, nor anything that is not a trace. `doing` says what, for the refusals.
+ */
+export function withFinishedTrace<T>(arg: string, doing: string, fn: (dir: string) => T): T {
+  const dir = realName(resolveTrace(arg));
+  // A recording writes its header after it claimed the directory: asked first.
+  if (beingRecorded(dir)) throw new TsrrError('BAD_ARGUMENT', `${dir} is being recorded: not ${doing} it`, { dir });
+  if (!statSync(encodeBytes(dir)).isDirectory() || !isTrace(dir)) throw new TsrrError('NO_TRACE', `${dir} is not a tsrr trace (no header and events): not ${doing} it`, { dir });
+  const fd = lockedEvents(dir);
+  if (fd === undefined) throw new TsrrError('BAD_ARGUMENT', `${dir} is being recorded: not ${doing} it`, { dir });
+  try {
+    return fn(dir);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Whether a recording is writing trace `dir` now. */
+export function beingRecorded(dir: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = lockedEvents(dir);
+  } catch {
+    return false; // no events file: nothing records there
+  }
+  if (fd === undefined) return true;
+  closeSync(fd);
+  return false;
+}
+
+/** The events file of `dir`, open and holding the lock a recording holds while it writes it;
+ * undefined while one does. */
+function lockedEvents(dir: string): number | undefined {
+  const fd = openSync(encodeBytes(join(dir, 'events')), 'r');
+  if (tryFlock(fd, LOCK.EX)) return fd;
+  closeSync(fd);
+  return undefined;
+}
+
+/** The traces under the root, oldest first (by their last event). */
 export function listTraces(): { name: string; dir: string; mtimeMs: number }[] {
   const root = traceRoot();
   if (!existsSync(encodeBytes(root))) return [];
   return readdirSync(encodeBytes(root), { withFileTypes: true, encoding: 'buffer' })
     .filter((d) => d.isDirectory())
     .map((d) => ({ name: decodeBytes(d.name), dir: join(root, decodeBytes(d.name)) }))
-    .filter((t) => existsSync(encodeBytes(join(t.dir, 'header'))))
-    .map((t) => ({ ...t, mtimeMs: statSync(encodeBytes(t.dir)).mtimeMs }))
+    .filter((t) => isTrace(t.dir))
+    .map((t) => ({ ...t, mtimeMs: statSync(encodeBytes(join(t.dir, 'events'))).mtimeMs }))
     .sort((a, b) => a.mtimeMs - b.mtimeMs);
 }

@@ -15,6 +15,7 @@ const targets = [
   { src: 'launcher.c', bin: 'tsrr-launch', flags: ['-O2', '-static'] },
   { src: 'cpu.c', bin: 'libtsrr-cpu.so', flags: ['-O2', '-shared', '-fPIC'] },
   { src: 'wait.c', bin: 'libtsrr-wait.so', flags: ['-O2', '-shared', '-fPIC'] },
+  { src: 'probes.c', bin: 'libtsrr-probes.so', flags: ['-O2', '-shared', '-fPIC'] },
   // Bound at load: lazy binding would run the dynamic linker (writing its data and the stack)
   // at different times in recording and replay, whose paths through the library differ.
   { src: 'preload.c', bin: 'libtsrr-preload.so', flags: ['-O2', '-shared', '-fPIC', '-fno-stack-protector', '-ftls-model=initial-exec', '-Wl,-z,now'] },

@@ -124,7 +124,7 @@ int tsrr_debug_registers_work(void) {
   if (child < 0) return -1;
   if (child == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL); // never outlives tsrr, even stopped
-    ptrace(PTRACE_TRACEME, 0, 0, 0);
+    if (ptrace(PTRACE_TRACEME, 0, 0, 0) != 0) _exit(1); // stopped untraced, it would hang the wait
     raise(SIGSTOP);
     watched = 1;
     _exit(0);

@@ -19,7 +19,12 @@ const decompressRaw = lib?.func('size_t ZSTD_decompress(void *dst, size_t dstCap
 const isError = lib?.func('unsigned int ZSTD_isError(size_t code)');
 const contentSize = lib?.func('unsigned long long ZSTD_getFrameContentSize(const void *src, size_t srcSize)');
 
+const versionString = lib?.func('const char *ZSTD_versionString(void)');
+
 export const zstdAvailable = lib !== undefined;
+
+/** The library's version ("1.5.4"), where it is there. */
+export const zstdVersion = (): string | undefined => versionString?.() as string | undefined;
 
 export function zstdCompress(data: Uint8Array, level = -1): Buffer {
   const out = Buffer.alloc(Number(bound!(data.length)));

@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: MIT
-/** `tsrr dump [--json] [TRACE]`: one line per event. */
+/** `tsrr dump [--json] [-t TID] [TRACE] [EVENTS...]`: one line per event. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { writeAll } from '../writeAll.js';
+import { numberOption } from '../optionValues.js';
+import { PID_MAX_LIMIT } from './replay.js';
+import { TsrrError } from '../../native/TsrrError.js';
 import type { CommandModule } from 'yargs';
 import { Registers } from '../../native/regs.js';
 import { syscallName } from '../../native/syscalls.js';
 import { bufferedCalls } from '../syscallBuffer.js';
 import type { CliContext } from '../CliContext.js';
 import type { Event, Snapshot } from '../Event.js';
-import { resolveTrace } from '../traceDir.js';
+import { resolveTrace, traceRoot } from '../traceDir.js';
 import { TraceReader } from '../TraceReader.js';
 
 const hex = (v: bigint | number) => '0x' + v.toString(16);
@@ -56,26 +61,71 @@ export function eventJson(e: Event): string {
   );
 }
 
+/** An event spec of rr's dump: `N`, `N-M` or `N-` (to the end). */
+const EVENT_SPEC = /^([0-9]+)(?:-([0-9]*))?$/;
+
+/** The events `spec` names in a trace of `count` events: [first, last]. */
+function eventRange(spec: string, count: number): [number, number] {
+  const m = EVENT_SPEC.exec(spec);
+  if (!m) throw new TsrrError('BAD_ARGUMENT', `dump: ${JSON.stringify(spec)} is not an event or a range of events (N, N-M or N-)`, { spec });
+  const first = Number(m[1]);
+  const last = m[2] === undefined ? first : m[2] === '' ? count : Number(m[2]);
+  if (first < 1 || last < first) throw new TsrrError('BAD_ARGUMENT', `dump: ${spec} is not a range of events (they start at 1, and N-M needs M >= N)`, { spec });
+  if (first > count) throw new TsrrError('BAD_ARGUMENT', `dump: ${spec}: the trace has events 1-${count}`, { spec });
+  return [first, Math.min(last, count)];
+}
+
+/** The trace and the event specs of `dump [TRACE] [SPEC...]`: a first word that looks like a
+ * spec is one, unless it names a trace. */
+function traceAndSpecs(words: string[]): { trace: string | undefined; specs: string[] } {
+  const [first, ...rest] = words;
+  if (first === undefined) return { trace: undefined, specs: [] };
+  if (EVENT_SPEC.test(first) && !existsSync(first) && !existsSync(join(traceRoot(), first))) return { trace: undefined, specs: words };
+  return { trace: first, specs: rest };
+}
+
 export function dumpCommand(_ctx: CliContext): CommandModule {
   return {
-    command: 'dump [trace]',
-    describe: 'print the events of a trace, one per line',
-    builder: (y) => y.positional('trace', { type: 'string' }).option('json', { type: 'boolean', default: false, describe: 'one JSON object per line' }),
+    command: 'dump [trace] [events..]',
+    describe: 'print the events of a trace, one per line (all, or those of the event specs: N, N-M, N-)',
+    builder: (y) =>
+      y
+        .positional('trace', { type: 'string', describe: 'trace directory or name (default: the latest)' })
+        .positional('events', { type: 'string', array: true, describe: 'events to print: N, N-M or N- (to the end)' })
+        .option(...numberOption('tid', { alias: 't', what: 'a thread id', min: 1, max: PID_MAX_LIMIT, describe: 'only the events of this thread' }))
+        .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line' }),
     handler: (argv) => {
-      const trace = TraceReader.open(resolveTrace(argv.trace as string | undefined));
+      const { trace: name, specs } = traceAndSpecs([argv.trace as string | undefined, ...((argv.events as string[] | undefined) ?? [])].filter((w): w is string => w !== undefined).map(String));
+      const tid = argv.tid as number | undefined;
+      const trace = TraceReader.open(resolveTrace(name));
       try {
+        const ranges = specs.length > 0 ? specs.map((s) => eventRange(s, trace.frameCount)) : [[1, trace.frameCount] as [number, number]];
         let out = '';
-        for (const e of trace.events()) {
-          out += (argv.json ? eventJson(e) : describeEvent(e)) + '\n';
-          if (out.length > 1 << 16) {
-            writeAll(1, out);
-            out = '';
+        let printed = 0;
+        for (const [first, last] of ranges) {
+          trace.forwardTo(first);
+          for (let e = trace.next(); e && e.frame <= last; e = trace.next()) {
+            if (tid !== undefined && e.tid !== tid) continue;
+            out += (argv.json ? eventJson(e) : describeEvent(e)) + '\n';
+            printed++;
+            if (out.length > 1 << 16) {
+              writeAll(1, out);
+              out = '';
+            }
           }
         }
         writeAll(1, out);
+        if (printed === 0 && tid !== undefined && !hasTask(trace, tid)) throw new TsrrError('BAD_ARGUMENT', `dump -t ${tid}: no thread ${tid} in ${trace.dir} (tsrr ps lists the processes)`, { tid });
       } finally {
         trace.close();
       }
     },
   };
+}
+
+/** Whether thread `tid` has an event anywhere in the trace. */
+function hasTask(trace: TraceReader, tid: number): boolean {
+  trace.forwardTo(1);
+  for (const e of trace.events()) if (e.tid === tid) return true;
+  return false;
 }

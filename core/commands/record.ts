@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/** `tsrr record [-o DIR] [--bind-to-cpu N] [--] PROG [ARGS...]` */
+/** `tsrr record [-o DIR] [-n] [-w] [-v NAME=VALUE]... [--bind-to-cpu N] [--] PROG [ARGS...]` */
 import { writeAll } from '../writeAll.js';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { isatty } from 'node:tty';
@@ -15,8 +15,8 @@ import { encodeBytes } from '../../native/byteString.js';
 import { TsrrError } from '../../native/TsrrError.js';
 import { startEnvironment } from '../startArguments.js';
 
-/** Options of tsrr and of `record` that take a value (so their value is not the program). */
-const VALUE_OPTIONS = ['-o', '--output', '--bind-to-cpu', '--plugin'];
+/** Options of tsrr and of `record` that take a value (so their value is not the program, nor the command). */
+export const VALUE_OPTIONS = ['-o', '--output', '--bind-to-cpu', '--plugin', '-v', '--env'];
 
 /** Splits argv at the recorded program: everything after it belongs to the program, not to
  * tsrr, so a `--` is put before it for yargs. `valueOptions` adds options (plugins' own) whose
@@ -59,6 +59,15 @@ export function findProgram(program: string, path = process.env.PATH): string {
   throw new TsrrError('PROGRAM_NOT_FOUND', exists ? `${program} is not an executable file` : `no such program: ${program}`, { program });
 }
 
+/** record -v's NAME=VALUE words as [NAME, VALUE]. */
+function envAssignments(words: string[]): [string, string][] {
+  return words.map((w) => {
+    const at = w.indexOf('=');
+    if (at <= 0) throw new TsrrError('BAD_ARGUMENT', `-v/--env ${JSON.stringify(w)}: not NAME=VALUE`, { option: '-v/--env', value: w });
+    return [w.slice(0, at), w.slice(at + 1)];
+  });
+}
+
 export function recordCommand(ctx: CliContext): CommandModule {
   return {
     command: 'record [program..]',
@@ -71,12 +80,17 @@ export function recordCommand(ctx: CliContext): CommandModule {
         .option('cpuid-faulting', { type: 'boolean', default: true, describe: 'make cpuid fault where the CPU can (--no-cpuid-faulting: patch its sites instead, as on CPUs without it)' })
         .option('patch-rdtsc', { type: 'boolean', default: false, describe: 'patch rdtsc instructions to trap even where the CPU traps them (as on machines whose CPU does not)' })
         .option('wait', { alias: 'w', type: 'boolean', default: false, describe: 'record until every process ends, not only the first (whose end otherwise kills the rest)' })
-        .usage('tsrr record [-o DIR] [-n] [-w] [--] PROG [ARGS...]'),
+        .option(...wordOption('env', { alias: 'v', what: 'NAME=VALUE', array: true, describe: 'set NAME to VALUE in the program\'s environment; repeatable' }))
+        .usage(
+          'tsrr record [-o DIR] [-n] [-w] [-v NAME=VALUE]... [--bind-to-cpu N] [--no-cpuid-faulting] [--patch-rdtsc] [--] PROG [ARGS...]\n\n' +
+            'Runs PROG under the recorder and saves its run into a trace (a new directory under the trace root, or DIR), which tsrr replay then replays exactly.',
+        ),
     handler: (argv) => {
       const words = [...((argv.program as string[] | undefined) ?? []), ...((argv['--'] as string[] | undefined) ?? [])].map(String);
       if (words.length === 0) throw new TsrrError('BAD_ARGUMENT', 'record needs a program to run: tsrr record PROG [ARGS...]');
       const program = words[0]!;
       const env = new Map(startEnvironment());
+      for (const [name, value] of envAssignments((argv.env as string[] | undefined) ?? [])) env.set(name, value);
       const path = findProgram(program, env.get('PATH'));
       // LD_PRELOAD cannot name a file whose path has a space or a colon.
       const syscallBuffer = !argv['no-syscall-buffer'] && !/[ :]/.test(PRELOAD_LIBRARY) && existsSync(PRELOAD_LIBRARY);

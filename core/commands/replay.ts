@@ -12,7 +12,7 @@ import { TraceReader } from '../TraceReader.js';
 import { TsrrError } from '../../native/TsrrError.js';
 
 /** The highest PID Linux gives (PID_MAX_LIMIT on 64-bit). */
-const PID_MAX_LIMIT = 4_194_304;
+export const PID_MAX_LIMIT = 4_194_304;
 
 export function replayCommand(ctx: CliContext): CommandModule {
   return {
@@ -51,7 +51,8 @@ export function replayCommand(ctx: CliContext): CommandModule {
         for (const d of machineDifferences(trace.header.machine)) writeAll(2, `tsrr: warning: this machine differs from the recording one: ${d}\n`);
         if (debug && port === undefined) ctx.control.leaveSigintToDebugger();
         const stop = ctx.control.interrupted;
-        const session = new ReplaySession({ trace, cpu: replayCpu(trace.header.machine), goto, interrupted: stop });
+        const markStdio = argv['mark-stdio'] === true;
+        const session = new ReplaySession({ trace, cpu: replayCpu(trace.header.machine), goto, interrupted: stop, markStdio });
         ctx.tsrr.hooks.sessionCreated.call(session);
         try {
           if (debug) {
@@ -59,7 +60,7 @@ export function replayCommand(ctx: CliContext): CommandModule {
             const fresh = () => {
               again?.close();
               again = TraceReader.open(dir);
-              const s = new ReplaySession({ trace: again, cpu: replayCpu(trace.header.machine), interrupted: stop });
+              const s = new ReplaySession({ trace: again, cpu: replayCpu(trace.header.machine), interrupted: stop, markStdio });
               ctx.tsrr.hooks.sessionCreated.call(s);
               return s;
             };

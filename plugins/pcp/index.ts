@@ -55,6 +55,11 @@ export default class PcpPlugin {
         .command(checkpointsCommand(ctx))
         .command(rmCheckpointsCommand(ctx));
     });
+    // Each option in the help of the command it applies to only.
+    tsrr.hooks.commandOptions.tap(this.name, (command, y) => {
+      if (command !== 'replay') y.hide('ignore-pcp').hide('strict-pcp');
+      if (command !== 'record') y.hide('checkpoint-interval');
+    });
     tsrr.hooks.sessionCreated.tap(this.name, (session) => {
       if (session.mode === 'record') {
         if (this.recordInterval !== undefined) this.checkpointWhileRecording(reg, session as RecordSession, this.recordInterval);

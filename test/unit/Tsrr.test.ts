@@ -57,7 +57,7 @@ test('plugins are recorded in order of application', () => {
 test('a plugin taps the root hooks in apply', () => {
   const tsrr = new Tsrr();
   assert.ok(Object.isFrozen(tsrr.hooks));
-  assert.deepEqual(Object.keys(tsrr.hooks).sort(), ['cliCommands', 'debugReplay', 'sessionCreated']);
+  assert.deepEqual(Object.keys(tsrr.hooks).sort(), ['cliCommands', 'commandOptions', 'debugReplay', 'sessionCreated']);
   const seen: unknown[] = [];
   tsrr.apply({ name: 'tapper', apply: (t) => t.hooks.sessionCreated.tap('tapper', (s) => seen.push(s)) });
   const session = {} as Parameters<typeof tsrr.hooks.sessionCreated.call>[0];
