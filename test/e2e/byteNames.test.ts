@@ -74,10 +74,18 @@ describe('names that are not UTF-8', () => {
     assertNoneLeft([`${base}/c`]);
   });
 
-  test('a trace root that is not UTF-8 holds traces, latest-trace included', () => {
+  test('a trace root that is not UTF-8 holds traces, latest-trace included; ls, mv and rm take such names', () => {
     const base = freshDir();
-    const r = sh(`export _RR_TRACE_DIR="$PWD/r\${ff}oot"; ${tsrr} record /bin/echo "x\${ff}" > rec.out && ${tsrr} replay -a > rep.out && cmp rec.out rep.out && ${tsrr} ls`, base);
+    const r = sh(
+      `export _RR_TRACE_DIR="$PWD/r\${ff}oot"; ${tsrr} record /bin/echo "x\${ff}" > rec.out && ${tsrr} replay -a > rep.out && cmp rec.out rep.out && ${tsrr} ls && ` +
+        `${tsrr} mv echo-0 "e\${ff}" && ${tsrr} ls -l && ${tsrr} replay -a "e\${ff}" > rep2.out && cmp rec.out rep2.out && ${tsrr} rm "e\${ff}" && ${tsrr} ls && echo listed`,
+      base,
+    );
     assert.equal(r.status, 0, String(r.stderr));
-    assert.match(String(r.stdout), /^echo-0 \(latest\)\t/);
+    const [listed, moved, after] = String(r.stdout).split('\n').filter(Boolean);
+    assert.equal(listed, 'echo-0 (latest)');
+    assert.match(moved!, /^e\\xff \(latest\) .*\/bin\/echo x\\xff$/, 'ls -l shows the new name, still latest, and the command line');
+    assert.equal(after, 'listed', 'rm removed the trace');
+    assert.deepEqual(readdirSync(Buffer.concat([withFF(join(base, 'r')), Buffer.from('oot')])), [], 'rm left the trace or latest-trace behind');
   });
 });
