@@ -18,7 +18,7 @@ import { crc32 } from 'node:zlib';
 import { cpuid, kill, ptrace, rdtsc, strerror, tkill, waitTimed } from '../native/libc.js';
 import { mappedFilePath, readLink, procState, readIfThere } from './procfs.js';
 import { PTRACE, PTRACE_EVENT, SIG, WAIT, decodeStatus, endStatus, type WaitStatus } from '../native/ptrace.js';
-import { NR, iovecRegions, replayPolicy, syscallName, syscallSpec, type Region } from '../native/syscalls.js';
+import { ERESTART_RESTARTBLOCK, NR, iovecRegions, replayPolicy, syscallName, syscallSpec, type Region } from '../native/syscalls.js';
 import type { AddressSpace, Mapping } from './AddressSpace.js';
 import { cloneArgs, dropUntraced, isForkCall } from './clone.js';
 import type { EventData, MappedFile, MemWrite, RemoteWrites } from './Event.js';
@@ -203,6 +203,8 @@ export class RecordSession extends Session {
   private readonly refusals = new Set<string>();
   /** Filters of the program's own that a task's call installs at its exit. */
   private readonly pendingFilters = new Map<Task, { prog: Buffer | undefined; flags: bigint }>();
+  /** The call a task's next restart_syscall goes on with (it takes no arguments of its own). */
+  private readonly restartable = new WeakMap<Task, { number: number; args: readonly bigint[] }>();
   /** The SIGSYS a task's filter gives it at the exit of the call it stopped (SECCOMP_RET_TRAP,
    * or, fatal, SECCOMP_RET_KILL_*), its siginfo, until it is delivered. */
   private readonly sigsys = new Map<Task, { info: Buffer; fatal: boolean }>();
@@ -768,13 +770,17 @@ export class RecordSession extends Session {
     if (output) task.writeMem(...output);
     this.ownSettingsChanged(task, call, result);
     if (result > 0n && (call.number === NR.read || call.number === NR.pread64)) this.hideFromStatus(task, call, result);
-    const spec = syscallSpec(call.number);
+    // A restart_syscall writes what the call it goes on with writes (poll's revents, ...).
+    const made = (call.number === NR.restart_syscall && this.restartable.get(task)) || call;
+    if (result === ERESTART_RESTARTBLOCK) this.restartable.set(task, made);
+    else this.restartable.delete(task);
+    const spec = syscallSpec(made.number);
     const describe = result >= 0n ? spec?.writes : spec?.failedWrites;
     const writes: MemWrite[] = [];
     if (describe) {
       const mem = { u32: (a: bigint) => task.readU32(a), u64: (a: bigint) => task.readU64(a) };
       const fdInfo = (fd: number) => readIfThere(`/proc/${task.tid}/fdinfo/${fd}`);
-      for (const region of describe({ args: call.args, result, mem, fdInfo })) writes.push(this.capture(task, call, region));
+      for (const region of describe({ args: made.args, result, mem, fdInfo })) writes.push(this.capture(task, call, region));
     }
     const data: EventData = { kind: 'syscall', ...call, result, writes, ...(hidden !== undefined && { skipped: true }) };
     if (call.number === NR.mmap && result >= 0n && (call.args[3]! & MAP_ANONYMOUS) === 0n) data.mappedFile = this.mappedFile(task, call.args);

@@ -14,7 +14,7 @@ import { becomeSubreaper, kill, ptrace, strerror, tkill } from '../native/libc.j
 import { PTRACE, PTRACE_EVENT, SIG, endStatus, type WaitStatus } from '../native/ptrace.js';
 import { Registers } from '../native/regs.js';
 import { encodeBytes } from '../native/byteString.js';
-import { NR, replayPolicy, syscallName } from '../native/syscalls.js';
+import { ERESTART_RESTARTBLOCK, NR, replayPolicy, syscallName } from '../native/syscalls.js';
 import type { ResourceLimit } from './TraceHeader.js';
 import { dropUntraced, isForkCall } from './clone.js';
 import type { Event, EventData, Snapshot } from './Event.js';
@@ -59,7 +59,6 @@ const PR_SET_NAME = 15;
 const RETURNS_TID = new Set<number>([NR.set_tid_address, NR.fork, NR.vfork, NR.clone, NR.clone3]);
 const EINTR = -4n;
 const ERESTARTNOHAND = -514n;
-const ERESTART_RESTARTBLOCK = -516n;
 /** Results that make the kernel run the call again unless a signal handler runs first. */
 const RESTARTS = new Set([-512n, -513n, ERESTARTNOHAND, ERESTART_RESTARTBLOCK]);
 /** Calls that block with a signal mask of their own (its argument), given when non-zero. */

@@ -214,7 +214,8 @@ const capget = all(capgetHeader, out(1, (c) => (c.mem.u32(arg(c, 0)) === 0x19980
 /** A sleep a signal interrupts (EINTR, or a restart the kernel makes) tells the time left
  * in the timespec at argument `i` (clock_nanosleep: not for an absolute time). */
 const EINTR = -4n;
-const ERESTART_RESTARTBLOCK = -516n;
+/** The result of a call the kernel restarts as restart_syscall (poll, nanosleep, futex ...). */
+export const ERESTART_RESTARTBLOCK = -516n;
 const timeLeft = (i: number, absolute: (c: SyscallCall) => boolean = () => false): Writes => (c) =>
   (c.result === EINTR || c.result === ERESTART_RESTARTBLOCK) && !absolute(c) ? out(i, TIMESPEC)(c) : [];
 const TIMER_ABSTIME = 1;

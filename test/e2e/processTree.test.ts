@@ -185,7 +185,7 @@ const cases: Case[] = [
   },
   {
     program: 'restart',
-    what: 'a signal interrupts a blocking read, with SA_RESTART (restarted) and without (EINTR)',
+    what: 'a signal interrupts a blocking read, with SA_RESTART (restarted) and without (EINTR); one without a handler interrupts a poll, resumed as restart_syscall',
     check: (out) =>
       assert.equal(
         out,
@@ -195,6 +195,7 @@ const cases: Case[] = [
           'no SA_RESTART: read returned -1, EINTR; handler ran 1 times',
           'no SA_RESTART: read again returned 1 (x)',
           'no SA_RESTART: child exited 1 status 0',
+          'poll: returned 1 revents 0x1',
           '',
         ].join('\n'),
       ),

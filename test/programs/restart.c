@@ -5,6 +5,7 @@
  * writes one byte into the pipe. With SA_RESTART the kernel restarts the read, which returns
  * the byte; without, read fails with EINTR and the parent reads the byte with a second read. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -79,8 +80,36 @@ static int variant(int flags, const char *name) {
   return 0;
 }
 
+/* A poll with a timeout interrupted by a signal that runs no handler (the SIGCHLD of a child
+ * that exits, which reaches a traced process although it is ignored): the kernel resumes it as
+ * restart_syscall, and what the resumed poll writes (revents) must be the recorded one. */
+static int poll_restarted(void) {
+  signal(SIGCHLD, SIG_DFL);
+  int fds[2];
+  if (pipe(fds) != 0) return perror("pipe"), 1;
+  fflush(stdout);
+  pid_t parent = getpid();
+  pid_t children[2];
+  for (int i = 0; i < 2; i++) {
+    children[i] = fork();
+    if (children[i] < 0) return perror("fork"), 1;
+    if (children[i] == 0) {
+      for (int j = 0; j < 10000 && state_of(parent) != 'S'; j++) pause_ms(1);
+      /* The first ends (SIGCHLD) while the parent polls, the second writes later. */
+      pause_ms(i == 0 ? 20 : 200);
+      if (i == 1 && write(fds[1], "y", 1) != 1) _exit(1);
+      _exit(0);
+    }
+  }
+  struct pollfd pfd = {fds[0], POLLIN, 0};
+  int n = poll(&pfd, 1, 10000);
+  printf("poll: returned %d revents 0x%x\n", n, pfd.revents);
+  for (int i = 0; i < 2; i++) waitpid(children[i], NULL, 0);
+  return 0;
+}
+
 int main(void) {
   if (variant(SA_RESTART, "SA_RESTART")) return 1;
   if (variant(0, "no SA_RESTART")) return 1;
-  return 0;
+  return poll_restarted();
 }
