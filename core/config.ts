@@ -16,7 +16,13 @@ export type PluginEntry = Plugin | string | [string, unknown];
 
 export interface Config {
   plugins?: PluginEntry[];
+  /** Default plugins (DEFAULT_PLUGINS) not to load, as `--no-plugin NAME` does. */
+  noPlugins?: string[];
 }
+
+/** First-party plugins loaded unless turned off (`--no-plugin NAME`, or `noPlugins` in the
+ * config), by name: core never imports a plugin. */
+export const DEFAULT_PLUGINS: readonly string[] = ['gdbserver', 'pcp'];
 
 /** Identity function that gives rr.config.ts its types. */
 export const defineConfig = (config: Config): Config => config;
@@ -60,6 +66,10 @@ export async function loadConfig(cwd: string): Promise<{ config: Config; filepat
   const config = found.config as Config | undefined;
   if (config === undefined || config === null || typeof config !== 'object' || (config.plugins !== undefined && !Array.isArray(config.plugins))) {
     throw new TsrrError('CONFIG_ERROR', `${found.filepath}: the default export must be defineConfig({ plugins: [...] })`, { file: found.filepath });
+  }
+  const off = config.noPlugins;
+  if (off !== undefined && (!Array.isArray(off) || off.some((n) => typeof n !== 'string'))) {
+    throw new TsrrError('CONFIG_ERROR', `${found.filepath}: noPlugins must be a list of default plugin names (${DEFAULT_PLUGINS.join(', ')})`, { file: found.filepath });
   }
   return { config, filepath: found.filepath };
 }

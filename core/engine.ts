@@ -15,13 +15,13 @@ import { psCommand } from './commands/ps.js';
 import { recordCommand, splitProgram } from './commands/record.js';
 import { replayCommand } from './commands/replay.js';
 import { traceinfoCommand } from './commands/traceinfo.js';
-import { loadConfig, loadPlugin } from './config.js';
+import { DEFAULT_PLUGINS, loadConfig, loadPlugin } from './config.js';
 import { wordOption } from './optionValues.js';
 import type { CliContext } from './CliContext.js';
 import { Control } from './control.js';
 import { keepFreedMemory } from '../native/libc.js';
 import { Tsrr } from './Tsrr.js';
-import { isTsrrError } from '../native/TsrrError.js';
+import { TsrrError, isTsrrError } from '../native/TsrrError.js';
 import { TSRR_VERSION } from './version.js';
 import { checkArguments } from './utf8Only.js';
 
@@ -36,17 +36,29 @@ function valueOptions(y: Argv): string[] {
   return all.map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
 }
 
-/** `--plugin X` / `--plugin=X` before the command's own arguments (an empty or missing X is
- * left to yargs to refuse). */
-function pluginArgs(argv: string[]): string[] {
+/** The values of `--NAME X` / `--NAME=X` (`--plugin`, `--no-plugin`) before the command's own
+ * arguments (an empty or missing X is left to yargs to refuse). */
+function optionArgs(argv: string[], name: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') break;
-    if (a === '--plugin' && i + 1 < argv.length) out.push(argv[++i]!);
-    else if (a.startsWith('--plugin=')) out.push(a.slice('--plugin='.length));
+    if (a === name && i + 1 < argv.length) out.push(argv[++i]!);
+    else if (a.startsWith(name + '=')) out.push(a.slice(name.length + 1));
   }
   return out.filter((spec) => spec !== '');
+}
+
+/** yargs reads `--no-plugin X` as `--plugin false` and a word X: the = form it reads as the
+ * option's value (an empty one, which it refuses, when X is missing). */
+function joinNoPlugin(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') return [...out, ...argv.slice(i)];
+    if (argv[i] !== '--no-plugin') out.push(argv[i]!);
+    else out.push(`--no-plugin=${i + 1 < argv.length && argv[i + 1] !== '--' ? argv[++i] : ''}`);
+  }
+  return out;
 }
 
 export async function main(argv: string[], control: Control, inheritedFds: readonly number[] = []): Promise<number> {
@@ -60,13 +72,21 @@ export async function main(argv: string[], control: Control, inheritedFds: reado
     else if (Array.isArray(entry)) tsrr.apply(await loadPlugin(entry[0], entry[1], base));
     else tsrr.apply(entry);
   }
-  for (const spec of pluginArgs(splitProgram(argv).tsrrArgs)) tsrr.apply(await loadPlugin(spec, undefined, process.cwd()));
+  const tsrrArgs = splitProgram(argv).tsrrArgs;
+  for (const spec of optionArgs(tsrrArgs, '--plugin')) tsrr.apply(await loadPlugin(spec, undefined, process.cwd()));
+  const off = new Set([...(config.noPlugins ?? []), ...optionArgs(tsrrArgs, '--no-plugin')]);
+  for (const name of off) {
+    if (!DEFAULT_PLUGINS.includes(name)) throw new TsrrError('BAD_ARGUMENT', `cannot turn off plugin ${name}: not a default plugin (those are ${DEFAULT_PLUGINS.join(', ')})`, { plugin: name });
+  }
+  // After the listed ones: a plugin of the same name listed there replaces the default one.
+  for (const name of DEFAULT_PLUGINS) if (!off.has(name) && !tsrr.plugins.some((p) => p.name === name)) tsrr.apply(await loadPlugin(name, undefined, base));
 
   const y: Argv = yargs()
     .scriptName('tsrr')
     .version(TSRR_VERSION)
     .parserConfiguration({ 'populate--': true, 'greedy-arrays': false })
     .option(...wordOption('plugin', { what: 'a plugin', array: true, global: true, describe: 'load a plugin (a first-party name, a package or a path); repeatable' }))
+    .option(...wordOption('no-plugin', { what: 'a plugin name', array: true, global: true, describe: `do not load this default plugin (${DEFAULT_PLUGINS.join(', ')}); repeatable` }))
     .command(recordCommand(ctx))
     .command(replayCommand(ctx))
     .command(dumpCommand(ctx))
@@ -84,7 +104,7 @@ export async function main(argv: string[], control: Control, inheritedFds: reado
     // every command; unwrapped, that is some 40 ms quicker.
     .wrap(argv.includes('--help') ? Math.min(100, process.stdout.columns || 100) : null);
   tsrr.hooks.cliCommands.call(y, ctx);
-  await y.parseAsync(splitProgram(argv, valueOptions(y)).all);
+  await y.parseAsync(joinNoPlugin(splitProgram(argv, valueOptions(y)).all));
   return code;
 }
 

@@ -89,7 +89,7 @@ export function replayCommand(ctx: CliContext): CommandModule {
   };
 }
 
-const needsDebugger = () => new TsrrError('BAD_ARGUMENT', 'tsrr replay needs -a (replay to the end) or a debugger plugin such as --plugin gdbserver');
+const needsDebugger = () => new TsrrError('BAD_ARGUMENT', 'tsrr replay needs -a (replay to the end) or a debugger plugin (the default one, gdbserver, is turned off)');
 
 /** The frame where process `fork` first appears, or where process `exec` first execs; the
  * trace reader is left at its start. */

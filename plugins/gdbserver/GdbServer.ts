@@ -318,7 +318,7 @@ export class GdbServer {
       if (!isTsrrError(e) || e.code === 'INTERRUPTED') throw e;
       return e.message; // the replay goes on without it
     }
-    if (saved === undefined) return 'no plugin saves replay states (add --plugin pcp)';
+    if (saved === undefined) return 'no plugin saves replay states (pcp, a default plugin, is turned off)';
     if (typeof saved === 'string') return saved;
     return this.timeline.add(place, saved, user);
   }

@@ -11,20 +11,22 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { GDB_TIMEOUT, assertLines, hasGdb, underGdb as runGdb } from './gdb.js';
 import { assertNoneLeft, compile, describeRun, start, tempDir, tsrr, type Started } from './helpers.js';
 
-const GDB = ['--plugin', 'gdbserver'];
+/** gdbserver alone (a default plugin): going back replays from the start, pcp's checkpoints
+ * are tested in gdbCheckpoints.test.ts. */
+const GDB = ['--no-plugin', 'pcp'];
 const TIMEOUT = GDB_TIMEOUT;
 
 let tmp: string;
 let trace: string;
 let program: string;
 
-const underGdb = (commands: string[], extra: string[] = []) => runGdb(trace, commands, { replayArgs: extra, dir: tmp });
+const underGdb = (commands: string[], extra: string[] = []) => runGdb(trace, commands, { tsrrArgs: GDB, replayArgs: extra, dir: tmp });
 
 describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is not installed' }, () => {
   before(() => {
@@ -87,6 +89,13 @@ describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is 
       /hit Breakpoint 1, worker \(arg=0x2\)/,
       /exited normally/,
     ]);
+  });
+
+  test('tsrr replay alone starts gdb, with pcp on: in-memory checkpoints, none written to the trace', async () => {
+    const r = await runGdb(trace, ['break square', 'continue', 'checkpoint', 'info checkpoints', 'print x', 'delete', 'continue'], { dir: tmp });
+    assert.equal(r.status, 0, describeRun('tsrr replay under gdb', r));
+    assertLines(r.out, [/Breakpoint 1, square \(x=0\)/, /Checkpoint 1 at event \d+/, /1\tevent \d+/, /\$1 = 0/, /exited normally/]);
+    assert.ok(!existsSync(join(trace, 'checkpoints')), 'a replay wrote persistent checkpoints unasked');
   });
 
   test('a watchpoint on a global stops at each change, also in a thread made later', async () => {
