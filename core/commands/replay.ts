@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/** `tsrr replay [-a] [-g EVENT | -f PID | -p PID] [-s PORT] [TRACE] [-- DEBUGGER ARGS]` */
+/** `tsrr replay [-a] [-g EVENT | -e | -f PID | -p PID] [-s PORT] [TRACE] [-- DEBUGGER ARGS]` */
 import { writeAll } from '../writeAll.js';
 import type { CommandModule } from 'yargs';
 import type { CliContext } from '../CliContext.js';
@@ -23,11 +23,13 @@ export function replayCommand(ctx: CliContext): CommandModule {
         .positional('trace', { type: 'string', describe: 'trace directory or name' })
         .option('autopilot', { alias: 'a', type: 'boolean', default: false, describe: 'replay without a debugger, to the end or to -g' })
         .option(...numberOption('goto', { alias: 'g', what: 'an event number', min: 1, describe: 'stop at this event (frame)' }))
+        .option('goto-exit', { alias: 'e', type: 'boolean', default: false, describe: 'start the debugger at the end of the replay, where the last task exits' })
         .option(...numberOption('onfork', { alias: 'f', what: 'a PID', min: 1, max: PID_MAX_LIMIT, describe: 'stop where process PID starts' }))
         .option(...numberOption('onprocess', { alias: 'p', what: 'a PID', min: 1, max: PID_MAX_LIMIT, describe: 'stop where process PID execs' }))
         .option(...numberOption('dbgport', { alias: 's', what: 'a TCP port', min: 0, max: 65535, describe: 'serve the debugger protocol on this port (0: any free one) and wait for a debugger (no gdb is started)' }))
         .option(...wordOption('dbghost', { what: 'an address', describe: 'address to serve the debugger protocol on (default: 127.0.0.1)' }))
-        .conflicts('goto', ['onfork', 'onprocess'])
+        .conflicts('goto', ['onfork', 'onprocess', 'goto-exit'])
+        .conflicts('goto-exit', ['onfork', 'onprocess'])
         .conflicts('onfork', 'onprocess'),
     handler: (argv) => {
       const debug = !argv.autopilot;
@@ -35,7 +37,7 @@ export function replayCommand(ctx: CliContext): CommandModule {
       const debuggerArgs = ((argv['--'] as unknown[] | undefined) ?? []).map(String);
       const afterDashes = `the arguments after -- (${debuggerArgs.join(' ')})`;
       if (!debug) {
-        const misplaced = port !== undefined ? '-s goes' : argv.dbghost !== undefined ? '--dbghost goes' : debuggerArgs.length > 0 ? `${afterDashes} go` : undefined;
+        const misplaced = argv.gotoExit ? '-e goes' : port !== undefined ? '-s goes' : argv.dbghost !== undefined ? '--dbghost goes' : debuggerArgs.length > 0 ? `${afterDashes} go` : undefined;
         if (misplaced) throw new TsrrError('BAD_ARGUMENT', `${misplaced} with a debugger; -a replays without one`);
       } else if (!hasTaps(ctx.tsrr.hooks.debugReplay)) {
         throw needsDebugger();
@@ -67,7 +69,7 @@ export function replayCommand(ctx: CliContext): CommandModule {
             };
             try {
               const pid = (argv.onfork ?? argv.onprocess) as number | undefined;
-              const served = ctx.tsrr.hooks.debugReplay.call(session, { port, host: (argv.dbghost as string | undefined) ?? '127.0.0.1', debuggerArgs, stop, fresh, pid });
+              const served = ctx.tsrr.hooks.debugReplay.call(session, { port, host: (argv.dbghost as string | undefined) ?? '127.0.0.1', debuggerArgs, stop, fresh, pid, atEnd: Boolean(argv.gotoExit) });
               if (!served) throw needsDebugger();
             } finally {
               again?.close();
