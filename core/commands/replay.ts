@@ -23,7 +23,7 @@ export function replayCommand(ctx: CliContext): CommandModule {
         .positional('trace', { type: 'string', describe: 'trace directory or name' })
         .option('autopilot', { alias: 'a', type: 'boolean', default: false, describe: 'replay without a debugger, to the end or to -g' })
         .option(...numberOption('goto', { alias: 'g', what: 'an event number', min: 1, describe: 'stop at this event (frame)' }))
-        .option('goto-exit', { alias: 'e', type: 'boolean', default: false, describe: 'start the debugger at the end of the replay, where the last task exits' })
+        .option('goto-exit', { alias: 'e', type: 'boolean', describe: 'start the debugger at the end of the replay, where the last task exits' })
         .option(...numberOption('onfork', { alias: 'f', what: 'a PID', min: 1, max: PID_MAX_LIMIT, describe: 'stop where process PID starts' }))
         .option(...numberOption('onprocess', { alias: 'p', what: 'a PID', min: 1, max: PID_MAX_LIMIT, describe: 'stop where process PID execs' }))
         .option(...numberOption('dbgport', { alias: 's', what: 'a TCP port', min: 0, max: 65535, describe: 'serve the debugger protocol on this port (0: any free one) and wait for a debugger (no gdb is started)' }))

@@ -422,7 +422,9 @@ export class GdbServer {
     for (let i = 0; ; i++) {
       if (atEvent(end) && this.session.frame >= end.frame) return latest;
       s = this.onward(s, until);
-      if (atEvent(end) ? s.kind === 'reached' : this.at(s, end)) return latest;
+      // A watchpoint stop where the replay is was the write of the instruction just before:
+      // going back undoes that one first.
+      if (atEvent(end) ? s.kind === 'reached' : this.at(s, end)) return s.kind === 'watchpoint' && s.watchpoint.access !== 'execute' ? i : latest;
       if (!('task' in s)) throw new TsrrError('INTERNAL', `going back from event ${end.frame}: a replay did not get there again (${s.kind} at event ${s.frame})`);
       if (s.kind === 'watchpoint' || (s.kind === 'breakpoint' && this.breakpoints.has(s.task.getRegs().rip))) latest = i;
     }
