@@ -90,6 +90,8 @@ export interface DebuggerOptions {
   readonly host: string;
   /** Arguments for the debugger tsrr starts. */
   readonly debuggerArgs: readonly string[];
+  /** The debugger program to start (-d); default: gdb in PATH. */
+  readonly debugger?: string;
   /** True once tsrr should stop serving (SIGTERM, or Ctrl-C with no debugger in front). */
   readonly stop: () => boolean;
   /** A new replay of the same trace, not started yet (to go backwards): start() begins it at

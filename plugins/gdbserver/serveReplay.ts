@@ -26,7 +26,7 @@ export function serveReplay(session: ReplaySession, opts: DebuggerOptions, hooks
   const script = `/proc/${process.pid}/fd/${scriptFd}`;
   // gdb is started before any tracee: this thread then pins itself and traps rdtsc, which
   // children it starts would inherit. gdb asks the server for the program's file.
-  const gdb = opts.port === undefined ? startGdb(['-q', '-l', '10000', '-ix', script, '-ex', 'set sysroot /', '-ex', target, ...opts.debuggerArgs]) : undefined;
+  const gdb = opts.port === undefined ? startGdb(opts.debugger ?? 'gdb', ['-q', '-l', '10000', '-ix', script, '-ex', 'set sysroot /', '-ex', target, ...opts.debuggerArgs]) : undefined;
   let gdbEnded = false;
   try {
     session.start();
@@ -65,14 +65,15 @@ function toEnd(session: ReplaySession): ReplayStop {
   }
 }
 
-function startGdb(args: string[]): number {
+function startGdb(program: string, args: string[]): number {
   let path: string;
   try {
-    path = findProgram('gdb');
-  } catch {
+    path = findProgram(program);
+  } catch (e) {
+    if (program !== 'gdb') throw new TsrrError('PROGRAM_NOT_FOUND', `-d ${program}: ${(e as Error).message}`);
     throw new TsrrError('PROGRAM_NOT_FOUND', 'cannot find gdb in PATH; install it, or serve with tsrr replay -s PORT and connect a debugger yourself');
   }
-  return spawn(path, ['gdb', ...args], Object.entries(process.env).map(([k, v]) => `${k}=${v}`), [0, 1, 2]);
+  return spawn(path, [program, ...args], Object.entries(process.env).map(([k, v]) => `${k}=${v}`), [0, 1, 2]);
 }
 
 /** Whether the gdb tsrr started has ended (reaping it), waiting up to `timeoutNs`. */

@@ -244,6 +244,15 @@ describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is 
     assertLines(e.out, [/SIGSEGV|main \(\) at .*crash\.c/, /\$1 = 5/]);
   });
 
+  test("rr's gdb options: -x FILE runs a script, -o passes an option, -d names the gdb, -h the address", async () => {
+    const script = join(tmp, 'extra.gdb');
+    writeFileSync(script, 'break square\n');
+    const gdbPath = spawnSync('sh', ['-c', 'command -v gdb'], { encoding: 'utf8' }).stdout.trim();
+    const r = await underGdb(['continue', 'print x'], ['-x', script, '-o=--nh', '-d', gdbPath, '-h', '127.0.0.1']);
+    assert.equal(r.status, 0, describeRun('replay -x -o -d -h under gdb', r));
+    assertLines(r.out, [/Breakpoint 1 at/, /Breakpoint 1, square \(x=0\)/, /\$1 = 0/]);
+  });
+
   test('replay -g N starts gdb at event N', async () => {
     const r = await underGdb(['monitor when', 'continue'], ['-g', '40']);
     assert.equal(r.status, 0, describeRun('replay -g 40 under gdb', r));
