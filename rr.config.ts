@@ -1,4 +1,4 @@
-// The project's own default plugin list (none yet: record and replay are core).
+// The project's own plugin list (the first-party gdbserver and pcp are on by default).
 import { defineConfig } from 'tsrr';
 
 export default defineConfig({ plugins: [] });

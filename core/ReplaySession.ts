@@ -93,6 +93,8 @@ export interface DebuggerOptions {
   readonly host: string;
   /** Arguments for the debugger tsrr starts. */
   readonly debuggerArgs: readonly string[];
+  /** The debugger program to start (-d); default: gdb in PATH. */
+  readonly debugger?: string;
   /** True once tsrr should stop serving (SIGTERM, or Ctrl-C with no debugger in front). */
   readonly stop: () => boolean;
   /** A new replay of the same trace, not started yet (to go backwards): start() begins it at
@@ -101,6 +103,8 @@ export interface DebuggerOptions {
   readonly fresh: () => ReplaySession;
   /** The process to debug (its pid in the trace: -f/-p); default: the first. */
   readonly pid?: number;
+  /** Start the debugger at the end of the replay (-e, rr's goto-exit). */
+  readonly atEnd?: boolean;
 }
 
 /** What a debugger asks for when it lets replay go on. */
@@ -115,10 +119,11 @@ export interface DebugResume {
 }
 
 /** Where replay stopped for a debugger: a breakpoint (the task's rip is at it), the end of a
- * step, an interruption, a signal about to be delivered, or the end of replay. */
+ * step, an interruption, a signal about to be delivered, the task whose exit ends the trace
+ * at that call's entry (`end`, see debugEnd), or the end of replay. */
 export type ReplayStop =
   | ReplayEnd
-  | { kind: 'breakpoint' | 'step' | 'interrupt'; frame: number; task: Task }
+  | { kind: 'breakpoint' | 'step' | 'interrupt' | 'end'; frame: number; task: Task }
   | { kind: 'signal'; frame: number; task: Task; signo: number }
   | { kind: 'watchpoint'; frame: number; task: Task; watchpoint: Watchpoint };
 
@@ -172,6 +177,8 @@ export class ReplaySession extends Session {
   private debug: DebugResume | undefined;
   /** A task stopped for the debugger on its way to `frame`, to be taken on from there. */
   private paused: { task: Task; frame: number } | undefined;
+  /** The task of an `end` stop, at its exit's entry, whose event is replayed if it goes on. */
+  private atEnd: { task: Task; nr: number; e: Event } | undefined;
   /** A stop to report to the debugger once the current stop or event is handled. */
   private report: ReplayStop | undefined;
   /** The records each task's buffer was given that it has not reached its next event with. */
@@ -182,6 +189,10 @@ export class ReplaySession extends Session {
    * while it replays only to find its way back). */
   echo: boolean;
   private readonly lineMarks = new LineMarks();
+  /** A debugger's end of replay (TraceReader.endEvent's frame): when that event is the
+   * syscallEntry of an exit or exit_group, a debugger's resume stops its task at that entry,
+   * the call not made (an `end` stop, rr's exit stop), instead of replaying on to the exits. */
+  debugEnd: number | undefined;
 
   constructor(readonly opts: ReplayOptions) {
     super(opts);
@@ -323,6 +334,8 @@ export class ReplaySession extends Session {
         if (this.paused) {
           const { task, frame } = this.paused;
           this.paused = undefined;
+          if (this.atEnd?.task === task) this.enterBlocking(task, this.atEnd.nr, this.atEnd.e);
+          this.atEnd = undefined;
           this.runTo(task, frame);
         } else {
           const task = this.tasks.get(e.tid);
@@ -848,6 +861,11 @@ export class ReplaySession extends Session {
     this.hooks.beforeSyscall.call(task, nr);
     task.inSyscall = true;
     const next = this.trace.peek();
+    if (this.debug && next !== undefined && next.frame === this.debugEnd && next.tid === task.rec && (nr === NR.exit || nr === NR.exit_group)) {
+      this.report = { kind: 'end', frame: this.lastFrame, task };
+      this.atEnd = { task, nr, e: next };
+      return;
+    }
     if (next?.data.kind === 'syscallEntry') {
       this.enterBlocking(task, nr, next);
       return;

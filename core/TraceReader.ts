@@ -104,6 +104,23 @@ export class TraceReader {
     }
   }
 
+  /** The last event after which the recording's tasks still lived (rr's end of replay, where
+   * a debugger stops): the one before the trace's trailing exit (and interruption) events;
+   * undefined for a trace of nothing else. Found without moving. */
+  endEvent(): Event | undefined {
+    const at = this.cursor;
+    try {
+      for (let f = this.frameCount; f >= 1; f--) {
+        this.cursor = f;
+        const e = this.peek()!;
+        if (e.data.kind !== 'exit' && e.data.kind !== 'interrupted') return e;
+      }
+      return undefined;
+    } finally {
+      this.cursor = at;
+    }
+  }
+
   /** Moves so that `next()` returns `frame`, decoding only that frame's block. */
   forwardTo(frame: number): void {
     if (!Number.isInteger(frame) || frame < 1 || frame > this.frameCount + 1) {

@@ -19,7 +19,13 @@ export type PluginEntry = Plugin | string | [string, unknown];
 
 export interface Config {
   plugins?: PluginEntry[];
+  /** Default plugins (DEFAULT_PLUGINS) not to load, as `--no-plugin NAME` does. */
+  noPlugins?: string[];
 }
+
+/** First-party plugins loaded unless turned off (`--no-plugin NAME`, or `noPlugins` in the
+ * config), by name: core never imports a plugin. */
+export const DEFAULT_PLUGINS: readonly string[] = ['gdbserver', 'pcp'];
 
 /** Identity function that gives rr.config.ts its types. */
 export const defineConfig = (config: Config): Config => config;

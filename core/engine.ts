@@ -18,7 +18,7 @@ import { psCommand } from './commands/ps.js';
 import { VALUE_OPTIONS, recordCommand, splitProgram } from './commands/record.js';
 import { replayCommand } from './commands/replay.js';
 import { traceinfoCommand } from './commands/traceinfo.js';
-import { loadConfig, loadPlugin } from './config.js';
+import { DEFAULT_PLUGINS, loadConfig, loadPlugin } from './config.js';
 import { wordOption } from './optionValues.js';
 import type { CliContext } from './CliContext.js';
 import { Control } from './control.js';
@@ -40,15 +40,15 @@ function valueOptions(y: Argv): string[] {
   return all.map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
 }
 
-/** `--plugin X` / `--plugin=X` before the command's own arguments (an empty or missing X is
- * left to yargs to refuse). */
-function pluginArgs(argv: string[]): string[] {
+/** The values of `--NAME X` / `--NAME=X` (`--plugin`, `--no-plugin`) before the command's own
+ * arguments (an empty or missing X is left to yargs to refuse). */
+function optionArgs(argv: string[], name: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') break;
-    if (a === '--plugin' && i + 1 < argv.length) out.push(argv[++i]!);
-    else if (a.startsWith('--plugin=')) out.push(a.slice('--plugin='.length));
+    if (a === name && i + 1 < argv.length) out.push(argv[++i]!);
+    else if (a.startsWith(name + '=')) out.push(a.slice(name.length + 1));
   }
   return out.filter((spec) => spec !== '');
 }
@@ -74,6 +74,18 @@ function withPluginOptions(tsrr: Tsrr, m: CommandModule): CommandModule {
   };
 }
 
+/** yargs reads `--no-plugin X` as `--plugin false` and a word X: the = form it reads as the
+ * option's value (an empty one, which it refuses, when X is missing). */
+function joinNoPlugin(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') return [...out, ...argv.slice(i)];
+    if (argv[i] !== '--no-plugin') out.push(argv[i]!);
+    else out.push(`--no-plugin=${i + 1 < argv.length && argv[i + 1] !== '--' ? argv[++i] : ''}`);
+  }
+  return out;
+}
+
 export async function main(argv: string[], control: Control, inheritedFds: readonly number[] = []): Promise<number> {
   // rr prints "rr version X"; asked for before any command.
   const at = commandAt(argv, VALUE_OPTIONS);
@@ -95,7 +107,14 @@ export async function main(argv: string[], control: Control, inheritedFds: reado
     else if (Array.isArray(entry)) tsrr.apply(await loadPlugin(entry[0], entry[1], base));
     else tsrr.apply(entry);
   }
-  for (const spec of pluginArgs(splitProgram(argv).tsrrArgs)) tsrr.apply(await loadPlugin(spec, undefined, process.cwd()));
+  const tsrrArgs = splitProgram(argv).tsrrArgs;
+  for (const spec of optionArgs(tsrrArgs, '--plugin')) tsrr.apply(await loadPlugin(spec, undefined, process.cwd()));
+  const off = new Set([...(config.noPlugins ?? []), ...optionArgs(tsrrArgs, '--no-plugin')]);
+  for (const name of off) {
+    if (!DEFAULT_PLUGINS.includes(name)) throw new TsrrError('BAD_ARGUMENT', `cannot turn off plugin ${name}: not a default plugin (those are ${DEFAULT_PLUGINS.join(', ')})`, { plugin: name });
+  }
+  // After the listed ones: a plugin of the same name listed there replaces the default one.
+  for (const name of DEFAULT_PLUGINS) if (!off.has(name) && !tsrr.plugins.some((p) => p.name === name)) tsrr.apply(await loadPlugin(name, undefined, base));
 
   const y: Argv = yargs()
     .scriptName('tsrr')
@@ -108,6 +127,7 @@ export async function main(argv: string[], control: Control, inheritedFds: reado
     .middleware((a) => {
       if (a['mark-stdio'] && a._[0] !== 'replay') throw new TsrrError('BAD_ARGUMENT', `-M marks replayed output: it is for tsrr replay, not ${a._[0]}`);
     })
+    .option(...wordOption('no-plugin', { what: 'a plugin name', array: true, global: true, describe: `do not load this default plugin (${DEFAULT_PLUGINS.join(', ')}); repeatable` }))
     .demandCommand(1, 'tsrr needs a command; see tsrr --help')
     .strict()
     .exitProcess(false)
@@ -122,7 +142,7 @@ export async function main(argv: string[], control: Control, inheritedFds: reado
   tsrr.hooks.cliCommands.call(y, ctx);
   const commands = (y as unknown as { getInternalMethods(): { getCommandInstance(): { getCommands(): string[] } } }).getInternalMethods().getCommandInstance().getCommands();
   const values = valueOptions(y);
-  await y.parseAsync(splitProgram(explicitCommand(argv, commands, values, true), values).all);
+  await y.parseAsync(joinNoPlugin(splitProgram(explicitCommand(argv, commands, values, true), values).all));
   return code;
 }
 

@@ -8,7 +8,7 @@ import { describeValue, isPlugin } from './pluginShape.js';
 import { TsrrError } from '../native/TsrrError.js';
 
 /** The keys a config may have (the type makes a key added to Config be listed here). */
-const KEYS = Object.keys({ plugins: true } satisfies Record<keyof Config, true>);
+const KEYS = Object.keys({ plugins: true, noPlugins: true } satisfies Record<keyof Config, true>);
 
 const ENTRY = 'a plugin (an object with apply(tsrr), or a function taking tsrr), a specifier string, or [specifier, options]';
 
@@ -28,7 +28,10 @@ export function validateConfig(config: unknown, file: string): Config {
   for (const key of Object.keys(config)) {
     if (!KEYS.includes(key)) fail(`unknown key "${key}" (a config has: ${KEYS.join(', ')})`, key);
   }
-  const { plugins } = config as Config;
+  const { plugins, noPlugins } = config as Config;
+  if (noPlugins !== undefined && (!Array.isArray(noPlugins) || noPlugins.some((n) => typeof n !== 'string'))) {
+    fail(`noPlugins must be a list of default plugin names, not ${describeValue(noPlugins)}`, 'noPlugins');
+  }
   if (plugins === undefined) return config;
   if (!Array.isArray(plugins)) return fail(`plugins must be an array, not ${describeValue(plugins)}`, 'plugins');
   plugins.forEach((entry, i) => {

@@ -9,6 +9,7 @@
  */
 import { readFileSync, readlinkSync } from 'node:fs';
 import { Registers, TsrrError, WATCHPOINT_SLOTS, hardwareWatchpoints, isTsrrError, writeAll, type DebugResume, type ReplaySession, type ReplayStop, type Task, type Watchpoint } from '../../core/index.js';
+import { SIG } from '../../native/ptrace.js';
 import { GdbConnection, INTERRUPT } from './GdbConnection.js';
 import type { GdbHooks } from './hooks.js';
 import { RegisterFile } from './registers.js';
@@ -61,6 +62,8 @@ export class GdbServer {
   private done = false;
   /** The process gdb debugs (the first one, or -f/-p's): other processes replay along unseen. */
   private readonly tgid: number;
+  /** The end of replay for gdb (TraceReader.endEvent's frame, ReplaySession.debugEnd). */
+  private readonly endFrame: number | undefined;
 
   constructor(
     public session: ReplaySession,
@@ -70,13 +73,17 @@ export class GdbServer {
     private readonly fresh: () => ReplaySession,
     /** The process gdb debugs (its pid in the trace); default: the first. */
     pid?: number,
+    /** Where the replay stopped before gdb came (-e's end stop). */
+    start?: ReplayStop,
   ) {
     const first = (pid !== undefined ? [...session.tasks.values()].find((t) => t.tgid === pid) : undefined) ?? [...session.tasks.values()][0];
     this.tgid = first?.tgid ?? 0;
     this.selected = session.tasks.get(this.tgid) ?? first;
     this.regs = new RegisterFile(first !== undefined && first.getXstate(XSAVE_MAX).length > 576 + 256);
     this.position = this.atEventPosition();
+    if (start) this.stopped(start);
     this.startFrame = session.frame;
+    this.endFrame = session.trace.endEvent()?.frame;
     this.instrument(session);
   }
 
@@ -258,7 +265,10 @@ export class GdbServer {
    * names none) while the others go on; `c` alone continues. Signals gdb passes are the
    * recorded ones, which replay delivers by itself. */
   private resume(actions: string[]): string {
-    if (this.last && isEnd(this.last)) return this.stopReply(this.last);
+    // At the end the replay stays (the end of another process's task, below, it goes on from).
+    if (this.last && (isEnd(this.last) || this.last.kind === 'end')) return this.stopReply(this.last);
+    // The signal the last process dies of: its end is there.
+    if (this.last?.kind === 'signal' && this.last.frame === this.endFrame) return this.stopReply((this.last = { ...this.last, kind: 'end' }));
     // gdb's `run` continues the program it started: the replay stays where `run` put it.
     if (this.justRun) {
       this.justRun = false;
@@ -302,6 +312,7 @@ export class GdbServer {
 
   /** Takes automatic checkpoints as `session` replays, at events some time apart. */
   private instrument(session: ReplaySession): void {
+    session.debugEnd = this.endFrame;
     session.hooks.eventReplayed.tap(NAME, (e, task) => {
       if (!e.canCheckpointAt() || performance.now() - this.lastSaved < AUTO_INTERVAL_MS || this.timeline.hasEvent(e.frame)) return;
       this.save({ frame: e.frame, rec: task.rec, regs: NO_REGS, walk: { from: e.frame, steps: 0 } }, false);
@@ -318,7 +329,7 @@ export class GdbServer {
       if (!isTsrrError(e) || e.code === 'INTERRUPTED') throw e;
       return e.message; // the replay goes on without it
     }
-    if (saved === undefined) return 'no plugin saves replay states (add --plugin pcp)';
+    if (saved === undefined) return 'no plugin saves replay states (pcp, a default plugin, is turned off)';
     if (typeof saved === 'string') return saved;
     return this.timeline.add(place, saved, user);
   }
@@ -411,7 +422,9 @@ export class GdbServer {
     for (let i = 0; ; i++) {
       if (atEvent(end) && this.session.frame >= end.frame) return latest;
       s = this.onward(s, until);
-      if (atEvent(end) ? s.kind === 'reached' : this.at(s, end)) return latest;
+      // A watchpoint stop where the replay is was the write of the instruction just before:
+      // going back undoes that one first.
+      if (atEvent(end) ? s.kind === 'reached' : this.at(s, end)) return s.kind === 'watchpoint' && s.watchpoint.access !== 'execute' ? i : latest;
       if (!('task' in s)) throw new TsrrError('INTERNAL', `going back from event ${end.frame}: a replay did not get there again (${s.kind} at event ${s.frame})`);
       if (s.kind === 'watchpoint' || (s.kind === 'breakpoint' && this.breakpoints.has(s.task.getRegs().rip))) latest = i;
     }
@@ -512,7 +525,9 @@ export class GdbServer {
     this.restoreTo(cp, false);
     const w = cp?.place.walk;
     let done = w && w.from === walk.from && (w.steps === 0 || cp!.place.rec === rec) ? w.steps : 0;
-    if (this.replayTo(walk.from).kind !== 'reached') return undefined;
+    // A stop at event `from` (a recorded signal's) is right after it too.
+    const at = this.replayTo(walk.from);
+    if (at.kind !== 'reached' && !('task' in at)) return undefined;
     const task = this.session.tasks.get(rec);
     if (!task || this.session.frame !== walk.from && done === 0) return undefined;
     let stop: ReplayStop & { task: Task } = { kind: 'step', frame: this.session.frame, task };
@@ -544,6 +559,7 @@ export class GdbServer {
   checkpoint(): string {
     const here = this.position ?? this.atEventPosition();
     if (!here || (this.last && isEnd(this.last))) return 'The program is not being run.\n';
+    if (this.last?.kind === 'end') return 'tsrr: cannot checkpoint at the end of the replay; go back first\n';
     const cp = this.save(here, true);
     if (typeof cp === 'string') return `tsrr: cannot checkpoint here: ${cp}\n`;
     return `Checkpoint ${cp.id} at event ${here.frame}.\n`;
@@ -628,6 +644,9 @@ export class GdbServer {
         return `T05thread:${threadId(stop.task)};`;
       case 'interrupt':
         return `T02thread:${threadId(stop.task)};`;
+      case 'end':
+        // rr's exit stop: gdb shows the program killed, stopped where it exits.
+        return `T${hex2(gdbSignal(SIG.KILL))}thread:${threadId(stop.task)};`;
       case 'signal':
         return `T${hex2(gdbSignal(stop.signo))}thread:${threadId(stop.task)};`;
       case 'watchpoint': {

@@ -4,7 +4,7 @@
  * and gdb is started attached to it in this terminal, or, with -s PORT, tsrr waits for one
  * to connect. tsrr ends when gdb does.
  */
-import { TsrrError, writeAll, type DebuggerOptions, type ReplaySession } from '../../core/index.js';
+import { TsrrError, writeAll, type DebuggerOptions, type ReplaySession, type ReplayStop } from '../../core/index.js';
 import { findProgram } from '../../core/commands/record.js';
 import { closeFd, memoryFile, spawn, waitTimed } from '../../native/libc.js';
 import { WAIT } from '../../native/ptrace.js';
@@ -26,17 +26,18 @@ export function serveReplay(session: ReplaySession, opts: DebuggerOptions, hooks
   const script = `/proc/${process.pid}/fd/${scriptFd}`;
   // gdb is started before any tracee: this thread then pins itself and traps rdtsc, which
   // children it starts would inherit. gdb asks the server for the program's file.
-  const gdb = opts.port === undefined ? startGdb(['-q', '-l', '10000', '-ix', script, '-ex', 'set sysroot /', '-ex', target, ...opts.debuggerArgs]) : undefined;
+  const gdb = opts.port === undefined ? startGdb(opts.debugger ?? 'gdb', ['-q', '-l', '10000', '-ix', script, '-ex', 'set sysroot /', '-ex', target, ...opts.debuggerArgs]) : undefined;
   let gdbEnded = false;
   try {
     session.start();
     if (session.opts.goto !== undefined) session.debugContinue({ until: session.opts.goto });
+    const end = opts.atEnd ? toEnd(session) : undefined;
     if (session.tasks.size === 0) throw new TsrrError('BAD_ARGUMENT', `the program has ended by event ${session.frame}: nothing to debug there`);
     if (gdb === undefined) writeAll(2, `tsrr: listening on ${opts.host}:${listener.port}; connect with:\n  gdb -ix ${script} -ex '${target}'\n`);
     const socket = accept(listener, opts, gdb);
     if (!socket) return;
     const conn = new GdbConnection(socket);
-    const server = new GdbServer(session, conn, hooks, opts.fresh, opts.pid);
+    const server = new GdbServer(session, conn, hooks, opts.fresh, opts.pid, end);
     try {
       hooks.serverStarted.call(server);
       server.serve(() => opts.stop() || (gdb !== undefined && (gdbEnded ||= ended(gdb))));
@@ -52,14 +53,27 @@ export function serveReplay(session: ReplaySession, opts: DebuggerOptions, hooks
   }
 }
 
-function startGdb(args: string[]): number {
+/** -e: replays on to the end stop (ReplaySession.debugEnd), or to the signal the last
+ * process dies of. */
+function toEnd(session: ReplaySession): ReplayStop {
+  const end = session.trace.endEvent();
+  session.debugEnd = end?.frame;
+  for (;;) {
+    const stop = session.debugContinue({});
+    if (stop.kind === 'end' || (stop.kind === 'signal' && stop.frame === end?.frame)) return stop;
+    if (!('task' in stop)) throw new TsrrError('BAD_ARGUMENT', `-e: the trace ends with no task left to stop at (${stop.kind} at event ${stop.frame})`);
+  }
+}
+
+function startGdb(program: string, args: string[]): number {
   let path: string;
   try {
-    path = findProgram('gdb');
-  } catch {
+    path = findProgram(program);
+  } catch (e) {
+    if (program !== 'gdb') throw new TsrrError('PROGRAM_NOT_FOUND', `-d ${program}: ${(e as Error).message}`);
     throw new TsrrError('PROGRAM_NOT_FOUND', 'cannot find gdb in PATH; install it, or serve with tsrr replay -s PORT and connect a debugger yourself');
   }
-  return spawn(path, ['gdb', ...args], Object.entries(process.env).map(([k, v]) => `${k}=${v}`), [0, 1, 2]);
+  return spawn(path, [program, ...args], Object.entries(process.env).map(([k, v]) => `${k}=${v}`), [0, 1, 2]);
 }
 
 /** Whether the gdb tsrr started has ended (reaping it), waiting up to `timeoutNs`. */

@@ -10,14 +10,15 @@ export const hasGdb = spawnSync('gdb', ['--version']).status === 0;
 export const GDB_TIMEOUT = 120_000;
 let runs = 0;
 
-/** Replays `trace` under gdb (started by tsrr with `tsrrArgs` before `replay`) running
+/** Replays `trace` under gdb (started by tsrr, with its default plugins unless `tsrrArgs` before
+ * `replay` say otherwise) running
  * `commands` in batch mode; `out` is what tsrr and gdb printed on stdout and stderr, in the
  * order they did (gdb prints monitor output on stderr). */
 export async function underGdb(trace: string, commands: string[], opts: { tsrrArgs?: string[]; replayArgs?: string[]; env?: NodeJS.ProcessEnv; dir: string }): Promise<Run & { out: string }> {
   const n = runs++;
   const script = join(opts.dir, `script${n}.gdb`);
   writeFileSync(script, commands.join('\n') + '\n');
-  const args = [...(opts.tsrrArgs ?? ['--plugin', 'gdbserver']), 'replay', ...(opts.replayArgs ?? []), trace, '--', '-batch', '-nx', '-x', script];
+  const args = [...(opts.tsrrArgs ?? []), 'replay', ...(opts.replayArgs ?? []), trace, '--', '-batch', '-nx', '-x', script];
   const log = join(opts.dir, `gdb${n}.out`);
   const fd = openSync(log, 'w');
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', fd, fd], env: opts.env });

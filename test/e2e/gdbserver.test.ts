@@ -11,20 +11,22 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { GDB_TIMEOUT, assertLines, hasGdb, underGdb as runGdb } from './gdb.js';
 import { assertNoneLeft, compile, describeRun, start, tempDir, tsrr, type Started } from './helpers.js';
 
-const GDB = ['--plugin', 'gdbserver'];
+/** gdbserver alone (a default plugin): going back replays from the start, pcp's checkpoints
+ * are tested in gdbCheckpoints.test.ts. */
+const GDB = ['--no-plugin', 'pcp'];
 const TIMEOUT = GDB_TIMEOUT;
 
 let tmp: string;
 let trace: string;
 let program: string;
 
-const underGdb = (commands: string[], extra: string[] = []) => runGdb(trace, commands, { replayArgs: extra, dir: tmp });
+const underGdb = (commands: string[], extra: string[] = []) => runGdb(trace, commands, { tsrrArgs: GDB, replayArgs: extra, dir: tmp });
 
 describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is not installed' }, () => {
   before(() => {
@@ -69,7 +71,7 @@ describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is 
       /rip +0x[0-9a-f]+ +0x[0-9a-f]+ <square\+\d+>/,
       /<counter>:\t0x00000001\t/,
       /total 285 counter 10\nchecksum 1498500\n/,
-      /\[Inferior 1 \(process \d+\) exited normally\]/,
+      /(?:Program|Thread \d+) received signal SIGKILL, Killed\.\n(?:\[Switching.*\n)?.*_exit/,
     ]);
     assertNoneLeft([trace]);
   });
@@ -85,8 +87,15 @@ describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is 
       /Switching to thread 2/,
       /\$1 = 10/,
       /hit Breakpoint 1, worker \(arg=0x2\)/,
-      /exited normally/,
+      /(?:Program|Thread \d+) received signal SIGKILL/,
     ]);
+  });
+
+  test('tsrr replay alone starts gdb, with pcp on: in-memory checkpoints, none written to the trace', async () => {
+    const r = await runGdb(trace, ['break square', 'continue', 'checkpoint', 'info checkpoints', 'print x', 'delete', 'continue'], { dir: tmp });
+    assert.equal(r.status, 0, describeRun('tsrr replay under gdb', r));
+    assertLines(r.out, [/Breakpoint 1, square \(x=0\)/, /Checkpoint 1 at event \d+/, /1\tevent \d+/, /\$1 = 0/, /(?:Program|Thread \d+) received signal SIGKILL/]);
+    assert.ok(!existsSync(join(trace, 'checkpoints')), 'a replay wrote persistent checkpoints unasked');
   });
 
   test('a watchpoint on a global stops at each change, also in a thread made later', async () => {
@@ -100,9 +109,27 @@ describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is 
       /Hardware watchpoint 3: checksum/,
       /Thread 2 hit Hardware watchpoint 3: checksum\n\nOld value = 0\nNew value = 1\n.*in worker/,
       /\$2 = 1/,
-      /exited normally/,
+      /(?:Program|Thread \d+) received signal SIGKILL/,
     ]);
   });
+
+  for (const [name, args] of [['gdbserver alone', GDB], ['pcp too', []]] as [string, string[]][]) {
+    test(`reverse-continue from a watchpoint stop goes back over the write that stopped it (${name})`, async () => {
+      const r = await runGdb(trace, ['break main', 'continue', 'delete', 'watch counter', 'continue', 'continue', 'reverse-continue', 'print counter', 'reverse-continue', 'print counter', 'continue', 'print counter'], { tsrrArgs: args, dir: tmp });
+      assert.equal(r.status, 0, describeRun('replay under gdb', r));
+      assertLines(r.out, [
+        /Old value = 0\nNew value = 1/,
+        /Old value = 1\nNew value = 2/,
+        // gdb shows a change seen going back as the value before the stop, then the one at it.
+        /Old value = 2\nNew value = 1\n.*\n26\t    counter\+\+;/,
+        /\$1 = 1/,
+        /Old value = 1\nNew value = 0\n.*\n26\t    counter\+\+;/,
+        /\$2 = 0/,
+        /Old value = 0\nNew value = 1/, // forward again: the same write
+        /\$3 = 1/,
+      ]);
+    });
+  }
 
   test('reverse-continue, reverse-finish, reverse-stepi and reverse-next go back exactly', async () => {
     const r = await underGdb([
@@ -152,7 +179,7 @@ describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is 
       /\$9 = 1/,
       /25\t    total \+= square\(i\);/,
       /\$10 = 1/,
-      /exited normally/,
+      /(?:Program|Thread \d+) received signal SIGKILL/,
     ]);
     // reverse-stepi went back one instruction, stepi came forward to the same place.
     const pcs = [...r.out.matchAll(/\$[678] = \(void \(\*\)\(\)\) (0x[0-9a-f]+)/g)].map((m) => BigInt(m[1]!));
@@ -173,16 +200,64 @@ describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is 
       /Breakpoint 1, main \(\) at .*debugme\.c:25/,
       /\$2 = 2/,
       /total 285 counter 10\nchecksum 1498500\n/,
-      /exited normally/,
+      /(?:Program|Thread \d+) received signal SIGKILL/,
     ]);
     assert.doesNotMatch(r.out, /tsrr: /, 'no divergence');
+  });
+
+  // rr's exit stop: the end of the replay is a stop (gdb shows SIGKILL) to go back from.
+  for (const [name, args] of [['gdbserver alone', GDB], ['pcp too', []]] as [string, string[]][]) {
+    test(`continue to the end stops there, and reverse-continue goes back to the last breakpoint hit (${name})`, async () => {
+      const r = await runGdb(trace, ['continue', 'info threads', 'break square', 'reverse-continue', 'print x', 'continue', 'continue', 'bt 1'], { tsrrArgs: args, dir: tmp });
+      assert.equal(r.status, 0, describeRun('replay under gdb', r));
+      assertLines(r.out, [
+        /total 285 counter 10\nchecksum 1498500\n/,
+        /(?:Program|Thread \d+) received signal SIGKILL, Killed\.\n(?:\[Switching.*\n)?.*_exit/,
+        /\* 1 +Thread \d+\.\d+ .*_exit/,
+        /Breakpoint 1, square \(x=9\)/,
+        /\$1 = 9/,
+        /(?:Program|Thread \d+) received signal SIGKILL, Killed\./,
+        /(?:Program|Thread \d+) received signal SIGKILL, Killed\./, // going on from the end stays there
+        /#0 .*_exit/,
+      ]);
+      assert.doesNotMatch(r.out, /exited normally|not being run|tsrr: /);
+      assertNoneLeft([trace]);
+    });
+  }
+
+  test('replay -e starts gdb at the end; going back and on again works from there', async () => {
+    const r = await underGdb(['bt 1', 'break square', 'reverse-continue', 'print x', 'delete', 'continue', 'reverse-stepi', 'continue', 'checkpoint'], ['-e']);
+    assert.equal(r.status, 0, describeRun('replay -e under gdb', r));
+    assertLines(r.out, [/#0 .*_exit/, /Breakpoint 1, square \(x=9\)/, /\$1 = 9/, /(?:Program|Thread \d+) received signal SIGKILL/, /(?:Program|Thread \d+) received signal SIGKILL/, /cannot checkpoint at the end of the replay/]);
+    assert.doesNotMatch(r.out, /exited normally|not being run/);
+  });
+
+  test('a program that crashes: its signal, then the end stop there, and back to the write before', async () => {
+    const dir = join(tmp, 'crash');
+    const rec = tsrr(['record', '-o', dir, compile('crash')]);
+    assert.notEqual(rec.status, 0);
+    const r = await runGdb(dir, ['continue', 'continue', 'print g', 'watch g', 'reverse-continue', 'print g'], { tsrrArgs: GDB, dir: tmp });
+    assert.equal(r.status, 0, describeRun('replay of a crash under gdb', r));
+    assertLines(r.out, [/Program received signal SIGSEGV/, /(?:Program|Thread \d+) received signal SIGKILL/, /\$1 = 5/, /Old value = 5\nNew value = 0/, /\$2 = 0/]);
+    assert.doesNotMatch(r.out, /terminated|not being run/);
+    const e = await runGdb(dir, ['print g'], { tsrrArgs: GDB, replayArgs: ['-e'], dir: tmp });
+    assertLines(e.out, [/SIGSEGV|main \(\) at .*crash\.c/, /\$1 = 5/]);
+  });
+
+  test("rr's gdb options: -x FILE runs a script, -o passes an option, -d names the gdb, -h the address", async () => {
+    const script = join(tmp, 'extra.gdb');
+    writeFileSync(script, 'break square\n');
+    const gdbPath = spawnSync('sh', ['-c', 'command -v gdb'], { encoding: 'utf8' }).stdout.trim();
+    const r = await underGdb(['continue', 'print x'], ['-x', script, '-o=--nh', '-d', gdbPath, '-h', '127.0.0.1']);
+    assert.equal(r.status, 0, describeRun('replay -x -o -d -h under gdb', r));
+    assertLines(r.out, [/Breakpoint 1 at/, /Breakpoint 1, square \(x=0\)/, /\$1 = 0/]);
   });
 
   test('replay -g N starts gdb at event N', async () => {
     const r = await underGdb(['monitor when', 'continue'], ['-g', '40']);
     assert.equal(r.status, 0, describeRun('replay -g 40 under gdb', r));
     assert.match(r.out, /Current event: 40\n/);
-    assert.match(r.out, /exited normally/);
+    assert.match(r.out, /(?:Program|Thread \d+) received signal SIGKILL/);
   });
 
   test('replay -f PID debugs that process, from where it starts', async () => {
@@ -216,7 +291,7 @@ describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is 
       const script = join(tmp, 'connect.gdb');
       writeFileSync(script, ['break square', 'continue', 'print x', 'when', 'delete', 'continue'].join('\n') + '\n');
       const g = spawnSync('gdb', ['-batch', '-nx', '-ix', line[1]!, '-ex', `target extended-remote 127.0.0.1:${port}`, '-x', script], { encoding: 'utf8', timeout: TIMEOUT });
-      assertLines(g.stdout, [/Breakpoint 1, square \(x=0\)/, /\$1 = 0/, /exited normally/]);
+      assertLines(g.stdout, [/Breakpoint 1, square \(x=0\)/, /\$1 = 0/, /(?:Program|Thread \d+) received signal SIGKILL/]);
       assert.match(g.stderr, /Current event: \d+/); // gdb prints monitor output there
       const end = await s.exited;
       assert.equal(end.code, 0, s.stderr());
@@ -317,7 +392,7 @@ describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is 
       assert.equal(await ask(c, 'qXfer:auxv:read::ffffffffff,10'), 'l', 'auxv past its end is empty');
       assert.equal(await ask(c, 'vFile:open:2f,0,0'), '', 'vFile is not served');
       assert.match(await ask(c, 'g'), /^[0-9a-f]{100,}$/, 'registers');
-      assert.equal(await ask(c, 'vCont;c'), 'W00', 'the replay runs on to the end');
+      assert.match(await ask(c, 'vCont;c'), /^T09thread:p[0-9a-f]+\.[0-9a-f]+;$/, 'the replay runs on to its end, where it stops');
       c.sock.write(frame('k'));
       const end = await s.exited;
       c.sock.destroy();
@@ -349,7 +424,7 @@ describe('gdb on a replay (gdbserver plugin)', { skip: hasGdb ? false : 'gdb is 
       // debug registers do nothing, replay single-steps while one is set, which is slow.)
       assert.match(await ask(c, 'bs'), /^T05/);
       assert.equal(await ask(c, `Z0,${pc},1`), 'OK');
-      assert.equal(await ask(c, 'c'), 'W00', 'the replay runs on to the end');
+      assert.match(await ask(c, 'c'), /^T09/, 'the replay runs on to its end, where it stops');
       c.sock.write(frame('k'));
       const end = await s.exited;
       c.sock.destroy();

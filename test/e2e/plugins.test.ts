@@ -87,6 +87,21 @@ describe('plugins', () => {
     assertRefused('--plugin ./factory.ts', f, ['plugin ./factory.ts', 'returned a plugin']);
   });
 
+  test('noPlugins in the config turns a default plugin off; a name that is not one is refused', () => {
+    const { program, tmp: cwd, dir } = setUp('sleeper');
+    const rec = tsrr(['record', '-o', dir, program, '1'], { timeout: 30_000 });
+    assert.equal(rec.status, 0, describeRun('record', rec));
+    const config = join(cwd, 'rr.config.mjs');
+    writeFileSync(config, "export default { noPlugins: ['gdbserver'] };\n");
+    assertRefused('replay with gdbserver turned off', tsrr(['replay', dir], { cwd, input: '' }), ['-a', 'debugger plugin', 'turned off']);
+    const ok = tsrr(['replay', '-a', dir], { cwd, input: '' });
+    assert.equal(ok.status, 0, describeRun('replay -a with gdbserver turned off', ok));
+    writeFileSync(config, "export default { noPlugins: ['gdb'] };\n");
+    assertRefused('noPlugins naming no default plugin', tsrr(['ls'], { cwd }), ['gdb', 'not a default plugin']);
+    writeFileSync(config, 'export default { noPlugins: "pcp" };\n');
+    assertRefused('noPlugins not a list', tsrr(['ls'], { cwd }), [config, 'noPlugins']);
+  });
+
   test('a config whose default export is not a config names the config file', () => {
     const { program, tmp: cwd, dir } = setUp('sleeper');
     const config = join(cwd, 'rr.config.mjs');

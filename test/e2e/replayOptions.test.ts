@@ -53,16 +53,25 @@ test('every numeric option of replay refuses a bad value, or none, naming the op
 });
 
 test('replay without -a needs a debugger plugin; -a refuses what only a debugger uses', async () => {
-  const needsDebugger = ['-a', '--plugin gdbserver'];
+  const needsDebugger = ['-a', 'debugger plugin', 'gdbserver', 'turned off'];
+  const noGdb = ['--no-plugin', 'gdbserver'];
   await assertUsageErrors([
-    [['replay', dir], needsDebugger],
-    [['--plugin', 'pcp', 'replay', '-g', '3', dir], needsDebugger],
-    [['replay', '-s', '0', dir], needsDebugger],
+    [[...noGdb, 'replay', dir], needsDebugger],
+    [['--no-plugin=gdbserver', 'replay', '-g', '3', dir], needsDebugger],
+    [['--plugin', 'pcp', ...noGdb, 'replay', '-s', '0', dir], needsDebugger],
+    [['--no-plugin', 'gdb', 'replay', dir], ['gdb', 'not a default plugin', 'gdbserver, pcp']],
+    [['replay', dir, '--no-plugin'], ['--no-plugin', 'needs a value']],
     [['replay', '-a', '-s', '0', dir], ['-s', '-a']],
     [['replay', '-a', '--dbghost', '127.0.0.1', dir], ['--dbghost', '-a']],
+    [['replay', '-a', '-e', dir], ['-e', '-a']],
+    [['replay', '-a', '-x', 'script.gdb', dir], ['-x', '-a']],
+    [['replay', '-s', '0', '-o=-nx', dir], ['-o', '-s']],
+    [['replay', '-d', '/no/such/gdb', dir], ['-d', '/no/such/gdb']],
+    [['replay', '-e', '-g', '3', dir], ['goto', 'goto-exit']],
+    [['replay', '-e', '-p', String(pid), dir], ['goto-exit', 'onprocess']],
     [['replay', '-a', dir, '--', '-q'], ['after --', '-q', '-a']],
-    [['--plugin', 'gdbserver', 'replay', '-s', '0', dir, '--', '-q'], ['after --', '-q', '-s']],
-    [['--plugin', 'gdbserver', 'replay', '--dbghost', '', dir], ['--dbghost', 'needs a value']],
+    [['replay', '-s', '0', dir, '--', '-q'], ['after --', '-q', '-s']],
+    [['replay', '--dbghost', '', dir], ['--dbghost', 'needs a value']],
     [['replay', '-a', '-f', String(pid), '-p', String(pid), dir], ['onfork', 'onprocess']],
     [['replay', '-a', dir, '--plugin'], ['--plugin', 'needs a value']],
     [['--plugin', 'pcp', 'replay', '-a', '--checkpoint-interval', '5', dir], ['--checkpoint-interval', 'record']],
