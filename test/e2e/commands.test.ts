@@ -208,7 +208,7 @@ describe('the command line as rr\'s', () => {
     assert.equal(ok('ls', run(['ls'])), 'echo-0\necho-1\necho-2 (latest)\n');
     assert.equal(ok('tsrr -a TRACEDIR', run(['-a', join(root, 'echo-0')])), 'by path\n');
     assert.equal(ok('tsrr TRACEDIR -a', run([join(root, 'echo-1'), '-a'])), 'by name\n');
-    assertRefused('tsrr TRACEDIR without a debugger', run([join(root, 'echo-0')]), ['needs -a']);
+    assertRefused('tsrr TRACEDIR without a debugger', run(['--no-plugin', 'gdbserver', join(root, 'echo-0')]), ['needs -a']);
     assertRefused('tsrr NOT-A-PROGRAM', run(['./no-such-program']), ['no such program: ./no-such-program']);
   });
 
@@ -231,13 +231,14 @@ describe('the command line as rr\'s', () => {
   });
 
   test('record\'s help: a description, every option in the usage line; pcp\'s options only where they apply', () => {
-    const help = ok('record --help', tsrr(['record', '--help']));
+    // Core's own options (pcp, on by default, adds its own: below).
+    const help = ok('record --help', tsrr(['--no-plugin', 'pcp', 'record', '--help']));
     const [usage, description] = help.split('\n\n').map((p) => p.replaceAll('\n', ' '));
     assert.match(description!, /^Runs PROG under the recorder/);
     const options = [...help.slice(help.indexOf('Options:')).matchAll(/^\s+(?:(-\w), )?(--[\w-]+)/gm)].map((m) => ({ short: m[1], long: m[2]! }));
     assert.ok(options.length >= 8, help);
     for (const { short, long } of options) {
-      if (['--help', '--version', '--plugin'].includes(long)) continue; // tsrr's own, in tsrr --help
+      if (['--help', '--version', '--plugin', '--no-plugin'].includes(long)) continue; // tsrr's own, in tsrr --help
       const negated = long.replace(/^--/, '--no-');
       assert.ok((short && usage!.includes(short)) || usage!.includes(long) || usage!.includes(negated), `${long} is not in the usage line: ${usage}`);
     }
