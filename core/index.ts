@@ -3,7 +3,7 @@
 export { defineConfig, type Config, type PluginEntry } from './config.js';
 export { Tsrr, type Plugin } from './Tsrr.js';
 export { TsrrError, isTsrrError, type ErrorCode } from '../native/TsrrError.js';
-export { Session, type Divergence, type SessionHooks } from './Session.js';
+export { Session, type Divergence, type SessionEnd, type SessionHooks } from './Session.js';
 export { RecordSession } from './RecordSession.js';
 export { ReplaySession, type DebugResume, type DebuggerOptions, type ReplayEnd, type ReplayStop } from './ReplaySession.js';
 export { Task } from './Task.js';
@@ -20,6 +20,7 @@ export { SharedFiles } from './SharedFiles.js';
 export { mapFilesPath, mappedFilePath, procState } from './procfs.js';
 export { SysvSegments, attachedSegment, isSysvAttachment, type SysvSegment } from './SysvSegments.js';
 export { Event, type EventData, type EventKind } from './Event.js';
+export type { SyscallMade } from './ProgramCalls.js';
 export { TraceReader } from './TraceReader.js';
 export { TraceWriter } from './TraceWriter.js';
 export { Registry } from './Registry.js';
