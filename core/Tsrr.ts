@@ -32,15 +32,26 @@ export function createRootHooks() {
 export class Tsrr {
   readonly hooks = createRootHooks();
   readonly plugins: { name: string; version: string }[] = [];
+  private current: string | undefined;
+
+  /** The name of the plugin whose apply() runs now, if one does: registries note it as the
+   * owner of what it registers. */
+  get applying(): string | undefined {
+    return this.current;
+  }
 
   apply(plugin: Plugin): void {
     const name = typeof plugin === 'function' ? plugin.name || 'anonymous plugin' : plugin.name;
     const version = (typeof plugin === 'function' ? undefined : plugin.version) ?? '0.0.0';
+    const outer = this.current;
+    this.current = name;
     try {
       if (typeof plugin === 'function') plugin(this);
       else plugin.apply(this);
     } catch (e) {
       throw new TsrrError('PLUGIN_ERROR', `plugin ${name} failed while being applied: ${e instanceof Error ? e.message : String(e)}`, { plugin: name, hook: 'apply' }, { cause: e });
+    } finally {
+      this.current = outer;
     }
     this.plugins.push({ name, version });
   }

@@ -26,7 +26,7 @@ export { TraceWriter } from './TraceWriter.js';
 export { Registry } from './Registry.js';
 export type { CliContext } from './CliContext.js';
 export { numberOption, wordOption } from './optionValues.js';
-export { defineHooks } from './hooks.js';
+export { AFTER_PLUGINS, defineHooks } from './hooks.js';
 export { launch, limitsOf, replayedLimits } from './launch.js';
 export { CLONE } from './clone.js';
 export { readSignalState } from './signalState.js';

@@ -7,16 +7,18 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Event } from '../../core/Event.js';
 import { encodeBlock } from '../../core/eventCodec.js';
 import { BLOCK_MAGIC, framed } from '../../core/traceFile.js';
 import { TraceReader } from '../../core/TraceReader.js';
 import { NR } from '../../native/syscalls.js';
-import { ROOT, countEvents, describeRun, setUp, tsrr } from './helpers.js';
+import { ROOT, assertRefused, countEvents, describeRun, setUp, tsrr } from './helpers.js';
 
 const LOGGER = join(ROOT, 'test', 'fixtures', 'call-logger', 'call-logger.mjs');
+const TALLY = join(ROOT, 'test', 'fixtures', 'pcp', 'syscall-tally.mjs');
+const PCP_FIRST = ['--plugin', 'pcp', '--plugin', TALLY];
 /** Whether the suite runs with the syscall buffer off for every recording. */
 const unbuffered = /(^| )(-n|--no-syscall-buffer)( |$)/.test(process.env.TSRR_TEST_RECORD_FLAGS ?? '');
 
@@ -119,5 +121,72 @@ describe('plugin API', () => {
     // The diverging replay told the calls before the divergence, as the recording had them.
     const told = readFileSync(`${log}.replay`, 'utf8');
     assert.ok(told.length > 1 && readFileSync(`${log}.record`, 'utf8').startsWith(told), told);
+  });
+
+  describe('pcp serializers of a third-party plugin (the syscall-tally fixture)', () => {
+    /** Runs tsrr with the tally fixture writing to TALLY.record / TALLY.replay / TALLY.saves. */
+    const tallied = (tally: string, args: string[], env: Record<string, string> = {}) =>
+      tsrr(args, { env: { ...process.env, TALLY_FILE: tally, ...env }, timeout: 60_000 });
+    /** A recording of sleeper with checkpoints every 20 events taken while recording. */
+    function recorded(plugins: string[], env: Record<string, string> = {}) {
+      const { program, tmp, dir } = setUp('sleeper');
+      const tally = join(tmp, 'tally');
+      const r = tallied(tally, [...plugins, 'record', '--checkpoint-interval', '20', '-o', dir, program, '10'], env);
+      return { r, dir, tally };
+    }
+
+    for (const plugins of [PCP_FIRST, ['--plugin', TALLY, '--plugin', 'pcp']]) {
+      test(`record-time checkpoints hold the state plugins reach after their event (${plugins[1] === 'pcp' ? 'pcp' : 'syscall-tally'} listed first)`, () => {
+        const { r, dir, tally } = recorded(plugins);
+        assert.equal(r.status, 0, describeRun('record', r));
+        assert.deepEqual([...new Set(ends(`${tally}.saves`))], ['record record'], 'save() was told another phase');
+        // Near the end, from the latest checkpoint, and from the start: the same tally.
+        const goal = String(countEvents(dir) - 2);
+        const fromCheckpoint = tallied(tally, [...plugins, 'replay', '-a', '-g', goal, dir]);
+        assert.equal(fromCheckpoint.status, 0, describeRun('replay from a checkpoint', fromCheckpoint));
+        assert.match(fromCheckpoint.stderr, /starting from the checkpoint at event \d+/);
+        const restored = readFileSync(`${tally}.replay`, 'utf8');
+        const fromStart = tallied(tally, [...plugins, 'replay', '--ignore-pcp', '-a', '-g', goal, dir]);
+        assert.equal(fromStart.status, 0, describeRun('replay --ignore-pcp', fromStart));
+        assert.equal(restored, readFileSync(`${tally}.replay`, 'utf8'), 'the checkpoint restored another tally than replay reaches from the start');
+      });
+    }
+
+    test('create-checkpoints tells save() it is a replay', () => {
+      const { r, dir, tally } = recorded(PCP_FIRST);
+      assert.equal(r.status, 0, describeRun('record', r));
+      rmSync(`${tally}.saves`);
+      const made = tallied(tally, [...PCP_FIRST, 'create-checkpoints', '-i', '30', dir]);
+      assert.equal(made.status, 0, describeRun('create-checkpoints', made));
+      assert.deepEqual([...new Set(ends(`${tally}.saves`))], ['replay replay']);
+    });
+
+    test('an error in a serializer names the plugin that registered the kind', () => {
+      const { r } = recorded(PCP_FIRST, { TALLY_THROW: 'save' });
+      const line = assertRefused('record with a failing save()', r, ['plugin syscall-tally', '"tally/counts"', 'boom in save']);
+      assert.doesNotMatch(line, /plugin pcp/);
+      const { r: ok, dir, tally } = recorded(PCP_FIRST);
+      assert.equal(ok.status, 0, describeRun('record', ok));
+      const made = tallied(tally, [...PCP_FIRST, 'create-checkpoints', '-i', '30', dir], { TALLY_THROW: 'save' });
+      assert.doesNotMatch(assertRefused('create-checkpoints with a failing save()', made, ['plugin syscall-tally', 'boom in save'], /^tsrr: starting from/), /plugin pcp/);
+      const load = tallied(tally, [...PCP_FIRST, 'replay', '-a', '-g', '50', dir], { TALLY_THROW: 'load' });
+      assert.doesNotMatch(assertRefused('replay with a failing load()', load, ['plugin syscall-tally', 'boom in load'], /^tsrr: starting from/), /plugin pcp/);
+    });
+
+    test('a checkpoint holding an optional kind restores without its plugin, with a warning', () => {
+      const { r, dir, tally } = recorded(PCP_FIRST, { TALLY_OPTIONAL: '1' });
+      assert.equal(r.status, 0, describeRun('record', r));
+      const without = tallied(tally, ['--plugin', 'pcp', 'replay', '-a', '-g', '50', dir]);
+      assert.equal(without.status, 0, describeRun('replay without syscall-tally', without));
+      assert.match(without.stderr, /^tsrr: starting from the checkpoint at event (2|4)0$/m);
+      const warnings = without.stderr.split('\n').filter((l) => l.includes('warning'));
+      assert.equal(warnings.length, 1, without.stderr);
+      assert.match(warnings[0]!, /^tsrr: warning: .*"tally\/counts".*syscall-tally.*not loaded/);
+      // A kind that is not optional makes the checkpoints unusable without the plugin.
+      const needed = recorded(PCP_FIRST);
+      const refused = tallied(needed.tally, ['--plugin', 'pcp', 'replay', '-a', '-g', '50', needed.dir]);
+      assert.equal(refused.status, 0, describeRun('replay without syscall-tally', refused));
+      assert.match(refused.stderr, /cannot be used .*"tally\/counts".*syscall-tally.*starting from the beginning/);
+    });
   });
 });
