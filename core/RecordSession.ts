@@ -281,9 +281,18 @@ export class RecordSession extends Session {
     return this.writer;
   }
 
+  /** The last event recorded (0 before the first). */
+  get frame(): number {
+    return this.writer?.frameCount ?? 0;
+  }
+
   /** Records until every task exited or the user interrupted; returns tsrr's exit status
    * (the first process's). */
   run(): number {
+    return this.runToEnd(() => this.recordAll(), () => ({ reason: 'exited', frame: this.frame, status: this.rootStatus }));
+  }
+
+  private recordAll(): number {
     const { opts } = this;
     const tid = launch(opts.path, opts.argv, opts.envp, opts.cpu, opts.fds);
     const task = this.adoptTask(tid);
@@ -592,6 +601,7 @@ export class RecordSession extends Session {
 
   private record(task: Task, data: EventData) {
     const e = this.writer.append(task.rec, data);
+    this.tellCalls(e, task);
     this.hooks.eventRecorded.call(e, task);
     return e;
   }
@@ -1233,6 +1243,7 @@ export class RecordSession extends Session {
   private interrupt(): number {
     const task = this.current ?? this.tasks.values().next().value;
     if (task) this.record(task, { kind: 'interrupted' });
+    this.end({ reason: 'stopped', frame: this.frame });
     this.killAll();
     return 128 + SIG.INT;
   }

@@ -19,7 +19,7 @@ import type { ResourceLimit } from './TraceHeader.js';
 import { dropUntraced, isForkCall } from './clone.js';
 import type { Event, EventData, Snapshot } from './Event.js';
 import { launch, replayedLimits } from './launch.js';
-import { Session, type Divergence, type SessionOptions } from './Session.js';
+import { Session, type Divergence, type SessionEnd, type SessionOptions } from './Session.js';
 import { SYS_SECCOMP, forceSignal, isSynchronous } from './signals.js';
 import { applySnapshot } from './snapshot.js';
 import { MAX_BUFFER, PRCTL_REGISTER, installFilter, isBufferCall, isWroteCall, markReplay, putRecords, unusedRecords } from './syscallBuffer.js';
@@ -270,8 +270,11 @@ export class ReplaySession extends Session {
   /** Replays to the end of the trace (or to `goto`) and returns how it ended. Throws a
    * DIVERGENCE error when the tracee stops matching the trace. */
   run(): ReplayEnd {
-    this.start();
-    const end = this.replay() as ReplayEnd; // without a debugger only an end stops it
+    // Without a debugger only an end stops it.
+    const end = this.runToEnd(() => {
+      this.start();
+      return this.replay() as ReplayEnd;
+    }, sessionEnd);
     this.killAll();
     return end;
   }
@@ -317,7 +320,13 @@ export class ReplaySession extends Session {
     this.debug = how;
     this.goal = how.until;
     try {
-      return this.replay();
+      const stop = this.replay();
+      // The end of the trace ends the session; a debugger's goal (`until`) does not.
+      if (stop.kind === 'exited' || stop.kind === 'interrupted-recording') this.end(sessionEnd(stop));
+      return stop;
+    } catch (e) {
+      this.failed(e);
+      throw e;
     } finally {
       this.debug = undefined;
       this.interrupting = false;
@@ -350,6 +359,7 @@ export class ReplaySession extends Session {
       this.report = undefined;
       if (stop) return stop;
       if (this.options.interrupted()) {
+        this.end({ reason: 'stopped', frame: this.lastFrame });
         this.killAll();
         throw new TsrrError('INTERRUPTED', `replay interrupted at frame ${this.lastFrame}`, { frame: this.lastFrame });
       }
@@ -837,6 +847,7 @@ export class ReplaySession extends Session {
       if (unused !== 0) this.diverge(task, `${describe(e)} after its buffered calls`, `${describe(e)} with ${unused} bytes of buffered results unused`, e.frame);
     }
     this.lastFrame = e.frame;
+    this.tellCalls(e, task);
     this.hooks.eventReplayed.call(e, task);
     if (!this.debug || e.data.kind === 'buffered') return;
     if (e.data.kind === 'signal') this.report = { kind: 'signal', frame: e.frame, task, signo: e.data.signo };
@@ -1170,6 +1181,13 @@ export class ReplaySession extends Session {
   private corrupt(frame: number, why: string): TsrrError {
     return new TsrrError('TRACE_CORRUPT', `${this.trace.dir}: frame ${frame}: ${why}`, { frame });
   }
+}
+
+/** How the session ends at replay's end `end`. */
+function sessionEnd(end: ReplayEnd): SessionEnd {
+  if (end.kind === 'exited') return { reason: 'exited', frame: end.frame, status: end.status };
+  if (end.kind === 'reached') return { reason: 'reached', frame: end.frame };
+  return { reason: 'end-of-trace', frame: end.frame, ...(end.cutOff !== undefined && { cutOff: end.cutOff }) };
 }
 
 /** Whether the call blocked with a signal mask of its own (sigsuspend, ppoll, ...) and a

@@ -15,14 +15,15 @@ import { CLONE, cloneArgs, isForkCall } from './clone.js';
 import type { Event } from './Event.js';
 import { FdTable, type FdChange } from './FdTable.js';
 import type { FileMonitor } from './FileMonitor.js';
-import { defineHooks } from './hooks.js';
+import { defineHooks, hasTaps } from './hooks.js';
+import { ProgramCalls, type SyscallMade } from './ProgramCalls.js';
 import { Registry } from './Registry.js';
 import { PidfdMonitor } from './PidfdMonitor.js';
 import { StdioMonitor } from './StdioMonitor.js';
 import { SysvSegments } from './SysvSegments.js';
 import { Task } from './Task.js';
 import { followSignalState, startSignalState } from './signalState.js';
-import { TsrrError } from '../native/TsrrError.js';
+import { TsrrError, isTsrrError } from '../native/TsrrError.js';
 import { patchVdso } from './vdso.js';
 import { patchInstructions, type PatchedInstruction } from './trapPatching.js';
 
@@ -35,6 +36,26 @@ export interface Divergence {
   readonly expected: string;
   readonly actual: string;
 }
+
+/** How a session ended (Session.hooks.sessionEnded); `frame` is the last event recorded or
+ * replayed. */
+export type SessionEnd =
+  /** The program ended: record saw its first process end (`status`: its raw wait status);
+   * replay reached the end of a trace where it did. */
+  | { readonly reason: 'exited'; readonly frame: number; readonly status: number }
+  /** Replay reached the end of a trace whose recording was stopped or cut off (`cutOff` says
+   * how, for the latter). */
+  | { readonly reason: 'end-of-trace'; readonly frame: number; readonly cutOff?: string }
+  /** Replay reached the event it was asked to stop at (-g). */
+  | { readonly reason: 'reached'; readonly frame: number }
+  /** Replay: the tracee differed from the trace. */
+  | { readonly reason: 'divergence'; readonly frame: number; readonly divergence: Divergence }
+  /** The user asked tsrr to stop (SIGINT, SIGTERM). */
+  | { readonly reason: 'stopped'; readonly frame: number }
+  /** Something else failed: `error` says what. */
+  | { readonly reason: 'error'; readonly frame: number; readonly error: Error }
+  /** Its owner let go of it before any of these (a debugger done with a replay). */
+  | { readonly reason: 'closed'; readonly frame: number };
 
 /** How long a wait for tracees lasts at most before tsrr looks at its stop requests. */
 export const POLL_NS = 50_000_000;
@@ -58,8 +79,16 @@ export function createSessionHooks() {
     eventRecorded: new SyncHook<[Event, Task]>(['event', 'task']),
     /** Replay: an event was reproduced in the tracee. */
     eventReplayed: new SyncHook<[Event, Task]>(['event', 'task']),
+    /** Every syscall the program made, traced or buffered, once when it ends (record and
+     * replay alike: the same calls in the same order with the same data), told from the event
+     * that ends it, before eventRecorded or eventReplayed. The task may not show the call's
+     * effects yet: replay gives a buffered call its result after its event. */
+    syscallMade: new SyncHook<[SyscallMade, Task]>(['call', 'task']),
     /** Replay: the tracee differs from the trace; replay stops with an error after this. */
     divergence: new SyncHook<[Divergence]>(['divergence']),
+    /** The session ended, for the reason `end` gives (record and replay; once per session,
+     * before its tasks are killed where it ends with tasks alive). */
+    sessionEnded: new SyncHook<[SessionEnd]>(['end']),
     /** Replay: before the program is launched at frame 1. A tap that returns a task has made
      * the session's first task itself (restored from a checkpoint, say) and called
      * startFrom(frame); replay goes on from there instead. */
@@ -100,6 +129,8 @@ export abstract class Session {
   readonly sysvSegments = new SysvSegments();
   protected patching: ReadonlySet<PatchedInstruction> = new Set();
   protected cpuidFaulting = false;
+  private readonly programCalls = new ProgramCalls();
+  private endedWith: SessionEnd | undefined;
 
   constructor(protected readonly options: SessionOptions) {
     this.fileMonitors.register(StdioMonitor.KIND, (_task, fd) => new StdioMonitor(fd));
@@ -154,6 +185,52 @@ export abstract class Session {
     this.tasks.set(task.rec, task);
     this.hooks.taskCreated.call(task);
     return task;
+  }
+
+  /** The last event recorded or replayed (0 before the first). */
+  abstract get frame(): number;
+
+  /** Tells the plugins how the session ended, the first time only. */
+  protected end(end: SessionEnd): void {
+    if (this.endedWith) return;
+    this.endedWith = end;
+    this.hooks.sessionEnded.call(end);
+  }
+
+  /** Runs `body` to the session's end and tells how it ended: what `endOf` makes of what it
+   * returned, or the error it threw. */
+  protected runToEnd<T>(body: () => T, endOf: (result: T) => SessionEnd): T {
+    let result: T;
+    try {
+      result = body();
+    } catch (e) {
+      this.failed(e);
+      throw e;
+    }
+    this.end(endOf(result));
+    return result;
+  }
+
+  /** The session ends with error `e`. A plugin that fails to hear of it does not hide it. */
+  protected failed(e: unknown): void {
+    const frame = this.frame;
+    const code = isTsrrError(e) ? e.code : undefined;
+    const end: SessionEnd =
+      code === 'DIVERGENCE' ? { reason: 'divergence', frame, divergence: (e as TsrrError).context as unknown as Divergence }
+      : code === 'INTERRUPTED' ? { reason: 'stopped', frame }
+      : { reason: 'error', frame, error: e instanceof Error ? e : new Error(String(e)) };
+    try {
+      this.end(end);
+    } catch (also) {
+      if (e instanceof Error) e.message += `; then ${also instanceof Error ? also.message : String(also)}`;
+    }
+  }
+
+  /** Event `e` of `task` was recorded or replayed: the program's calls it ends go to the
+   * syscallMade taps. */
+  protected tellCalls(e: Event, task: Task): void {
+    if (!hasTaps(this.hooks.syscallMade)) return;
+    for (const call of this.programCalls.take(e)) this.hooks.syscallMade.call(call, task);
   }
 
   /** Waits for `task` to stop or end; a stop request ends the wait with an INTERRUPTED
@@ -290,6 +367,7 @@ export abstract class Session {
     // Orphans go to the process's main thread, whose children the waits above do not see.
     for (const pid of [...this.ended, ...killed]) waitTimed(pid, WAIT.WALL | WAIT.WNOHANG, 0);
     this.ended.clear();
+    this.end({ reason: 'closed', frame: this.frame });
   }
 
   protected exitCode(status: number): number {

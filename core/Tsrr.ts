@@ -36,16 +36,27 @@ export function createRootHooks() {
 export class Tsrr {
   readonly hooks = createRootHooks();
   readonly plugins: { name: string; version: string }[] = [];
+  private current: string | undefined;
+
+  /** The name of the plugin whose apply() runs now, if one does: registries note it as the
+   * owner of what it registers. */
+  get applying(): string | undefined {
+    return this.current;
+  }
 
   apply(plugin: Plugin): void {
     const name = typeof plugin === 'function' ? plugin.name || 'anonymous plugin' : plugin.name;
     const version = (typeof plugin === 'function' ? undefined : plugin.version) ?? '0.0.0';
     let made: unknown;
+    const outer = this.current;
+    this.current = name;
     try {
       if (typeof plugin === 'function') made = plugin(this);
       else plugin.apply(this);
     } catch (e) {
       throw new TsrrError('PLUGIN_ERROR', `plugin ${name} failed while being applied: ${e instanceof Error ? e.message : String(e)}`, { plugin: name, hook: 'apply' }, { cause: e });
+    } finally {
+      this.current = outer;
     }
     // A function that returns a plugin was written as a factory: it tapped nothing itself.
     if (isPlugin(made)) {

@@ -40,6 +40,11 @@ export function defineHooks<T extends Record<string, AnyHook>>(owner: string, ho
   return Object.freeze(hooks);
 }
 
+/** A tap stage (`hook.tap({ name, stage: AFTER_PLUGINS }, fn)`) for a tap that must see what
+ * every other tap of the hook did, whatever order the plugins were listed in: pcp's checkpoints
+ * save the state plugins keep, after their taps of the same event. */
+export const AFTER_PLUGINS = 1000;
+
 /** Whether any plugin tapped `hook`: isUsed() cannot tell, it counts the interceptor above. */
 export const hasTaps = (hook: AnyHook): boolean => hook.taps.length > 0;
 

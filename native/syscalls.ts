@@ -321,7 +321,8 @@ const prctl: Writes = (c) => {
 
 type Entry = readonly [nr: number, name: string, args: string, writes?: Writes, failedWrites?: Writes];
 
-const TABLE: readonly Entry[] = [
+/** Every x86-64 syscall (arch/x86/entry/syscalls/syscall_64.tbl, 64-bit and common ABIs). */
+const TABLE = [
   [0, 'read', 'fd buf count', out(1, ret)],
   [1, 'write', 'fd buf count'],
   [2, 'open', 'filename flags mode'],
@@ -658,6 +659,8 @@ const TABLE: readonly Entry[] = [
   [332, 'statx', 'dfd filename flags mask buffer', out(4, STATX)],
   [333, 'io_pgetevents', 'ctx_id min_nr nr events timeout usig', out(3, items(IO_EVENT))],
   [334, 'rseq', 'rseq rseq_len flags sig'],
+  // Made only by the kernel's uretprobe trampoline.
+  [335, 'uretprobe', ''],
   [424, 'pidfd_send_signal', 'pidfd sig info flags'],
   [425, 'io_uring_setup', 'entries params'],
   [426, 'io_uring_enter', 'fd to_submit min_complete flags argp argsz'],
@@ -705,7 +708,8 @@ const TABLE: readonly Entry[] = [
   [467, 'open_tree_attr', 'dfd filename flags uattr usize'],
   [468, 'file_getattr', 'dfd filename ufattr usize at_flags', out(2, size(3))],
   [469, 'file_setattr', 'dfd filename ufattr usize at_flags'],
-];
+  [470, 'listns', 'req ns_ids nr_ns_ids flags', out(1, items(8))],
+] as const satisfies readonly Entry[];
 
 /** Calls that shape the address space, the signal state, the CPU state or the set of tasks:
  * replay needs their effects, so it runs them again. (Signals that kill and tgkill sent are
@@ -781,29 +785,18 @@ export function syscallSpec(nr: number): SyscallSpec | undefined {
   return SYSCALLS.get(nr);
 }
 
+/** The name of syscall `nr` ("openat"), or "syscall_N" for a number x86-64 does not use. */
 export function syscallName(nr: number): string {
   return SYSCALLS.get(nr)?.name ?? `syscall_${nr}`;
 }
 
+/** The number of the syscall named `name`, if x86-64 has one of that name. */
 export function syscallNumber(name: string): number | undefined {
   return BY_NAME.get(name);
 }
 
-/** Numbers the tracer refers to by name. */
-export const NR = {
-  read: 0, write: 1, open: 2, close: 3, stat: 4, fstat: 5, lstat: 6, poll: 7, lseek: 8,
-  mmap: 9, mprotect: 10, munmap: 11, brk: 12, rt_sigaction: 13, rt_sigprocmask: 14,
-  rt_sigreturn: 15, ioctl: 16, pread64: 17, pwrite64: 18, readv: 19, writev: 20, access: 21,
-  pipe: 22, select: 23, sched_yield: 24, mremap: 25, madvise: 28, mlock: 149, munlock: 150, mlock2: 325, dup: 32, dup2: 33, nanosleep: 35, getpid: 39,
-  clone: 56, fork: 57, vfork: 58, execve: 59, exit: 60, wait4: 61, kill: 62, fcntl: 72,
-  getdents: 78, getcwd: 79, rename: 82, unlink: 87, readlink: 89, gettimeofday: 96,
-  creat: 85, getuid: 102, sigaltstack: 131, personality: 135, prctl: 157, arch_prctl: 158, gettid: 186,
-  getxattr: 191, lgetxattr: 192, tkill: 200, time: 201, futex: 202, getdents64: 217, set_tid_address: 218,
-  restart_syscall: 219, clock_gettime: 228, clock_getres: 229, clock_nanosleep: 230,
-  exit_group: 231, tgkill: 234, openat: 257, mkdirat: 258, newfstatat: 262, unlinkat: 263,
-  renameat: 264, readlinkat: 267, pselect6: 270, ppoll: 271, set_robust_list: 273, get_robust_list: 274,
-  epoll_pwait: 281, epoll_pwait2: 441, rt_sigsuspend: 130,
-  dup3: 292, pipe2: 293, prlimit64: 302, getcpu: 309, seccomp: 317, getrandom: 318, execveat: 322,
-  memfd_create: 319, sched_setaffinity: 203, unshare: 272, pkey_mprotect: 329, statx: 332, rseq: 334, clone3: 435, close_range: 436, openat2: 437,
-  sendfile: 40, truncate: 76, process_vm_writev: 311, recvmsg: 47, recvmmsg: 299, pidfd_open: 434, pidfd_getfd: 438, shmget: 29, shmat: 30, shmctl: 31, ptrace: 101, ftruncate: 77, splice: 275, fallocate: 285, pwritev: 296, copy_file_range: 326, pwritev2: 328,
-} as const;
+/** Syscall numbers by name, for every x86-64 syscall. */
+export type SyscallNumbers = { readonly [E in (typeof TABLE)[number] as E[1]]: E[0] };
+
+/** The number of every x86-64 syscall, by its name in the kernel's table (NR.openat is 257). */
+export const NR: SyscallNumbers = Object.freeze(Object.fromEntries(BY_NAME)) as SyscallNumbers;

@@ -39,6 +39,7 @@ struct KindUse {
   kind @1 :Text;
   version @2 :UInt32;
   plugin @3 :Text;           # the plugin that registered the serializer
+  optional @4 :Bool;         # without that plugin the checkpoint restores all but this kind's state
 }
 
 struct State {

@@ -151,6 +151,16 @@ export class KindUse extends $.Struct {
   set plugin(value: string) {
     $.utils.setText(2, value, this);
   }
+  /**
+* without that plugin the checkpoint restores all but this kind's state
+*
+*/
+  get optional(): boolean {
+    return $.utils.getBit(32, this);
+  }
+  set optional(value: boolean) {
+    $.utils.setBit(32, value, this);
+  }
   toString(): string { return "KindUse_" + super.toString(); }
 }
 /**

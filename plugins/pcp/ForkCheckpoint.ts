@@ -58,7 +58,7 @@ export class ForkCheckpoint {
   /** Puts the checkpoint's state into `session`, a replay not started yet; returns its first task. */
   restore(session: ReplaySession): Task {
     if (this.frozen.length === 0) throw new TsrrError('INTERNAL', `the checkpoint at event ${this.frame} was dropped`);
-    return restoreState(this.reg, this.store, session, this.state, `the in-memory checkpoint at event ${this.frame}`, (_p, i, rec, tgid) => {
+    return restoreState(this.reg, this.store, session, this.state, `the in-memory checkpoint at event ${this.frame}`, new Set(), (_p, i, rec, tgid) => {
       const copy = this.frozen[i]!;
       const main = session.adoptTask(forkOf(session, copy), rec, tgid);
       main.as.takeCodeOf(copy.as);

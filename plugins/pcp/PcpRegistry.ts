@@ -6,12 +6,16 @@
  */
 import { SyncHook } from 'tapable';
 import type { FileMonitor, Mapping, ReplaySession, Session, Task, Tsrr } from '../../core/index.js';
-import { Registry, TsrrError, defineHooks, isSysvAttachment } from '../../core/index.js';
+import { Registry, TsrrError, defineHooks, isSysvAttachment, isTsrrError } from '../../core/index.js';
 import type { ChunkRef, ChunkStore } from './ChunkStore.js';
 import type { Extent } from './memory.js';
 
-/** What a serializer's save() gets besides its item. */
+/** What a serializer's save() gets besides its item. Checkpoints are taken in replay
+ * (create-checkpoints, a debugger's stops) and while recording (record --checkpoint-interval):
+ * `session` is then a RecordSession, whose tasks run the original program and files. */
 export interface SaveContext {
+  /** Whether the checkpoint is of a replay or of a recording. */
+  readonly phase: 'record' | 'replay';
   readonly session: Session;
   readonly task: Task;
   readonly traceDir: string;
@@ -43,20 +47,54 @@ export interface Serializer<T> {
   readonly version: number;
   /** Restore order inside the section: lower first (default 0). */
   readonly stage?: number;
-  /** The plugin that provides this kind, named in errors when a checkpoint needs it. */
+  /** The plugin that provides this kind, named in errors (its own, and a checkpoint's that
+   * needs it); default: the plugin being applied when the kind was registered. */
   readonly plugin?: string;
+  /** Whether a checkpoint holding this kind still restores without the plugin: its state is
+   * then skipped, with a warning (default: such a checkpoint cannot be used). */
+  readonly optional?: boolean;
   save(item: T, ctx: SaveContext): Uint8Array;
   load(payload: Uint8Array, version: number, ctx: LoadContext): void;
 }
 
 /** A section's registry: serializers keyed by kind, and which kind an item is saved as. */
 export class SerializerRegistry<T> extends Registry<Serializer<T>> {
+  private readonly plugins = new Map<string, string>();
+
   constructor(
     name: string,
     /** The kind an item is saved as (the mapping kind, the monitor kind, ...). */
     readonly kindOf: (item: T, ctx: SaveContext) => string,
+    /** The plugin being applied now, if one is. */
+    private readonly applying: () => string | undefined = () => undefined,
   ) {
     super(name);
+  }
+
+  override register(kind: string, serializer: Serializer<T>): void {
+    super.register(kind, serializer);
+    this.plugins.set(kind, serializer.plugin ?? this.applying() ?? 'unnamed');
+  }
+
+  /** The plugin that registered `kind`. */
+  pluginOf(kind: string): string {
+    return this.plugins.get(kind) ?? 'unnamed';
+  }
+
+  /** Runs `fn`, a call of the serializer of `kind` (its `method`): what it throws names the
+   * plugin that registered it, not the one that took the checkpoint. */
+  calling<R>(kind: string, method: 'save' | 'load', fn: () => R): R {
+    try {
+      return fn();
+    } catch (e) {
+      const plugin = this.pluginOf(kind);
+      if (isTsrrError(e)) {
+        e.context.plugin ??= plugin;
+        throw e;
+      }
+      const why = e instanceof Error ? e.message : String(e);
+      throw new TsrrError('PLUGIN_ERROR', `plugin ${plugin} failed in its serializer "${kind}" (${this.name}, ${method}): ${why}`, { plugin, kind, hook: `${this.name} ${method}` }, { cause: e });
+    }
   }
 }
 
@@ -106,13 +144,14 @@ const registries: WeakMap<Tsrr, PcpRegistry> = ((globalThis as Record<symbol, un
 export function pcpRegistry(tsrr: Tsrr): PcpRegistry {
   let r = registries.get(tsrr);
   if (!r) {
+    const applying = () => tsrr.applying;
     r = {
-      mappings: new SerializerRegistry('pcp mappings', (m, ctx) => (isSysvAttachment(m) ? 'core/sysv-shm' : ctx.session.sharedFileOf(m, ctx.task) ? 'core/shared-file' : `core/${m.kind}`)),
-      fileMonitors: new SerializerRegistry('pcp file monitors', (item) => item.monitor.kind),
-      syscallBuffers: new SerializerRegistry('pcp syscall buffers', () => 'core/syscall-buffer'),
-      tasks: new SerializerRegistry('pcp tasks', () => 'core/task'),
-      trace: new SerializerRegistry('pcp trace position', () => 'core/trace-position'),
-      extensions: new SerializerRegistry('pcp extensions', () => ''),
+      mappings: new SerializerRegistry('pcp mappings', (m, ctx) => (isSysvAttachment(m) ? 'core/sysv-shm' : ctx.session.sharedFileOf(m, ctx.task) ? 'core/shared-file' : `core/${m.kind}`), applying),
+      fileMonitors: new SerializerRegistry('pcp file monitors', (item) => item.monitor.kind, applying),
+      syscallBuffers: new SerializerRegistry('pcp syscall buffers', () => 'core/syscall-buffer', applying),
+      tasks: new SerializerRegistry('pcp tasks', () => 'core/task', applying),
+      trace: new SerializerRegistry('pcp trace position', () => 'core/trace-position', applying),
+      extensions: new SerializerRegistry('pcp extensions', () => '', applying),
       hooks: createPcpHooks(),
     };
     registries.set(tsrr, r);

@@ -133,6 +133,7 @@ export class Capture {
 
   contextOf(task: Task): SaveContext {
     return {
+      phase: this.src.session.mode,
       session: this.src.session,
       task,
       traceDir: this.store.traceDir,
@@ -164,8 +165,8 @@ export class Capture {
       const registry = this.reg[section] as SerializerRegistry<unknown>;
       const kind = kindOf ?? registry.kindOf(item, ctx);
       const s = serializerFor(registry, kind);
-      this.needs.set(`${section}\0${kind}`, { section, kind, version: s.version, plugin: s.plugin ?? 'unknown' });
-      return { kind, version: s.version, payload: s.save(item, ctx) };
+      this.needs.set(`${section}\0${kind}`, { section, kind, version: s.version, plugin: registry.pluginOf(kind), ...(s.optional && { optional: true }) });
+      return { kind, version: s.version, payload: registry.calling(kind, 'save', () => s.save(item, ctx)) };
     });
   }
 

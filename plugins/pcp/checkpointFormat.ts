@@ -39,6 +39,8 @@ export interface KindUse {
   kind: string;
   version: number;
   plugin: string;
+  /** Without its plugin the checkpoint restores all but this kind's state. */
+  optional?: boolean;
 }
 
 export interface Manifest {
@@ -151,7 +153,7 @@ export function readManifest(file: string): Manifest {
     const needs: KindUse[] = [];
     for (let i = 0; i < c.needs.length; i++) {
       const n = c.needs.get(i);
-      needs.push({ section: n.section as SectionName, kind: n.kind, version: n.version, plugin: n.plugin });
+      needs.push({ section: n.section as SectionName, kind: n.kind, version: n.version, plugin: n.plugin, ...(n.optional && { optional: true }) });
     }
     return { formatVersion: c.formatVersion, traceUuid: c.traceUuid, frame: Number(c.frame), createdNs: c.createdNs, needs, memoryBytes: c.memoryBytes, storedBytes: c.storedBytes, partWay: c.partWay, ...(c._hasChunkList() ? { chunkList: Buffer.from(c.chunkList.toUint8Array()) } : {}) };
   } catch (e) {

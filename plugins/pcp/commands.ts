@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /** The commands the pcp plugin adds: create-checkpoints, checkpoints, rm-checkpoints. */
 import type { CommandModule } from 'yargs';
-import { ReplaySession, TraceReader, TsrrError, mappedFilePath, numberOption, readLink, progressBar, replayCpu, resolveTrace, writeAll, type CliContext, type RecordSession, type Task } from '../../core/index.js';
+import { AFTER_PLUGINS, ReplaySession, TraceReader, TsrrError, mappedFilePath, numberOption, progressBar, readLink, replayCpu, resolveTrace, writeAll, type CliContext, type RecordSession, type Task } from '../../core/index.js';
 import { captureCheckpoint, replayCopyOf, whileCheckpointable } from './capture.js';
 import { CheckpointStore, type StoredCheckpoint } from './CheckpointStore.js';
 import type { PcpRegistry } from './PcpRegistry.js';
@@ -75,7 +75,7 @@ export function createCheckpointsCommand(ctx: CliContext, reg: PcpRegistry): Com
       let made = 0;
       /** Why the last frame due a checkpoint got none. */
       let obstacle: string | undefined;
-      session.hooks.eventReplayed.tap('pcp', (e) => {
+      session.hooks.eventReplayed.tap({ name: 'pcp', stage: AFTER_PLUGINS }, (e) => {
         if ((e.frame & 255) === 0) bar?.update(e.frame, { made });
         if (e.frame < next || e.frame > end || !e.canCheckpointAt()) return;
         const cp = checkpointReplay(reg, store, session, e.frame);

@@ -7,7 +7,7 @@
  * holds is whatever the serializers registered in pcpRegistry(tsrr) save; plugins add their
  * own kinds.
  */
-import { TsrrError, numberOption, writeAll, type RecordSession, type ReplaySession, type Tsrr } from '../../core/index.js';
+import { AFTER_PLUGINS, TsrrError, numberOption, writeAll, type RecordSession, type ReplaySession, type Tsrr } from '../../core/index.js';
 import { unsharedMemoryProblem } from './capture.js';
 import { CheckpointStore } from './CheckpointStore.js';
 import { serveCheckpoints } from './debugger.js';
@@ -91,7 +91,8 @@ export default class PcpPlugin {
   private checkpointWhileRecording(reg: PcpRegistry, session: RecordSession, interval: number): void {
     let next = interval;
     let store: CheckpointStore | undefined; // the trace directory exists once recording runs
-    session.hooks.eventRecorded.tap(this.name, (e, task) => {
+    // After the other plugins' taps: the checkpoint holds their state after this event.
+    session.hooks.eventRecorded.tap({ name: this.name, stage: AFTER_PLUGINS }, (e, task) => {
       if (e.frame < next || !e.canCheckpointAt() || session.tasks.size !== 1 || unsharedMemoryProblem(session, [[task]])) return;
       checkpointRecording(reg, (store ??= new CheckpointStore(session.trace.dir)), session, task, e.frame);
       next = e.frame + interval;

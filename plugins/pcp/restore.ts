@@ -8,9 +8,9 @@
  * passed over for an earlier one before any process exists.
  */
 import { basename } from 'node:path';
-import { CLONE, NR, TsrrError, type ErrorCode, type ReplaySession, type Task } from '../../core/index.js';
+import { CLONE, NR, TsrrError, writeAll, type ErrorCode, type ReplaySession, type Task } from '../../core/index.js';
 import type { CheckpointStore, StoredCheckpoint } from './CheckpointStore.js';
-import type { Envelope, Manifest, ProcessState, State } from './checkpointFormat.js';
+import type { Envelope, KindUse, Manifest, ProcessState, State } from './checkpointFormat.js';
 import { loadMemory } from './memory.js';
 import { SESSION_SECTIONS, type LoadContext, type PcpRegistry, type SectionName, type SerializerRegistry } from './PcpRegistry.js';
 
@@ -21,7 +21,11 @@ const THREAD_FLAGS = CLONE.VM | CLONE.FS | CLONE.FILES | CLONE.SIGHAND | CLONE.T
 export interface LoadedCheckpoint extends StoredCheckpoint {
   readonly manifest: Manifest;
   readonly state: State;
+  /** Optional kinds whose state the restore leaves out: no loaded serializer reads it. */
+  readonly skipped: readonly KindUse[];
 }
+
+const kindKey = (section: string, kind: string) => `${section}\0${kind}`;
 
 /** Reads and checks a checkpoint; throws before any tracee exists if it cannot be restored
  * (its memory is checked as stored: the pack files it needs stay open for the restore). */
@@ -33,8 +37,13 @@ export function loadCheckpoint(reg: PcpRegistry, store: CheckpointStore, cp: Sto
   if (manifest.frame !== cp.frame) {
     throw new TsrrError('CHECKPOINT_CORRUPT', `${cp.dir} says it is at frame ${manifest.frame}`, { dir: cp.dir });
   }
+  const skipped: KindUse[] = [];
   for (const need of manifest.needs) {
     const registry = reg[need.section] as SerializerRegistry<unknown> | undefined;
+    if (need.optional && (!registry?.has(need.kind) || need.version > registry.get(need.kind).version)) {
+      skipped.push(need);
+      continue;
+    }
     if (!registry?.has(need.kind)) {
       throw new TsrrError('CHECKPOINT_NEEDS_KIND', `the checkpoint at event ${cp.frame} needs serializer "${need.kind}" (section ${need.section}) from plugin ${need.plugin}, which is not loaded; add the plugin to rr.config.ts or use --ignore-pcp`, { kind: need.kind, plugin: need.plugin });
     }
@@ -45,7 +54,7 @@ export function loadCheckpoint(reg: PcpRegistry, store: CheckpointStore, cp: Sto
   }
   const state = store.state(cp);
   store.verify(cp);
-  return { ...cp, manifest, state };
+  return { ...cp, manifest, state, skipped };
 }
 
 /** The errors that make a checkpoint unusable, found before any tracee exists. */
@@ -81,9 +90,13 @@ export type ProcessMaker = (p: ProcessState, index: number, rec: number, tgid: n
 
 export function restoreCheckpoint(reg: PcpRegistry, store: CheckpointStore, session: ReplaySession, cp: LoadedCheckpoint): Task {
   reg.hooks.beforeRestore.call(cp, session);
+  for (const k of cp.skipped) {
+    const why = reg[k.section].has(k.kind) ? `reads versions up to ${reg[k.section].get(k.kind).version}, not ${k.version}` : 'is not loaded';
+    writeAll(2, `tsrr: warning: the checkpoint at event ${cp.frame} holds optional state "${k.kind}" of plugin ${k.plugin}, which ${why}: restoring without it\n`);
+  }
   let first: Task;
   try {
-    first = restoreState(reg, store, session, cp.state, cp.dir, (p, _i, rec, tgid, load) => {
+    first = restoreState(reg, store, session, cp.state, cp.dir, new Set(cp.skipped.map((k) => kindKey(k.section, k.kind))), (p, _i, rec, tgid, load) => {
       const exe = session.trace.file(p.executable);
       const limits = p.limits.length > 0 ? p.limits : session.startLimits();
       const main = session.launchTask(exe, [basename(exe)], [], limits, rec, tgid);
@@ -101,8 +114,9 @@ export function restoreCheckpoint(reg: PcpRegistry, store: CheckpointStore, sess
 }
 
 /** Puts a saved state into `session`: each process made by `makeProcess`, then its file
- * monitors, buffers and threads, then the sections of the whole replay. */
-export function restoreState(reg: PcpRegistry, store: CheckpointStore, session: ReplaySession, state: State, where: string, makeProcess: ProcessMaker): Task {
+ * monitors, buffers and threads, then the sections of the whole replay; the kinds in `skip`
+ * ("section\0kind") are left out. */
+export function restoreState(reg: PcpRegistry, store: CheckpointStore, session: ReplaySession, state: State, where: string, skip: ReadonlySet<string>, makeProcess: ProcessMaker): Task {
   // Format 1 saved the recording's first process, whose ids are the first event's.
   const firstTid = session.trace.peek()?.tid ?? 0;
   const contextOf = (task: Task): LoadContext => ({
@@ -114,10 +128,10 @@ export function restoreState(reg: PcpRegistry, store: CheckpointStore, session: 
   });
   const load: SectionLoader = (section, envs, task) => {
     const registry = reg[section] as SerializerRegistry<unknown>;
-    const items = envs.map((env) => ({ env, s: registry.get(env.kind) }));
+    const items = envs.filter((env) => !skip.has(kindKey(section, env.kind))).map((env) => ({ env, s: registry.get(env.kind) }));
     items.sort((a, b) => (a.s.stage ?? 0) - (b.s.stage ?? 0));
     const ctx = contextOf(task);
-    for (const { env, s } of items) s.load(env.payload, env.version, ctx);
+    for (const { env, s } of items) registry.calling(env.kind, 'load', () => s.load(env.payload, env.version, ctx));
   };
   let first: Task | undefined;
   state.processes.forEach((p, index) => {

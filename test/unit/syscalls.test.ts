@@ -55,6 +55,19 @@ test('the table is consistent', () => {
   assert.equal(syscallNumber('nosuchcall'), undefined);
 });
 
+test('the package exports every x86-64 syscall by name and number', async () => {
+  const api = await import('../../core/index.js');
+  // The kernel's table: 0-336 (x32's numbers start at 512) and 424 on; none in between.
+  const numbers = [...Array(336).keys(), ...Array.from({ length: 47 }, (_, i) => 424 + i)];
+  assert.deepEqual(Object.values(api.NR).sort((a, b) => a - b), numbers);
+  for (const nr of numbers) assert.equal(api.syscallNumber(api.syscallName(nr)), nr);
+  assert.equal(api.NR.listns, 470);
+  assert.equal(api.NR.uretprobe, 335);
+  assert.equal(api.NR.io_uring_enter, 426);
+  assert.equal(api.syscallName(400), 'syscall_400');
+  assert.ok(Object.isFrozen(api.NR));
+});
+
 test('policies', () => {
   const cases: [string, string][] = [
     ['read', 'emulate'], ['openat', 'emulate'], ['clock_gettime', 'emulate'], ['mmap', 'real'],
