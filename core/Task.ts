@@ -10,6 +10,7 @@ import { crc32 } from 'node:zlib';
 import { PTRACE, SIG, decodeStatus, type WaitStatus, WAIT, NT_X86_XSTATE } from '../native/ptrace.js';
 import { ptrace, ptraceRegset, ptraceWithBuffer, readProcessMemory, strerror, tkill, waitpid } from '../native/libc.js';
 import { Registers } from '../native/regs.js';
+import { decodeBytes } from '../native/byteString.js';
 import type { AddressSpace, Watchpoint } from './AddressSpace.js';
 import type { FdTable } from './FdTable.js';
 import { TsrrError } from '../native/TsrrError.js';
@@ -144,6 +145,13 @@ export class Task {
 
   readU32(addr: bigint): number {
     return this.readMem(addr, 4).readUInt32LE(0);
+  }
+
+  /** The NUL-terminated string at `addr` (at most `max` bytes): a name, as byteString.ts has them. */
+  readCString(addr: bigint, max = 4096): string {
+    const buf = this.readMemPartial(addr, max);
+    const end = buf.indexOf(0);
+    return decodeBytes(buf.subarray(0, end < 0 ? buf.length : end));
   }
 
   /** Writes through /proc/PID/mem, which also works on read-only pages. */

@@ -24,7 +24,7 @@ function build(dir: string, env: NodeJS.ProcessEnv = process.env) {
   return spawnSync(process.execPath, [join(dir, 'build.mjs')], { encoding: 'utf8', env, timeout: 60_000 });
 }
 
-const BUILT = ['libtsrr-cpu.so', 'libtsrr-preload.so', 'libtsrr-wait.so', 'tsrr-launch'];
+const BUILT = ['libtsrr-cpu.so', 'libtsrr-preload.so', 'libtsrr-probes.so', 'libtsrr-wait.so', 'tsrr-launch'];
 
 /** Whether this machine lets an ordinary process mount in a user namespace of its own. */
 const userNamespaces = spawnSync('unshare', ['-rm', 'true']).status === 0;
