@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { Control, TICK_MS } from './control.js';
 import { inheritedFds } from './inheritedFds.js';
 import { isTsrrError } from '../native/TsrrError.js';
+import { SIG } from '../native/ptrace.js';
 
 const control = new Control();
 // Before anything opens files: the fds tsrr was given, for the recorded program.
@@ -30,7 +31,7 @@ const STOP_GRACE_MS = 10_000;
 
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(sig, () => {
-    control.requestStop(sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1);
+    control.requestStop(SIG[sig.slice(3) as 'INT' | 'TERM' | 'HUP']);
     setTimeout(async () => {
       if (!control.interrupted()) return; // the debugger's Ctrl-C, or the tracees'
       writeSync(2, `tsrr: still running ${STOP_GRACE_MS / 1000} s after ${sig}: ending now\n`);

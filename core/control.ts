@@ -5,10 +5,11 @@
  * signal asked tsrr to stop, whether SIGINT is for a debugger in the terminal rather than for
  * tsrr, and a clock that ticks every TICK_MS without the worker asking the kernel for the time.
  */
+import { SIG } from '../native/ptrace.js';
+
 const STOP = 0;
 const TICKS = 1;
 const SIGINT_TO_DEBUGGER = 2;
-const SIGINT = 2;
 export const TICK_MS = 100;
 
 export class Control {
@@ -34,7 +35,7 @@ export class Control {
   /** Whether a stop was asked for (a Ctrl-C for a debugger in the terminal is not one). */
   readonly interrupted = (): boolean => {
     const signal = Atomics.load(this.cells, STOP);
-    return signal !== 0 && !(signal === SIGINT && Atomics.load(this.cells, SIGINT_TO_DEBUGGER) === 1);
+    return signal !== 0 && !(signal === SIG.INT && Atomics.load(this.cells, SIGINT_TO_DEBUGGER) === 1);
   };
 
   /** Worker: from now on Ctrl-C is the debugger's, which interrupts the replay through its

@@ -36,6 +36,9 @@ const standIns = new Map<string, string>();
  * other bytes cannot be named to it; the trace's files are reached through this one). */
 export function fsName(dir: string): string {
   if (!hasRawBytes(dir)) return dir;
+  // One held-open fd per directory, however often it is named (ls -l names each trace twice).
+  const known = [...standIns].find(([, d]) => d === dir);
+  if (known) return known[0];
   const name = `/proc/${process.pid}/fd/${openSync(encodeBytes(dir), O_PATH | constants.O_DIRECTORY)}`;
   standIns.set(name, dir);
   return name;
